@@ -1,0 +1,17 @@
+// CLibUV: the libuv headers for Swift, plus tiny helpers for what Swift cannot express directly
+// (handle up-casts, allocation sizes).
+#ifndef SWIFT_OTP_CLIBUV_SHIM_H
+#define SWIFT_OTP_CLIBUV_SHIM_H
+
+#include <uv.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <malloc.h>
+
+/// `uv_idle_t*`, `uv_timer_t*` and `uv_async_t*` are `uv_handle_t*` in C; Swift sees unrelated types.
+static inline uv_handle_t *otp_uv_handle(void *handle) { return (uv_handle_t *)handle; }
+
+/// Bytes the allocator actually reserved for `pointer` (for process memory estimates).
+static inline size_t otp_malloc_usable_size(void *pointer) { return malloc_usable_size(pointer); }
+
+#endif

@@ -1,0 +1,168 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibUV
+
+/// Driving the node: the libuv run modes, a dedicated thread, the thread-safe entry points, the manual
+/// driver, and closing.
+extension Node {
+    /// When `run(until:)` returns.
+    public enum RunMode: Sendable {
+        /// Until `stop()` is called (from any thread). Waiting processes keep the loop alive.
+        case stopped
+        /// Until nothing is left to do: no runnable process, no pending timer, no host handle. Processes
+        /// waiting for a message without a timeout do not keep the loop alive.
+        case idle
+    }
+
+    /// Runs the loop on the calling thread, which becomes the loop thread while it runs.
+    /// Precondition: the node uses the system clock, is not closed, and is not running already.
+    public func run(until mode: RunMode = .stopped) {
+        let uv = prepareToRun("run(until:)")
+        uv.keepAlive(mode == .stopped)
+        drainInbox()
+        uv_run(uv.loop, UV_RUN_DEFAULT)
+        phase = .ready
+    }
+
+    /// Runs one libuv iteration on the calling thread. With `blocking`, it waits for work when there is
+    /// none ready. Returns whether more work is pending (`uv_run`'s result is not zero).
+    @discardableResult
+    public func runOnce(blocking: Bool) -> Bool {
+        let uv = prepareToRun("runOnce(blocking:)")
+        uv.keepAlive(false)
+        drainInbox()
+        let more = uv_run(uv.loop, blocking ? UV_RUN_ONCE : UV_RUN_NOWAIT) != 0
+        phase = .ready
+        return more || !runQueue.isEmpty
+    }
+
+    private func prepareToRun(_ function: StaticString) -> UVLoop {
+        guard let uv else { preconditionFailure("Node.\(function) needs the system clock; use runUntilIdle()") }
+        precondition(phase == .ready, "Node.\(function): the node is \(phase == .closed ? "closed" : "running")")
+        loopThread = pthread_self()
+        phase = .running
+        return uv
+    }
+
+    /// Starts the loop on a dedicated thread, which runs until `stop()` and then closes the node.
+    /// After `start()`, loop-thread-only methods must be called from process code or `execute(_:)`.
+    public func start() {
+        precondition(uv != nil, "Node.start() needs the system clock")
+        precondition(phase == .ready && dedicatedThread == nil, "Node.start(): already started or closed")
+        inbox.withLock {
+            var thread = pthread_t()
+            let context = Unmanaged.passRetained(self).toOpaque()
+            let status = pthread_create(&thread, nil, { context in
+                let node = Unmanaged<Node>.fromOpaque(context!).takeRetainedValue()
+                node.inbox.withLock {}  // wait until start() has recorded the thread
+                node.run(until: .stopped)
+                _ = node.close()
+                return nil
+            }, context)
+            precondition(status == 0, "pthread_create failed: \(status)")
+            loopThread = thread
+            dedicatedThread = thread
+        }
+    }
+
+    /// Makes `run(until:)` return (and a dedicated thread end, closing the node). Thread-safe; no-op when
+    /// the node is closed.
+    public func stop() {
+        _ = inbox.post(Inbox.Job(run: { node in
+            if let uv = node.uv { uv_stop(uv.loop) }
+        }, cancel: nil))
+    }
+
+    /// Waits until the dedicated thread from `start()` has ended. Thread-safe; must not be called on the
+    /// loop thread. Returns at once when the node was not started on a dedicated thread.
+    public func join() {
+        let thread: pthread_t? = inbox.withLock { dedicatedThread }
+        guard let thread else { return }
+        precondition(pthread_equal(thread, pthread_self()) == 0, "Node.join() called on the loop thread")
+        pthread_join(thread, nil)
+        inbox.withLock { dedicatedThread = nil }
+    }
+
+    // MARK: Thread-safe entry
+
+    /// Runs `job` on the loop thread, soon. Thread-safe. Returns `false` when the node is closed (the job
+    /// will never run).
+    @discardableResult
+    public func execute(_ job: @escaping @Sendable (Node) -> Void) -> Bool {
+        inbox.post(Inbox.Job(run: job, cancel: nil))
+    }
+
+    /// Sends `message` to `address` from any thread. A refusal (mailbox full, node closed) is given to
+    /// `onRefused` (on the loop thread, or on the calling thread when the node is closed); without a handler
+    /// it goes to `configuration.report`, so it is never lost silently.
+    public func post<M: Sendable>(
+        _ message: M, to address: Address<M>, onRefused: (@Sendable (ProcessError) -> Void)? = nil
+    ) {
+        let posted = inbox.post(Inbox.Job(run: { node in
+            do throws(ProcessError) {
+                try node.send(message, to: address)
+            } catch {
+                if let onRefused { onRefused(error) } else {
+                    node.configuration.report(.refused(target: address.pid.description, error: error))
+                }
+            }
+        }, cancel: { onRefused?(.nodeStopped) }))
+        if !posted {
+            if let onRefused { onRefused(.nodeStopped) } else {
+                configuration.report(.refused(target: address.pid.description, error: .nodeStopped))
+            }
+        }
+    }
+
+    // MARK: The deterministic driver (manual clock)
+
+    /// Runs inbox jobs and process turns until none is left. Manual clock only; loop thread only.
+    public func runUntilIdle() {
+        precondition(uv == nil, "Node.runUntilIdle() is for the manual clock; use run(until: .idle)")
+        preconditionInLoop()
+        while true {
+            drainInbox()
+            if runQueue.isEmpty && inbox.isEmpty { return }
+            drainRunQueue(limit: configuration.messagesPerIteration)
+        }
+    }
+
+    /// Moves the manual clock forward by `milliseconds`, firing each due timer at its own time and letting
+    /// processes run after each tick, then runs until idle. Manual clock only; loop thread only.
+    public func advance(by milliseconds: UInt64) {
+        runUntilIdle()
+        let target = manualNow + milliseconds
+        fireTimers(upTo: target) { runUntilIdle() }
+        manualNow = target
+        runUntilIdle()
+    }
+
+    /// `advance(by:)` with a `Timeout` (must be finite and not negative).
+    public func advance(by timeout: Timeout) {
+        precondition(!timeout.isInfinite && (timeout.milliseconds ?? 0) >= 0, "Node.advance(by:) needs a finite, non-negative time")
+        advance(by: UInt64(timeout.milliseconds!))
+    }
+
+    // MARK: Closing
+
+    /// Ends the node: every process exits with `shutdown` (no process code runs), timers are dropped, jobs
+    /// still in the inbox are cancelled, every libuv handle is closed and the loop is closed.
+    /// Returns `uv_loop_close`'s result: 0 when no handle was left (always 0 on the manual clock).
+    /// Loop thread only, while the loop is not running. Closing twice returns 0.
+    @discardableResult
+    public func close() -> Int32 {
+        preconditionInLoop()
+        precondition(phase != .running, "Node.close() called while the loop is running; stop() it first")
+        guard phase != .closed else { return 0 }
+        phase = .closed
+        for job in inbox.close() { job.cancel?() }
+        for pid in table.pids() {
+            if let process = core(pid) { terminate(process, reason: .shutdown) }
+        }
+        wheel.destroy { Unmanaged<TimedPayload>.fromOpaque($0).release() }
+        wheel = TimerWheel(now: currentTime)
+        runQueue.releaseStorage()
+        return uv?.close() ?? 0
+    }
+}

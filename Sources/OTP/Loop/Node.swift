@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibUV
+
+/// A node: one libuv loop on one thread, and every process that runs on it.
+///
+/// ## Thread contract
+/// Like SwiftNIO's `EventLoop`, a node is shared freely (`Sendable`) but most of its methods are
+/// *loop-thread only*: spawn, send, link, monitor, register, timers and introspection must run on the
+/// thread that runs the loop — inside process code, or in a closure given to `execute(_:)`. Before the
+/// loop is started on a dedicated thread (`start()`), the thread that created the node is its loop thread.
+/// Correctness boundaries check this with a `precondition` that names the method; the message hot path
+/// checks it only in debug builds.
+///
+/// The *thread-safe* entry points are `execute(_:)`, `post(_:to:onRefused:)`, `stop()` and `join()`.
+/// They go through the node's inbox: a mutex-protected queue drained on the loop after `uv_async_send`.
+///
+/// ## Driving the loop
+/// - `run(until:)` on the calling thread: until `stop()`, or until nothing is left to do;
+/// - `runOnce(blocking:)`: one libuv iteration;
+/// - `start()`: on a dedicated thread the node starts; `stop()` then `join()`;
+/// - with `clock: .manual`, the deterministic driver: `runUntilIdle()` and `advance(by:)`, no libuv at all.
+///
+/// `close()` ends the node: every process is shut down, every handle closed, and `uv_loop_close` returns 0.
+public final class Node: @unchecked Sendable {
+    public let configuration: NodeConfiguration
+
+    // Loop-thread state. `@exclusivity(unchecked)`: only the loop thread touches these, one access at a time
+    // by construction, so the dynamic exclusivity checks would only cost time on the message path.
+
+    /// Every live process, by slot.
+    @usableFromInline @exclusivity(unchecked) var table = ProcessTable()
+    /// PIDs (raw) of processes that have work, in order.
+    @usableFromInline @exclusivity(unchecked) var runQueue = RingBuffer<UInt64>(limit: .max)
+    /// Whether the scheduler's libuv handle is active (or a drain is under way), so that scheduling a
+    /// process only touches libuv on the idle-to-busy edge.
+    @usableFromInline @exclusivity(unchecked) var schedulerActive = false
+    /// The process whose callback is executing, for counting sends and deferring exit signals to itself.
+    @usableFromInline @exclusivity(unchecked) var currentProcess: UnsafeMutableRawPointer? = nil
+    @usableFromInline @exclusivity(unchecked) var counters = NodeStatistics()
+    @exclusivity(unchecked) var wheel = TimerWheel(now: 0)
+    @exclusivity(unchecked) var expired: [TimerWheel.Expired] = []
+    @exclusivity(unchecked) var registry: [String: PID] = [:]
+    @exclusivity(unchecked) var monitors: [Ref: MonitorEntry] = [:]
+    @exclusivity(unchecked) var lastRef: UInt64 = 0
+    /// Exits waiting to be carried out: a cascade through links is a loop, never a recursion.
+    @exclusivity(unchecked) var dying: [(PID, ExitReason)] = []
+    @exclusivity(unchecked) var drainingExits = false
+    @exclusivity(unchecked) var manualNow: UInt64 = 0
+    @exclusivity(unchecked) var phase: Phase = .ready
+
+    /// The libuv side (loop and handles); `nil` on the manual clock.
+    let uv: UVLoop?
+    /// The cross-thread entry point. Guarded by its own mutex.
+    let inbox: Inbox
+    /// The thread allowed to run loop-thread-only code. Written only before the loop starts running on it.
+    @exclusivity(unchecked) var loopThread: pthread_t
+    /// The dedicated thread from `start()`, if any. Guarded by `inbox`'s mutex for `join()`.
+    var dedicatedThread: pthread_t?
+
+    enum Phase { case ready, running, closed }
+
+    /// Creates a node. With the system clock this creates and initialises a `uv_loop_t`.
+    public init(configuration: NodeConfiguration = NodeConfiguration()) {
+        self.configuration = configuration
+        self.loopThread = pthread_self()
+        self.inbox = Inbox()
+        switch configuration.clock {
+        case .system:
+            uv = UVLoop()
+        case .manual:
+            uv = nil
+        }
+        uv?.attach(to: self)
+        wheel = TimerWheel(now: currentTime)
+    }
+
+    /// A node on the manual clock: the deterministic driver for tests (time starts at 0).
+    public static func deterministic(
+        defaultMailboxCapacity: Int = 100_000,
+        report: @escaping @Sendable (NodeReport) -> Void = NodeReport.printToStandardError
+    ) -> Node {
+        Node(configuration: NodeConfiguration(clock: .manual, defaultMailboxCapacity: defaultMailboxCapacity,
+                                              report: report))
+    }
+
+    deinit {
+        if phase != .closed && pthread_equal(loopThread, pthread_self()) != 0 && phase != .running {
+            _ = close()
+        }
+        wheel.destroy { Unmanaged<TimedPayload>.fromOpaque($0).release() }
+        table.destroy()
+        runQueue.releaseStorage()
+    }
+
+    // MARK: Thread checks
+
+    /// Whether the calling thread is this node's loop thread. A hint, never a guard.
+    public var inLoopThread: Bool { pthread_equal(loopThread, pthread_self()) != 0 }
+
+    @usableFromInline
+    func preconditionInLoop(_ function: StaticString = #function) {
+        precondition(inLoopThread, "Node.\(function) must be called on the node's loop thread (use execute(_:))")
+    }
+
+    @inlinable
+    func debugAssertInLoop(_ function: StaticString = #function) {
+        assert(inLoopThread, "Node.\(function) must be called on the node's loop thread (use execute(_:))")
+    }
+
+    // MARK: Time and references
+
+    /// The node's clock in milliseconds: libuv's loop time, or the manual clock.
+    public var now: UInt64 {
+        currentTime
+    }
+
+    var currentTime: UInt64 {
+        if let uv { return uv_now(uv.loop) }
+        return manualNow
+    }
+
+    /// A fresh reference, unique for the node's lifetime.
+    func makeRef() -> Ref {
+        lastRef &+= 1
+        return Ref(rawValue: lastRef)
+    }
+
+    /// Node-wide counters. Loop thread only.
+    public var statistics: NodeStatistics {
+        preconditionInLoop()
+        var snapshot = counters
+        snapshot.live = table.count
+        snapshot.pendingTimers = wheel.count
+        snapshot.monitors = monitors.count
+        snapshot.registeredNames = registry.count
+        snapshot.runQueueLength = runQueue.count
+        return snapshot
+    }
+}

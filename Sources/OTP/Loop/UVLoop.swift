@@ -1,0 +1,112 @@
+import CLibUV
+
+/// The libuv side of a node: the `uv_loop_t` and the three handles that drive the runtime.
+///
+/// - `scheduler` (`uv_idle_t`): active only while the run queue is not empty. libuv runs idle callbacks
+///   once per iteration and polls without blocking while one is active, so process turns interleave with
+///   timers and I/O, one bounded drain per iteration.
+/// - `timer` (`uv_timer_t`): armed for the timer wheel's next tick; its callback expires due timers.
+/// - `inbox` (`uv_async_t`): woken by other threads; its callback drains the node's `Inbox`.
+///
+/// Ownership follows libuv's rule: handle memory is freed only in the close callback, and `close()` runs
+/// the loop until every close callback has run, then returns `uv_loop_close`'s result.
+///
+/// Thread: loop thread only, except that the inbox handle is signalled under the inbox lock.
+final class UVLoop {
+    let loop: UnsafeMutablePointer<uv_loop_t>
+    private let scheduler: UnsafeMutablePointer<uv_idle_t>
+    private let timer: UnsafeMutablePointer<uv_timer_t>
+    let inbox: UnsafeMutablePointer<uv_async_t>
+    /// When the libuv timer is due, or `.max` when it is not armed.
+    private var timerDeadline = UInt64.max
+    private var closed = false
+
+    init() {
+        loop = .allocate(capacity: 1)
+        let status = uv_loop_init(loop)
+        precondition(status == 0, "uv_loop_init failed: \(String(cString: uv_strerror(status)))")
+        scheduler = .allocate(capacity: 1)
+        timer = .allocate(capacity: 1)
+        inbox = .allocate(capacity: 1)
+    }
+
+    /// Initialises the handles with `node` as their context (unretained: the node outlives its loop).
+    func attach(to node: Node) {
+        let context = Unmanaged.passUnretained(node).toOpaque()
+        uv_idle_init(loop, scheduler)
+        scheduler.pointee.data = context
+        uv_timer_init(loop, timer)
+        timer.pointee.data = context
+        uv_async_init(loop, inbox) { handle in
+            Node.from(handle!.pointee.data).drainInbox()
+        }
+        inbox.pointee.data = context
+        let async = inbox
+        node.inbox.setWake { _ = uv_async_send(async) }
+    }
+
+    /// Whether the inbox handle keeps `uv_run` from returning (run until stopped) or not (run until idle).
+    func keepAlive(_ enabled: Bool) {
+        if enabled { uv_ref(otp_uv_handle(inbox)) } else { uv_unref(otp_uv_handle(inbox)) }
+    }
+
+    func startScheduler() {
+        uv_idle_start(scheduler) { handle in
+            let node = Node.from(handle!.pointee.data)
+            node.drainRunQueue(limit: node.configuration.messagesPerIteration)
+        }
+    }
+
+    func stopScheduler() {
+        uv_idle_stop(scheduler)
+    }
+
+    /// A timer for `deadline` exists: make sure the libuv timer fires no later.
+    func timerArmed(deadline: UInt64) {
+        guard deadline < timerDeadline, !closed else { return }
+        timerDeadline = deadline
+        let now = uv_now(loop)
+        uv_timer_start(timer, { handle in
+            Node.from(handle!.pointee.data).timerFired()
+        }, deadline > now ? deadline - now : 0, 0)
+    }
+
+    /// The libuv timer fired: it is no longer armed.
+    func timerDisarmed() {
+        timerDeadline = .max
+    }
+
+    /// Closes every handle, runs the loop until their close callbacks ran, and closes the loop.
+    /// Returns `uv_loop_close`'s result (0 when nothing was left open).
+    func close() -> Int32 {
+        guard !closed else { return 0 }
+        closed = true
+        uv_close(otp_uv_handle(scheduler)) { UnsafeMutableRawPointer($0)?.deallocate() }
+        uv_close(otp_uv_handle(timer)) { UnsafeMutableRawPointer($0)?.deallocate() }
+        uv_close(otp_uv_handle(inbox)) { UnsafeMutableRawPointer($0)?.deallocate() }
+        uv_run(loop, UV_RUN_DEFAULT)
+        let status = uv_loop_close(loop)
+        if status == 0 { loop.deallocate() }
+        return status
+    }
+}
+
+extension Node {
+    /// The node behind a libuv handle's `data`.
+    static func from(_ data: UnsafeMutableRawPointer?) -> Node {
+        Unmanaged<Node>.fromOpaque(data!).takeUnretainedValue()
+    }
+
+    /// Drains the cross-thread inbox on the loop thread.
+    func drainInbox() {
+        for job in inbox.take() { job.run(self) }
+    }
+
+    /// The libuv timer fired: expire the wheel's due timers and re-arm for its next tick.
+    func timerFired() {
+        guard let uv else { return }
+        uv.timerDisarmed()
+        fireTimers(upTo: uv_now(uv.loop))
+        if let next = wheel.nextTick() { uv.timerArmed(deadline: next) }
+    }
+}

@@ -1,0 +1,113 @@
+/// A process running a `ProcessBehavior`: the mailbox plus the continuation, and the scheduler turn that
+/// joins them.
+///
+/// A turn: run `start` if the process is new; then repeatedly find the first queued message the behaviour
+/// `accepts` (resuming a selective scan where the last one stopped), hand it to `receive`, and apply the
+/// returned `Next`. The turn ends when no queued message matches (the process waits, arming its receive
+/// timer if it asked for one), when the budget is used (it yields), or when it exits.
+///
+/// The turn is `@inlinable` and reached through `ProcessCore.turn`, a closure created by `make` where the
+/// behaviour type is known, so it runs specialised for the behaviour even when that lives in another module.
+///
+/// Thread: loop thread only. Cost per message: a scan step, a ring-buffer move, the behaviour call; no
+/// allocation, no reference counting.
+@usableFromInline
+final class BehaviorProcess<B: ProcessBehavior>: TypedProcess<B.Message> {
+    @usableFromInline @exclusivity(unchecked) var behavior: B
+    /// The current wait's time limit in milliseconds; `UInt64.max` for none.
+    @usableFromInline @exclusivity(unchecked) var waitLimit: UInt64 = .max
+
+    @usableFromInline
+    init(pid: PID, behavior: B, capacity: Int, turn: @escaping TurnFunction) {
+        self.behavior = behavior
+        super.init(pid: pid, capacity: capacity, turn: turn)
+    }
+
+    /// Creates the process object with its specialised turn.
+    @inlinable
+    static func make(pid: PID, behavior: B, capacity: Int) -> BehaviorProcess<B> {
+        BehaviorProcess(pid: pid, behavior: behavior, capacity: capacity, turn: { process, node, budget, handled in
+            unsafeDowncast(process, to: BehaviorProcess<B>.self).runTurn(node: node, budget: budget, handled: &handled)
+        })
+    }
+
+    @inlinable
+    func runTurn(node: Node, budget: Int, handled: inout Int) -> TurnOutcome {
+        let context = ProcessContext<B.Message>(node: node, pid: pid)
+        var next: Next
+        if status == .initializing {
+            status = .processing
+            do { next = try behavior.start(context) } catch { return .exited(.error(error)) }
+            if let outcome = apply(next) { return outcome }
+        }
+        status = .processing
+        while true {
+            if let extras, let pending = extras.pendingExit { return .exited(pending) }
+            let count = mailbox.count
+            var index = scanned
+            while index < count && !mailbox.withElement(at: index, { behavior.accepts($0) }) {
+                index &+= 1
+            }
+            if index < count {
+                if handled >= budget {
+                    scanned = index
+                    status = .running
+                    return .yielded
+                }
+                let envelope = index == 0 ? mailbox.popFirst().unsafelyUnwrapped : mailbox.remove(at: index)
+                scanned = 0
+                if waitTimer != 0 || timedOut { endWait(node) }
+                received &+= 1
+                handled &+= 1
+                do { next = try behavior.receive(envelope, context) } catch { return .exited(.error(error)) }
+            } else {
+                scanned = count
+                if timedOut || waitLimit == 0 {
+                    if handled >= budget {
+                        status = .running
+                        return .yielded
+                    }
+                    endWait(node)
+                    handled &+= 1
+                    do { next = try behavior.timeout(context) } catch { return .exited(.error(error)) }
+                } else {
+                    if waitLimit != .max && waitTimer == 0 {
+                        waitTimer = node.armReceiveTimeout(after: waitLimit, for: pid)
+                    }
+                    status = .waiting
+                    return .waiting
+                }
+            }
+            if let outcome = apply(next) { return outcome }
+        }
+    }
+
+    /// Records the wait the behaviour asked for; returns an outcome when the process exits instead.
+    @inlinable @inline(__always)
+    func apply(_ next: Next) -> TurnOutcome? {
+        switch next {
+        case .receive:
+            waitLimit = .max
+            return nil
+        case .receiveWithin(let timeout):
+            do {
+                waitLimit = try timeout.validated() ?? .max
+            } catch {
+                return .exited(.error(error))
+            }
+            return nil
+        case .exit(let reason):
+            return .exited(reason)
+        }
+    }
+
+    /// The current wait is over: its timer, if any, is cancelled.
+    @inlinable
+    func endWait(_ node: Node) {
+        if waitTimer != 0 {
+            node.cancelReceiveTimeout(waitTimer)
+            waitTimer = 0
+        }
+        timedOut = false
+    }
+}

@@ -1,0 +1,111 @@
+/// Exit signals and process termination, with Erlang's rules:
+///
+/// | signal | target traps exits | target does not trap exits |
+/// |---|---|---|
+/// | `exit(pid, .kill)` | exits with `killed` | exits with `killed` |
+/// | `normal` from a link, or from `exit/2` by another process | `EXIT` message | ignored |
+/// | `normal` from `exit(self, .normal)` | `EXIT` message | exits with `normal` |
+/// | any other reason | `EXIT` message | exits with that reason |
+///
+/// A process that exits tells each linked process (an exit signal with its reason) and each monitor (a
+/// `DOWN` message), releases its name, and cancels its timers. Cascades run from a work list, never by
+/// recursion, so a chain of 100,000 links is as safe as one. A signal to the process whose callback is
+/// running takes effect when the callback returns.
+extension Node {
+    /// Sends an exit signal to `target` (Erlang's `exit/2`); `from` is `nil` when the node itself sends it.
+    /// A dead target is ignored. Thread: loop thread only.
+    public func exit(_ target: PID, reason: ExitReason, from: PID? = nil) {
+        preconditionInLoop()
+        signal(target, from: from, reason: reason, viaLink: false)
+    }
+
+    /// Sets whether `pid` traps exits; returns the previous value (false for a dead pid).
+    /// Thread: loop thread only.
+    @discardableResult
+    public func setTrapExits(_ pid: PID, _ enabled: Bool) -> Bool {
+        preconditionInLoop()
+        guard let process = core(pid) else { return false }
+        let old = process.trapExits
+        process.trapExits = enabled
+        return old
+    }
+
+    /// Delivers one exit signal according to the table above.
+    func signal(_ target: PID, from: PID?, reason: ExitReason, viaLink: Bool) {
+        guard let process = core(target), process.status != .stopping, process.status != .terminated else { return }
+        if !viaLink, case .kill = reason {
+            kill(process, reason: .killed)
+        } else if process.trapExits {
+            process.pushSystem(.exit(ExitSignal(from: from, reason: reason)), node: self)
+        } else if reason.isNormal {
+            if !viaLink && from == target { kill(process, reason: .normal) }
+        } else {
+            kill(process, reason: reason)
+        }
+    }
+
+    /// Makes `process` exit with `reason`: at once, or when its running callback returns.
+    func kill(_ process: ProcessCore, reason: ExitReason) {
+        if let current = currentProcess, current == Unmanaged.passUnretained(process).toOpaque() {
+            let extras = process.relations
+            if extras.pendingExit == nil { extras.pendingExit = reason }
+        } else {
+            terminate(process, reason: reason)
+        }
+    }
+
+    /// Queues the exit of a process that is not running and carries out the queue.
+    func terminate(_ process: ProcessCore, reason: ExitReason) {
+        guard process.status != .stopping, process.status != .terminated else { return }
+        process.status = .stopping
+        dying.append((process.pid, reason))
+        guard !drainingExits else { return }
+        drainingExits = true
+        var i = 0
+        while i < dying.count {
+            let (pid, reason) = dying[i]
+            finishExit(pid, reason: reason)
+            i += 1
+        }
+        dying.removeAll(keepingCapacity: true)
+        drainingExits = false
+    }
+
+    /// Removes a process and tells everyone who asked to know.
+    private func finishExit(_ pid: PID, reason: ExitReason) {
+        guard let object = table.remove(pid) else { return }
+        let unmanaged = Unmanaged<ProcessCore>.fromOpaque(object)
+        let process = unmanaged.takeUnretainedValue()
+        process.status = .terminated
+        counters.exited &+= 1
+        if process.waitTimer != 0 {
+            cancelReceiveTimeout(process.waitTimer)
+            process.waitTimer = 0
+        }
+        process.releaseMailbox()
+        if let extras = process.extras {
+            if let name = extras.name { registry[name] = nil }
+            for timer in extras.timers {
+                if let (_, payload) = wheel.cancel(timer), let payload {
+                    Unmanaged<TimedPayload>.fromOpaque(payload).release()
+                }
+            }
+            for linked in extras.links {
+                if let other = core(linked) { other.extras?.links.removeAll { $0 == pid } }
+                signal(linked, from: pid, reason: reason, viaLink: true)
+            }
+            for ref in extras.monitors {
+                if let entry = monitors.removeValue(forKey: ref), let target = core(entry.target) {
+                    target.extras?.monitoredBy.removeAll { $0 == ref }
+                }
+            }
+            for ref in extras.monitoredBy {
+                guard let entry = monitors.removeValue(forKey: ref), let watcher = core(entry.watcher) else { continue }
+                watcher.extras?.monitors.removeAll { $0 == ref }
+                watcher.pushSystem(.down(Down(monitor: ref, pid: pid, reason: reason)), node: self)
+            }
+        }
+        process.extras = nil
+        unmanaged.release()
+    }
+}

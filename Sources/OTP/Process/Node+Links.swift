@@ -1,0 +1,25 @@
+/// Links: a two-way bond along which exit signals travel (see `Node+Exit.swift` for what a signal does).
+extension Node {
+    /// Links `a` and `b` (Erlang's `link/1` called by `a`). Linking a process to itself, or twice, does
+    /// nothing. When `b` does not exist, `a` gets an exit signal with reason `noproc` (an `EXIT` message
+    /// if it traps exits; otherwise it exits). Thread: loop thread only.
+    public func link(_ a: PID, _ b: PID) {
+        preconditionInLoop()
+        guard a != b, let first = core(a) else { return }
+        guard let second = core(b), second.status != .terminated else {
+            signal(a, from: b, reason: .noproc, viaLink: true)
+            return
+        }
+        if first.extras?.links.contains(b) == true { return }
+        first.relations.links.append(b)
+        second.relations.links.append(a)
+    }
+
+    /// Removes the link between `a` and `b`, in both directions; no-op when there is none.
+    /// Thread: loop thread only.
+    public func unlink(_ a: PID, _ b: PID) {
+        preconditionInLoop()
+        core(a)?.extras?.links.removeAll { $0 == b }
+        core(b)?.extras?.links.removeAll { $0 == a }
+    }
+}

@@ -1,0 +1,47 @@
+/// Registered names. As in Erlang, a process holds at most one name, a name names at most one process, and
+/// a name is released when its process exits.
+extension Node {
+    /// Registers `pid` as `name`. Thread: loop thread only.
+    /// - Throws: `nameTaken` (naming the holder), `noProcess` for a dead pid, `alreadyRegistered` when `pid`
+    ///   has a name already.
+    public func register(_ name: String, _ pid: PID) throws(ProcessError) {
+        preconditionInLoop()
+        if let holder = registry[name] { throw .nameTaken(name, by: holder) }
+        guard let process = core(pid), process.status != .stopping else { throw .noProcess(pid) }
+        if let existing = process.extras?.name { throw .alreadyRegistered(pid, as: existing) }
+        registry[name] = pid
+        process.relations.name = name
+    }
+
+    /// Removes `name`. Throws `unknownName` when it is not registered. Thread: loop thread only.
+    public func unregister(_ name: String) throws(ProcessError) {
+        preconditionInLoop()
+        guard let pid = registry.removeValue(forKey: name) else { throw .unknownName(name) }
+        core(pid)?.extras?.name = nil
+    }
+
+    /// The pid registered as `name`, if any. Thread: loop thread only.
+    public func whereis(_ name: String) -> PID? {
+        preconditionInLoop()
+        return registry[name]
+    }
+
+    /// The typed address registered as `name`, if any.
+    /// - Throws: `wrongMessageType` when that process accepts another message type.
+    public func whereis<M>(_ name: String, as type: M.Type) throws(ProcessError) -> Address<M>? {
+        guard let pid = whereis(name) else { return nil }
+        return try typedAddress(pid, as: type)
+    }
+
+    /// Every registered name, sorted. Thread: loop thread only.
+    public func registered() -> [String] {
+        preconditionInLoop()
+        return registry.keys.sorted()
+    }
+
+    /// The name `pid` is registered under, if any.
+    public func registeredName(of pid: PID) -> String? {
+        preconditionInLoop()
+        return core(pid)?.extras?.name
+    }
+}

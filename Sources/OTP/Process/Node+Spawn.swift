@@ -1,0 +1,71 @@
+/// Spawning processes.
+extension Node {
+    /// Spawns a process running `behavior` (Erlang's `spawn`). It runs `start` on its first turn.
+    ///
+    /// Thread: loop thread only. Cost: one allocation (the process object; the mailbox buffer comes with the
+    /// first message). Errors: `invalidCapacity` for a capacity below 1; with `options.name`, `nameTaken`
+    /// (nothing is spawned then).
+    @inlinable
+    @discardableResult
+    public func spawn<B: ProcessBehavior>(_ behavior: B, options: SpawnOptions = .init()) throws(ProcessError)
+        -> Address<B.Message>
+    {
+        try spawn(behavior, options: options, linkedTo: nil, monitoredBy: nil).address
+    }
+
+    /// Spawns a process whose code is a closure returning its first `Step` (see `Receive`).
+    @inlinable
+    @discardableResult
+    public func spawn<Message>(
+        of type: Message.Type = Message.self,
+        options: SpawnOptions = .init(),
+        _ body: @escaping (ProcessContext<Message>) throws -> Step<Message>
+    ) throws(ProcessError) -> Address<Message> {
+        try spawn(ClosureBehavior(body), options: options)
+    }
+
+    /// The one spawn path: checks, table slot, optional name, link and monitor, then the run queue.
+    @inlinable
+    func spawn<B: ProcessBehavior>(
+        _ behavior: B, options: SpawnOptions, linkedTo parent: PID? = nil, monitoredBy watcher: PID? = nil
+    ) throws(ProcessError) -> (address: Address<B.Message>, monitor: Ref?) {
+        preconditionInLoop("spawn")
+        let capacity = options.mailboxCapacity ?? configuration.defaultMailboxCapacity
+        guard capacity > 0 else { throw .invalidCapacity(capacity) }
+        if let name = options.name { try checkNameFree(name) }
+        let pid = table.insert { pid in
+            Unmanaged.passRetained(BehaviorProcess.make(pid: pid, behavior: behavior, capacity: capacity)).toOpaque()
+        }
+        return didSpawn(pid, options: options, linkedTo: parent, monitoredBy: watcher)
+    }
+
+    /// The type-independent rest of a spawn.
+    @usableFromInline
+    func didSpawn<Message>(_ pid: PID, options: SpawnOptions, linkedTo parent: PID?, monitoredBy watcher: PID?)
+        -> (address: Address<Message>, monitor: Ref?)
+    {
+        counters.spawned &+= 1
+        let process = core(pid)!
+        process.trapExits = options.trapExits
+        if let name = options.name {
+            registry[name] = pid
+            process.relations.name = name
+        }
+        if let parent { link(parent, pid) }
+        var ref: Ref?
+        if let watcher { ref = monitor(pid, by: watcher) }
+        schedule(pid)
+        return (Address(unchecked: pid), ref)
+    }
+
+    @usableFromInline
+    func checkNameFree(_ name: String) throws(ProcessError) {
+        if let holder = registry[name] { throw .nameTaken(name, by: holder) }
+    }
+
+    /// The process object of a live pid (not retained beyond the caller's use).
+    func core(_ pid: PID) -> ProcessCore? {
+        guard let object = table.object(for: pid) else { return nil }
+        return Unmanaged<ProcessCore>.fromOpaque(object).takeUnretainedValue()
+    }
+}

@@ -1,0 +1,108 @@
+import CLibUV
+
+/// The part of a process the node handles without knowing its message type: identity, status, flags,
+/// statistics, and the lazily allocated record of names, links, monitors and timers.
+///
+/// Class hierarchy (one allocation per process): `ProcessCore` → `TypedProcess<Message>` (adds the
+/// mailbox, so a typed `Address` can deliver without knowing the behaviour) → `BehaviorProcess<B>` (adds the
+/// behaviour value and the scheduler turn). The node keeps each process as a manually retained raw pointer
+/// in its `ProcessTable`, so looking one up and running it costs no reference counting.
+///
+/// Thread: loop thread only. Memory: see `docs/architecture.md` (about 120 bytes for an idle process
+/// with an empty mailbox and no links).
+@usableFromInline
+class ProcessCore {
+    @usableFromInline final let pid: PID
+    /// `ObjectIdentifier(Message.self)`, for checked sends through an untyped `PID` or a name.
+    @usableFromInline final let messageType: ObjectIdentifier
+    @usableFromInline @exclusivity(unchecked) final var status: ProcessStatus = .initializing
+    @usableFromInline @exclusivity(unchecked) final var trapExits = false
+    /// Set when the wait timer fired; the next turn runs the behaviour's `timeout` unless a message matches.
+    @usableFromInline @exclusivity(unchecked) final var timedOut = false
+    /// The timer of the current wait, or 0.
+    @usableFromInline @exclusivity(unchecked) final var waitTimer: UInt64 = 0
+    /// How many messages of the mailbox the current wait has already rejected (selective receive).
+    @usableFromInline @exclusivity(unchecked) final var scanned: Int = 0
+    @usableFromInline @exclusivity(unchecked) final var received: UInt64 = 0
+    @usableFromInline @exclusivity(unchecked) final var sent: UInt64 = 0
+    @usableFromInline @exclusivity(unchecked) final var extras: ProcessExtras?
+
+    /// The scheduler turn, specialised for the process's behaviour type where the process was spawned
+    /// (a generic class's overridden method would always run unspecialised).
+    @usableFromInline final let turn: TurnFunction
+
+    @usableFromInline
+    init(pid: PID, messageType: ObjectIdentifier, turn: @escaping TurnFunction) {
+        self.pid = pid
+        self.messageType = messageType
+        self.turn = turn
+    }
+
+    /// Names, links, monitors and timers: allocated on first use.
+    final var relations: ProcessExtras {
+        if let extras { return extras }
+        let created = ProcessExtras()
+        extras = created
+        return created
+    }
+
+    // MARK: Overridden by the typed subclasses
+
+    /// Queues a DOWN or EXIT message. System messages are never refused (they do not count against the
+    /// mailbox capacity), so no notification is lost.
+    func pushSystem(_ message: SystemMessage, node: Node) { fatalError("abstract") }
+
+    /// Removes a queued DOWN for `monitor`; returns whether one was removed.
+    func flushDown(monitor: Ref) -> Bool { fatalError("abstract") }
+
+    var mailboxCount: Int { 0 }
+    var mailboxCapacity: Int { 0 }
+    var mailboxBytes: Int { 0 }
+    var messageTypeName: String { "" }
+    /// Bytes the allocator gave this object (glibc's `malloc_usable_size`), for memory estimates.
+    final var objectBytes: Int {
+        Int(otp_malloc_usable_size(Unmanaged.passUnretained(self).toOpaque()))
+    }
+
+    /// Destroys queued messages and frees the mailbox buffer.
+    func releaseMailbox() {}
+}
+
+/// Runs `process` for up to `budget` messages, counting them in `handled`. Called only by the scheduler.
+@usableFromInline
+typealias TurnFunction = (_ process: ProcessCore, _ node: Node, _ budget: Int, _ handled: inout Int) -> TurnOutcome
+
+/// What a scheduler turn ended with.
+@usableFromInline
+enum TurnOutcome {
+    /// Blocked in a receive; scheduled again when a message arrives or its timer fires.
+    case waiting
+    /// Used its budget with more messages to handle; goes to the back of the run queue.
+    case yielded
+    /// The process is exiting with this reason.
+    case exited(ExitReason)
+}
+
+/// A DOWN or EXIT notification before it is wrapped in the receiver's `Envelope` type.
+@usableFromInline
+enum SystemMessage {
+    case down(Down)
+    case exit(ExitSignal)
+}
+
+/// What most processes never need, kept out of the hot process object.
+///
+/// Thread: loop thread only.
+@usableFromInline
+final class ProcessExtras {
+    var name: String?
+    var links: [PID] = []
+    /// Monitors this process holds on others.
+    var monitors: [Ref] = []
+    /// Monitors others hold on this process.
+    var monitoredBy: [Ref] = []
+    /// `sendAfter` timers addressed to this pid (cancelled when it exits, as in Erlang).
+    var timers: [TimerRef] = []
+    /// An exit signal that arrived while the process was running; it exits when its callback returns.
+    @usableFromInline var pendingExit: ExitReason?
+}

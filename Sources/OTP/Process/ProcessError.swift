@@ -1,0 +1,40 @@
+/// A misuse of the process API, naming the process or name involved.
+///
+/// Every operation that can be refused throws one of these (typed throws: no allocation on the error path
+/// beyond the payload). Sending to a dead pid is *not* an error, as in Erlang: the message is dropped and
+/// counted in `NodeStatistics.droppedToDeadProcesses`.
+public enum ProcessError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No process is registered under this name.
+    case unknownName(String)
+    /// The process is not alive.
+    case noProcess(PID)
+    /// The name is already registered, by `by`.
+    case nameTaken(String, by: PID)
+    /// The process already has a registered name (a process holds at most one).
+    case alreadyRegistered(PID, as: String)
+    /// The mailbox of `pid` holds `capacity` messages already; the message was not delivered.
+    case mailboxFull(PID, capacity: Int)
+    /// The process registered as `name` (or `pid`) accepts messages of another type.
+    case wrongMessageType(PID, expected: String, accepted: String)
+    /// A timeout that is negative or too large to represent.
+    case invalidTimeout(String)
+    /// A mailbox capacity that is not positive.
+    case invalidCapacity(Int)
+    /// The node is stopped or closed; the request was not carried out.
+    case nodeStopped
+
+    public var description: String {
+        switch self {
+        case .unknownName(let name): return "no process is registered as '\(name)'"
+        case .noProcess(let pid): return "process \(pid) is not alive"
+        case .nameTaken(let name, let pid): return "name '\(name)' is already registered by \(pid)"
+        case .alreadyRegistered(let pid, let name): return "process \(pid) is already registered as '\(name)'"
+        case .mailboxFull(let pid, let capacity): return "mailbox of \(pid) is full (\(capacity) messages)"
+        case .wrongMessageType(let pid, let expected, let accepted):
+            return "process \(pid) accepts \(accepted), not \(expected)"
+        case .invalidTimeout(let text): return "invalid timeout: \(text)"
+        case .invalidCapacity(let capacity): return "invalid mailbox capacity: \(capacity)"
+        case .nodeStopped: return "the node is stopped"
+        }
+    }
+}

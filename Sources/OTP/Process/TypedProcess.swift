@@ -1,0 +1,83 @@
+/// A process with a mailbox of `Envelope<Message>`: what a typed `Address<Message>` delivers into.
+///
+/// Thread: loop thread only. Cost of `deliver`: one ring-buffer push; when the process was waiting, one
+/// run-queue push (the empty-to-non-empty edge). No allocation in steady state, no reference counting.
+@usableFromInline
+class TypedProcess<Message>: ProcessCore {
+    /// The mailbox: a bounded ring buffer, allocated on the first message.
+    @usableFromInline @exclusivity(unchecked) final var mailbox: RingBuffer<Envelope<Message>>
+
+    @usableFromInline
+    init(pid: PID, capacity: Int, turn: @escaping TurnFunction) {
+        mailbox = RingBuffer(limit: capacity)
+        super.init(pid: pid, messageType: ObjectIdentifier(Message.self), turn: turn)
+    }
+
+    /// Queues a user message; `false` when the mailbox is full (the caller reports it to the sender).
+    @inlinable @inline(__always)
+    final func deliver(_ message: consuming Message, node: Node) -> Bool {
+        guard mailbox.push(.message(message)) else { return false }
+        wake(node)
+        return true
+    }
+
+    /// Schedules the process if it was waiting: the edge on which it gets work.
+    @inlinable @inline(__always)
+    final func wake(_ node: Node) {
+        if status == .waiting {
+            status = .running
+            node.schedule(pid)
+        }
+    }
+
+    override final func pushSystem(_ message: SystemMessage, node: Node) {
+        switch message {
+        case .down(let down): mailbox.forcePush(.down(down))
+        case .exit(let signal): mailbox.forcePush(.exit(signal))
+        }
+        wake(node)
+    }
+
+    override final func flushDown(monitor: Ref) -> Bool {
+        let removed = mailbox.removeAll { envelope in
+            if case .down(let down) = envelope, down.monitor == monitor { return true }
+            return false
+        }
+        if removed > 0 { scanned = 0 }
+        return removed > 0
+    }
+
+    override final var mailboxCount: Int { mailbox.count }
+    override final var mailboxCapacity: Int { mailbox.limit }
+    override final var mailboxBytes: Int { mailbox.allocatedBytes }
+    override final var messageTypeName: String { String(describing: Message.self) }
+
+    override final func releaseMailbox() {
+        mailbox.releaseStorage()
+    }
+}
+
+/// A timed message waiting in the timer wheel (`sendAfter`), type-erased so the wheel stays plain data.
+@usableFromInline
+class TimedPayload {
+    /// When set, the target is resolved by name when the timer fires (Erlang's `send_after` to an atom).
+    let name: String?
+    init(name: String?) { self.name = name }
+    /// Delivers into `process`, which must accept the payload's type; `false` on a full mailbox.
+    func deliver(to process: ProcessCore, node: Node) -> Bool { fatalError("abstract") }
+    var messageType: ObjectIdentifier { fatalError("abstract") }
+}
+
+@usableFromInline
+final class TimedMessage<Message>: TimedPayload {
+    let message: Message
+    @usableFromInline
+    init(_ message: Message, name: String?) {
+        self.message = message
+        super.init(name: name)
+    }
+    override func deliver(to process: ProcessCore, node: Node) -> Bool {
+        unsafeDowncast(process, to: TypedProcess<Message>.self).deliver(message, node: node)
+    }
+    override var messageType: ObjectIdentifier { ObjectIdentifier(Message.self) }
+}

@@ -1,0 +1,65 @@
+/// The scheduler: a run queue of processes that have work, drained in bounded turns.
+///
+/// - A process enters the run queue on the edge where it gets work: spawned, or a message (or its receive
+///   timer) arrives while it waits. A process already queued or running is not queued twice.
+/// - Each turn gives one process up to `messagesPerTurn` messages; a process with more goes to the back
+///   of the queue, so one busy process cannot starve the others.
+/// - One drain handles at most `messagesPerIteration` messages, then returns to libuv so that timers and
+///   I/O are never starved; the scheduler's idle handle stays active while the queue is not empty, which
+///   makes libuv poll without blocking.
+///
+/// Thread: loop thread only.
+extension Node {
+    /// Puts a process with new work at the back of the run queue.
+    @inlinable
+    func schedule(_ pid: PID) {
+        runQueue.forcePush(pid.rawValue)
+        if !schedulerActive { activateScheduler() }
+    }
+
+    /// The run queue went from empty to non-empty outside a drain: ask the driver for a turn.
+    @usableFromInline
+    func activateScheduler() {
+        schedulerActive = true
+        uv?.startScheduler()
+    }
+
+    /// Runs process turns until the queue is empty or `limit` messages were handled.
+    /// Returns whether work is left.
+    @discardableResult
+    func drainRunQueue(limit: Int) -> Bool {
+        schedulerActive = true
+        let budget = configuration.messagesPerTurn
+        var handled = 0
+        while handled < limit, let raw = runQueue.popFirst() {
+            let pid = PID(rawValue: raw)
+            guard let object = table.object(for: pid) else { continue }  // exited while queued
+            currentProcess = object
+            var turnHandled = 0
+            let outcome = Unmanaged<ProcessCore>.fromOpaque(object)._withUnsafeGuaranteedRef { process in
+                process.turn(process, self, budget, &turnHandled)
+            }
+            currentProcess = nil
+            handled &+= turnHandled
+            switch outcome {
+            case .waiting:
+                break
+            case .yielded:
+                runQueue.forcePush(raw)
+            case .exited(let reason):
+                let process = Unmanaged<ProcessCore>.fromOpaque(object).takeUnretainedValue()
+                if case .error = reason {
+                    // The process's own code threw: report it (cascaded exits are not reported again).
+                    configuration.report(.crash(pid: pid, name: process.extras?.name, reason: reason))
+                }
+                terminate(process, reason: reason)
+            }
+        }
+        let more = !runQueue.isEmpty
+        if !more {
+            schedulerActive = false
+            uv?.stopScheduler()
+        }
+        return more
+    }
+}

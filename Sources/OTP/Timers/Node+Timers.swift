@@ -1,0 +1,137 @@
+/// Timers: `sendAfter`, cancel, read, and receive timeouts, all on the node's one `TimerWheel` (driven by
+/// one `uv_timer_t`, or by `advance(by:)` on the manual clock).
+extension Node {
+    /// Delivers `message` to `address` after `timeout` (Erlang's `erlang:send_after/3`). The timer is
+    /// cancelled automatically when the target exits. A full mailbox at delivery time is reported as a
+    /// refused message (`NodeReport.refused`).
+    ///
+    /// Thread: loop thread only. Cost: one small allocation (the message holder) plus O(1) wheel work.
+    /// - Throws: `invalidTimeout` for a negative or infinite timeout.
+    @discardableResult
+    public func sendAfter<M>(_ timeout: Timeout, _ message: M, to address: Address<M>) throws(ProcessError)
+        -> TimerRef
+    {
+        preconditionInLoop()
+        let ms = try finite(timeout)
+        let payload = Unmanaged.passRetained(TimedMessage(message, name: nil) as TimedPayload).toOpaque()
+        let ref = armTimer(after: ms, kind: .message, target: address.pid.rawValue, payload: payload)
+        if let process = core(address.pid) {
+            process.relations.timers.append(ref)
+        }
+        return ref
+    }
+
+    /// Delivers `message` to whatever process is registered as `name` when the timer fires; nothing happens
+    /// when no process is registered then, and a process accepting another type is reported as refused.
+    @discardableResult
+    public func sendAfter<M>(_ timeout: Timeout, _ message: M, to name: String) throws(ProcessError) -> TimerRef {
+        preconditionInLoop()
+        let ms = try finite(timeout)
+        let payload = Unmanaged.passRetained(TimedMessage(message, name: name) as TimedPayload).toOpaque()
+        return armTimer(after: ms, kind: .message, target: 0, payload: payload)
+    }
+
+    /// Cancels a `sendAfter` timer. Returns the milliseconds that were left, or `nil` when it had already
+    /// fired or been cancelled (Erlang's `cancel_timer` returning `false`). Thread: loop thread only.
+    @discardableResult
+    public func cancelTimer(_ ref: TimerRef) -> UInt64? {
+        preconditionInLoop()
+        guard let target = wheel.target(of: ref), let (deadline, payload) = wheel.cancel(ref) else { return nil }
+        if let payload { Unmanaged<TimedPayload>.fromOpaque(payload).release() }
+        core(PID(rawValue: target))?.extras?.timers.removeAll { $0 == ref }
+        let now = currentTime
+        return deadline > now ? deadline - now : 0
+    }
+
+    /// Milliseconds left on a pending timer, or `nil` (Erlang's `read_timer`). Thread: loop thread only.
+    public func readTimer(_ ref: TimerRef) -> UInt64? {
+        preconditionInLoop()
+        guard let deadline = wheel.deadline(of: ref) else { return nil }
+        let now = currentTime
+        return deadline > now ? deadline - now : 0
+    }
+
+    // MARK: Internal
+
+    private func finite(_ timeout: Timeout) throws(ProcessError) -> UInt64 {
+        guard let ms = try timeout.validated() else { throw .invalidTimeout("a timer needs a finite time") }
+        return ms
+    }
+
+    @usableFromInline
+    func armReceiveTimeout(after ms: UInt64, for pid: PID) -> UInt64 {
+        armTimer(after: ms, kind: .receiveTimeout, target: pid.rawValue, payload: nil).rawValue
+    }
+
+    @usableFromInline
+    func cancelReceiveTimeout(_ raw: UInt64) {
+        _ = wheel.cancel(TimerRef(rawValue: raw))
+    }
+
+    func armTimer(after ms: UInt64, kind: TimerWheel.Kind, target: UInt64, payload: UnsafeMutableRawPointer?)
+        -> TimerRef
+    {
+        let now = currentTime
+        let (deadline, overflow) = now.addingReportingOverflow(ms)
+        let due = overflow ? UInt64.max - 1 : deadline
+        let ref = wheel.arm(deadline: due, clock: now, kind: kind, target: target, payload: payload)
+        uv?.timerArmed(deadline: max(due, now + 1))
+        return ref
+    }
+
+    /// Runs the timers due up to `time`, one tick at a time; `between` runs after each tick's timers (the
+    /// manual driver lets processes react before the next tick).
+    func fireTimers(upTo time: UInt64, between: () -> Void = {}) {
+        while wheel.expireNext(upTo: time, into: &expired) {
+            if uv == nil { manualNow = wheel.now }
+            for timer in expired {
+                fire(timer)
+            }
+            expired.removeAll(keepingCapacity: true)
+            between()
+        }
+    }
+
+    private func fire(_ timer: TimerWheel.Expired) {
+        switch timer.kind {
+        case .receiveTimeout:
+            guard let process = core(PID(rawValue: timer.target)), process.waitTimer == timer.ref.rawValue else {
+                return
+            }
+            process.waitTimer = 0
+            process.timedOut = true
+            if process.status == .waiting {
+                process.status = .running
+                schedule(process.pid)
+            }
+        case .message:
+            let payload = Unmanaged<TimedPayload>.fromOpaque(timer.payload!).takeRetainedValue()
+            let process: ProcessCore?
+            let label: String
+            if let name = payload.name {
+                process = registry[name].flatMap { core($0) }
+                label = name
+                guard process != nil else { return }  // Erlang: nothing happens for an unregistered name
+            } else {
+                let pid = PID(rawValue: timer.target)
+                process = core(pid)
+                label = pid.description
+                process?.extras?.timers.removeAll { $0 == timer.ref }
+            }
+            guard let process else {
+                counters.droppedToDeadProcesses &+= 1
+                return
+            }
+            guard process.messageType == payload.messageType else {
+                configuration.report(.refused(target: label, error: .wrongMessageType(
+                    process.pid, expected: "timer message", accepted: process.messageTypeName)))
+                return
+            }
+            if payload.deliver(to: process, node: self) {
+                counters.delivered &+= 1
+            } else {
+                configuration.report(.refused(target: label, error: refused(process.pid)))
+            }
+        }
+    }
+}

@@ -1,0 +1,2 @@
+import OTP
+print("demo")
