@@ -102,7 +102,7 @@ final class ProcessExtras {
     /// Monitors others hold on this process.
     var monitoredBy: [Ref] = []
     /// `sendAfter` timers addressed to this pid (cancelled when it exits, as in Erlang).
-    var timers: [TimerRef] = []
+    var timers: Set<TimerRef> = []
     /// An exit signal that arrived while the process was running; it exits when its callback returns.
     @usableFromInline var pendingExit: ExitReason?
 }

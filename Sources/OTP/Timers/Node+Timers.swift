@@ -16,7 +16,7 @@ extension Node {
         let payload = Unmanaged.passRetained(TimedMessage(message, name: nil) as TimedPayload).toOpaque()
         let ref = armTimer(after: ms, kind: .message, target: address.pid.rawValue, payload: payload)
         if let process = core(address.pid) {
-            process.relations.timers.append(ref)
+            process.relations.timers.insert(ref)
         }
         return ref
     }
@@ -38,7 +38,7 @@ extension Node {
         preconditionInLoop()
         guard let target = wheel.target(of: ref), let (deadline, payload) = wheel.cancel(ref) else { return nil }
         if let payload { Unmanaged<TimedPayload>.fromOpaque(payload).release() }
-        core(PID(rawValue: target))?.extras?.timers.removeAll { $0 == ref }
+        core(PID(rawValue: target))?.extras?.timers.remove(ref)
         let now = currentTime
         return deadline > now ? deadline - now : 0
     }
@@ -116,7 +116,7 @@ extension Node {
                 let pid = PID(rawValue: timer.target)
                 process = core(pid)
                 label = pid.description
-                process?.extras?.timers.removeAll { $0 == timer.ref }
+                process?.extras?.timers.remove(timer.ref)
             }
             guard let process else {
                 counters.droppedToDeadProcesses &+= 1

@@ -1,0 +1,76 @@
+import Testing
+@testable import OTP
+
+@Suite("Scheduler")
+struct SchedulerTests {
+    @Test("a busy process yields after its budget; two busy processes alternate in turns of 64")
+    func fairTurns() throws {
+        let node = makeNode()
+        let order = Log<Character>()
+        func worker(_ tag: Character) throws -> Address<Int> {
+            try node.spawn(of: Int.self) { _ in
+                .receive { _, _ in
+                    order.append(tag)
+                    return .same
+                }
+            }
+        }
+        let a = try worker("a")
+        let b = try worker("b")
+        node.runUntilIdle()
+        for i in 0..<200 { try node.send(i, to: a) }
+        for i in 0..<200 { try node.send(i, to: b) }
+        node.runUntilIdle()
+        let expected = Array(repeating: "a", count: 64) + Array(repeating: "b", count: 64)
+            + Array(repeating: "a", count: 64) + Array(repeating: "b", count: 64)
+            + Array(repeating: "a", count: 64) + Array(repeating: "b", count: 64)
+            + Array(repeating: "a", count: 8) + Array(repeating: "b", count: 8)
+        #expect(String(order.entries) == expected.joined())
+    }
+
+    @Test("a process that always has work does not starve a newly spawned one")
+    func noStarvation() throws {
+        let node = makeNode()
+        let log = Log<String>()
+        var spins = 0
+        let spinner = try node.spawn(of: Int.self) { _ in
+            .receive { _, process in
+                spins += 1
+                if spins < 10_000 { try process.send(0, to: process.address) }
+                return .same
+            }
+        }
+        try node.send(0, to: spinner)
+        try node.spawn(of: Int.self) { _ in
+            log.append("ran at spin \(spins)")
+            return .exit(.normal)
+        }
+        node.runUntilIdle()
+        #expect(log.entries == ["ran at spin 64"])
+        #expect(spins == 10_000)
+    }
+
+    @Test("a custom ProcessBehavior runs allocation-free state machines")
+    func structBehaviour() throws {
+        struct Counter: ProcessBehavior {
+            var total = 0
+            let results: Log<Int>
+            mutating func receive(_ envelope: consuming Envelope<Int>, _ process: ProcessContext<Int>) throws -> Next {
+                guard case .message(let n) = envelope else { return .receive }
+                if n < 0 {
+                    results.append(total)
+                    return .exit(.normal)
+                }
+                total += n
+                return .receive
+            }
+        }
+        let node = makeNode()
+        let results = Log<Int>()
+        let counter = try node.spawn(Counter(results: results))
+        for i in 1...100 { try node.send(i, to: counter) }
+        try node.send(-1, to: counter)
+        node.runUntilIdle()
+        #expect(results.entries == [5050])
+    }
+}
