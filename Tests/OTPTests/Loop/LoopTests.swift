@@ -1,0 +1,184 @@
+import CLibUV
+import Foundation
+import Testing
+@testable import OTP
+
+@Suite("The libuv loop")
+struct LoopTests {
+    @Test("run until idle runs every process, then closing leaves no libuv handle (uv_loop_close == 0)")
+    func runUntilIdleAndClose() throws {
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        let log = Log<Int>()
+        let target = try node.spawn(of: Int.self) { _ in
+            .receive { envelope, _ in
+                log.append(envelope.message!)
+                return envelope.message == 3 ? .exit(.normal) : .same
+            }
+        }
+        for i in 1...3 { try node.send(i, to: target) }
+        node.run(until: .idle)
+        #expect(log.entries == [1, 2, 3])
+        #expect(node.statistics.live == 0)
+        #expect(node.close() == 0)
+        #expect(node.close() == 0)
+    }
+
+    @Test("timers fire on the real loop: a receive timeout and a sendAfter")
+    func realTimers() throws {
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        let log = Log<String>()
+        let start = node.now
+        let target = try node.spawn(of: String.self) { _ in
+            .receive(timeout: .milliseconds(5), after: { process in
+                log.append("timeout")
+                try process.sendAfter(.milliseconds(10), "timer")
+                return .receive { envelope, process in
+                    log.append(envelope.message!)
+                    log.append(process.currentNode.now - start >= 15 ? "late enough" : "too early")
+                    return .exit(.normal)
+                }
+            }) { _, _ in .same }
+        }
+        node.run(until: .idle)
+        #expect(log.entries == ["timeout", "timer", "late enough"])
+        #expect(!node.isAlive(target.pid))
+        #expect(node.statistics.pendingTimers == 0)
+        #expect(node.close() == 0)
+    }
+
+    @Test("closing with live processes, pending timers and queued jobs still closes the loop cleanly")
+    func closeWithWork() throws {
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        let downs = Log<Envelope<Never>>()
+        let watcher = try spawnCollector(node, into: downs)
+        for _ in 0..<100 {
+            let p = try spawnIdler(node)
+            try node.sendAfter(.seconds(3600), .value(1), to: p)
+            node.link(watcher.pid, p.pid)
+        }
+        let inbox = try spawnCollector(node, into: Log<Envelope<Int>>())
+        node.runOnce(blocking: false)
+        let cancelled = Log<ProcessError>()
+        node.post(1, to: inbox, onRefused: { cancelled.append($0) })
+        #expect(node.statistics.live == 102)
+        #expect(node.close() == 0)
+        #expect(node.statistics.live == 0)
+        #expect(node.statistics.pendingTimers == 0)
+        #expect(cancelled.entries == [.nodeStopped])
+        #expect(!node.execute { _ in })
+    }
+
+    @Test("runOnce without blocking steps the loop one iteration")
+    func runOnce() throws {
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        let log = Log<Int>()
+        try node.spawn(of: Int.self) { _ in
+            log.append(1)
+            return .exit(.normal)
+        }
+        #expect(log.entries == [])
+        node.runOnce(blocking: false)
+        #expect(log.entries == [1])
+        #expect(node.close() == 0)
+    }
+
+    @Test("stop() from another thread ends run(until: .stopped)")
+    func stopFromAnotherThread() throws {
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        try spawnIdler(node)  // a waiting process: the loop would run forever
+        let thread = Thread { node.stop() }
+        thread.start()
+        node.run(until: .stopped)
+        #expect(node.statistics.live == 1)
+        #expect(node.close() == 0)
+    }
+
+    @Test("a dedicated loop thread takes posts and jobs from other threads, then stops and closes")
+    func dedicatedThread() throws {
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        let done = DispatchSemaphore(value: 0)
+        let total = Log<Int>()
+        let counter = try node.spawn(of: Int.self) { _ in
+            var sum = 0
+            return .receive { envelope, _ in
+                sum += envelope.message!
+                if envelope.message == 0 {
+                    total.append(sum)
+                    done.signal()
+                }
+                return .same
+            }
+        }
+        node.start()
+        let threads = (0..<4).map { _ in
+            Thread {
+                for _ in 0..<1_000 { node.post(1, to: counter) }
+            }
+        }
+        threads.forEach { $0.start() }
+        // Wait for the four posting threads through the loop itself: each job runs after all earlier posts.
+        let checked = DispatchSemaphore(value: 0)
+        let inLoop = Log<Bool>()
+        while true {
+            let ran = node.execute { node in
+                inLoop.append(node.inLoopThread)
+                checked.signal()
+            }
+            #expect(ran)
+            checked.wait()
+            if threads.allSatisfy(\.isFinished) { break }
+        }
+        #expect(inLoop.entries.allSatisfy { $0 })
+        node.post(0, to: counter)
+        done.wait()
+        node.stop()
+        node.join()
+        #expect(total.entries == [4_000])
+        #expect(!node.execute { _ in })
+    }
+
+    @Test("a post into a full mailbox is refused and the refusal reaches the sender")
+    func postRefused() throws {
+        let reports = Reports()
+        let node = Node(configuration: NodeConfiguration(report: reports.handler))
+        let blocker = try node.spawn(of: Int.self, options: SpawnOptions(mailboxCapacity: 1)) { _ in
+            .receive(matching: { _ in false }) { _, _ in .same }
+        }
+        let refusals = Log<ProcessError>()
+        node.post(1, to: blocker, onRefused: { refusals.append($0) })
+        node.post(2, to: blocker, onRefused: { refusals.append($0) })
+        node.post(3, to: blocker)
+        node.run(until: .idle)
+        #expect(refusals.entries == [.mailboxFull(blocker.pid, capacity: 1)])
+        #expect(reports.log.entries.map(\.description) == [
+            "refused message to \(blocker.pid): mailbox of \(blocker.pid) is full (1 messages)"
+        ])
+        #expect(node.close() == 0)
+    }
+
+    @Test("timers and I/O are not starved by a process that always has work")
+    func timersNotStarved() throws {
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        var spins = 0
+        let spinner = try node.spawn(of: Int.self) { _ in
+            .receive { _, process in
+                spins += 1
+                try process.send(0, to: process.address)
+                return .same
+            }
+        }
+        try node.send(0, to: spinner)
+        let stopper = try node.spawn(of: String.self) { _ in
+            .receive { _, process in
+                process.currentNode.stop()
+                process.exit(spinner.pid, reason: .kill)
+                return .exit(.normal)
+            }
+        }
+        try node.sendAfter(.milliseconds(2), "stop", to: stopper)
+        node.run(until: .stopped)
+        #expect(spins > 0)
+        #expect(node.statistics.live == 0)
+        #expect(node.close() == 0)
+    }
+}
