@@ -1,2 +1,145 @@
+// otp-demo: a tour of what swift-otp does so far, on a real libuv loop. Run with `make demo`.
+import Dispatch
 import OTP
-print("demo")
+
+/// A tiny counter written as a `ProcessBehavior` struct: state in the value, one message at a time.
+struct Counter: ProcessBehavior {
+    enum Message: Sendable {
+        case add(Int)
+        case report(to: Address<String>)
+    }
+    var total = 0
+
+    mutating func receive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
+        switch envelope {
+        case .message(.add(let n)):
+            total += n
+        case .message(.report(let to)):
+            try process.send("counter total: \(total)", to: to)
+        case .down, .exit:
+            break
+        }
+        return .receive
+    }
+}
+
+func section(_ title: String) { print("\n== \(title)") }
+
+let node = Node()
+
+// A printer process: prints every string it receives.
+let printer = try node.spawn(of: String.self, options: SpawnOptions(name: "printer")) { _ in
+    .receive { envelope, _ in
+        if let line = envelope.message { print("  printer got: \(line)") }
+        return .same
+    }
+}
+
+section("spawn, send, receive, names")
+let counter = try node.spawn(Counter(), options: SpawnOptions(name: "counter"))
+for n in [1, 2, 3, 4] { try node.send(.add(n), to: counter) }
+try node.send(Counter.Message.report(to: printer), to: "counter")
+node.run(until: .idle)
+print("  registered names: \(node.registered())")
+
+section("selective receive keeps other messages in order")
+let picky = try node.spawn(of: String.self) { _ in
+    .receive(matching: { $0.message == "urgent" }) { envelope, _ in
+        print("  picky took first: \(envelope.message!)")
+        return .receive { envelope, _ in
+            print("  then, in order: \(envelope.message!)")
+            return .same
+        }
+    }
+}
+for word in ["low", "normal", "urgent", "later"] { try node.send(word, to: picky) }
+node.run(until: .idle)
+
+section("receive timeout and timers on the libuv loop")
+let start = node.now
+try node.spawn(of: String.self) { _ in
+    .receive(timeout: .milliseconds(20), after: { process in
+        print("  no message within 20 ms: timeout after \(process.currentNode.now - start) ms")
+        try process.sendAfter(.milliseconds(10), "timer message")
+        return .receive { envelope, process in
+            print("  sendAfter delivered '\(envelope.message!)' at +\(process.currentNode.now - start) ms")
+            return .exit(.normal)
+        }
+    }) { _, _ in .same }
+}
+node.run(until: .idle)
+
+section("links, trap exits and monitors")
+let supervisorLike = try node.spawn(of: Never.self, options: SpawnOptions(trapExits: true)) { process in
+    let worker = try process.spawnLink(Counter())
+    let ref = process.monitor(worker.pid)
+    print("  trapping process \(process.pid) linked to and monitoring worker \(worker.pid) (\(ref))")
+    process.exit(worker.pid, reason: .custom("worker failure"))
+    return .receive { envelope, _ in
+        switch envelope {
+        case .exit(let signal): print("  got \(signal)")
+        case .down(let down): print("  got \(down)")
+        case .message: break
+        }
+        return .same
+    }
+}
+node.run(until: .idle)
+print("  trapping process still alive: \(node.isAlive(supervisorLike.pid))")
+
+section("exit signals: kill cannot be trapped")
+node.exit(supervisorLike.pid, reason: .kill)
+node.run(until: .idle)
+print("  after exit(kill): alive = \(node.isAlive(supervisorLike.pid))")
+
+section("bounded mailboxes refuse, never drop silently")
+let slow = try node.spawn(of: Int.self, options: SpawnOptions(mailboxCapacity: 2)) { _ in
+    .receive(matching: { _ in false }) { _, _ in .same }
+}
+for i in 1...3 {
+    do throws(ProcessError) {
+        try node.send(i, to: slow)
+        print("  message \(i) delivered")
+    } catch {
+        print("  message \(i) refused: \(error)")
+    }
+}
+do throws(ProcessError) {
+    try node.send(1, to: "nobody-home")
+} catch {
+    print("  send by name: \(error)")
+}
+
+section("introspection")
+node.run(until: .idle)
+if let info = node.processInfo(slow.pid) {
+    print("  \(info.pid): status \(info.status), mailbox \(info.mailboxLength)/\(info.mailboxCapacity), "
+        + "memory \(info.memory) bytes")
+}
+print("  processes: \(node.processes().map(\.description).joined(separator: " "))")
+let stats = node.statistics
+print("  node: \(stats.live) live, \(stats.spawned) spawned, \(stats.delivered) delivered, "
+    + "\(stats.refusedMailboxFull) refused, \(stats.pendingTimers) pending timers")
+
+section("closing the node")
+let status = node.close()
+print("  uv_loop_close returned \(status)")
+
+section("a node on a dedicated thread, fed from other threads")
+let threaded = Node()
+let sum = try threaded.spawn(Counter())
+let done = DispatchSemaphore(value: 0)
+let reporter = try threaded.spawn(of: String.self) { _ in
+    .receive { envelope, _ in
+        print("  \(envelope.message!) (1 + 2 + ... + 100, posted from the main thread)")
+        done.signal()
+        return .exit(.normal)
+    }
+}
+threaded.start()
+for n in 1...100 { threaded.post(.add(n), to: sum) }
+threaded.post(.report(to: reporter), to: sum)
+done.wait()
+threaded.stop()
+threaded.join()
+print("  dedicated thread stopped; node closed")

@@ -1,0 +1,56 @@
+# swift-otp: the whole set-up is `make demo` or `make test` on a fresh Debian machine.
+# Each target installs what it needs from Debian (apt-get, with sudo when not root) when it is missing.
+
+SWIFT      ?= swift
+CMAKE_DIR  ?= .build-cmake
+SUDO       := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+APT_PKGS   := libuv1-dev pkg-config
+CMAKE_PKGS := cmake ninja-build
+
+.PHONY: all deps cmake-deps build demo test unit-test cmake-build cmake-test clean
+
+all: build
+
+# Install the Debian packages named in $(1) that are not installed yet.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(APT_PKGS))
+
+cmake-deps: deps
+	$(call apt_install,$(CMAKE_PKGS))
+
+build: deps
+	$(SWIFT) build
+
+## Build and run the demo.
+demo: deps
+	$(SWIFT) build -c release --product otp-demo
+	$$($(SWIFT) build -c release --show-bin-path)/otp-demo
+
+## The whole test suite: unit and loop tests, then the CMake build of the library and demo.
+test: unit-test cmake-test
+
+unit-test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## Build the OTP library and the demo with CMake + Ninja (Release: whole-module optimisation).
+cmake-build: cmake-deps
+	cmake -S . -B $(CMAKE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_Swift_COMPILER=$$(command -v swiftc)
+	cmake --build $(CMAKE_DIR)
+
+## The CMake build works: it builds, and its demo runs to the end.
+cmake-test: cmake-build
+	$(CMAKE_DIR)/otp-demo > $(CMAKE_DIR)/demo.out
+	grep -q "dedicated thread stopped; node closed" $(CMAKE_DIR)/demo.out
+	@echo "CMake build OK: $(CMAKE_DIR)/otp-demo ran to the end"
+
+clean:
+	rm -rf .build $(CMAKE_DIR)
