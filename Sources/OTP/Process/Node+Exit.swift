@@ -85,11 +85,7 @@ extension Node {
         process.releaseMailbox()
         if let extras = process.extras {
             if let name = extras.name { registry[name] = nil }
-            for timer in extras.timers {
-                if let (_, payload) = wheel.cancel(timer), let payload {
-                    Unmanaged<TimedPayload>.fromOpaque(payload).release()
-                }
-            }
+            wheel.cancelChain(extras.timerChain) { Unmanaged<TimedPayload>.fromOpaque($0).release() }
             for linked in extras.links {
                 if let other = core(linked) { other.extras?.links.removeAll { $0 == pid } }
                 signal(linked, from: pid, reason: reason, viaLink: true)

@@ -101,8 +101,9 @@ final class ProcessExtras {
     var monitors: [Ref] = []
     /// Monitors others hold on this process.
     var monitoredBy: [Ref] = []
-    /// `sendAfter` timers addressed to this pid (cancelled when it exits, as in Erlang).
-    var timers: Set<TimerRef> = []
+    /// The chain of `sendAfter` timers addressed to this pid in the node's timer wheel (cancelled when it
+    /// exits, as in Erlang); `TimerWheel.noChain` until the first one.
+    var timerChain = TimerWheel.noChain
     /// An exit signal that arrived while the process was running; it exits when its callback returns.
     @usableFromInline var pendingExit: ExitReason?
 }

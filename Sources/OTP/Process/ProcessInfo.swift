@@ -42,8 +42,7 @@ extension Node {
         let extras = process.extras
         var memory = process.objectBytes + process.mailboxBytes
         if let extras {
-            memory += 64 + (extras.links.count + extras.monitors.count + extras.monitoredBy.count
-                + extras.timers.count) * 8
+            memory += 64 + (extras.links.count + extras.monitors.count + extras.monitoredBy.count) * 8
         }
         return ProcessInfo(
             pid: pid,

@@ -13,12 +13,13 @@ extension Node {
     {
         preconditionInLoop()
         let ms = try finite(timeout)
+        // Erlang: a timer for a pid that is not alive is cancelled at once.
+        guard let process = core(address.pid) else { return TimerRef(rawValue: 0) }
+        let extras = process.relations
+        if extras.timerChain == TimerWheel.noChain { extras.timerChain = wheel.makeChain() }
         let payload = Unmanaged.passRetained(TimedMessage(message, name: nil) as TimedPayload).toOpaque()
-        let ref = armTimer(after: ms, kind: .message, target: address.pid.rawValue, payload: payload)
-        if let process = core(address.pid) {
-            process.relations.timers.insert(ref)
-        }
-        return ref
+        return armTimer(after: ms, kind: .message, target: address.pid.rawValue, payload: payload,
+                        chain: extras.timerChain)
     }
 
     /// Delivers `message` to whatever process is registered as `name` when the timer fires; nothing happens
@@ -36,9 +37,8 @@ extension Node {
     @discardableResult
     public func cancelTimer(_ ref: TimerRef) -> UInt64? {
         preconditionInLoop()
-        guard let target = wheel.target(of: ref), let (deadline, payload) = wheel.cancel(ref) else { return nil }
+        guard let (deadline, payload) = wheel.cancel(ref) else { return nil }
         if let payload { Unmanaged<TimedPayload>.fromOpaque(payload).release() }
-        core(PID(rawValue: target))?.extras?.timers.remove(ref)
         let now = currentTime
         return deadline > now ? deadline - now : 0
     }
@@ -68,13 +68,13 @@ extension Node {
         _ = wheel.cancel(TimerRef(rawValue: raw))
     }
 
-    func armTimer(after ms: UInt64, kind: TimerWheel.Kind, target: UInt64, payload: UnsafeMutableRawPointer?)
-        -> TimerRef
+    func armTimer(after ms: UInt64, kind: TimerWheel.Kind, target: UInt64, payload: UnsafeMutableRawPointer?,
+                  chain: UInt32 = TimerWheel.noChain) -> TimerRef
     {
         let now = currentTime
         let (deadline, overflow) = now.addingReportingOverflow(ms)
         let due = overflow ? UInt64.max - 1 : deadline
-        let ref = wheel.arm(deadline: due, clock: now, kind: kind, target: target, payload: payload)
+        let ref = wheel.arm(deadline: due, clock: now, kind: kind, target: target, payload: payload, chain: chain)
         uv?.timerArmed(deadline: max(due, now + 1))
         return ref
     }
@@ -116,7 +116,6 @@ extension Node {
                 let pid = PID(rawValue: timer.target)
                 process = core(pid)
                 label = pid.description
-                process?.extras?.timers.remove(timer.ref)
             }
             guard let process else {
                 counters.droppedToDeadProcesses &+= 1

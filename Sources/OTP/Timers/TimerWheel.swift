@@ -41,6 +41,10 @@ struct TimerWheel {
         var kind: Kind = .receiveTimeout
         var target: UInt64 = 0
         var payload: UnsafeMutableRawPointer? = nil
+        /// Links in the circular list of the timers addressed to one process (through its chain sentinel);
+        /// `none` when the timer belongs to no chain.
+        var ownerPrev: UInt32 = none
+        var ownerNext: UInt32 = none
     }
 
     private static let levels = 6
@@ -48,6 +52,10 @@ struct TimerWheel {
     private static let span: UInt64 = 1 << (bitsPerLevel * UInt64(levels))  // 2^36 ms
     private static let none = UInt32.max
     private static let free = UInt16.max
+    /// Marks the sentinel entry that heads a chain; never in a bucket, never a valid `TimerRef`.
+    private static let sentinel = UInt16.max - 1
+    /// "No chain": the value of a process's chain before its first chained timer.
+    static let noChain = UInt32.max
 
     private var entries: UnsafeMutablePointer<Entry>
     private var entryCapacity: Int
@@ -73,7 +81,7 @@ struct TimerWheel {
 
     /// Frees the wheel's memory. Payloads of timers still armed are returned through `releasePayload`.
     mutating func destroy(releasePayload: (UnsafeMutableRawPointer) -> Void) {
-        for i in 0..<entryHighWater where entries[i].bucket != Self.free {
+        for i in 0..<entryHighWater where entries[i].bucket < Self.sentinel {
             if let payload = entries[i].payload { releasePayload(payload) }
         }
         entries.deinitialize(count: entryHighWater)
@@ -87,8 +95,9 @@ struct TimerWheel {
 
     /// Arms a timer that fires at `deadline` (at the next tick if it is not in the future). `clock` is the
     /// node's current time: an empty wheel jumps to it, so that it never walks an idle stretch later.
+    /// With a `chain` (from `makeChain`), the timer joins it, so `cancelChain` can find it later.
     mutating func arm(deadline: UInt64, clock: UInt64, kind: Kind, target: UInt64,
-                      payload: UnsafeMutableRawPointer?) -> TimerRef {
+                      payload: UnsafeMutableRawPointer?, chain: UInt32 = noChain) -> TimerRef {
         if count == 0 && now < clock { now = clock }
         let index = takeEntry()
         let due = max(deadline, now &+ 1)
@@ -96,6 +105,13 @@ struct TimerWheel {
         entries[Int(index)].kind = kind
         entries[Int(index)].target = target
         entries[Int(index)].payload = payload
+        if chain != Self.noChain {
+            let next = entries[Int(chain)].ownerNext
+            entries[Int(index)].ownerPrev = chain
+            entries[Int(index)].ownerNext = next
+            entries[Int(next)].ownerPrev = index
+            entries[Int(chain)].ownerNext = index
+        }
         file(index)
         count += 1
         return TimerRef(rawValue: UInt64(entries[Int(index)].serial) << 32 | UInt64(index))
@@ -107,12 +123,6 @@ struct TimerWheel {
         return entries[Int(index)].deadline
     }
 
-    /// The target of a pending timer.
-    func target(of ref: TimerRef) -> UInt64? {
-        guard let index = validIndex(ref) else { return nil }
-        return entries[Int(index)].target
-    }
-
     /// Cancels a pending timer; returns its deadline and payload, or `nil` when it was no longer pending.
     mutating func cancel(_ ref: TimerRef) -> (deadline: UInt64, payload: UnsafeMutableRawPointer?)? {
         guard let index = validIndex(ref) else { return nil }
@@ -121,6 +131,44 @@ struct TimerWheel {
         releaseEntry(index)
         count -= 1
         return (entry.deadline, entry.payload)
+    }
+
+    // MARK: Chains: the timers addressed to one process
+
+    /// Creates an empty chain (a sentinel entry): the handle a process keeps for its timers.
+    mutating func makeChain() -> UInt32 {
+        let index = takeEntry()
+        entries[Int(index)].bucket = Self.sentinel
+        entries[Int(index)].ownerPrev = index
+        entries[Int(index)].ownerNext = index
+        return index
+    }
+
+    /// Cancels every timer of `chain` and frees the chain; each cancelled timer's payload goes to `release`.
+    mutating func cancelChain(_ chain: UInt32, release: (UnsafeMutableRawPointer) -> Void) {
+        guard chain != Self.noChain else { return }
+        var index = entries[Int(chain)].ownerNext
+        while index != chain {
+            let next = entries[Int(index)].ownerNext
+            if let payload = entries[Int(index)].payload { release(payload) }
+            unlink(index)
+            releaseEntry(index)
+            count -= 1
+            index = next
+        }
+        releaseEntry(chain)
+    }
+
+    /// How many timers `chain` holds (for tests and introspection).
+    func chainLength(_ chain: UInt32) -> Int {
+        guard chain != Self.noChain else { return 0 }
+        var length = 0
+        var index = entries[Int(chain)].ownerNext
+        while index != chain {
+            length += 1
+            index = entries[Int(index)].ownerNext
+        }
+        return length
     }
 
     // MARK: Expiry
@@ -179,7 +227,7 @@ struct TimerWheel {
         let serial = UInt32(truncatingIfNeeded: ref.rawValue >> 32)
         guard Int(index) < entryHighWater else { return nil }
         let entry = entries[Int(index)]
-        guard entry.bucket != Self.free, entry.serial == serial else { return nil }
+        guard entry.bucket < Self.sentinel, entry.serial == serial else { return nil }
         return index
     }
 
@@ -203,7 +251,16 @@ struct TimerWheel {
         return index
     }
 
+    /// Frees an entry (unlinked from its bucket), leaving its chain if it is in one.
     private mutating func releaseEntry(_ index: UInt32) {
+        let ownerNext = entries[Int(index)].ownerNext
+        if ownerNext != Self.none {
+            let ownerPrev = entries[Int(index)].ownerPrev
+            entries[Int(ownerPrev)].ownerNext = ownerNext
+            entries[Int(ownerNext)].ownerPrev = ownerPrev
+            entries[Int(index)].ownerPrev = Self.none
+            entries[Int(index)].ownerNext = Self.none
+        }
         entries[Int(index)].bucket = Self.free
         entries[Int(index)].payload = nil
         let (serial, overflow) = entries[Int(index)].serial.addingReportingOverflow(1)

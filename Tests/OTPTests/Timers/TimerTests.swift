@@ -72,6 +72,36 @@ struct TimerTests {
         #expect(node.statistics.pendingTimers == 0)
     }
 
+    @Test("a timer for a dead pid is cancelled at once, as in Erlang")
+    func timerForDeadPid() throws {
+        let node = makeNode()
+        let target = try spawnIdler(node)
+        try node.send(.exit(.normal), to: target)
+        node.runUntilIdle()
+        let ref = try node.sendAfter(.milliseconds(10), .value(1), to: target)
+        #expect(node.readTimer(ref) == nil)
+        #expect(node.statistics.pendingTimers == 0)
+    }
+
+    @Test("timers of several processes stay with their owners when some are cancelled, fired or orphaned")
+    func chainsStaySeparate() throws {
+        let node = makeNode()
+        let log = Log<Envelope<Command>>()
+        let keeper = try spawnCollector(node, into: log)
+        let leaver = try spawnIdler(node)
+        let keep1 = try node.sendAfter(.milliseconds(10), .value(1), to: keeper)
+        _ = try node.sendAfter(.milliseconds(20), .value(2), to: leaver)
+        _ = try node.sendAfter(.milliseconds(30), .value(3), to: keeper)
+        _ = try node.sendAfter(.milliseconds(40), .value(4), to: leaver)
+        #expect(node.cancelTimer(keep1) == 10)
+        try node.send(.exit(.normal), to: leaver)
+        node.runUntilIdle()
+        #expect(node.statistics.pendingTimers == 1)
+        node.advance(by: 100)
+        #expect(log.entries == [.message(.value(3))])
+        #expect(node.statistics.pendingTimers == 0)
+    }
+
     @Test("negative and infinite timer times are refused with invalidTimeout")
     func invalidTimes() throws {
         let node = makeNode()

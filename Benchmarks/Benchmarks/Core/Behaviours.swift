@@ -1,0 +1,68 @@
+import OTP
+
+/// Counts what it receives; the allocation-free receiver of the send benchmarks.
+struct Sink: ProcessBehavior {
+    typealias Message = Int
+    var count = 0
+    mutating func receive(_ envelope: consuming Envelope<Int>, _ process: ProcessContext<Int>) throws -> Next {
+        count &+= 1
+        return .receive
+    }
+}
+
+/// One side of a ping-pong: returns the ball to its peer until the count reaches zero.
+struct Player: ProcessBehavior {
+    enum Message: Sendable {
+        case peer(Address<Message>)
+        case ball(Int)
+    }
+    var peer: Address<Message>?
+    mutating func receive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
+        switch envelope {
+        case .message(.peer(let peer)):
+            self.peer = peer
+        case .message(.ball(let n)):
+            if n > 0 { try process.send(.ball(n - 1), to: peer!) }
+        default:
+            break
+        }
+        return .receive
+    }
+}
+
+/// A member of a ring: forwards the token to the next member until its hop count runs out.
+struct RingMember: ProcessBehavior {
+    enum Message: Sendable {
+        case next(Address<Message>)
+        case token(Int)
+    }
+    var next: Address<Message>?
+    mutating func receive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
+        switch envelope {
+        case .message(.next(let next)):
+            self.next = next
+        case .message(.token(let hops)):
+            if hops > 0 { try process.send(.token(hops - 1), to: next!) }
+        default:
+            break
+        }
+        return .receive
+    }
+}
+
+/// Exits as soon as it starts.
+struct Ephemeral: ProcessBehavior {
+    typealias Message = Int
+    mutating func start(_ process: ProcessContext<Int>) throws -> Next { .exit(.normal) }
+    mutating func receive(_ envelope: consuming Envelope<Int>, _ process: ProcessContext<Int>) throws -> Next {
+        .receive
+    }
+}
+
+/// Waits forever.
+struct Waiter: ProcessBehavior {
+    typealias Message = Int
+    mutating func receive(_ envelope: consuming Envelope<Int>, _ process: ProcessContext<Int>) throws -> Next {
+        .receive
+    }
+}

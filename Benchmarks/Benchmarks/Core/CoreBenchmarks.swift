@@ -1,0 +1,85 @@
+import Benchmark
+import OTP
+
+/// Core runtime benchmarks on the deterministic driver (no libuv wake-ups: the scheduler alone).
+/// Each reports wall clock per operation and malloc counts; steady-state sends must show 0 mallocs.
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .mallocCountTotal, .throughput],
+        warmupIterations: 1,
+        scalingFactor: .mega,
+        maxDuration: .seconds(2),
+        maxIterations: 20
+    )
+
+    Benchmark("send + dispatch (1M messages to one process)") { benchmark in
+        let node = Node.deterministic(defaultMailboxCapacity: 2_000_000)
+        let sink = try node.spawn(Sink())
+        // Warm the mailbox to its steady-state size.
+        for i in benchmark.scaledIterations { try node.send(i, to: sink) }
+        node.runUntilIdle()
+        benchmark.startMeasurement()
+        for i in benchmark.scaledIterations { try node.send(i, to: sink) }
+        node.runUntilIdle()
+        benchmark.stopMeasurement()
+        node.close()
+    }
+
+    Benchmark("ping-pong round trips (1M)") { benchmark in
+        let node = Node.deterministic()
+        let a = try node.spawn(Player())
+        let b = try node.spawn(Player())
+        try node.send(.peer(b), to: a)
+        try node.send(.peer(a), to: b)
+        node.runUntilIdle()
+        benchmark.startMeasurement()
+        try node.send(.ball(2 * benchmark.scaledIterations.count), to: a)
+        node.runUntilIdle()
+        benchmark.stopMeasurement()
+        node.close()
+    }
+
+    Benchmark("ring of 10,000 processes (1M hops)") { benchmark in
+        let node = Node.deterministic()
+        let members = try (0..<10_000).map { _ in try node.spawn(RingMember()) }
+        for (i, member) in members.enumerated() {
+            try node.send(.next(members[(i + 1) % members.count]), to: member)
+        }
+        node.runUntilIdle()
+        benchmark.startMeasurement()
+        try node.send(.token(benchmark.scaledIterations.count), to: members[0])
+        node.runUntilIdle()
+        benchmark.stopMeasurement()
+        node.close()
+    }
+
+    Benchmark("spawn + exit (1M)") { benchmark in
+        let node = Node.deterministic()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { try node.spawn(Ephemeral()) }
+        node.runUntilIdle()
+        benchmark.stopMeasurement()
+        node.close()
+    }
+
+    Benchmark("spawn 1M processes waiting in receive") { benchmark in
+        let node = Node.deterministic()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { try node.spawn(Waiter()) }
+        node.runUntilIdle()
+        benchmark.stopMeasurement()
+        node.close()
+    }
+
+    Benchmark("receive timer arm + cancel via sendAfter/cancelTimer (1M)") { benchmark in
+        let node = Node.deterministic()
+        let sink = try node.spawn(Sink())
+        var refs: [TimerRef] = []
+        refs.reserveCapacity(benchmark.scaledIterations.count)
+        benchmark.startMeasurement()
+        for i in benchmark.scaledIterations { refs.append(try node.sendAfter(.seconds(60), i, to: sink)) }
+        for ref in refs { node.cancelTimer(ref) }
+        benchmark.stopMeasurement()
+        node.close()
+    }
+}
