@@ -17,6 +17,8 @@ struct Player: ProcessBehavior {
         case ball(Int)
     }
     var peer: Address<Message>?
+    /// Each wait's receive timeout (infinity: no timer).
+    var timeout: Timeout = .infinity
     mutating func receive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
         switch envelope {
         case .message(.peer(let peer)):
@@ -26,7 +28,7 @@ struct Player: ProcessBehavior {
         default:
             break
         }
-        return .receive
+        return .receive(timeout: timeout)
     }
 }
 

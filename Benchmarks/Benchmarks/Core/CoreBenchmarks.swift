@@ -39,6 +39,20 @@ let benchmarks: @Sendable () -> Void = {
         node.close()
     }
 
+    Benchmark("ping-pong round trips, each wait with a 5 s receive timeout (1M)") { benchmark in
+        let node = Node.deterministic()
+        let a = try node.spawn(Player(timeout: .seconds(5)))
+        let b = try node.spawn(Player(timeout: .seconds(5)))
+        try node.send(.peer(b), to: a)
+        try node.send(.peer(a), to: b)
+        node.runUntilIdle()
+        benchmark.startMeasurement()
+        try node.send(.ball(2 * benchmark.scaledIterations.count), to: a)
+        node.runUntilIdle()
+        benchmark.stopMeasurement()
+        node.close()
+    }
+
     Benchmark("ring of 10,000 processes (1M hops)") { benchmark in
         let node = Node.deterministic()
         let members = try (0..<10_000).map { _ in try node.spawn(RingMember()) }
@@ -71,7 +85,7 @@ let benchmarks: @Sendable () -> Void = {
         node.close()
     }
 
-    Benchmark("receive timer arm + cancel via sendAfter/cancelTimer (1M)") { benchmark in
+    Benchmark("sendAfter + cancelTimer (1M)") { benchmark in
         let node = Node.deterministic()
         let sink = try node.spawn(Sink())
         var refs: [TimerRef] = []
