@@ -7,7 +7,7 @@ SUDO       := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PKGS   := libuv1-dev pkg-config
 CMAKE_PKGS := cmake ninja-build
 
-.PHONY: all deps cmake-deps build demo test unit-test cmake-build cmake-test clean
+.PHONY: all deps cmake-deps build demo test unit-test cmake-build cmake-test bench clean
 
 all: build
 
@@ -52,5 +52,9 @@ cmake-test: cmake-build
 	grep -q "dedicated thread stopped; node closed" $(CMAKE_DIR)/demo.out
 	@echo "CMake build OK: $(CMAKE_DIR)/otp-demo ran to the end"
 
+## The benchmark suite (release build, ordo-one/benchmark; about two minutes).
+bench: deps
+	cd Benchmarks && $(SWIFT) package benchmark
+
 clean:
-	rm -rf .build $(CMAKE_DIR)
+	rm -rf .build $(CMAKE_DIR) Benchmarks/.build

@@ -12,7 +12,7 @@
 /// Thread: loop thread only. Cost per message: a scan step, a ring-buffer move, the behaviour call; no
 /// allocation, no reference counting.
 @usableFromInline
-final class BehaviorProcess<B: ProcessBehavior>: TypedProcess<B.Message> {
+final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
     @usableFromInline @exclusivity(unchecked) var behavior: B
     /// The current wait's time limit in milliseconds; `UInt64.max` for none.
     @usableFromInline @exclusivity(unchecked) var waitLimit: UInt64 = .max

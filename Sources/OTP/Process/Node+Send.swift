@@ -17,7 +17,7 @@ extension Node {
             counters.droppedToDeadProcesses &+= 1
             return
         }
-        let delivered = Unmanaged<TypedProcess<M>>.fromOpaque(object)._withUnsafeGuaranteedRef {
+        let delivered = Unmanaged<MailboxProcess<M>>.fromOpaque(object)._withUnsafeGuaranteedRef {
             $0.deliver(message, node: self)
         }
         guard delivered else { throw refused(address.pid) }

@@ -3,7 +3,7 @@ import CLibUV
 /// The part of a process the node handles without knowing its message type: identity, status, flags,
 /// statistics, and the lazily allocated record of names, links, monitors and timers.
 ///
-/// Class hierarchy (one allocation per process): `ProcessCore` → `TypedProcess<Message>` (adds the
+/// Class hierarchy (one allocation per process): `ProcessCore` → `MailboxProcess<Message>` (adds the
 /// mailbox, so a typed `Address` can deliver without knowing the behaviour) → `BehaviorProcess<B>` (adds the
 /// behaviour value and the scheduler turn). The node keeps each process as a manually retained raw pointer
 /// in its `ProcessTable`, so looking one up and running it costs no reference counting.

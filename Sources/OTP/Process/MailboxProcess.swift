@@ -3,7 +3,7 @@
 /// Thread: loop thread only. Cost of `deliver`: one ring-buffer push; when the process was waiting, one
 /// run-queue push (the empty-to-non-empty edge). No allocation in steady state, no reference counting.
 @usableFromInline
-class TypedProcess<Message>: ProcessCore {
+class MailboxProcess<Message>: ProcessCore {
     /// The mailbox: a bounded ring buffer, allocated on the first message.
     @usableFromInline @exclusivity(unchecked) final var mailbox: RingBuffer<Envelope<Message>>
 
@@ -77,7 +77,7 @@ final class TimedMessage<Message>: TimedPayload {
         super.init(name: name)
     }
     override func deliver(to process: ProcessCore, node: Node) -> Bool {
-        unsafeDowncast(process, to: TypedProcess<Message>.self).deliver(message, node: node)
+        unsafeDowncast(process, to: MailboxProcess<Message>.self).deliver(message, node: node)
     }
     override var messageType: ObjectIdentifier { ObjectIdentifier(Message.self) }
 }

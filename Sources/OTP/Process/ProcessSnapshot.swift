@@ -1,5 +1,5 @@
 /// A snapshot of one process (Erlang's `process_info/1`).
-public struct ProcessInfo: Sendable, Equatable {
+public struct ProcessSnapshot: Sendable, Equatable {
     public let pid: PID
     public let registeredName: String?
     public let status: ProcessStatus
@@ -36,7 +36,7 @@ extension Node {
     }
 
     /// A snapshot of `pid`, or `nil` when it is not alive. Thread: loop thread only.
-    public func processInfo(_ pid: PID) -> ProcessInfo? {
+    public func processInfo(_ pid: PID) -> ProcessSnapshot? {
         preconditionInLoop()
         guard let process = core(pid) else { return nil }
         let extras = process.extras
@@ -44,7 +44,7 @@ extension Node {
         if let extras {
             memory += 64 + (extras.links.count + extras.monitors.count + extras.monitoredBy.count) * 8
         }
-        return ProcessInfo(
+        return ProcessSnapshot(
             pid: pid,
             registeredName: extras?.name,
             status: process.status,
