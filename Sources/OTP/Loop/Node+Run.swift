@@ -115,6 +115,22 @@ extension Node {
         }
     }
 
+    /// Spawns a process from any thread. `completion` runs on the loop thread with the new address, or
+    /// with the spawn's error; when the node is closed it runs on the calling thread with `nodeStopped`.
+    public func requestSpawn<B: ProcessBehavior & Sendable>(
+        _ behavior: B, options: SpawnOptions = .init(),
+        completion: @escaping @Sendable (Result<Address<B.Message>, ProcessError>) -> Void = { _ in }
+    ) {
+        let posted = inbox.post(Inbox.Job(run: { node in
+            do throws(ProcessError) {
+                completion(.success(try node.spawn(behavior, options: options)))
+            } catch {
+                completion(.failure(error))
+            }
+        }, cancel: { completion(.failure(.nodeStopped)) }))
+        if !posted { completion(.failure(.nodeStopped)) }
+    }
+
     // MARK: The deterministic driver (manual clock)
 
     /// Runs inbox jobs and process turns until none is left. Manual clock only; loop thread only.
@@ -153,7 +169,8 @@ extension Node {
     @discardableResult
     public func close() -> Int32 {
         preconditionInLoop()
-        precondition(phase != .running, "Node.close() called while the loop is running; stop() it first")
+        precondition(phase != .running && !draining,
+                     "Node.close() called while the loop is running (or from process code); stop() it first")
         guard phase != .closed else { return 0 }
         phase = .closed
         for job in inbox.close() { job.cancel?() }

@@ -39,6 +39,8 @@ public final class Node: @unchecked Sendable {
     /// The process whose callback is executing, for counting sends and deferring exit signals to itself.
     @usableFromInline @exclusivity(unchecked) var currentProcess: UnsafeMutableRawPointer? = nil
     @usableFromInline @exclusivity(unchecked) var counters = NodeStatistics()
+    /// A drain is under way (guards against re-entering the scheduler from process code).
+    @exclusivity(unchecked) var draining = false
     @exclusivity(unchecked) var wheel = TimerWheel(now: 0)
     @exclusivity(unchecked) var expired: [TimerWheel.Expired] = []
     @exclusivity(unchecked) var registry: [String: PID] = [:]

@@ -28,6 +28,9 @@ extension Node {
     /// Returns whether work is left.
     @discardableResult
     func drainRunQueue(limit: Int) -> Bool {
+        precondition(!draining, "the scheduler was re-entered: runUntilIdle() or advance(by:) called from process code")
+        draining = true
+        defer { draining = false }
         schedulerActive = true
         let budget = configuration.messagesPerTurn
         var handled = 0

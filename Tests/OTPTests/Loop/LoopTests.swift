@@ -137,6 +137,38 @@ struct LoopTests {
         #expect(!node.execute { _ in })
     }
 
+    @Test("requestSpawn from another thread spawns on the loop and reports the address or the error")
+    func requestSpawnFromAnotherThread() throws {
+        struct Named: ProcessBehavior, Sendable {
+            mutating func receive(_ envelope: consuming Envelope<Int>, _ process: ProcessContext<Int>) throws -> Next {
+                .receive
+            }
+        }
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        let results = Log<Result<Address<Int>, ProcessError>>()
+        let done = DispatchSemaphore(value: 0)
+        node.start()
+        for _ in 0..<2 {
+            node.requestSpawn(Named(), options: SpawnOptions(name: "only")) { result in
+                results.append(result)
+                done.signal()
+            }
+        }
+        done.wait()
+        done.wait()
+        node.stop()
+        node.join()
+        let outcomes = results.entries
+        #expect(outcomes.count == 2)
+        guard case .success(let address) = outcomes[0] else {
+            Issue.record("first spawn failed: \(outcomes[0])")
+            return
+        }
+        #expect(outcomes[1] == .failure(.nameTaken("only", by: address.pid)))
+        node.requestSpawn(Named()) { results.append($0) }
+        #expect(results.entries.last == .failure(.nodeStopped))
+    }
+
     @Test("a post into a full mailbox is refused and the refusal reaches the sender")
     func postRefused() throws {
         let reports = Reports()
