@@ -26,31 +26,11 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("ping-pong round trips (1M)") { benchmark in
-        let node = Node.deterministic()
-        let a = try node.spawn(Player())
-        let b = try node.spawn(Player())
-        try node.send(.peer(b), to: a)
-        try node.send(.peer(a), to: b)
-        node.runUntilIdle()
-        benchmark.startMeasurement()
-        try node.send(.ball(2 * benchmark.scaledIterations.count), to: a)
-        node.runUntilIdle()
-        benchmark.stopMeasurement()
-        node.close()
+        try pingPong(benchmark, timeout: .infinity)
     }
 
     Benchmark("ping-pong round trips, each wait with a 5 s receive timeout (1M)") { benchmark in
-        let node = Node.deterministic()
-        let a = try node.spawn(Player(timeout: .seconds(5)))
-        let b = try node.spawn(Player(timeout: .seconds(5)))
-        try node.send(.peer(b), to: a)
-        try node.send(.peer(a), to: b)
-        node.runUntilIdle()
-        benchmark.startMeasurement()
-        try node.send(.ball(2 * benchmark.scaledIterations.count), to: a)
-        node.runUntilIdle()
-        benchmark.stopMeasurement()
-        node.close()
+        try pingPong(benchmark, timeout: .seconds(5))
     }
 
     Benchmark("ring of 10,000 processes (1M hops)") { benchmark in
@@ -96,4 +76,19 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
         node.close()
     }
+}
+
+/// Two `Player`s return a ball `2 × scaledIterations` times: one round trip per iteration.
+func pingPong(_ benchmark: Benchmark, timeout: Timeout) throws {
+    let node = Node.deterministic()
+    let a = try node.spawn(Player(timeout: timeout))
+    let b = try node.spawn(Player(timeout: timeout))
+    try node.send(.peer(b), to: a)
+    try node.send(.peer(a), to: b)
+    node.runUntilIdle()
+    benchmark.startMeasurement()
+    try node.send(.ball(2 * benchmark.scaledIterations.count), to: a)
+    node.runUntilIdle()
+    benchmark.stopMeasurement()
+    node.close()
 }
