@@ -16,7 +16,7 @@ struct Counter: ProcessBehavior {
             total += n
         case .message(.report(let to)):
             try process.send("counter total: \(total)", to: to)
-        case .down, .exit:
+        case .down, .exit, .reply:
             break
         }
         return .receive
@@ -79,7 +79,7 @@ let supervisorLike = try node.spawn(of: Never.self, options: SpawnOptions(trapEx
         switch envelope {
         case .exit(let signal): print("  got \(signal)")
         case .down(let down): print("  got \(down)")
-        case .message: break
+        case .message, .reply: break
         }
         return .same
     }

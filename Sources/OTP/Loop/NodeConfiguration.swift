@@ -44,6 +44,13 @@ public enum NodeReport: Sendable, CustomStringConvertible {
     case crash(pid: PID, name: String?, reason: ExitReason)
     /// A message posted from another thread without a refusal handler could not be delivered.
     case refused(target: String, error: ProcessError)
+    /// A GenServer stopped with a reason that is not quiet: its last message, its state as its
+    /// `formatStatus` describes it, and the reason (Erlang's crash report).
+    case serverCrash(pid: PID, name: String?, lastMessage: String, state: String, reason: ExitReason)
+    /// A traced GenServer received a message or sent a reply (`Node.trace(_:_:)`).
+    case trace(pid: PID, name: String?, event: String)
+    /// Something worth a warning, e.g. a GenServer's `terminate` threw.
+    case warning(pid: PID, name: String?, text: String)
 
     public var description: String {
         switch self {
@@ -51,6 +58,13 @@ public enum NodeReport: Sendable, CustomStringConvertible {
             return "crash report: process \(pid)\(name.map { " (\($0))" } ?? "") exited: \(reason)"
         case .refused(let target, let error):
             return "refused message to \(target): \(error)"
+        case .serverCrash(let pid, let name, let lastMessage, let state, let reason):
+            return "crash report: server \(pid)\(name.map { " (\($0))" } ?? "") terminating: reason \(reason); "
+                + "last message: \(lastMessage); state: \(state)"
+        case .trace(let pid, let name, let event):
+            return "trace \(pid)\(name.map { " (\($0))" } ?? ""): \(event)"
+        case .warning(let pid, let name, let text):
+            return "warning \(pid)\(name.map { " (\($0))" } ?? ""): \(text)"
         }
     }
 
@@ -89,6 +103,9 @@ public struct NodeStatistics: Sendable, Equatable {
     public var droppedToDeadProcesses: UInt64 = 0
     /// Messages refused because the target's mailbox was full (each reported to its sender).
     public var refusedMailboxFull: UInt64 = 0
+    /// Replies dropped because their request was no longer awaiting one (answered already, timed out,
+    /// cancelled, or the caller exited).
+    public var ignoredReplies: UInt64 = 0
     /// Timers armed and not yet fired or cancelled (receive timeouts and `sendAfter`).
     public var pendingTimers: Int = 0
     /// Monitors in place.

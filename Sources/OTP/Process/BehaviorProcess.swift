@@ -37,7 +37,7 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
         var next: Next
         if status == .initializing {
             status = .processing
-            do { next = try behavior.start(context) } catch { return .exited(.error(error)) }
+            do { next = try behavior.start(context) } catch { return .crashed(error) }
             if let outcome = apply(next) { return outcome }
         }
         status = .processing
@@ -59,7 +59,7 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
                 if waitTimer != 0 || timedOut { endWait(node) }
                 received &+= 1
                 handled &+= 1
-                do { next = try behavior.receive(envelope, context) } catch { return .exited(.error(error)) }
+                do { next = try behavior.receive(envelope, context) } catch { return .crashed(error) }
             } else {
                 scanned = count
                 if timedOut || waitLimit == 0 {
@@ -69,7 +69,7 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
                     }
                     endWait(node)
                     handled &+= 1
-                    do { next = try behavior.timeout(context) } catch { return .exited(.error(error)) }
+                    do { next = try behavior.timeout(context) } catch { return .crashed(error) }
                 } else {
                     if waitLimit != .max && waitTimer == 0 {
                         waitTimer = node.armReceiveTimeout(after: waitLimit, for: pid)
@@ -93,7 +93,7 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
             do {
                 waitLimit = try timeout.validated() ?? .max
             } catch {
-                return .exited(.error(error))
+                return .crashed(error)
             }
             return nil
         case .exit(let reason):

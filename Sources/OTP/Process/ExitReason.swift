@@ -73,3 +73,4 @@ extension Equatable {
         return self == other
     }
 }
+

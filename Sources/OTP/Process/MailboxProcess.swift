@@ -38,13 +38,25 @@ class MailboxProcess<Message>: ProcessCore {
         wake(node)
     }
 
-    override final func flushDown(monitor: Ref) -> Bool {
+    override final func pushReply(_ ref: Ref, _ value: any Sendable, node: Node) {
+        mailbox.forcePush(.reply(ref, value))
+        wake(node)
+    }
+
+    override final func flush(_ ref: Ref, replies: Bool) -> Bool {
         let removed = mailbox.removeAll { envelope in
-            if case .down(let down) = envelope, down.monitor == monitor { return true }
-            return false
+            switch envelope {
+            case .down(let down): return down.monitor == ref
+            case .reply(let r, _): return replies && r == ref
+            default: return false
+            }
         }
         if removed > 0 { scanned = 0 }
         return removed > 0
+    }
+
+    override final func compactMailbox() {
+        if mailbox.isEmpty { mailbox.releaseStorage() }
     }
 
     override final var mailboxCount: Int { mailbox.count }

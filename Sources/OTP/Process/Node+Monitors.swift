@@ -5,8 +5,13 @@ extension Node {
     /// is not alive gives an immediate `DOWN` with reason `noproc`. Thread: loop thread only.
     @discardableResult
     public func monitor(_ target: PID, by watcher: PID) -> Ref {
+        monitor(target, by: watcher, ref: makeRef())
+    }
+
+    /// `monitor(_:by:)` with a reference chosen beforehand (a request tag handed to the target first).
+    @discardableResult
+    func monitor(_ target: PID, by watcher: PID, ref: Ref) -> Ref {
         preconditionInLoop()
-        let ref = makeRef()
         guard let watching = core(watcher) else { return ref }
         guard let watched = core(target), watched.status != .terminated else {
             watching.pushSystem(.down(Down(monitor: ref, pid: target, reason: .noproc)), node: self)
@@ -31,7 +36,7 @@ extension Node {
             active = true
         }
         if flush, let watching = core(watcher) {
-            _ = watching.flushDown(monitor: ref)
+            _ = watching.flush(ref, replies: false)
         }
         return active
     }

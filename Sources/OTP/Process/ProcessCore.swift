@@ -52,8 +52,15 @@ class ProcessCore {
     /// mailbox capacity), so no notification is lost.
     func pushSystem(_ message: SystemMessage, node: Node) { fatalError("abstract") }
 
-    /// Removes a queued DOWN for `monitor`; returns whether one was removed.
-    func flushDown(monitor: Ref) -> Bool { fatalError("abstract") }
+    /// Queues the reply to request `ref` (never refused: it answers a request this process made).
+    func pushReply(_ ref: Ref, _ value: any Sendable, node: Node) { fatalError("abstract") }
+
+    /// Removes queued messages tagged with `ref`: its DOWN, and with `replies`, a reply to it.
+    /// Returns whether anything was removed.
+    func flush(_ ref: Ref, replies: Bool) -> Bool { fatalError("abstract") }
+
+    /// Frees the mailbox buffer if no message is queued (hibernation).
+    func compactMailbox() {}
 
     var mailboxCount: Int { 0 }
     var mailboxCapacity: Int { 0 }
@@ -81,6 +88,8 @@ enum TurnOutcome {
     case yielded
     /// The process is exiting with this reason.
     case exited(ExitReason)
+    /// The process's code threw: it exits with `.error(error)` and a crash report is written.
+    case crashed(any Error)
 }
 
 /// A DOWN or EXIT notification before it is wrapped in the receiver's `Envelope` type.

@@ -50,11 +50,12 @@ extension Node {
             case .yielded:
                 runQueue.forcePush(raw)
             case .exited(let reason):
+                terminate(Unmanaged<ProcessCore>.fromOpaque(object).takeUnretainedValue(), reason: reason)
+            case .crashed(let error):
+                // The process's own code threw: report it (exits it causes through links are not reported).
                 let process = Unmanaged<ProcessCore>.fromOpaque(object).takeUnretainedValue()
-                if case .error = reason {
-                    // The process's own code threw: report it (cascaded exits are not reported again).
-                    configuration.report(.crash(pid: pid, name: process.extras?.name, reason: reason))
-                }
+                let reason = ExitReason.error(error)
+                configuration.report(.crash(pid: pid, name: process.extras?.name, reason: reason))
                 terminate(process, reason: reason)
             }
         }

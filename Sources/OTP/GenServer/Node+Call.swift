@@ -1,0 +1,72 @@
+/// Starting a call or a cast, shared by every caller kind (a process, a server handler, the node itself).
+extension Node {
+    /// Resolves `server`, opens the request and sends it. Immediate failures: unknown name, dead server,
+    /// calling self, full mailbox. Thread: loop thread only.
+    func beginCall<T: GenServer>(from caller: PID, to server: ServerRef<T>, _ request: T.Call)
+        -> Result<RequestID<T.Reply>, CallError>
+    {
+        let address: Address<ServerMessage<T>>
+        do { address = try resolve(server) } catch { return .failure(error) }
+        if address.pid == caller { return .failure(.callingSelf(caller)) }
+        let ref = openRequest(from: caller, to: address.pid)
+        do {
+            try send(.call(request, Caller(pid: caller, ref: ref)), to: address)
+        } catch {
+            closeRequest(ref, of: caller)
+            if case .mailboxFull(let pid, let capacity) = error { return .failure(.mailboxFull(pid, capacity: capacity)) }
+            return .failure(.noProcess(address.pid))
+        }
+        return .success(RequestID(ref: ref, server: address.pid))
+    }
+
+    /// Sends a system request (`sys`), answered even while the server is suspended.
+    func beginSystemCall<T: GenServer>(from caller: PID, to server: ServerRef<T>, _ request: SystemRequest<T>)
+        -> Result<RequestID<SystemReply<T>>, CallError>
+    {
+        let address: Address<ServerMessage<T>>
+        do { address = try resolve(server) } catch { return .failure(error) }
+        if address.pid == caller { return .failure(.callingSelf(caller)) }
+        let ref = openRequest(from: caller, to: address.pid)
+        // System requests bypass the mailbox bound: control must get through to a flooded server.
+        guard let process = core(address.pid) else { return .failure(.noProcess(address.pid)) }
+        let typed = unsafeDowncast(process, to: MailboxProcess<ServerMessage<T>>.self)
+        typed.mailbox.forcePush(.message(.system(request, Caller(pid: caller, ref: ref))))
+        typed.wake(self)
+        return .success(RequestID(ref: ref, server: address.pid))
+    }
+
+    /// Casts `message` to `server` (Erlang's `gen_server:cast`): never blocks; the outcome says whether it
+    /// was delivered. Thread: loop thread only.
+    @discardableResult
+    public func cast<T: GenServer>(_ server: ServerRef<T>, _ message: T.Cast) -> CastOutcome {
+        preconditionInLoop()
+        let address: Address<ServerMessage<T>>
+        do {
+            address = try resolve(server)
+        } catch {
+            switch error {
+            case .unknownName(let name): return .unknownName(name)
+            case .noProcess(let pid):
+                counters.droppedToDeadProcesses &+= 1
+                return .noProcess(pid)
+            default: return .wrongServerType(server.description)
+            }
+        }
+        do {
+            try send(.cast(message), to: address)
+            return .delivered
+        } catch {
+            if case .mailboxFull(let pid, let capacity) = error { return .mailboxFull(pid, capacity: capacity) }
+            return .noProcess(address.pid)
+        }
+    }
+
+    /// Sends a plain `Info` message to a server (it arrives in `handleInfo`).
+    /// - Throws: `ProcessError` as `send(_:to:)` does; an unknown name throws `unknownName`.
+    public func send<T: GenServer>(_ message: T.Info, to server: ServerRef<T>) throws(ProcessError) {
+        switch server.target {
+        case .pid(let pid): try send(ServerMessage<T>.info(message), to: pid)
+        case .name(let name): try send(ServerMessage<T>.info(message), to: name)
+        }
+    }
+}

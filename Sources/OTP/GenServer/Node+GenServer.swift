@@ -1,0 +1,166 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibUV
+
+/// GenServer operations for code that runs on the loop thread *outside* any process: a program's main
+/// code, tests, the demo. Each one runs the node's loop on the calling thread until its outcome is known
+/// (like a blocking `gen_server:call` from the shell), through a short-lived helper process.
+///
+/// - They must not be called from process code (use `ProcessContext` / `ServerContext`) or while the
+///   loop is running; both are checked with a precondition.
+/// - On the manual clock they run the scheduler and, when nothing else can happen, advance the clock to
+///   the next timer, so a timeout resolves deterministically.
+/// - When nothing is left that could ever answer (no runnable process, no timer), a call reports
+///   `timeout` at once instead of hanging.
+extension Node {
+    /// Starts a GenServer and returns once `initialize` has decided (Erlang's `gen_server:start`).
+    /// - Throws: `StartError` (already started, init failed, ignored, timeout, invalid options).
+    @discardableResult
+    public func start<S: GenServer>(_ type: S.Type, _ argument: S.Argument, options: StartOptions = StartOptions())
+        throws(StartError) -> ServerRef<S>
+    {
+        guard !options.link && !options.monitor else {
+            throw .invalidOptions("link and monitor need a starting process: use ProcessContext.startServer")
+        }
+        let outcome: Result<Started<S>, StartError>? = blocking { process, done in
+            try process.startServer(type, argument, options: options) { result, _ in
+                done(result)
+                return .exit(.normal)
+            }
+        }
+        guard let outcome else { throw .timeout }
+        return try outcome.get().server
+    }
+
+    /// Starts a GenServer whose argument is its initial state.
+    @discardableResult
+    public func start<S: GenServer>(_ server: S, options: StartOptions = StartOptions()) throws(StartError)
+        -> ServerRef<S> where S.Argument == S
+    {
+        try start(S.self, server, options: options)
+    }
+
+    /// Calls `server` and returns its reply (Erlang's `gen_server:call`).
+    /// - Throws: `CallError`: unknown name, no process, timeout, server exited, mailbox full.
+    public func call<S: GenServer>(_ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5))
+        throws(CallError) -> S.Reply
+    {
+        let pid = try resolve(server).pid
+        let outcome: Result<S.Reply, CallError>? = blocking { process, done in
+            try process.call(server, request, timeout: timeout) { result, _ in
+                done(result)
+                return .exit(.normal)
+            }
+        }
+        guard let outcome else { throw .timeout(pid) }
+        return try outcome.get()
+    }
+
+    /// Stops `server`: `terminate` runs with `reason` before this returns (Erlang's `gen_server:stop`).
+    /// - Throws: `noProcess` / `unknownName` when it is not running; `timeout`.
+    public func stop<S: GenServer>(_ server: ServerRef<S>, reason: ExitReason = .normal,
+                                   timeout: Timeout = .infinity) throws(CallError) {
+        _ = try systemCall(server, .stop(reason), timeout: timeout)
+    }
+
+    // MARK: sys
+
+    /// The server's current state (Erlang's `sys:get_state`).
+    public func getState<S: GenServer>(_ server: ServerRef<S>) throws(CallError) -> S {
+        guard case .state(let state) = try systemCall(server, .getState) else { fatalError("unreachable") }
+        return state
+    }
+
+    /// Replaces the server's state with `replace(state)` (Erlang's `sys:replace_state`) and returns the new
+    /// state. When `replace` throws, the state stays unchanged and its error is rethrown.
+    @discardableResult
+    public func replaceState<S: GenServer>(_ server: ServerRef<S>, _ replace: @escaping (S) throws -> S) throws -> S {
+        switch try systemCall(server, .replaceState(replace)) {
+        case .state(let state): return state
+        case .failed(let error): throw error
+        default: fatalError("unreachable")
+        }
+    }
+
+    /// Suspends the server: calls and casts wait in its mailbox; `sys` requests are still answered.
+    public func suspend<S: GenServer>(_ server: ServerRef<S>) throws(CallError) {
+        _ = try systemCall(server, .suspend)
+    }
+
+    /// Resumes a suspended server.
+    public func resume<S: GenServer>(_ server: ServerRef<S>) throws(CallError) {
+        _ = try systemCall(server, .resume)
+    }
+
+    /// The server's counters (Erlang's `sys:statistics`).
+    public func statistics<S: GenServer>(of server: ServerRef<S>) throws(CallError) -> ServerStatistics {
+        guard case .statistics(let statistics) = try systemCall(server, .statistics) else { fatalError("unreachable") }
+        return statistics
+    }
+
+    /// Turns tracing on or off: every message in and every reply out goes to the report handler as
+    /// `NodeReport.trace` (Erlang's `sys:trace`).
+    public func trace<S: GenServer>(_ server: ServerRef<S>, _ enabled: Bool) throws(CallError) {
+        _ = try systemCall(server, .trace(enabled))
+    }
+
+    func systemCall<S: GenServer>(_ server: ServerRef<S>, _ request: SystemRequest<S>, timeout: Timeout = .seconds(5))
+        throws(CallError) -> SystemReply<S>
+    {
+        let pid = try resolve(server).pid
+        let outcome: Result<SystemReply<S>, CallError>? = blocking { process, done in
+            try process.system(server, request, timeout: timeout) { result, _ in
+                done(result)
+                return .exit(.normal)
+            }
+        }
+        guard let outcome else { throw .timeout(pid) }
+        return try outcome.get()
+    }
+
+    // MARK: Driving the loop from outside a process
+
+    /// Runs `body` in a helper process and drives the loop until it calls `done`; `nil` when nothing is left
+    /// that could make progress (the helper is then ended).
+    func blocking<R>(_ body: @escaping (ProcessContext<Never>, @escaping (R) -> Void) throws -> Step<Never>) -> R? {
+        let box = OutcomeBox<R>()
+        let helper = try! spawn(of: Never.self) { process in
+            try body(process) { box.value = $0 }
+        }
+        if !drive(until: { box.value != nil }) { exit(helper.pid, reason: .kill) }
+        return box.value
+    }
+
+    /// Runs the loop on the calling thread until `done()`; returns `false` when nothing is left that could
+    /// make progress.
+    func drive(until done: () -> Bool) -> Bool {
+        precondition(!draining, "blocking Node GenServer operations cannot run from process code; "
+            + "use ProcessContext.call/startServer or ServerContext.call")
+        guard let uv else {
+            preconditionInLoop()
+            runUntilIdle()
+            while !done() {
+                guard let next = wheel.nextTick() else { return false }
+                advance(by: next > manualNow ? next - manualNow : 0)
+            }
+            return true
+        }
+        precondition(phase == .ready, "blocking Node GenServer operations cannot run while the loop is running; "
+            + "use the process-level API")
+        loopThread = pthread_self()
+        phase = .running
+        defer { phase = .ready }
+        uv.keepAlive(false)
+        drainInbox()
+        while !done() {
+            if uv_run(uv.loop, UV_RUN_ONCE) == 0 && !done() && runQueue.isEmpty { return false }
+        }
+        return true
+    }
+}
+
+/// Where a helper process leaves its outcome. Loop thread only.
+private final class OutcomeBox<R> {
+    var value: R?
+}

@@ -1,0 +1,97 @@
+/// GenServer operations from plain processes, continuation-passing: each returns the `Step` that waits for
+/// the outcome and then runs `then`. The process's other messages stay queued, in order, meanwhile.
+extension ProcessContext {
+    /// Calls `server` (Erlang's `gen_server:call`): waits for the reply, the server's exit or the timeout,
+    /// then runs `then`. Immediate failures (unknown name, dead server, calling self, full mailbox) run
+    /// `then` at once.
+    public func call<S: GenServer>(
+        _ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5),
+        then: @escaping (Result<S.Reply, CallError>, ProcessContext<Message>) throws -> Step<Message>
+    ) throws -> Step<Message> {
+        switch node.beginCall(from: pid, to: server, request) {
+        case .failure(let error): return try then(.failure(error), self)
+        case .success(let id): return receiveResponse(id, timeout: timeout, then: then)
+        }
+    }
+
+    /// Sends a request and returns at once (Erlang's `send_request`); the response arrives as an
+    /// `Envelope.reply` (or the server's `DOWN`). Match it with `Envelope.isResponse(to:)`.
+    public func sendRequest<S: GenServer>(_ server: ServerRef<S>, _ request: S.Call)
+        -> Result<RequestID<S.Reply>, CallError>
+    {
+        node.beginCall(from: pid, to: server, request)
+    }
+
+    /// The outcome of request `id` if `envelope` is its response (Erlang's `check_response`), else `nil`.
+    public func check<R>(_ envelope: Envelope<Message>, for id: RequestID<R>) -> Result<R, CallError>? {
+        node.response(to: id.ref, of: pid, server: id.server, in: envelope, as: R.self)
+    }
+
+    /// Waits for the response to request `id` (Erlang's `receive_response`).
+    public func receiveResponse<R>(
+        _ id: RequestID<R>, timeout: Timeout = .seconds(5),
+        then: @escaping (Result<R, CallError>, ProcessContext<Message>) throws -> Step<Message>
+    ) -> Step<Message> {
+        .receive(matching: { $0.isResponse(to: id.ref) }, timeout: timeout, after: { process in
+            process.node.closeRequest(id.ref, of: process.pid)
+            return try then(.failure(.timeout(id.server)), process)
+        }) { envelope, process in
+            try then(process.node.response(to: id.ref, of: process.pid, server: id.server, in: envelope, as: R.self)!,
+                     process)
+        }
+    }
+
+    /// Casts to `server`. Never blocks.
+    @discardableResult
+    public func cast<S: GenServer>(_ server: ServerRef<S>, _ message: S.Cast) -> CastOutcome {
+        node.cast(server, message)
+    }
+
+    /// Starts a GenServer (Erlang's `start`, `start_link` with `options.link`, `start_monitor` with
+    /// `options.monitor`) and runs `then` once `initialize` has decided, or the start timeout passed (the
+    /// server is then killed).
+    public func startServer<S: GenServer>(
+        _ type: S.Type, _ argument: S.Argument, options: StartOptions = StartOptions(),
+        then: @escaping (Result<Started<S>, StartError>, ProcessContext<Message>) throws -> Step<Message>
+    ) throws -> Step<Message> {
+        let started: (pid: PID, ack: Ref, monitor: Ref?)
+        switch node.beginStart(type, argument, options: options, starter: pid) {
+        case .failure(let error): return try then(.failure(error), self)
+        case .success(let value): started = value
+        }
+        return .receive(matching: { $0.isResponse(to: started.ack) }, timeout: options.timeout, after: { process in
+            let node = process.node
+            node.unlink(process.pid, started.pid)
+            node.exit(started.pid, reason: .kill, from: process.pid)
+            node.closeRequest(started.ack, of: process.pid)
+            if let monitor = started.monitor { node.demonitor(monitor, by: process.pid, flush: true) }
+            return try then(.failure(.timeout), process)
+        }) { envelope, process in
+            let outcome = process.node.response(to: started.ack, of: process.pid, server: started.pid, in: envelope,
+                                                as: StartAck.self)!
+            return try then(process.node.startOutcome(outcome, pid: started.pid, monitor: started.monitor), process)
+        }
+    }
+
+    /// Stops `server` synchronously (Erlang's `gen_server:stop`): `terminate` runs with `reason`, then `then`
+    /// runs with success; `noProcess`/`unknownName` when it is not running.
+    public func stop<S: GenServer>(
+        _ server: ServerRef<S>, reason: ExitReason = .normal, timeout: Timeout = .infinity,
+        then: @escaping (Result<Void, CallError>, ProcessContext<Message>) throws -> Step<Message>
+    ) throws -> Step<Message> {
+        try system(server, .stop(reason), timeout: timeout) { result, process in
+            try then(result.map { _ in () }, process)
+        }
+    }
+
+    /// Sends a `sys` request and runs `then` with its reply.
+    public func system<S: GenServer>(
+        _ server: ServerRef<S>, _ request: SystemRequest<S>, timeout: Timeout = .seconds(5),
+        then: @escaping (Result<SystemReply<S>, CallError>, ProcessContext<Message>) throws -> Step<Message>
+    ) throws -> Step<Message> {
+        switch node.beginSystemCall(from: pid, to: server, request) {
+        case .failure(let error): return try then(.failure(error), self)
+        case .success(let id): return receiveResponse(id, timeout: timeout, then: then)
+        }
+    }
+}

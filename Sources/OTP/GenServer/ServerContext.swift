@@ -1,0 +1,156 @@
+/// What a GenServer callback sees: its own identity, replies, calls to other servers, requests, timers,
+/// and the process operations of its `ProcessContext`.
+///
+/// Thread: loop thread only; valid during the callback it was given to.
+public struct ServerContext<S: GenServer> {
+    /// The server's process: links, monitors, exit signals, names, raw sends.
+    public let process: ProcessContext<ServerMessage<S>>
+
+    init(_ process: ProcessContext<ServerMessage<S>>) { self.process = process }
+
+    public var pid: PID { process.pid }
+    /// A reference to this server.
+    public var ref: ServerRef<S> { ServerRef(pid: process.pid) }
+    /// The node. Loop-thread use only.
+    public var node: Node { process.currentNode }
+
+    // MARK: Replies
+
+    /// Replies to a caller kept from `handleCall` (a delayed reply). Returns whether it was delivered:
+    /// `false` when the caller is gone, timed out, or was answered already (counted as ignored).
+    @discardableResult
+    public func reply<R: Sendable>(to caller: Caller<R>, _ value: R) -> Bool {
+        node.reply(to: caller, value)
+    }
+
+    // MARK: Calling other servers from a handler
+
+    /// Calls `server` and continues with `then` when the outcome is known; the handler returns this
+    /// (`return server.call(...)`). The server handles nothing else meanwhile, as in Erlang. `then` may
+    /// return any result, including `.reply` to this handler's own caller.
+    public func call<T: GenServer>(
+        _ server: ServerRef<T>, _ request: T.Call, timeout: Timeout = .seconds(5),
+        then: @escaping (Result<T.Reply, CallError>, inout S, ServerContext<S>) throws -> ServerResult<S>
+    ) -> ServerResult<S> {
+        .await(pending(node.beginCall(from: pid, to: server, request), timeout: timeout) { result, state, context in
+            .result(try then(result, &state!, context))
+        })
+    }
+
+    /// `call` from `initialize`: the start completes when `then` decides.
+    public func call<T: GenServer>(
+        _ server: ServerRef<T>, _ request: T.Call, timeout: Timeout = .seconds(5),
+        then: @escaping (Result<T.Reply, CallError>, ServerContext<S>) throws -> Initialization<S>
+    ) -> Initialization<S> {
+        .await(pending(node.beginCall(from: pid, to: server, request), timeout: timeout) { result, _, context in
+            .initialization(try then(result, context))
+        })
+    }
+
+    /// Sends a request whose reply arrives later as `InfoMessage.reply` (Erlang's `send_request`); the
+    /// server keeps serving others meanwhile. Match the response with `check(_:for:)`, or wait for it with
+    /// `receiveResponse`.
+    public func sendRequest<T: GenServer>(_ server: ServerRef<T>, _ request: T.Call)
+        -> Result<RequestID<T.Reply>, CallError>
+    {
+        node.beginCall(from: pid, to: server, request)
+    }
+
+    /// The outcome of request `id` if `message` is its response (Erlang's `check_response`), else `nil`.
+    public func check<R>(_ message: InfoMessage<S.Info>, for id: RequestID<R>) -> Result<R, CallError>? {
+        switch message {
+        case .reply(let ref, let value) where ref == id.ref:
+            return node.response(to: ref, of: pid, server: id.server,
+                                 in: Envelope<Never>.reply(ref, value), as: R.self)
+        case .down(let down) where down.monitor == id.ref:
+            return node.response(to: id.ref, of: pid, server: id.server, in: Envelope<Never>.down(down), as: R.self)
+        default:
+            return nil
+        }
+    }
+
+    /// Waits for the response to request `id` (Erlang's `receive_response`), handling nothing else meanwhile.
+    public func receiveResponse<R>(
+        _ id: RequestID<R>, timeout: Timeout = .seconds(5),
+        then: @escaping (Result<R, CallError>, inout S, ServerContext<S>) throws -> ServerResult<S>
+    ) -> ServerResult<S> {
+        .await(pending(.success(id), timeout: timeout) { result, state, context in
+            .result(try then(result, &state!, context))
+        })
+    }
+
+    /// Casts to another server. Never blocks.
+    @discardableResult
+    public func cast<T: GenServer>(_ server: ServerRef<T>, _ message: T.Cast) -> CastOutcome {
+        node.cast(server, message)
+    }
+
+    /// Delivers `message` to this server's `handleInfo` after `timeout`.
+    @discardableResult
+    public func sendAfter(_ timeout: Timeout, _ message: S.Info) throws(ProcessError) -> TimerRef {
+        try node.sendAfter(timeout, .info(message), to: process.address)
+    }
+
+    private func pending<R>(
+        _ begun: Result<RequestID<R>, CallError>, timeout: Timeout,
+        _ next: @escaping (Result<R, CallError>, inout S?, ServerContext<S>) throws -> AwaitOutcome<S>
+    ) -> PendingCall<S> {
+        switch begun {
+        case .failure(let error):
+            return PendingCall(ref: nil, server: nil, timeout: timeout, immediate: error) { _, failure, state, context in
+                try next(.failure(failure!), &state, context)
+            }
+        case .success(let id):
+            return PendingCall(ref: id.ref, server: id.server, timeout: timeout, immediate: nil) {
+                envelope, failure, state, context in
+                if let envelope,
+                   let outcome = context.node.response(to: id.ref, of: context.pid, server: id.server, in: envelope,
+                                                       as: R.self) {
+                    return try next(outcome, &state, context)
+                }
+                return try next(.failure(failure ?? .timeout(id.server)), &state, context)
+            }
+        }
+    }
+}
+
+/// What a cast did. Casts never block; a refusal is reported here instead of being lost.
+public enum CastOutcome: Sendable, Equatable {
+    case delivered
+    case unknownName(String)
+    /// The server is not alive (the message was dropped, as in Erlang).
+    case noProcess(PID)
+    case mailboxFull(PID, capacity: Int)
+    /// The name belongs to a process of another type.
+    case wrongServerType(String)
+}
+
+/// Several outstanding requests, each with a label (Erlang's request-id collections).
+public struct RequestIDCollection<Reply, Label> {
+    private var entries: [Ref: (id: RequestID<Reply>, label: Label)] = [:]
+
+    public init() {}
+
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+
+    public mutating func add(_ id: RequestID<Reply>, label: Label) {
+        entries[id.ref] = (id, label)
+    }
+
+    /// If `message` answers one of the requests: its label and outcome, and the request leaves the
+    /// collection. `nil` for any other message.
+    public mutating func check<S: GenServer>(_ message: InfoMessage<S.Info>, _ server: ServerContext<S>)
+        -> (label: Label, result: Result<Reply, CallError>)?
+    {
+        let ref: Ref
+        switch message {
+        case .reply(let r, _): ref = r
+        case .down(let down): ref = down.monitor
+        default: return nil
+        }
+        guard let entry = entries[ref], let result = server.check(message, for: entry.id) else { return nil }
+        entries[ref] = nil
+        return (entry.label, result)
+    }
+}

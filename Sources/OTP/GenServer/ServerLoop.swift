@@ -1,0 +1,317 @@
+/// The GenServer process: Erlang's `gen_server` loop as a `ProcessBehavior`.
+///
+/// Each step decodes one envelope, calls one callback, and classifies the callback's result in one place
+/// (`apply`), which returns what the scheduler does next. No recursion through the mailbox, no hidden
+/// control flow:
+///
+/// ```
+/// receive ─▶ decode (call / cast / info / system / DOWN / EXIT / reply)
+///         ─▶ handler ─▶ apply(result) ─▶ reply? ─▶ perform(action) ─▶ Next (wait, idle timeout, exit)
+///                              └─ await ─▶ selective wait for that response only ─▶ continuation ─▶ apply
+/// ```
+///
+/// System requests are answered even while suspended; an `EXIT` from the parent (when trapping) stops the
+/// server with `terminate`. Thread: loop thread only.
+struct ServerLoop<S: GenServer>: ProcessBehavior {
+    typealias Message = ServerMessage<S>
+
+    private var argument: S.Argument?
+    private var state: S?
+    /// Who waits for the start acknowledgement (until `initialize` has decided).
+    private var starter: (pid: PID, ref: Ref)?
+    /// The process that started the server linked; its exit signal stops the server.
+    private let parent: PID?
+    /// A call the server is waiting for (it handles nothing else meanwhile).
+    private var pending: PendingCall<S>?
+    /// The call being handled (kept across an `await`), for `.reply` results.
+    private var caller: (pid: PID, ref: Ref)?
+    private var suspended = false
+    private var tracing = false
+    private var statistics: ServerStatistics
+
+    init(argument: S.Argument, starter: (pid: PID, ref: Ref)?, parent: PID?, startTime: UInt64) {
+        self.argument = argument
+        self.starter = starter
+        self.parent = parent
+        self.statistics = ServerStatistics(startTime: startTime)
+    }
+
+    // MARK: ProcessBehavior
+
+    mutating func start(_ process: ProcessContext<Message>) throws -> Next {
+        let context = ServerContext(process)
+        let initialization: Initialization<S>
+        do {
+            initialization = try S.initialize(argument.take()!, context)
+        } catch {
+            return crash(error, lastMessage: "initialize", context)
+        }
+        return handle(initialization, context)
+    }
+
+    func accepts(_ envelope: borrowing Envelope<Message>) -> Bool {
+        if let pending, let ref = pending.ref { return envelope.isResponse(to: ref) }
+        if suspended {
+            switch copy envelope {
+            case .message(.system): return true
+            case .exit(let signal): return parent != nil && signal.from == parent
+            default: return false
+            }
+        }
+        return true
+    }
+
+    mutating func receive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
+        let context = ServerContext(process)
+        if let waiting = pending.take() {
+            return resume(waiting, envelope: envelope, failure: nil, context)
+        }
+        statistics.messagesIn &+= 1
+        switch envelope {
+        case .message(.call(let request, let from)):
+            statistics.calls &+= 1
+            if tracing { trace("in: call \(request) from \(from.pid)", context) }
+            caller = (from.pid, from.ref)
+            let result: ServerResult<S>
+            do { result = try state!.handleCall(request, from: from, context) } catch {
+                return crash(error, lastMessage: "call \(request) from \(from.pid)", context)
+            }
+            return apply(result, context)
+        case .message(.cast(let message)):
+            statistics.casts &+= 1
+            if tracing { trace("in: cast \(message)", context) }
+            let result: ServerResult<S>
+            do { result = try state!.handleCast(message, context) } catch {
+                return crash(error, lastMessage: "cast \(message)", context)
+            }
+            return apply(result, context)
+        case .message(.info(let message)):
+            return info(.message(message), context)
+        case .message(.system(let request, let from)):
+            return system(request, from: from, context)
+        case .down(let down):
+            return info(.down(down), context)
+        case .exit(let signal):
+            if let parent, signal.from == parent {
+                // The parent's exit signal while trapping exits: terminate, then exit with its reason.
+                return exit(terminating(signal.reason, context), lastMessage: "\(signal)", context)
+            }
+            return info(.exit(signal), context)
+        case .reply(let ref, let value):
+            return info(.reply(ref, value), context)
+        }
+    }
+
+    mutating func timeout(_ process: ProcessContext<Message>) throws -> Next {
+        let context = ServerContext(process)
+        if let waiting = pending.take() {
+            if let ref = waiting.ref { context.node.closeRequest(ref, of: context.pid) }
+            return resume(waiting, envelope: nil, failure: .timeout(waiting.server!), context)
+        }
+        statistics.messagesIn &+= 1
+        return info(.timeout, context)
+    }
+
+    // MARK: Steps
+
+    private mutating func info(_ message: InfoMessage<S.Info>, _ context: ServerContext<S>) -> Next {
+        statistics.infos &+= 1
+        if tracing { trace("in: info \(message)", context) }
+        let result: ServerResult<S>
+        do { result = try state!.handleInfo(message, context) } catch {
+            return crash(error, lastMessage: "info \(message)", context)
+        }
+        return apply(result, context)
+    }
+
+    private mutating func handle(_ initialization: Initialization<S>, _ context: ServerContext<S>) -> Next {
+        switch initialization {
+        case .ok(let initial, let action):
+            state = initial
+            acknowledge(.ok, context)
+            return perform(action, context)
+        case .stop(let reason):
+            return initFailed(reason, context)
+        case .ignore:
+            acknowledge(.ignore, context)
+            if let parent { context.process.unlink(parent) }
+            return .exit(.normal)
+        case .await(let waiting):
+            return wait(for: waiting, context)
+        }
+    }
+
+    /// The one place where a handler's result becomes what happens next.
+    private mutating func apply(_ result: ServerResult<S>, _ context: ServerContext<S>) -> Next {
+        switch result {
+        case .reply(let value, let action):
+            guard let current = caller.take() else {
+                return crash(GenServerError.replyOutsideCall, lastMessage: "a handler returned .reply", context)
+            }
+            send(value, to: current, context)
+            return perform(action, context)
+        case .noReply(let action):
+            caller = nil
+            return perform(action, context)
+        case .stop(let reason, let reply):
+            let final = terminating(reason, context)
+            if let reply, let current = caller { send(reply, to: current, context) }
+            caller = nil
+            return exit(final, lastMessage: "a handler returned .stop(\(reason))", context)
+        case .await(let waiting):
+            return wait(for: waiting, context)
+        }
+    }
+
+    private mutating func perform(_ action: Action<S>, _ context: ServerContext<S>) -> Next {
+        switch action {
+        case .none:
+            return .receive
+        case .timeout(let timeout):
+            return .receive(timeout: timeout)
+        case .continue(let value):
+            let result: ServerResult<S>
+            do { result = try state!.handleContinue(value, context) } catch {
+                return crash(error, lastMessage: "continue \(value)", context)
+            }
+            return apply(result, context)
+        case .hibernate:
+            context.node.hibernate(context.pid)
+            return .receive
+        }
+    }
+
+    private mutating func wait(for waiting: PendingCall<S>, _ context: ServerContext<S>) -> Next {
+        if let failure = waiting.immediate {
+            return resume(waiting, envelope: nil, failure: failure, context)
+        }
+        pending = waiting
+        return .receive(timeout: waiting.timeout)
+    }
+
+    private mutating func resume(
+        _ waiting: PendingCall<S>, envelope: Envelope<Message>?, failure: CallError?, _ context: ServerContext<S>
+    ) -> Next {
+        let outcome: AwaitOutcome<S>
+        do { outcome = try waiting.resume(envelope, failure, &state, context) } catch {
+            return crash(error, lastMessage: "the response to \(waiting.ref.map(String.init(describing:)) ?? "a call")",
+                         context)
+        }
+        switch outcome {
+        case .result(let result): return apply(result, context)
+        case .initialization(let initialization): return handle(initialization, context)
+        }
+    }
+
+    private mutating func system(_ request: SystemRequest<S>, from: Caller<SystemReply<S>>,
+                                 _ context: ServerContext<S>) -> Next {
+        switch request {
+        case .getState:
+            context.node.reply(to: from, .state(state!))
+        case .replaceState(let replace):
+            do {
+                state = try replace(state!)
+                context.node.reply(to: from, .state(state!))
+            } catch {
+                context.node.reply(to: from, .failed(error))
+            }
+        case .suspend:
+            suspended = true
+            context.node.reply(to: from, .ok)
+        case .resume:
+            suspended = false
+            context.node.reply(to: from, .ok)
+        case .statistics:
+            context.node.reply(to: from, .statistics(statistics))
+        case .trace(let enabled):
+            tracing = enabled
+            context.node.reply(to: from, .ok)
+        case .stop(let reason):
+            let final = terminating(reason, context)
+            context.node.reply(to: from, .ok)
+            return exit(final, lastMessage: "stop request from \(from.pid)", context)
+        }
+        return .receive
+    }
+
+    // MARK: Ending
+
+    private mutating func acknowledge(_ ack: StartAck, _ context: ServerContext<S>) {
+        guard let (pid, ref) = starter.take() else { return }
+        _ = context.node.deliverReply(ref, to: pid, ack)
+    }
+
+    /// `initialize` failed: the starter learns why; the parent is unlinked so that only the start result
+    /// reports the failure (OTP 26's `init_fail`); the process exits, releasing its name.
+    private mutating func initFailed(_ reason: ExitReason, _ context: ServerContext<S>) -> Next {
+        acknowledge(.stop(reason), context)
+        if let parent { context.process.unlink(parent) }
+        return .exit(reason)
+    }
+
+    /// Runs `terminate`; its error, if any, is reported and becomes the exit reason.
+    private mutating func terminating(_ reason: ExitReason, _ context: ServerContext<S>) -> ExitReason {
+        guard state != nil else { return reason }
+        do {
+            try state!.terminate(reason, context)
+            return reason
+        } catch {
+            context.node.configuration.report(.warning(pid: context.pid, name: context.node.registeredName(of: context.pid),
+                                                       text: "terminate(\(reason)) threw \(error)"))
+            return .error(error)
+        }
+    }
+
+    /// A callback threw: crash report, `terminate`, exit with the error.
+    private mutating func crash(_ error: any Error, lastMessage: String, _ context: ServerContext<S>) -> Next {
+        if starter != nil {
+            report(.error(error), lastMessage: lastMessage, context)
+            return initFailed(.error(error), context)
+        }
+        let final = terminating(.error(error), context)
+        report(.error(error), lastMessage: lastMessage, context)
+        return .exit(final)
+    }
+
+    private func exit(_ reason: ExitReason, lastMessage: String, _ context: ServerContext<S>) -> Next {
+        if !reason.isQuiet { report(reason, lastMessage: lastMessage, context) }
+        return .exit(reason)
+    }
+
+    private func report(_ reason: ExitReason, lastMessage: String, _ context: ServerContext<S>) {
+        context.node.configuration.report(.serverCrash(
+            pid: context.pid, name: context.node.registeredName(of: context.pid), lastMessage: lastMessage,
+            state: state.map { $0.formatStatus() } ?? "(not initialised)", reason: reason))
+    }
+
+    private mutating func send(_ value: S.Reply, to caller: (pid: PID, ref: Ref), _ context: ServerContext<S>) {
+        statistics.repliesOut &+= 1
+        if tracing { trace("out: reply \(value) to \(caller.pid)", context) }
+        _ = context.node.deliverReply(caller.ref, to: caller.pid, value)
+    }
+
+    private func trace(_ event: String, _ context: ServerContext<S>) {
+        context.node.configuration.report(.trace(pid: context.pid, name: context.node.registeredName(of: context.pid),
+                                                 event: event))
+    }
+}
+
+/// Misuse of the GenServer result protocol, reported as the crash reason.
+public enum GenServerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A handler returned `.reply` where there is no call to answer (a cast, an info, a continue).
+    case replyOutsideCall
+
+    public var description: String {
+        switch self {
+        case .replyOutsideCall: return "a handler returned .reply but no call is being handled"
+        }
+    }
+}
+
+extension Optional {
+    /// Returns the value and leaves `nil` behind.
+    fileprivate mutating func take() -> Wrapped? {
+        defer { self = nil }
+        return self
+    }
+}

@@ -1,0 +1,51 @@
+/// A typed reference to a running server: its pid, or a registered name resolved at each use. Either works
+/// wherever a server is expected (`call`, `cast`, `stop`, `getState`, ...).
+///
+/// Thread: a plain value, `Sendable`.
+public struct ServerRef<S: GenServer>: Hashable, Sendable, CustomStringConvertible {
+    enum Target: Hashable, Sendable {
+        case pid(PID)
+        case name(String)
+    }
+
+    let target: Target
+
+    init(pid: PID) { target = .pid(pid) }
+
+    /// The server registered as `name` (looked up, and its type checked, at each use).
+    public static func named(_ name: String) -> ServerRef { ServerRef(target: .name(name)) }
+
+    private init(target: Target) { self.target = target }
+
+    /// The pid, for a reference returned by `start`; `nil` for a name.
+    public var pid: PID? {
+        if case .pid(let pid) = target { return pid }
+        return nil
+    }
+
+    public var description: String {
+        switch target {
+        case .pid(let pid): return pid.description
+        case .name(let name): return name
+        }
+    }
+}
+
+extension Node {
+    /// The typed address behind `server`. Thread: loop thread only.
+    /// - Throws: `unknownName`, `noProcess` (a dead pid) or `wrongReplyType` for a process of another type.
+    func resolve<S>(_ server: ServerRef<S>) throws(CallError) -> Address<ServerMessage<S>> {
+        let pid: PID
+        switch server.target {
+        case .pid(let p): pid = p
+        case .name(let name):
+            guard let p = registry[name] else { throw .unknownName(name) }
+            pid = p
+        }
+        guard let process = core(pid) else { throw .noProcess(pid) }
+        guard process.messageType == ObjectIdentifier(ServerMessage<S>.self) else {
+            throw .wrongReplyType(pid, expected: String(describing: S.self), got: process.messageTypeName)
+        }
+        return Address(unchecked: pid)
+    }
+}

@@ -1,0 +1,30 @@
+/// Why a call (or a response to `sendRequest`) produced no reply. Each case names the process involved.
+public enum CallError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No process is registered under this name (reported at once).
+    case unknownName(String)
+    /// The server is not alive (reported at once, or through the request's monitor as `noproc`).
+    case noProcess(PID)
+    /// A process called itself: the call could never be answered.
+    case callingSelf(PID)
+    /// No reply within the timeout. The server keeps running; a late reply is dropped.
+    case timeout(PID)
+    /// The server exited before replying; `reason` is its exit reason.
+    case serverExited(PID, reason: ExitReason)
+    /// The server's mailbox was full; the request was not delivered.
+    case mailboxFull(PID, capacity: Int)
+    /// The server's reply was not of the expected type (a server answering with the wrong reply type).
+    case wrongReplyType(PID, expected: String, got: String)
+
+    public var description: String {
+        switch self {
+        case .unknownName(let name): return "no process is registered as '\(name)'"
+        case .noProcess(let pid): return "process \(pid) is not alive (noproc)"
+        case .callingSelf(let pid): return "process \(pid) called itself"
+        case .timeout(let pid): return "call to \(pid) timed out"
+        case .serverExited(let pid, let reason): return "server \(pid) exited during the call: \(reason)"
+        case .mailboxFull(let pid, let capacity): return "mailbox of \(pid) is full (\(capacity) messages)"
+        case .wrongReplyType(let pid, let expected, let got):
+            return "server \(pid) replied with \(got), expected \(expected)"
+        }
+    }
+}

@@ -1,0 +1,78 @@
+/// The request/reply protocol under every call, as in Erlang's `gen:call`:
+///
+/// 1. the caller monitors the server; the monitor's reference is the request tag (`openRequest`);
+/// 2. the request travels in the server's own message type, carrying a `Caller` (pid + tag);
+/// 3. the server's reply is delivered as `Envelope.reply(tag, value)` — only while the request is still
+///    awaiting a reply (`reply(to:_:)`);
+/// 4. the caller waits with a selective receive for the reply or the monitor's `DOWN`
+///    (`Envelope.isResponse(to:)`), then `closeRequest` removes the monitor and anything it left queued.
+///
+/// Timeout, reply and server death each end the request, and whichever comes second finds nothing: a
+/// late reply is dropped before it reaches the caller's mailbox and counted in
+/// `NodeStatistics.ignoredReplies`. When a caller exits, its requests go with its monitors.
+extension Node {
+    /// Opens a request from `caller` to `server`: a monitor awaiting one reply. A dead server gives an
+    /// immediate `DOWN` with `noproc`, which `response(to:in:)` turns into `CallError.noProcess`.
+    /// Thread: loop thread only.
+    public func openRequest(from caller: PID, to server: PID) -> Ref {
+        openRequest(from: caller, to: server, ref: makeRef())
+    }
+
+    /// `openRequest(from:to:)` with a reference chosen beforehand.
+    func openRequest(from caller: PID, to server: PID, ref: Ref) -> Ref {
+        monitor(server, by: caller, ref: ref)
+        if monitors[ref] != nil { monitors[ref]!.awaitingReply = true }
+        return ref
+    }
+
+    /// Ends request `ref` of `caller`: removes its monitor, its queued `DOWN` and any reply already queued.
+    /// Thread: loop thread only.
+    public func closeRequest(_ ref: Ref, of caller: PID) {
+        demonitor(ref, by: caller, flush: false)
+        _ = core(caller)?.flush(ref, replies: true)
+    }
+
+    /// Replies to `caller`. Delivered only while the request awaits its reply; otherwise (already answered,
+    /// timed out, cancelled, caller gone) it is dropped and counted. Returns whether it was delivered.
+    /// Thread: loop thread only.
+    @discardableResult
+    public func reply<Reply: Sendable>(to caller: Caller<Reply>, _ value: Reply) -> Bool {
+        preconditionInLoop()
+        return deliverReply(caller.ref, to: caller.pid, value)
+    }
+
+    func deliverReply(_ ref: Ref, to caller: PID, _ value: any Sendable) -> Bool {
+        guard var entry = monitors[ref], entry.watcher == caller, entry.awaitingReply,
+              let process = core(caller)
+        else {
+            counters.ignoredReplies &+= 1
+            return false
+        }
+        entry.awaitingReply = false
+        monitors[ref] = entry
+        process.pushReply(ref, value, node: self)
+        return true
+    }
+
+    /// The outcome carried by `envelope`, the response to request `ref` made by `caller` to `server`
+    /// (nil when it is not that response). Closes the request.
+    public func response<Reply>(
+        to ref: Ref, of caller: PID, server: PID, in envelope: Envelope<some Any>, as replyType: Reply.Type
+    ) -> Result<Reply, CallError>? {
+        switch envelope {
+        case .reply(let r, let value) where r == ref:
+            closeRequest(ref, of: caller)
+            guard let reply = value as? Reply else {
+                return .failure(.wrongReplyType(server, expected: String(describing: Reply.self),
+                                                got: String(describing: type(of: value))))
+            }
+            return .success(reply)
+        case .down(let down) where down.monitor == ref:
+            closeRequest(ref, of: caller)
+            if case .noproc = down.reason { return .failure(.noProcess(server)) }
+            return .failure(.serverExited(server, reason: down.reason))
+        default:
+            return nil
+        }
+    }
+}
