@@ -2,11 +2,20 @@
 extension Node {
     /// Resolves `server`, opens the request and sends it. Immediate failures: unknown name, dead server,
     /// calling self, full mailbox. Thread: loop thread only.
-    func beginCall<T: GenServer>(from caller: PID, to server: ServerRef<T>, _ request: T.Call)
-        -> Result<RequestID<T.Reply>, CallError>
+    /// With `deferNoProcess` (Erlang's `send_request`), a dead server is reported by the request's `DOWN`
+    /// (`noproc`) when the response is checked, not at once.
+    func beginCall<T: GenServer>(from caller: PID, to server: ServerRef<T>, _ request: T.Call,
+                                 deferNoProcess: Bool = false) -> Result<RequestID<T.Reply>, CallError>
     {
         let address: Address<ServerMessage<T>>
-        do { address = try resolve(server) } catch { return .failure(error) }
+        do {
+            address = try resolve(server)
+        } catch {
+            if deferNoProcess, case .noProcess(let pid) = error {
+                return .success(RequestID(ref: openRequest(from: caller, to: pid), server: pid))
+            }
+            return .failure(error)
+        }
         if address.pid == caller { return .failure(.callingSelf(caller)) }
         let ref = openRequest(from: caller, to: address.pid)
         do {

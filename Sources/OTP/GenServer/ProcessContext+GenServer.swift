@@ -16,10 +16,11 @@ extension ProcessContext {
 
     /// Sends a request and returns at once (Erlang's `send_request`); the response arrives as an
     /// `Envelope.reply` (or the server's `DOWN`). Match it with `Envelope.isResponse(to:)`.
+    /// A dead server is reported through the response (`noProcess`), as in Erlang.
     public func sendRequest<S: GenServer>(_ server: ServerRef<S>, _ request: S.Call)
         -> Result<RequestID<S.Reply>, CallError>
     {
-        node.beginCall(from: pid, to: server, request)
+        node.beginCall(from: pid, to: server, request, deferNoProcess: true)
     }
 
     /// The outcome of request `id` if `envelope` is its response (Erlang's `check_response`), else `nil`.

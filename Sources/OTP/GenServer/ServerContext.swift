@@ -50,10 +50,12 @@ public struct ServerContext<S: GenServer> {
     /// Sends a request whose reply arrives later as `InfoMessage.reply` (Erlang's `send_request`); the
     /// server keeps serving others meanwhile. Match the response with `check(_:for:)`, or wait for it with
     /// `receiveResponse`.
+    /// A dead server is reported through the response (`noProcess`), as in Erlang; an unknown name, a
+    /// request to itself or a full mailbox fail at once.
     public func sendRequest<T: GenServer>(_ server: ServerRef<T>, _ request: T.Call)
         -> Result<RequestID<T.Reply>, CallError>
     {
-        node.beginCall(from: pid, to: server, request)
+        node.beginCall(from: pid, to: server, request, deferNoProcess: true)
     }
 
     /// The outcome of request `id` if `message` is its response (Erlang's `check_response`), else `nil`.

@@ -1,5 +1,5 @@
 /// One monitor: `watcher` receives a `DOWN` when `target` exits. Kept in the node's monitor table by
-/// reference, and in both processes' `ProcessExtras` lists, so either side's exit removes it in O(links).
+/// reference, and in both processes' `ProcessExtras` sets, so either side's exit or a demonitor removes it in O(1).
 ///
 /// A request (`call`, `sendRequest`) is a monitor whose reference doubles as the request tag, as in
 /// Erlang: `awaitingReply` is true until the first reply is delivered. A reply finds no entry (or one no

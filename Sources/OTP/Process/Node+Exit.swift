@@ -86,18 +86,20 @@ extension Node {
         if let extras = process.extras {
             if let name = extras.name { registry[name] = nil }
             wheel.cancelChain(extras.timerChain) { Unmanaged<TimedPayload>.fromOpaque($0).release() }
-            for linked in extras.links {
-                if let other = core(linked) { other.extras?.links.removeAll { $0 == pid } }
+            // Sets, for O(1) removal with many links or monitors; sorted here so signals go out in a
+            // reproducible order (references grow with time, so DOWNs go out in monitor order).
+            for linked in extras.links.sorted() {
+                core(linked)?.extras?.links.remove(pid)
                 signal(linked, from: pid, reason: reason, viaLink: true)
             }
             for ref in extras.monitors {
                 if let entry = monitors.removeValue(forKey: ref), let target = core(entry.target) {
-                    target.extras?.monitoredBy.removeAll { $0 == ref }
+                    target.extras?.monitoredBy.remove(ref)
                 }
             }
-            for ref in extras.monitoredBy {
+            for ref in extras.monitoredBy.sorted() {
                 guard let entry = monitors.removeValue(forKey: ref), let watcher = core(entry.watcher) else { continue }
-                watcher.extras?.monitors.removeAll { $0 == ref }
+                watcher.extras?.monitors.remove(ref)
                 watcher.pushSystem(.down(Down(monitor: ref, pid: pid, reason: reason)), node: self)
             }
         }

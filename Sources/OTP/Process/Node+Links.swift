@@ -10,16 +10,15 @@ extension Node {
             signal(a, from: b, reason: .noproc, viaLink: true)
             return
         }
-        if first.extras?.links.contains(b) == true { return }
-        first.relations.links.append(b)
-        second.relations.links.append(a)
+        first.relations.links.insert(b)
+        second.relations.links.insert(a)
     }
 
     /// Removes the link between `a` and `b`, in both directions; no-op when there is none.
     /// Thread: loop thread only.
     public func unlink(_ a: PID, _ b: PID) {
         preconditionInLoop()
-        core(a)?.extras?.links.removeAll { $0 == b }
-        core(b)?.extras?.links.removeAll { $0 == a }
+        core(a)?.extras?.links.remove(b)
+        core(b)?.extras?.links.remove(a)
     }
 }

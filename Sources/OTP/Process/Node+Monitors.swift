@@ -18,8 +18,8 @@ extension Node {
             return ref
         }
         monitors[ref] = MonitorEntry(watcher: watcher, target: target)
-        watching.relations.monitors.append(ref)
-        watched.relations.monitoredBy.append(ref)
+        watching.relations.monitors.insert(ref)
+        watched.relations.monitoredBy.insert(ref)
         return ref
     }
 
@@ -31,8 +31,8 @@ extension Node {
         var active = false
         if let entry = monitors[ref], entry.watcher == watcher {
             monitors[ref] = nil
-            core(entry.target)?.extras?.monitoredBy.removeAll { $0 == ref }
-            core(watcher)?.extras?.monitors.removeAll { $0 == ref }
+            core(entry.target)?.extras?.monitoredBy.remove(ref)
+            core(watcher)?.extras?.monitors.remove(ref)
             active = true
         }
         if flush, let watching = core(watcher) {

@@ -105,11 +105,11 @@ enum SystemMessage {
 @usableFromInline
 final class ProcessExtras {
     var name: String?
-    var links: [PID] = []
+    var links: Set<PID> = []
     /// Monitors this process holds on others.
-    var monitors: [Ref] = []
+    var monitors: Set<Ref> = []
     /// Monitors others hold on this process.
-    var monitoredBy: [Ref] = []
+    var monitoredBy: Set<Ref> = []
     /// The chain of `sendAfter` timers addressed to this pid in the node's timer wheel (cancelled when it
     /// exits, as in Erlang); `TimerWheel.noChain` until the first one.
     var timerChain = TimerWheel.noChain
