@@ -5,6 +5,7 @@ let package = Package(
     name: "swift-otp",
     products: [
         .library(name: "OTP", targets: ["OTP"]),
+        .library(name: "OTPExamples", targets: ["OTPExamples"]),
         .executable(name: "otp-demo", targets: ["otp-demo"]),
     ],
     targets: [
@@ -17,13 +18,18 @@ let package = Package(
             name: "OTP",
             dependencies: ["CLibUV"]
         ),
+        .target(
+            name: "OTPExamples",
+            dependencies: ["OTP"],
+            path: "Examples"
+        ),
         .executableTarget(
             name: "otp-demo",
-            dependencies: ["OTP"]
+            dependencies: ["OTP", "OTPExamples"]
         ),
         .testTarget(
             name: "OTPTests",
-            dependencies: ["OTP", "CLibUV"]
+            dependencies: ["OTP", "OTPExamples", "CLibUV"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 // otp-demo: a tour of what swift-otp does so far, on a real libuv loop. Run with `make demo`.
 import Dispatch
 import OTP
+import OTPExamples
 
 /// A tiny counter written as a `ProcessBehavior` struct: state in the value, one message at a time.
 struct Counter: ProcessBehavior {
@@ -36,9 +37,9 @@ let printer = try node.spawn(of: String.self, options: SpawnOptions(name: "print
 }
 
 section("spawn, send, receive, names")
-let counter = try node.spawn(Counter(), options: SpawnOptions(name: "counter"))
+let counter = try node.spawn(Counter(), options: SpawnOptions(name: "tally"))
 for n in [1, 2, 3, 4] { try node.send(.add(n), to: counter) }
-try node.send(Counter.Message.report(to: printer), to: "counter")
+try node.send(Counter.Message.report(to: printer), to: "tally")
 node.run(until: .idle)
 print("  registered names: \(node.registered())")
 
@@ -120,6 +121,12 @@ print("  processes: \(node.processes().map(\.description).joined(separator: " ")
 let stats = node.statistics
 print("  node: \(stats.live) live, \(stats.spawned) spawned, \(stats.delivered) delivered, "
     + "\(stats.refusedMailboxFull) refused, \(stats.pendingTimers) pending timers")
+
+section("GenServer: every example of the seed documents")
+for example in Examples.all {
+    print("  -- \(example.name)")
+    try example.run(node) { print("     \($0)") }
+}
 
 section("closing the node")
 let status = node.close()

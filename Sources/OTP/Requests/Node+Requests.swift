@@ -26,10 +26,16 @@ extension Node {
     }
 
     /// Ends request `ref` of `caller`: removes its monitor, its queued `DOWN` and any reply already queued.
+    /// `replyConsumed` says the caller has just taken the reply, so nothing of the request can be left in
+    /// its mailbox and the mailbox scan is skipped (the common path of every call).
     /// Thread: loop thread only.
-    public func closeRequest(_ ref: Ref, of caller: PID) {
-        demonitor(ref, by: caller, flush: false)
-        _ = core(caller)?.flush(ref, replies: true)
+    public func closeRequest(_ ref: Ref, of caller: PID, replyConsumed: Bool = false) {
+        let awaiting = monitors[ref]?.awaitingReply
+        let active = demonitor(ref, by: caller, flush: false)
+        // A DOWN can be queued only if the monitor already fired; a reply only if one was delivered.
+        if !active || (awaiting == false && !replyConsumed) {
+            _ = core(caller)?.flush(ref, replies: true)
+        }
     }
 
     /// Replies to `caller`. Delivered only while the request awaits its reply; otherwise (already answered,
@@ -61,7 +67,7 @@ extension Node {
     ) -> Result<Reply, CallError>? {
         switch envelope {
         case .reply(let r, let value) where r == ref:
-            closeRequest(ref, of: caller)
+            closeRequest(ref, of: caller, replyConsumed: true)
             guard let reply = value as? Reply else {
                 return .failure(.wrongReplyType(server, expected: String(describing: Reply.self),
                                                 got: String(describing: type(of: value))))
