@@ -68,3 +68,46 @@ struct Waiter: ProcessBehavior {
         .receive
     }
 }
+
+/// A GenServer counter: the server side of the call and cast benchmarks.
+struct CountServer: GenServer {
+    enum Call: Sendable { case get }
+    enum Cast: Sendable { case add(Int) }
+    typealias Reply = Int
+    var count = 0
+    mutating func handleCall(_ request: Call, from caller: Caller<Int>, _ server: ServerContext<CountServer>) throws
+        -> ServerResult<CountServer> { .reply(count) }
+    mutating func handleCast(_ message: Cast, _ server: ServerContext<CountServer>) throws -> ServerResult<CountServer> {
+        if case .add(let n) = message { count &+= n }
+        return .noReply
+    }
+}
+
+/// A process that calls `server` `remaining` times in a row, each with Erlang's default 5 s timeout,
+/// written as a struct behaviour: a selective wait on the request's reference, no allocation per call.
+struct CallLoop: ProcessBehavior {
+    typealias Message = Never
+    let server: ServerRef<CountServer>
+    var remaining: Int
+    var request: RequestID<Int>?
+
+    mutating func start(_ process: ProcessContext<Never>) throws -> Next { try issue(process) }
+
+    func accepts(_ envelope: borrowing Envelope<Never>) -> Bool {
+        guard let request else { return true }
+        return envelope.isResponse(to: request.ref)
+    }
+
+    mutating func receive(_ envelope: consuming Envelope<Never>, _ process: ProcessContext<Never>) throws -> Next {
+        _ = try process.check(envelope, for: request!)!.get()
+        remaining -= 1
+        return remaining == 0 ? .exit(.normal) : try issue(process)
+    }
+
+    mutating func timeout(_ process: ProcessContext<Never>) throws -> Next { .exit(.custom("call timed out")) }
+
+    private mutating func issue(_ process: ProcessContext<Never>) throws -> Next {
+        request = try process.sendRequest(server, .get).get()
+        return .receive(timeout: .seconds(5))
+    }
+}

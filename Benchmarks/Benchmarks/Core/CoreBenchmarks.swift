@@ -47,6 +47,30 @@ let benchmarks: @Sendable () -> Void = {
         node.close()
     }
 
+    Benchmark("GenServer call round trip from a process, 5 s timeout (1M)") { benchmark in
+        let node = Node.deterministic()
+        let server = try node.start(CountServer())
+        try node.spawn(CallLoop(server: server, remaining: 1_000))  // warm-up
+        node.runUntilIdle()
+        benchmark.startMeasurement()
+        try node.spawn(CallLoop(server: server, remaining: benchmark.scaledIterations.count))
+        node.runUntilIdle()
+        benchmark.stopMeasurement()
+        node.close()
+    }
+
+    Benchmark("GenServer cast (1M casts, then one call to sync)") { benchmark in
+        let node = Node.deterministic(defaultMailboxCapacity: 2_000_000)
+        let server = try node.start(CountServer())
+        for _ in 0..<1_000 { node.cast(server, .add(1)) }
+        _ = try node.call(server, .get)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { node.cast(server, .add(1)) }
+        _ = try node.call(server, .get)
+        benchmark.stopMeasurement()
+        node.close()
+    }
+
     Benchmark("spawn + exit (1M)") { benchmark in
         let node = Node.deterministic()
         benchmark.startMeasurement()

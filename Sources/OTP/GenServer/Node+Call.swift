@@ -4,6 +4,7 @@ extension Node {
     /// calling self, full mailbox. Thread: loop thread only.
     /// With `deferNoProcess` (Erlang's `send_request`), a dead server is reported by the request's `DOWN`
     /// (`noproc`) when the response is checked, not at once.
+    @inlinable
     func beginCall<T: GenServer>(from caller: PID, to server: ServerRef<T>, _ request: T.Call,
                                  deferNoProcess: Bool = false) -> Result<RequestID<T.Reply>, CallError>
     {
@@ -29,6 +30,7 @@ extension Node {
     }
 
     /// Sends a system request (`sys`), answered even while the server is suspended.
+    @inlinable
     func beginSystemCall<T: GenServer>(from caller: PID, to server: ServerRef<T>, _ request: SystemRequest<T>)
         -> Result<RequestID<SystemReply<T>>, CallError>
     {
@@ -46,7 +48,7 @@ extension Node {
 
     /// Casts `message` to `server` (Erlang's `gen_server:cast`): never blocks; the outcome says whether it
     /// was delivered. Thread: loop thread only.
-    @discardableResult
+    @inlinable @discardableResult
     public func cast<T: GenServer>(_ server: ServerRef<T>, _ message: T.Cast) -> CastOutcome {
         preconditionInLoop()
         let address: Address<ServerMessage<T>>
@@ -72,6 +74,7 @@ extension Node {
 
     /// Sends a plain `Info` message to a server (it arrives in `handleInfo`).
     /// - Throws: `ProcessError` as `send(_:to:)` does; an unknown name throws `unknownName`.
+    @inlinable
     public func send<T: GenServer>(_ message: T.Info, to server: ServerRef<T>) throws(ProcessError) {
         switch server.target {
         case .pid(let pid): try send(ServerMessage<T>.info(message), to: pid)

@@ -16,7 +16,7 @@ import CLibUV
 extension Node {
     /// Starts a GenServer and returns once `initialize` has decided (Erlang's `gen_server:start`).
     /// - Throws: `StartError` (already started, init failed, ignored, timeout, invalid options).
-    @discardableResult
+    @inlinable @discardableResult
     public func start<S: GenServer>(_ type: S.Type, _ argument: S.Argument, options: StartOptions = StartOptions())
         throws(StartError) -> ServerRef<S>
     {
@@ -34,7 +34,7 @@ extension Node {
     }
 
     /// Starts a GenServer whose argument is its initial state.
-    @discardableResult
+    @inlinable @discardableResult
     public func start<S: GenServer>(_ server: S, options: StartOptions = StartOptions()) throws(StartError)
         -> ServerRef<S> where S.Argument == S
     {
@@ -43,6 +43,7 @@ extension Node {
 
     /// Calls `server` and returns its reply (Erlang's `gen_server:call`).
     /// - Throws: `CallError`: unknown name, no process, timeout, server exited, mailbox full.
+    @inlinable
     public func call<S: GenServer>(_ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5))
         throws(CallError) -> S.Reply
     {
@@ -59,6 +60,7 @@ extension Node {
 
     /// Stops `server`: `terminate` runs with `reason` before this returns (Erlang's `gen_server:stop`).
     /// - Throws: `noProcess` / `unknownName` when it is not running; `timeout`.
+    @inlinable
     public func stop<S: GenServer>(_ server: ServerRef<S>, reason: ExitReason = .normal,
                                    timeout: Timeout = .infinity) throws(CallError) {
         _ = try systemCall(server, .stop(reason), timeout: timeout)
@@ -67,6 +69,7 @@ extension Node {
     // MARK: sys
 
     /// The server's current state (Erlang's `sys:get_state`).
+    @inlinable
     public func getState<S: GenServer>(_ server: ServerRef<S>) throws(CallError) -> S {
         guard case .state(let state) = try systemCall(server, .getState) else { fatalError("unreachable") }
         return state
@@ -74,7 +77,7 @@ extension Node {
 
     /// Replaces the server's state with `replace(state)` (Erlang's `sys:replace_state`) and returns the new
     /// state. When `replace` throws, the state stays unchanged and its error is rethrown.
-    @discardableResult
+    @inlinable @discardableResult
     public func replaceState<S: GenServer>(_ server: ServerRef<S>, _ replace: @escaping (S) throws -> S) throws -> S {
         switch try systemCall(server, .replaceState(replace)) {
         case .state(let state): return state
@@ -84,16 +87,19 @@ extension Node {
     }
 
     /// Suspends the server: calls and casts wait in its mailbox; `sys` requests are still answered.
+    @inlinable
     public func suspend<S: GenServer>(_ server: ServerRef<S>) throws(CallError) {
         _ = try systemCall(server, .suspend)
     }
 
     /// Resumes a suspended server.
+    @inlinable
     public func resume<S: GenServer>(_ server: ServerRef<S>) throws(CallError) {
         _ = try systemCall(server, .resume)
     }
 
     /// The server's counters (Erlang's `sys:statistics`).
+    @inlinable
     public func statistics<S: GenServer>(of server: ServerRef<S>) throws(CallError) -> ServerStatistics {
         guard case .statistics(let statistics) = try systemCall(server, .statistics) else { fatalError("unreachable") }
         return statistics
@@ -101,10 +107,12 @@ extension Node {
 
     /// Turns tracing on or off: every message in and every reply out goes to the report handler as
     /// `NodeReport.trace` (Erlang's `sys:trace`).
+    @inlinable
     public func trace<S: GenServer>(_ server: ServerRef<S>, _ enabled: Bool) throws(CallError) {
         _ = try systemCall(server, .trace(enabled))
     }
 
+    @inlinable
     func systemCall<S: GenServer>(_ server: ServerRef<S>, _ request: SystemRequest<S>, timeout: Timeout = .seconds(5))
         throws(CallError) -> SystemReply<S>
     {
@@ -123,6 +131,7 @@ extension Node {
 
     /// Runs `body` in a helper process and drives the loop until it calls `done`; `nil` when nothing is left
     /// that could make progress (the helper is then ended).
+    @inlinable
     func blocking<R>(_ body: @escaping (ProcessContext<Never>, @escaping (R) -> Void) throws -> Step<Never>) -> R? {
         let box = OutcomeBox<R>()
         let helper = try! spawn(of: Never.self) { process in
@@ -134,6 +143,7 @@ extension Node {
 
     /// Runs the loop on the calling thread until `done()`; returns `false` when nothing is left that could
     /// make progress.
+    @usableFromInline
     func drive(until done: () -> Bool) -> Bool {
         precondition(!draining, "blocking Node GenServer operations cannot run from process code; "
             + "use ProcessContext.call/startServer or ServerContext.call")
@@ -161,6 +171,8 @@ extension Node {
 }
 
 /// Where a helper process leaves its outcome. Loop thread only.
-private final class OutcomeBox<R> {
-    var value: R?
+@usableFromInline
+final class OutcomeBox<R> {
+    @usableFromInline var value: R?
+    @usableFromInline init() {}
 }

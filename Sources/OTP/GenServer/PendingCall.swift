@@ -4,17 +4,29 @@
 /// made inside a callback); the reply, the server's death or the timeout resumes it.
 public struct PendingCall<S: GenServer> {
     /// The request's reference, or `nil` when the call failed before it was sent.
-    let ref: Ref?
-    let server: PID?
-    let timeout: Timeout
+    @usableFromInline let ref: Ref?
+    @usableFromInline let server: PID?
+    @usableFromInline let timeout: Timeout
     /// The outcome when it is known at once (unknown name, calling self, full mailbox).
-    let immediate: CallError?
+    @usableFromInline let immediate: CallError?
     /// Continues with the envelope that answered the request, or `nil` on timeout / immediate failure.
-    let resume: (_ response: Envelope<ServerMessage<S>>?, _ failure: CallError?, _ state: inout S?,
+    @usableFromInline let resume: (_ response: Envelope<ServerMessage<S>>?, _ failure: CallError?, _ state: inout S?,
                  _ server: ServerContext<S>) throws -> AwaitOutcome<S>
+
+    @usableFromInline
+    init(ref: Ref?, server: PID?, timeout: Timeout, immediate: CallError?,
+         resume: @escaping (Envelope<ServerMessage<S>>?, CallError?, inout S?, ServerContext<S>) throws
+            -> AwaitOutcome<S>) {
+        self.ref = ref
+        self.server = server
+        self.timeout = timeout
+        self.immediate = immediate
+        self.resume = resume
+    }
 }
 
 /// What the continuation of a pending call produced.
+@usableFromInline
 enum AwaitOutcome<S: GenServer> {
     case result(ServerResult<S>)
     case initialization(Initialization<S>)

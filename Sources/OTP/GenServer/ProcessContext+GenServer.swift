@@ -4,6 +4,7 @@ extension ProcessContext {
     /// Calls `server` (Erlang's `gen_server:call`): waits for the reply, the server's exit or the timeout,
     /// then runs `then`. Immediate failures (unknown name, dead server, calling self, full mailbox) run
     /// `then` at once.
+    @inlinable
     public func call<S: GenServer>(
         _ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5),
         then: @escaping (Result<S.Reply, CallError>, ProcessContext<Message>) throws -> Step<Message>
@@ -17,6 +18,7 @@ extension ProcessContext {
     /// Sends a request and returns at once (Erlang's `send_request`); the response arrives as an
     /// `Envelope.reply` (or the server's `DOWN`). Match it with `Envelope.isResponse(to:)`.
     /// A dead server is reported through the response (`noProcess`), as in Erlang.
+    @inlinable
     public func sendRequest<S: GenServer>(_ server: ServerRef<S>, _ request: S.Call)
         -> Result<RequestID<S.Reply>, CallError>
     {
@@ -24,11 +26,13 @@ extension ProcessContext {
     }
 
     /// The outcome of request `id` if `envelope` is its response (Erlang's `check_response`), else `nil`.
+    @inlinable
     public func check<R>(_ envelope: Envelope<Message>, for id: RequestID<R>) -> Result<R, CallError>? {
         node.response(to: id.ref, of: pid, server: id.server, in: envelope, as: R.self)
     }
 
     /// Waits for the response to request `id` (Erlang's `receive_response`).
+    @inlinable
     public func receiveResponse<R>(
         _ id: RequestID<R>, timeout: Timeout = .seconds(5),
         then: @escaping (Result<R, CallError>, ProcessContext<Message>) throws -> Step<Message>
@@ -43,7 +47,7 @@ extension ProcessContext {
     }
 
     /// Casts to `server`. Never blocks.
-    @discardableResult
+    @inlinable @discardableResult
     public func cast<S: GenServer>(_ server: ServerRef<S>, _ message: S.Cast) -> CastOutcome {
         node.cast(server, message)
     }
@@ -51,6 +55,7 @@ extension ProcessContext {
     /// Starts a GenServer (Erlang's `start`, `start_link` with `options.link`, `start_monitor` with
     /// `options.monitor`) and runs `then` once `initialize` has decided, or the start timeout passed (the
     /// server is then killed).
+    @inlinable
     public func startServer<S: GenServer>(
         _ type: S.Type, _ argument: S.Argument, options: StartOptions = StartOptions(),
         then: @escaping (Result<Started<S>, StartError>, ProcessContext<Message>) throws -> Step<Message>
@@ -76,6 +81,7 @@ extension ProcessContext {
 
     /// Stops `server` synchronously (Erlang's `gen_server:stop`): `terminate` runs with `reason`, then `then`
     /// runs with success; `noProcess`/`unknownName` when it is not running.
+    @inlinable
     public func stop<S: GenServer>(
         _ server: ServerRef<S>, reason: ExitReason = .normal, timeout: Timeout = .infinity,
         then: @escaping (Result<Void, CallError>, ProcessContext<Message>) throws -> Step<Message>
@@ -86,6 +92,7 @@ extension ProcessContext {
     }
 
     /// Sends a `sys` request and runs `then` with its reply.
+    @inlinable
     public func system<S: GenServer>(
         _ server: ServerRef<S>, _ request: SystemRequest<S>, timeout: Timeout = .seconds(5),
         then: @escaping (Result<SystemReply<S>, CallError>, ProcessContext<Message>) throws -> Step<Message>

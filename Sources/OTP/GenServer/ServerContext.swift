@@ -6,19 +6,20 @@ public struct ServerContext<S: GenServer> {
     /// The server's process: links, monitors, exit signals, names, raw sends.
     public let process: ProcessContext<ServerMessage<S>>
 
+    @inlinable
     init(_ process: ProcessContext<ServerMessage<S>>) { self.process = process }
 
-    public var pid: PID { process.pid }
+    @inlinable public var pid: PID { process.pid }
     /// A reference to this server.
-    public var ref: ServerRef<S> { ServerRef(pid: process.pid) }
+    @inlinable public var ref: ServerRef<S> { ServerRef(pid: process.pid) }
     /// The node. Loop-thread use only.
-    public var node: Node { process.currentNode }
+    @inlinable public var node: Node { process.currentNode }
 
     // MARK: Replies
 
     /// Replies to a caller kept from `handleCall` (a delayed reply). Returns whether it was delivered:
     /// `false` when the caller is gone, timed out, or was answered already (counted as ignored).
-    @discardableResult
+    @inlinable @discardableResult
     public func reply<R: Sendable>(to caller: Caller<R>, _ value: R) -> Bool {
         node.reply(to: caller, value)
     }
@@ -28,6 +29,7 @@ public struct ServerContext<S: GenServer> {
     /// Calls `server` and continues with `then` when the outcome is known; the handler returns this
     /// (`return server.call(...)`). The server handles nothing else meanwhile, as in Erlang. `then` may
     /// return any result, including `.reply` to this handler's own caller.
+    @inlinable
     public func call<T: GenServer>(
         _ server: ServerRef<T>, _ request: T.Call, timeout: Timeout = .seconds(5),
         then: @escaping (Result<T.Reply, CallError>, inout S, ServerContext<S>) throws -> ServerResult<S>
@@ -38,6 +40,7 @@ public struct ServerContext<S: GenServer> {
     }
 
     /// `call` from `initialize`: the start completes when `then` decides.
+    @inlinable
     public func call<T: GenServer>(
         _ server: ServerRef<T>, _ request: T.Call, timeout: Timeout = .seconds(5),
         then: @escaping (Result<T.Reply, CallError>, ServerContext<S>) throws -> Initialization<S>
@@ -52,6 +55,7 @@ public struct ServerContext<S: GenServer> {
     /// `receiveResponse`.
     /// A dead server is reported through the response (`noProcess`), as in Erlang; an unknown name, a
     /// request to itself or a full mailbox fail at once.
+    @inlinable
     public func sendRequest<T: GenServer>(_ server: ServerRef<T>, _ request: T.Call)
         -> Result<RequestID<T.Reply>, CallError>
     {
@@ -59,6 +63,7 @@ public struct ServerContext<S: GenServer> {
     }
 
     /// The outcome of request `id` if `message` is its response (Erlang's `check_response`), else `nil`.
+    @inlinable
     public func check<R>(_ message: InfoMessage<S.Info>, for id: RequestID<R>) -> Result<R, CallError>? {
         switch message {
         case .reply(let ref, let value) where ref == id.ref:
@@ -72,6 +77,7 @@ public struct ServerContext<S: GenServer> {
     }
 
     /// Waits for the response to request `id` (Erlang's `receive_response`), handling nothing else meanwhile.
+    @inlinable
     public func receiveResponse<R>(
         _ id: RequestID<R>, timeout: Timeout = .seconds(5),
         then: @escaping (Result<R, CallError>, inout S, ServerContext<S>) throws -> ServerResult<S>
@@ -82,18 +88,20 @@ public struct ServerContext<S: GenServer> {
     }
 
     /// Casts to another server. Never blocks.
-    @discardableResult
+    @inlinable @discardableResult
     public func cast<T: GenServer>(_ server: ServerRef<T>, _ message: T.Cast) -> CastOutcome {
         node.cast(server, message)
     }
 
     /// Delivers `message` to this server's `handleInfo` after `timeout`.
     @discardableResult
+    @inlinable
     public func sendAfter(_ timeout: Timeout, _ message: S.Info) throws(ProcessError) -> TimerRef {
         try node.sendAfter(timeout, .info(message), to: process.address)
     }
 
-    private func pending<R>(
+    @inlinable
+    func pending<R>(
         _ begun: Result<RequestID<R>, CallError>, timeout: Timeout,
         _ next: @escaping (Result<R, CallError>, inout S?, ServerContext<S>) throws -> AwaitOutcome<S>
     ) -> PendingCall<S> {

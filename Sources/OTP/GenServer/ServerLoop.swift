@@ -12,23 +12,25 @@
 ///
 /// System requests are answered even while suspended; an `EXIT` from the parent (when trapping) stops the
 /// server with `terminate`. Thread: loop thread only.
+@usableFromInline
 struct ServerLoop<S: GenServer>: ProcessBehavior {
-    typealias Message = ServerMessage<S>
+    @usableFromInline typealias Message = ServerMessage<S>
 
-    private var argument: S.Argument?
-    private var state: S?
+    @usableFromInline var argument: S.Argument?
+    @usableFromInline var state: S?
     /// Who waits for the start acknowledgement (until `initialize` has decided).
-    private var starter: (pid: PID, ref: Ref)?
+    @usableFromInline var starter: (pid: PID, ref: Ref)?
     /// The process that started the server linked; its exit signal stops the server.
-    private let parent: PID?
+    @usableFromInline let parent: PID?
     /// A call the server is waiting for (it handles nothing else meanwhile).
-    private var pending: PendingCall<S>?
+    @usableFromInline var pending: PendingCall<S>?
     /// The call being handled (kept across an `await`), for `.reply` results.
-    private var caller: (pid: PID, ref: Ref)?
-    private var suspended = false
-    private var tracing = false
-    private var statistics: ServerStatistics
+    @usableFromInline var caller: (pid: PID, ref: Ref)?
+    @usableFromInline var suspended = false
+    @usableFromInline var tracing = false
+    @usableFromInline var statistics: ServerStatistics
 
+    @inlinable
     init(argument: S.Argument, starter: (pid: PID, ref: Ref)?, parent: PID?, startTime: UInt64) {
         self.argument = argument
         self.starter = starter
@@ -38,6 +40,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
 
     // MARK: ProcessBehavior
 
+    @inlinable
     mutating func start(_ process: ProcessContext<Message>) throws -> Next {
         let context = ServerContext(process)
         let initialization: Initialization<S>
@@ -49,6 +52,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         return handle(initialization, context)
     }
 
+    @inlinable
     func accepts(_ envelope: borrowing Envelope<Message>) -> Bool {
         if let pending, let ref = pending.ref { return envelope.isResponse(to: ref) }
         if suspended {
@@ -61,13 +65,14 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         return true
     }
 
+    @inlinable
     mutating func receive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
         let context = ServerContext(process)
         if let waiting = pending.take() {
             return resume(waiting, envelope: envelope, failure: nil, context)
         }
         statistics.messagesIn &+= 1
-        switch envelope {
+        switch consume envelope {
         case .message(.call(let request, let from)):
             statistics.calls &+= 1
             if tracing { trace("in: call \(request) from \(from.pid)", context) }
@@ -102,6 +107,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         }
     }
 
+    @inlinable
     mutating func timeout(_ process: ProcessContext<Message>) throws -> Next {
         let context = ServerContext(process)
         if let waiting = pending.take() {
@@ -114,7 +120,8 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
 
     // MARK: Steps
 
-    private mutating func info(_ message: InfoMessage<S.Info>, _ context: ServerContext<S>) -> Next {
+    @inlinable
+    mutating func info(_ message: InfoMessage<S.Info>, _ context: ServerContext<S>) -> Next {
         statistics.infos &+= 1
         if tracing { trace("in: info \(message)", context) }
         let result: ServerResult<S>
@@ -124,7 +131,8 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         return apply(result, context)
     }
 
-    private mutating func handle(_ initialization: Initialization<S>, _ context: ServerContext<S>) -> Next {
+    @inlinable
+    mutating func handle(_ initialization: Initialization<S>, _ context: ServerContext<S>) -> Next {
         switch initialization {
         case .ok(let initial, let action):
             state = initial
@@ -142,7 +150,8 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     }
 
     /// The one place where a handler's result becomes what happens next.
-    private mutating func apply(_ result: ServerResult<S>, _ context: ServerContext<S>) -> Next {
+    @inlinable
+    mutating func apply(_ result: ServerResult<S>, _ context: ServerContext<S>) -> Next {
         switch result {
         case .reply(let value, let action):
             guard let current = caller.take() else {
@@ -163,7 +172,8 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         }
     }
 
-    private mutating func perform(_ action: Action<S>, _ context: ServerContext<S>) -> Next {
+    @inlinable
+    mutating func perform(_ action: Action<S>, _ context: ServerContext<S>) -> Next {
         switch action {
         case .none:
             return .receive
@@ -181,7 +191,8 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         }
     }
 
-    private mutating func wait(for waiting: PendingCall<S>, _ context: ServerContext<S>) -> Next {
+    @inlinable
+    mutating func wait(for waiting: PendingCall<S>, _ context: ServerContext<S>) -> Next {
         if let failure = waiting.immediate {
             return resume(waiting, envelope: nil, failure: failure, context)
         }
@@ -189,7 +200,8 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         return .receive(timeout: waiting.timeout)
     }
 
-    private mutating func resume(
+    @inlinable
+    mutating func resume(
         _ waiting: PendingCall<S>, envelope: Envelope<Message>?, failure: CallError?, _ context: ServerContext<S>
     ) -> Next {
         let outcome: AwaitOutcome<S>
@@ -203,7 +215,8 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         }
     }
 
-    private mutating func system(_ request: SystemRequest<S>, from: Caller<SystemReply<S>>,
+    @inlinable
+    mutating func system(_ request: SystemRequest<S>, from: Caller<SystemReply<S>>,
                                  _ context: ServerContext<S>) -> Next {
         switch request {
         case .getState:
@@ -236,21 +249,24 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
 
     // MARK: Ending
 
-    private mutating func acknowledge(_ ack: StartAck, _ context: ServerContext<S>) {
+    @inlinable
+    mutating func acknowledge(_ ack: StartAck, _ context: ServerContext<S>) {
         guard let (pid, ref) = starter.take() else { return }
         _ = context.node.deliverReply(ref, to: pid, ack)
     }
 
     /// `initialize` failed: the starter learns why; the parent is unlinked so that only the start result
     /// reports the failure (OTP 26's `init_fail`); the process exits, releasing its name.
-    private mutating func initFailed(_ reason: ExitReason, _ context: ServerContext<S>) -> Next {
+    @inlinable
+    mutating func initFailed(_ reason: ExitReason, _ context: ServerContext<S>) -> Next {
         acknowledge(.stop(reason), context)
         if let parent { context.process.unlink(parent) }
         return .exit(reason)
     }
 
     /// Runs `terminate`; its error, if any, is reported and becomes the exit reason.
-    private mutating func terminating(_ reason: ExitReason, _ context: ServerContext<S>) -> ExitReason {
+    @inlinable
+    mutating func terminating(_ reason: ExitReason, _ context: ServerContext<S>) -> ExitReason {
         guard state != nil else { return reason }
         do {
             try state!.terminate(reason, context)
@@ -263,7 +279,8 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     }
 
     /// A callback threw: crash report, `terminate`, exit with the error.
-    private mutating func crash(_ error: any Error, lastMessage: String, _ context: ServerContext<S>) -> Next {
+    @inlinable
+    mutating func crash(_ error: any Error, lastMessage: String, _ context: ServerContext<S>) -> Next {
         if starter != nil {
             report(.error(error), lastMessage: lastMessage, context)
             return initFailed(.error(error), context)
@@ -273,24 +290,28 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         return .exit(final)
     }
 
-    private func exit(_ reason: ExitReason, lastMessage: String, _ context: ServerContext<S>) -> Next {
+    @inlinable
+    func exit(_ reason: ExitReason, lastMessage: String, _ context: ServerContext<S>) -> Next {
         if !reason.isQuiet { report(reason, lastMessage: lastMessage, context) }
         return .exit(reason)
     }
 
-    private func report(_ reason: ExitReason, lastMessage: String, _ context: ServerContext<S>) {
+    @inlinable
+    func report(_ reason: ExitReason, lastMessage: String, _ context: ServerContext<S>) {
         context.node.configuration.report(.serverCrash(
             pid: context.pid, name: context.node.registeredName(of: context.pid), lastMessage: lastMessage,
             state: state.map { $0.formatStatus() } ?? "(not initialised)", reason: reason))
     }
 
-    private mutating func send(_ value: S.Reply, to caller: (pid: PID, ref: Ref), _ context: ServerContext<S>) {
+    @inlinable
+    mutating func send(_ value: S.Reply, to caller: (pid: PID, ref: Ref), _ context: ServerContext<S>) {
         statistics.repliesOut &+= 1
         if tracing { trace("out: reply \(value) to \(caller.pid)", context) }
         _ = context.node.deliverReply(caller.ref, to: caller.pid, value)
     }
 
-    private func trace(_ event: String, _ context: ServerContext<S>) {
+    @inlinable
+    func trace(_ event: String, _ context: ServerContext<S>) {
         context.node.configuration.report(.trace(pid: context.pid, name: context.node.registeredName(of: context.pid),
                                                  event: event))
     }
@@ -310,7 +331,8 @@ public enum GenServerError: Error, Sendable, Equatable, CustomStringConvertible 
 
 extension Optional {
     /// Returns the value and leaves `nil` behind.
-    fileprivate mutating func take() -> Wrapped? {
+    @inlinable
+    mutating func take() -> Wrapped? {
         defer { self = nil }
         return self
     }

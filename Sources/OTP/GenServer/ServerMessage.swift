@@ -39,9 +39,13 @@ public struct ServerStatistics: Sendable, Equatable {
     public var calls: UInt64 = 0
     public var casts: UInt64 = 0
     public var infos: UInt64 = 0
+
+    @usableFromInline
+    init(startTime: UInt64) { self.startTime = startTime }
 }
 
 /// How a server acknowledges its start to the process that started it.
+@usableFromInline
 enum StartAck: Sendable {
     case ok
     case ignore

@@ -3,19 +3,20 @@
 ///
 /// Thread: a plain value, `Sendable`.
 public struct ServerRef<S: GenServer>: Hashable, Sendable, CustomStringConvertible {
+    @usableFromInline
     enum Target: Hashable, Sendable {
         case pid(PID)
         case name(String)
     }
 
-    let target: Target
+    @usableFromInline let target: Target
 
-    init(pid: PID) { target = .pid(pid) }
+    @inlinable init(pid: PID) { target = .pid(pid) }
 
     /// The server registered as `name` (looked up, and its type checked, at each use).
     public static func named(_ name: String) -> ServerRef { ServerRef(target: .name(name)) }
 
-    private init(target: Target) { self.target = target }
+    @usableFromInline init(target: Target) { self.target = target }
 
     /// The pid, for a reference returned by `start`; `nil` for a name.
     public var pid: PID? {
@@ -34,15 +35,17 @@ public struct ServerRef<S: GenServer>: Hashable, Sendable, CustomStringConvertib
 extension Node {
     /// The typed address behind `server`. Thread: loop thread only.
     /// - Throws: `unknownName`, `noProcess` (a dead pid) or `wrongReplyType` for a process of another type.
+    @inlinable
     func resolve<S>(_ server: ServerRef<S>) throws(CallError) -> Address<ServerMessage<S>> {
         let pid: PID
         switch server.target {
         case .pid(let p): pid = p
         case .name(let name):
-            guard let p = registry[name] else { throw .unknownName(name) }
+            guard let p = registeredPID(name) else { throw .unknownName(name) }
             pid = p
         }
-        guard let process = core(pid) else { throw .noProcess(pid) }
+        guard let object = table.object(for: pid) else { throw .noProcess(pid) }
+        let process = Unmanaged<ProcessCore>.fromOpaque(object).takeUnretainedValue()
         guard process.messageType == ObjectIdentifier(ServerMessage<S>.self) else {
             throw .wrongReplyType(pid, expected: String(describing: S.self), got: process.messageTypeName)
         }

@@ -53,14 +53,21 @@ public enum StartError: Error, Sendable, Equatable, CustomStringConvertible {
 public struct Started<S: GenServer>: Sendable {
     public let server: ServerRef<S>
     public let monitor: Ref?
+
+    @usableFromInline
+    init(server: ServerRef<S>, monitor: Ref?) {
+        self.server = server
+        self.monitor = monitor
+    }
 }
 
 extension Node {
     /// Spawns the server process and opens the start request from `starter`. Thread: loop thread only.
+    @inlinable
     func beginStart<S: GenServer>(_ type: S.Type, _ argument: S.Argument, options: StartOptions, starter: PID)
         -> Result<(pid: PID, ack: Ref, monitor: Ref?), StartError>
     {
-        let ack = makeRef()
+        let ack = reserveRequest(from: starter)
         let behavior = ServerLoop<S>(argument: argument, starter: (starter, ack),
                                      parent: options.link ? starter : nil, startTime: currentTime)
         let spawned: (address: Address<ServerMessage<S>>, monitor: Ref?)
@@ -69,14 +76,16 @@ extension Node {
                                                                 trapExits: options.trapExits, name: options.name),
                                 linkedTo: options.link ? starter : nil, monitoredBy: options.monitor ? starter : nil)
         } catch {
+            closeRequest(ack, of: starter)
             if case .nameTaken(_, let holder) = error { return .failure(.alreadyStarted(holder)) }
             return .failure(.invalidOptions(error.description))
         }
-        _ = openRequest(from: starter, to: spawned.address.pid, ref: ack)
+        attachRequest(ack, to: spawned.address.pid)
         return .success((spawned.address.pid, ack, spawned.monitor))
     }
 
     /// The start's outcome from the starter's response envelope.
+    @inlinable
     func startOutcome<S: GenServer>(_ outcome: Result<StartAck, CallError>, pid: PID, monitor: Ref?)
         -> Result<Started<S>, StartError>
     {

@@ -44,8 +44,7 @@ public final class Node: @unchecked Sendable {
     @exclusivity(unchecked) var wheel = TimerWheel(now: 0)
     @exclusivity(unchecked) var expired: [TimerWheel.Expired] = []
     @exclusivity(unchecked) var registry: [String: PID] = [:]
-    @exclusivity(unchecked) var monitors: [Ref: MonitorEntry] = [:]
-    @exclusivity(unchecked) var lastRef: UInt64 = 0
+    @exclusivity(unchecked) var monitors = MonitorTable()
     /// Exits waiting to be carried out: a cascade through links is a loop, never a recursion.
     @exclusivity(unchecked) var dying: [(PID, ExitReason)] = []
     @exclusivity(unchecked) var drainingExits = false
@@ -93,6 +92,7 @@ public final class Node: @unchecked Sendable {
         }
         wheel.destroy { Unmanaged<TimedPayload>.fromOpaque($0).release() }
         table.destroy()
+        monitors.destroy()
         runQueue.releaseStorage()
     }
 
@@ -118,16 +118,12 @@ public final class Node: @unchecked Sendable {
         currentTime
     }
 
+    @usableFromInline
     var currentTime: UInt64 {
         if let uv { return uv_now(uv.loop) }
         return manualNow
     }
 
-    /// A fresh reference, unique for the node's lifetime.
-    func makeRef() -> Ref {
-        lastRef &+= 1
-        return Ref(rawValue: lastRef)
-    }
 
     /// Node-wide counters. Loop thread only.
     public var statistics: NodeStatistics {

@@ -45,7 +45,7 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
             if let extras, let pending = extras.pendingExit { return .exited(pending) }
             let count = mailbox.count
             var index = scanned
-            while index < count && !mailbox.withElement(at: index, { behavior.accepts($0) }) {
+            while index < count && !behavior.accepts(UnsafePointer(mailbox.slot(index)).pointee) {
                 index &+= 1
             }
             if index < count {
@@ -54,12 +54,15 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
                     status = .running
                     return .yielded
                 }
-                let envelope = index == 0 ? mailbox.popFirst().unsafelyUnwrapped : mailbox.remove(at: index)
                 scanned = 0
                 if waitTimer != 0 || timedOut { endWait(node) }
                 received &+= 1
                 handled &+= 1
-                do { next = try behavior.receive(envelope, context) } catch { return .crashed(error) }
+                // Moved straight from the ring buffer into the callback: a generic envelope is never copied.
+                do {
+                    next = try behavior.receive(index == 0 ? mailbox.removeFirst() : mailbox.remove(at: index),
+                                                context)
+                } catch { return .crashed(error) }
             } else {
                 scanned = count
                 if timedOut || waitLimit == 0 {

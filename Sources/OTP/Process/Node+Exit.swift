@@ -86,21 +86,20 @@ extension Node {
         if let extras = process.extras {
             if let name = extras.name { registry[name] = nil }
             wheel.cancelChain(extras.timerChain) { Unmanaged<TimedPayload>.fromOpaque($0).release() }
-            // Sets, for O(1) removal with many links or monitors; sorted here so signals go out in a
-            // reproducible order (references grow with time, so DOWNs go out in monitor order).
+            // A set, for O(1) removal with many links; sorted so signals go out in a reproducible order.
             for linked in extras.links.sorted() {
                 core(linked)?.extras?.links.remove(pid)
                 signal(linked, from: pid, reason: reason, viaLink: true)
             }
-            for ref in extras.monitors {
-                if let entry = monitors.removeValue(forKey: ref), let target = core(entry.target) {
-                    target.extras?.monitoredBy.remove(ref)
-                }
+            // The monitors it held go away; each monitor on it becomes a DOWN, oldest first.
+            for ref in monitors.refs(from: extras.watching, byWatcher: true) {
+                if let slot = monitors.slot(ref) { removeMonitor(slot) }
             }
-            for ref in extras.monitoredBy.sorted() {
-                guard let entry = monitors.removeValue(forKey: ref), let watcher = core(entry.watcher) else { continue }
-                watcher.extras?.monitors.remove(ref)
-                watcher.pushSystem(.down(Down(monitor: ref, pid: pid, reason: reason)), node: self)
+            for ref in monitors.refs(from: extras.watchedBy, byWatcher: false) {
+                guard let slot = monitors.slot(ref) else { continue }
+                let watcher = monitors[slot].watcher
+                removeMonitor(slot)
+                core(watcher)?.pushSystem(.down(Down(monitor: ref, pid: pid, reason: reason)), node: self)
             }
         }
         process.extras = nil

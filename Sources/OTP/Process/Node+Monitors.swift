@@ -5,21 +5,21 @@ extension Node {
     /// is not alive gives an immediate `DOWN` with reason `noproc`. Thread: loop thread only.
     @discardableResult
     public func monitor(_ target: PID, by watcher: PID) -> Ref {
-        monitor(target, by: watcher, ref: makeRef())
+        preconditionInLoop()
+        return openMonitor(target, by: watcher, awaitingReply: false)
     }
 
-    /// `monitor(_:by:)` with a reference chosen beforehand (a request tag handed to the target first).
-    @discardableResult
-    func monitor(_ target: PID, by watcher: PID, ref: Ref) -> Ref {
-        preconditionInLoop()
-        guard let watching = core(watcher) else { return ref }
+    /// Adds a monitor; with `awaitingReply` it is also a request tag (see `Node+Requests.swift`).
+    @usableFromInline
+    func openMonitor(_ target: PID, by watcher: PID, awaitingReply: Bool) -> Ref {
+        guard let watching = core(watcher) else { return monitors.detachedRef() }
         guard let watched = core(target), watched.status != .terminated else {
+            let ref = monitors.detachedRef()
             watching.pushSystem(.down(Down(monitor: ref, pid: target, reason: .noproc)), node: self)
             return ref
         }
-        monitors[ref] = MonitorEntry(watcher: watcher, target: target)
-        watching.relations.monitors.insert(ref)
-        watched.relations.monitoredBy.insert(ref)
+        let ref = monitors.insert(watcher: watcher, watching: &watching.relations.watching, awaitingReply: awaitingReply)
+        monitors.attach(monitors.slot(ref)!, to: target, watchedBy: &watched.relations.watchedBy)
         return ref
     }
 
@@ -29,15 +29,25 @@ extension Node {
     public func demonitor(_ ref: Ref, by watcher: PID, flush: Bool = false) -> Bool {
         preconditionInLoop()
         var active = false
-        if let entry = monitors[ref], entry.watcher == watcher {
-            monitors[ref] = nil
-            core(entry.target)?.extras?.monitoredBy.remove(ref)
-            core(watcher)?.extras?.monitors.remove(ref)
+        if let slot = monitors.slot(ref), monitors[slot].watcher == watcher {
+            removeMonitor(slot)
             active = true
         }
         if flush, let watching = core(watcher) {
             _ = watching.flush(ref, replies: false)
         }
         return active
+    }
+
+    /// Removes the monitor in `slot` from the table and from both processes' lists.
+    func removeMonitor(_ slot: Int) {
+        let entry = monitors[slot]
+        let watcherExtras = core(entry.watcher)?.extras
+        let targetExtras = entry.attached ? core(entry.target)?.extras : nil
+        var watching = watcherExtras?.watching ?? MonitorTable.none
+        var watchedBy = targetExtras?.watchedBy ?? MonitorTable.none
+        monitors.remove(slot, watching: &watching, watchedBy: &watchedBy)
+        watcherExtras?.watching = watching
+        targetExtras?.watchedBy = watchedBy
     }
 }

@@ -20,6 +20,9 @@ extension Node {
         core(pid)?.extras?.name = nil
     }
 
+    @usableFromInline
+    func registeredPID(_ name: String) -> PID? { registry[name] }
+
     /// The pid registered as `name`, if any. Thread: loop thread only.
     public func whereis(_ name: String) -> PID? {
         preconditionInLoop()

@@ -64,6 +64,7 @@ extension Node {
     }
 
     /// The process object of a live pid (not retained beyond the caller's use).
+    @usableFromInline
     func core(_ pid: PID) -> ProcessCore? {
         guard let object = table.object(for: pid) else { return nil }
         return Unmanaged<ProcessCore>.fromOpaque(object).takeUnretainedValue()

@@ -65,7 +65,7 @@ class ProcessCore {
     var mailboxCount: Int { 0 }
     var mailboxCapacity: Int { 0 }
     var mailboxBytes: Int { 0 }
-    var messageTypeName: String { "" }
+    @usableFromInline var messageTypeName: String { "" }
     /// Bytes the allocator gave this object (glibc's `malloc_usable_size`), for memory estimates.
     final var objectBytes: Int {
         Int(otp_malloc_usable_size(Unmanaged.passUnretained(self).toOpaque()))
@@ -106,13 +106,13 @@ enum SystemMessage {
 final class ProcessExtras {
     var name: String?
     var links: Set<PID> = []
-    /// Monitors this process holds on others.
-    var monitors: Set<Ref> = []
-    /// Monitors others hold on this process.
-    var monitoredBy: Set<Ref> = []
+    /// Head of the list of monitors this process holds (in the node's `MonitorTable`).
+    var watching = MonitorTable.none
+    /// Head of the list of monitors others hold on this process.
+    var watchedBy = MonitorTable.none
     /// The chain of `sendAfter` timers addressed to this pid in the node's timer wheel (cancelled when it
     /// exits, as in Erlang); `TimerWheel.noChain` until the first one.
     var timerChain = TimerWheel.noChain
     /// An exit signal that arrived while the process was running; it exits when its callback returns.
-    @usableFromInline var pendingExit: ExitReason?
+    @usableFromInline @exclusivity(unchecked) var pendingExit: ExitReason?
 }

@@ -42,7 +42,7 @@ extension Node {
         let extras = process.extras
         var memory = process.objectBytes + process.mailboxBytes
         if let extras {
-            memory += 64 + (extras.links.count + extras.monitors.count + extras.monitoredBy.count) * 8
+            memory += 64 + extras.links.count * 8
         }
         return ProcessSnapshot(
             pid: pid,
@@ -51,8 +51,8 @@ extension Node {
             mailboxLength: process.mailboxCount,
             mailboxCapacity: process.mailboxCapacity,
             links: extras?.links.sorted() ?? [],
-            monitors: extras?.monitors.sorted() ?? [],
-            monitoredBy: extras?.monitoredBy.sorted() ?? [],
+            monitors: extras.map { monitors.refs(from: $0.watching, byWatcher: true) } ?? [],
+            monitoredBy: extras.map { monitors.refs(from: $0.watchedBy, byWatcher: false) } ?? [],
             trapExits: process.trapExits,
             messagesReceived: process.received,
             messagesSent: process.sent,

@@ -15,14 +15,22 @@ extension Node {
     /// immediate `DOWN` with `noproc`, which `response(to:in:)` turns into `CallError.noProcess`.
     /// Thread: loop thread only.
     public func openRequest(from caller: PID, to server: PID) -> Ref {
-        openRequest(from: caller, to: server, ref: makeRef())
+        preconditionInLoop()
+        return openMonitor(server, by: caller, awaitingReply: true)
     }
 
-    /// `openRequest(from:to:)` with a reference chosen beforehand.
-    func openRequest(from caller: PID, to server: PID, ref: Ref) -> Ref {
-        monitor(server, by: caller, ref: ref)
-        if monitors[ref] != nil { monitors[ref]!.awaitingReply = true }
-        return ref
+    /// Opens a request from `caller` before its server exists (a start acknowledgement): attach it with
+    /// `attachRequest` once the server is spawned.
+    @usableFromInline
+    func reserveRequest(from caller: PID) -> Ref {
+        guard let process = core(caller) else { return monitors.detachedRef() }
+        return monitors.insert(watcher: caller, watching: &process.relations.watching, awaitingReply: true)
+    }
+
+    @usableFromInline
+    func attachRequest(_ ref: Ref, to server: PID) {
+        guard let slot = monitors.slot(ref), let target = core(server) else { return }
+        monitors.attach(slot, to: server, watchedBy: &target.relations.watchedBy)
     }
 
     /// Ends request `ref` of `caller`: removes its monitor, its queued `DOWN` and any reply already queued.
@@ -30,7 +38,7 @@ extension Node {
     /// its mailbox and the mailbox scan is skipped (the common path of every call).
     /// Thread: loop thread only.
     public func closeRequest(_ ref: Ref, of caller: PID, replyConsumed: Bool = false) {
-        let awaiting = monitors[ref]?.awaitingReply
+        let awaiting = monitors.slot(ref).map { monitors[$0].awaitingReply }
         let active = demonitor(ref, by: caller, flush: false)
         // A DOWN can be queued only if the monitor already fired; a reply only if one was delivered.
         if !active || (awaiting == false && !replyConsumed) {
@@ -42,26 +50,28 @@ extension Node {
     /// timed out, cancelled, caller gone) it is dropped and counted. Returns whether it was delivered.
     /// Thread: loop thread only.
     @discardableResult
+    @inlinable
     public func reply<Reply: Sendable>(to caller: Caller<Reply>, _ value: Reply) -> Bool {
         preconditionInLoop()
         return deliverReply(caller.ref, to: caller.pid, value)
     }
 
+    @usableFromInline
     func deliverReply(_ ref: Ref, to caller: PID, _ value: any Sendable) -> Bool {
-        guard var entry = monitors[ref], entry.watcher == caller, entry.awaitingReply,
+        guard let slot = monitors.slot(ref), monitors[slot].watcher == caller, monitors[slot].awaitingReply,
               let process = core(caller)
         else {
             counters.ignoredReplies &+= 1
             return false
         }
-        entry.awaitingReply = false
-        monitors[ref] = entry
+        monitors[slot].awaitingReply = false
         process.pushReply(ref, value, node: self)
         return true
     }
 
     /// The outcome carried by `envelope`, the response to request `ref` made by `caller` to `server`
     /// (nil when it is not that response). Closes the request.
+    @inlinable
     public func response<Reply>(
         to ref: Ref, of caller: PID, server: PID, in envelope: Envelope<some Any>, as replyType: Reply.Type
     ) -> Result<Reply, CallError>? {

@@ -63,6 +63,16 @@ struct RingBuffer<Element> {
         return element
     }
 
+    /// Removes and returns the oldest element; the buffer must not be empty. Returns the element itself
+    /// (not an optional), so a caller can move it on without a copy.
+    @inlinable @inline(__always)
+    mutating func removeFirst() -> Element {
+        let element = slot(0).move()
+        head = (head &+ 1) & (allocated &- 1)
+        count &-= 1
+        return element
+    }
+
     /// A read-only view of the element at `logical` position (0 = oldest).
     @inlinable @inline(__always)
     func withElement<R>(at logical: Int, _ body: (borrowing Element) throws -> R) rethrows -> R {
@@ -73,7 +83,7 @@ struct RingBuffer<Element> {
     @inlinable
     mutating func remove(at logical: Int) -> Element {
         precondition(logical >= 0 && logical < count, "mailbox index out of range")
-        if logical == 0 { return popFirst().unsafelyUnwrapped }
+        if logical == 0 { return removeFirst() }
         let element = slot(logical).move()
         if logical < count / 2 {
             // Shift the older part one step towards the tail.

@@ -1,0 +1,164 @@
+/// Every monitor of a node, in a slab of plain structs: a monitor's `Ref` packs its slot and the slot's
+/// use count, so finding, adding and removing a monitor is O(1) with no hashing and no allocation in
+/// steady state. A call opens and closes one monitor per request, so this is on the call path.
+///
+/// Each entry is linked into two intrusive doubly linked lists: the monitors its watcher holds and the
+/// monitors on its target. A process keeps only the two list heads (in `ProcessExtras`), so its exit
+/// walks exactly its own monitors.
+///
+/// A request (`call`, `sendRequest`) is a monitor whose reference doubles as the request tag, as in
+/// Erlang: `awaitingReply` stays true until the first reply is delivered. A reply that finds no entry, or
+/// one no longer awaiting, is dropped and counted, so a late reply never reaches a mailbox.
+///
+/// Thread: loop thread only (owned by the node).
+struct MonitorTable {
+    static let none = UInt32.max
+
+    struct Entry {
+        var watcher = PID(index: 0, serial: 0)
+        var target = PID(index: 0, serial: 0)
+        var serial: UInt32 = 1
+        var inUse = false
+        /// Linked into its target's list (a reserved request is not, until `attach`).
+        var attached = false
+        var awaitingReply = false
+        var watcherPrev = MonitorTable.none
+        var watcherNext = MonitorTable.none
+        var targetPrev = MonitorTable.none
+        var targetNext = MonitorTable.none
+    }
+
+    private var entries: UnsafeMutablePointer<Entry>
+    private var capacity = 64
+    private var highWater = 0
+    private var freeHead = MonitorTable.none
+    /// Monitors in place.
+    private(set) var count = 0
+    /// For references that name no entry (the immediate `DOWN` of a monitor on a dead process).
+    private var detachedRefs: UInt64 = 0
+
+    init() {
+        entries = .allocate(capacity: capacity)
+    }
+
+    mutating func destroy() {
+        entries.deinitialize(count: highWater)
+        entries.deallocate()
+    }
+
+    /// A reference that can never name a monitor entry (its top bit is set; entry references never set it).
+    mutating func detachedRef() -> Ref {
+        detachedRefs &+= 1
+        return Ref(rawValue: 1 << 63 | detachedRefs)
+    }
+
+    // MARK: Lookup
+
+    /// The slot of a live monitor, or `nil`.
+    @inline(__always)
+    func slot(_ ref: Ref) -> Int? {
+        let index = Int(UInt32(truncatingIfNeeded: ref.rawValue))
+        let serial = UInt32(truncatingIfNeeded: ref.rawValue >> 32)
+        guard ref.rawValue >> 63 == 0, index < highWater, entries[index].inUse, entries[index].serial == serial else {
+            return nil
+        }
+        return index
+    }
+
+    subscript(slot: Int) -> Entry {
+        get { entries[slot] }
+        nonmutating set { entries[slot] = newValue }
+    }
+
+    // MARK: Adding and removing
+
+    /// Adds a monitor held by `watcher` (whose list head is `watching`), not yet attached to a target.
+    mutating func insert(watcher: PID, watching: inout UInt32, awaitingReply: Bool) -> Ref {
+        let index = take()
+        entries[index].watcher = watcher
+        entries[index].awaitingReply = awaitingReply
+        entries[index].watcherNext = watching
+        if watching != Self.none { entries[Int(watching)].watcherPrev = UInt32(index) }
+        watching = UInt32(index)
+        return Ref(rawValue: UInt64(entries[index].serial) << 32 | UInt64(index))
+    }
+
+    /// Attaches monitor `slot` to `target` (whose list head is `watchedBy`).
+    mutating func attach(_ slot: Int, to target: PID, watchedBy: inout UInt32) {
+        entries[slot].target = target
+        entries[slot].attached = true
+        entries[slot].targetNext = watchedBy
+        if watchedBy != Self.none { entries[Int(watchedBy)].targetPrev = UInt32(slot) }
+        watchedBy = UInt32(slot)
+    }
+
+    /// Removes monitor `slot`, unlinking it from both lists given their heads.
+    mutating func remove(_ slot: Int, watching: inout UInt32, watchedBy: inout UInt32) {
+        let entry = entries[slot]
+        if entry.watcherPrev != Self.none {
+            entries[Int(entry.watcherPrev)].watcherNext = entry.watcherNext
+        } else if watching == UInt32(slot) {
+            watching = entry.watcherNext
+        }
+        if entry.watcherNext != Self.none { entries[Int(entry.watcherNext)].watcherPrev = entry.watcherPrev }
+        if entry.attached {
+            if entry.targetPrev != Self.none {
+                entries[Int(entry.targetPrev)].targetNext = entry.targetNext
+            } else if watchedBy == UInt32(slot) {
+                watchedBy = entry.targetNext
+            }
+            if entry.targetNext != Self.none { entries[Int(entry.targetNext)].targetPrev = entry.targetPrev }
+        }
+        release(slot)
+    }
+
+    /// The references of a list, oldest first (`byWatcher`: the monitors a process holds; otherwise the
+    /// monitors on it).
+    func refs(from head: UInt32, byWatcher: Bool) -> [Ref] {
+        var result: [Ref] = []
+        var index = head
+        while index != Self.none {
+            result.append(Ref(rawValue: UInt64(entries[Int(index)].serial) << 32 | UInt64(index)))
+            index = byWatcher ? entries[Int(index)].watcherNext : entries[Int(index)].targetNext
+        }
+        return result.reversed()
+    }
+
+    // MARK: Slots
+
+    private mutating func take() -> Int {
+        let index: Int
+        if freeHead != Self.none {
+            index = Int(freeHead)
+            freeHead = entries[index].watcherNext
+        } else {
+            if highWater == capacity {
+                let grown = UnsafeMutablePointer<Entry>.allocate(capacity: capacity * 2)
+                grown.moveInitialize(from: entries, count: highWater)
+                entries.deallocate()
+                entries = grown
+                capacity *= 2
+            }
+            index = highWater
+            (entries + index).initialize(to: Entry())
+            highWater += 1
+        }
+        let serial = entries[index].serial
+        entries[index] = Entry()
+        entries[index].serial = serial
+        entries[index].inUse = true
+        count += 1
+        return index
+    }
+
+    private mutating func release(_ slot: Int) {
+        count -= 1
+        entries[slot].inUse = false
+        let (serial, overflow) = entries[slot].serial.addingReportingOverflow(1)
+        // A slot whose serial would reach the top bit (or wrap) is retired, so refs stay unique.
+        guard !overflow, serial < 1 << 31 else { return }
+        entries[slot].serial = serial
+        entries[slot].watcherNext = freeHead
+        freeHead = UInt32(slot)
+    }
+}
