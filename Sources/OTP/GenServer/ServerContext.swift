@@ -66,9 +66,8 @@ public struct ServerContext<S: GenServer> {
     @inlinable
     public func check<R>(_ message: InfoMessage<S.Info>, for id: RequestID<R>) -> Result<R, CallError>? {
         switch message {
-        case .reply(let ref, let value) where ref == id.ref:
-            return node.response(to: ref, of: pid, server: id.server,
-                                 in: Envelope<Never>.reply(ref, value), as: R.self)
+        case .reply(let ref) where ref == id.ref:
+            return node.response(to: ref, of: pid, server: id.server, in: Envelope<Never>.reply(ref), as: R.self)
         case .down(let down) where down.monitor == id.ref:
             return node.response(to: id.ref, of: pid, server: id.server, in: Envelope<Never>.down(down), as: R.self)
         default:
@@ -155,7 +154,7 @@ public struct RequestIDCollection<Reply, Label> {
     {
         let ref: Ref
         switch message {
-        case .reply(let r, _): ref = r
+        case .reply(let r): ref = r
         case .down(let down): ref = down.monitor
         default: return nil
         }

@@ -102,8 +102,8 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
                 return exit(terminating(signal.reason, context), lastMessage: "\(signal)", context)
             }
             return info(.exit(signal), context)
-        case .reply(let ref, let value):
-            return info(.reply(ref, value), context)
+        case .reply(let ref):
+            return info(.reply(ref), context)
         }
     }
 

@@ -51,6 +51,6 @@ public enum InfoMessage<Info> {
     case exit(ExitSignal)
     /// No message arrived within the idle timeout of `Action.timeout`.
     case timeout
-    /// A response to a `sendRequest` the server made; match it with `RequestID.check`.
-    case reply(Ref, any Sendable)
+    /// A response to a `sendRequest` the server made; match it with `ServerContext.check(_:for:)`.
+    case reply(Ref)
 }

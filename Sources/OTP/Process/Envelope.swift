@@ -13,9 +13,11 @@ public enum Envelope<Message> {
     /// (Erlang's `{'EXIT', From, Reason}`).
     case exit(ExitSignal)
     /// The reply to a request this process made, tagged with the request's reference (Erlang's
-    /// `{Ref, Reply}`). Only replies to requests still pending are delivered: a reply that arrives after the
-    /// request timed out or was cancelled is dropped before it reaches the mailbox.
-    case reply(Ref, any Sendable)
+    /// `{Ref, Reply}`). The value itself waits in the request's slot of the node's monitor table until the
+    /// caller takes it (`ProcessContext.check(_:for:)`), so that an envelope of a plain message never
+    /// carries an existential. Only replies to requests still pending are delivered: a reply that arrives
+    /// after the request timed out or was cancelled is dropped before it reaches the mailbox.
+    case reply(Ref)
 
     /// The user message, if this is one.
     @inlinable
@@ -28,17 +30,6 @@ public enum Envelope<Message> {
 extension Envelope: Sendable where Message: Sendable {}
 
 extension Envelope: Equatable where Message: Equatable {
-    /// Replies compare by reference and by the reply's description.
-    public static func == (lhs: Envelope, rhs: Envelope) -> Bool {
-        switch (lhs, rhs) {
-        case (.message(let a), .message(let b)): return a == b
-        case (.down(let a), .down(let b)): return a == b
-        case (.exit(let a), .exit(let b)): return a == b
-        case (.reply(let r1, let v1), .reply(let r2, let v2)):
-            return r1 == r2 && String(describing: v1) == String(describing: v2)
-        default: return false
-        }
-    }
 }
 
 extension Envelope {
@@ -46,7 +37,7 @@ extension Envelope {
     @inlinable
     public func isResponse(to ref: Ref) -> Bool {
         switch self {
-        case .reply(let r, _): return r == ref
+        case .reply(let r): return r == ref
         case .down(let down): return down.monitor == ref
         default: return false
         }
@@ -54,7 +45,10 @@ extension Envelope {
 }
 
 /// A monitor notification: the monitored process `pid` went down with `reason`.
-public struct Down: Sendable, Equatable, CustomStringConvertible {
+///
+/// An immutable object rather than a struct, so that an `Envelope` stays small (one pointer for this
+/// rare case): a mailbox slot of a plain message then costs 16 bytes instead of 64.
+public final class Down: Sendable, Equatable, CustomStringConvertible {
     public let monitor: Ref
     public let pid: PID
     public let reason: ExitReason
@@ -66,10 +60,14 @@ public struct Down: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "{'DOWN', \(monitor), process, \(pid), \(reason)}" }
+
+    public static func == (lhs: Down, rhs: Down) -> Bool {
+        lhs.monitor == rhs.monitor && lhs.pid == rhs.pid && lhs.reason == rhs.reason
+    }
 }
 
-/// An exit signal turned into a message because the receiver traps exits.
-public struct ExitSignal: Sendable, Equatable, CustomStringConvertible {
+/// An exit signal turned into a message because the receiver traps exits. An immutable object, like `Down`.
+public final class ExitSignal: Sendable, Equatable, CustomStringConvertible {
     /// The process that exited (a link) or that called `exit(_:reason:)`; `nil` when the node sent it.
     public let from: PID?
     public let reason: ExitReason
@@ -80,4 +78,8 @@ public struct ExitSignal: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "{'EXIT', \(from.map(String.init(describing:)) ?? "node"), \(reason)}" }
+
+    public static func == (lhs: ExitSignal, rhs: ExitSignal) -> Bool {
+        lhs.from == rhs.from && lhs.reason == rhs.reason
+    }
 }

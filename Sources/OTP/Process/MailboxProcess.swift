@@ -38,8 +38,8 @@ class MailboxProcess<Message>: ProcessCore {
         wake(node)
     }
 
-    override final func pushReply(_ ref: Ref, _ value: any Sendable, node: Node) {
-        mailbox.forcePush(.reply(ref, value))
+    override final func pushReply(_ ref: Ref, node: Node) {
+        mailbox.forcePush(.reply(ref))
         wake(node)
     }
 
@@ -47,7 +47,7 @@ class MailboxProcess<Message>: ProcessCore {
         let removed = mailbox.removeAll { envelope in
             switch envelope {
             case .down(let down): return down.monitor == ref
-            case .reply(let r, _): return replies && r == ref
+            case .reply(let r): return replies && r == ref
             default: return false
             }
         }

@@ -29,6 +29,8 @@ struct MonitorTable {
     }
 
     private var entries: UnsafeMutablePointer<Entry>
+    /// The reply of each request slot, from delivery until the caller takes it (parallel to `entries`).
+    private var replies: UnsafeMutablePointer<(any Sendable)?>
     private var capacity = 64
     private var highWater = 0
     private var freeHead = MonitorTable.none
@@ -39,11 +41,31 @@ struct MonitorTable {
 
     init() {
         entries = .allocate(capacity: capacity)
+        replies = .allocate(capacity: capacity)
     }
 
     mutating func destroy() {
         entries.deinitialize(count: highWater)
         entries.deallocate()
+        replies.deinitialize(count: highWater)
+        replies.deallocate()
+    }
+
+    // MARK: Replies
+
+    /// Keeps the reply to the request in `slot` until its caller takes it.
+    func storeReply(_ value: any Sendable, in slot: Int) {
+        replies[slot] = value
+    }
+
+    /// Whether the request in `slot` holds a reply its caller has not taken yet.
+    func hasReply(_ slot: Int) -> Bool { replies[slot] != nil }
+
+    /// Takes the reply of the request in `slot`.
+    func takeReply(from slot: Int) -> (any Sendable)? {
+        let value = replies[slot]
+        replies[slot] = nil
+        return value
     }
 
     /// A reference that can never name a monitor entry (its top bit is set; entry references never set it).
@@ -92,6 +114,19 @@ struct MonitorTable {
         watchedBy = UInt32(slot)
     }
 
+    /// Unlinks monitor `slot` from its target's list only (the target is gone, the entry stays).
+    mutating func detach(_ slot: Int, watchedBy: inout UInt32) {
+        let entry = entries[slot]
+        guard entry.attached else { return }
+        if entry.targetPrev != Self.none {
+            entries[Int(entry.targetPrev)].targetNext = entry.targetNext
+        } else if watchedBy == UInt32(slot) {
+            watchedBy = entry.targetNext
+        }
+        if entry.targetNext != Self.none { entries[Int(entry.targetNext)].targetPrev = entry.targetPrev }
+        entries[slot].attached = false
+    }
+
     /// Removes monitor `slot`, unlinking it from both lists given their heads.
     mutating func remove(_ slot: Int, watching: inout UInt32, watchedBy: inout UInt32) {
         let entry = entries[slot]
@@ -137,10 +172,15 @@ struct MonitorTable {
                 grown.moveInitialize(from: entries, count: highWater)
                 entries.deallocate()
                 entries = grown
+                let grownReplies = UnsafeMutablePointer<(any Sendable)?>.allocate(capacity: capacity * 2)
+                grownReplies.moveInitialize(from: replies, count: highWater)
+                replies.deallocate()
+                replies = grownReplies
                 capacity *= 2
             }
             index = highWater
             (entries + index).initialize(to: Entry())
+            (replies + index).initialize(to: nil)
             highWater += 1
         }
         let serial = entries[index].serial
@@ -154,6 +194,7 @@ struct MonitorTable {
     private mutating func release(_ slot: Int) {
         count -= 1
         entries[slot].inUse = false
+        replies[slot] = nil
         let (serial, overflow) = entries[slot].serial.addingReportingOverflow(1)
         // A slot whose serial would reach the top bit (or wrap) is retired, so refs stay unique.
         guard !overflow, serial < 1 << 31 else { return }

@@ -98,6 +98,14 @@ extension Node {
             for ref in monitors.refs(from: extras.watchedBy, byWatcher: false) {
                 guard let slot = monitors.slot(ref) else { continue }
                 let watcher = monitors[slot].watcher
+                if monitors.hasReply(slot) {
+                    // An answered request whose caller has not taken the reply yet: the reply stays with
+                    // the caller, and no DOWN follows it (Erlang's caller would flush that DOWN).
+                    var head = extras.watchedBy
+                    monitors.detach(slot, watchedBy: &head)
+                    extras.watchedBy = head
+                    continue
+                }
                 removeMonitor(slot)
                 core(watcher)?.pushSystem(.down(Down(monitor: ref, pid: pid, reason: reason)), node: self)
             }

@@ -53,7 +53,7 @@ class ProcessCore {
     func pushSystem(_ message: SystemMessage, node: Node) { fatalError("abstract") }
 
     /// Queues the reply to request `ref` (never refused: it answers a request this process made).
-    func pushReply(_ ref: Ref, _ value: any Sendable, node: Node) { fatalError("abstract") }
+    func pushReply(_ ref: Ref, node: Node) { fatalError("abstract") }
 
     /// Removes queued messages tagged with `ref`: its DOWN, and with `replies`, a reply to it.
     /// Returns whether anything was removed.

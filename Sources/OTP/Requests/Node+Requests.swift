@@ -56,6 +56,12 @@ extension Node {
         return deliverReply(caller.ref, to: caller.pid, value)
     }
 
+    /// Takes the reply value waiting for request `ref`.
+    @usableFromInline
+    func takeReply(_ ref: Ref) -> (any Sendable)? {
+        monitors.slot(ref).flatMap { monitors.takeReply(from: $0) }
+    }
+
     @usableFromInline
     func deliverReply(_ ref: Ref, to caller: PID, _ value: any Sendable) -> Bool {
         guard let slot = monitors.slot(ref), monitors[slot].watcher == caller, monitors[slot].awaitingReply,
@@ -65,7 +71,8 @@ extension Node {
             return false
         }
         monitors[slot].awaitingReply = false
-        process.pushReply(ref, value, node: self)
+        monitors.storeReply(value, in: slot)
+        process.pushReply(ref, node: self)
         return true
     }
 
@@ -76,11 +83,12 @@ extension Node {
         to ref: Ref, of caller: PID, server: PID, in envelope: Envelope<some Any>, as replyType: Reply.Type
     ) -> Result<Reply, CallError>? {
         switch envelope {
-        case .reply(let r, let value) where r == ref:
+        case .reply(let r) where r == ref:
+            let value = takeReply(ref)
             closeRequest(ref, of: caller, replyConsumed: true)
-            guard let reply = value as? Reply else {
+            guard let value, let reply = value as? Reply else {
                 return .failure(.wrongReplyType(server, expected: String(describing: Reply.self),
-                                                got: String(describing: type(of: value))))
+                                                got: value.map { String(describing: type(of: $0)) } ?? "nothing"))
             }
             return .success(reply)
         case .down(let down) where down.monitor == ref:
