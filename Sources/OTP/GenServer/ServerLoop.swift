@@ -24,6 +24,8 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     @usableFromInline let parent: PID?
     /// A call the server is waiting for (it handles nothing else meanwhile).
     @usableFromInline var pending: PendingCall<S>?
+    /// `pending`'s reference, kept apart so that the per-message checks never copy the continuation.
+    @usableFromInline var pendingRef: Ref?
     /// The call being handled (kept across an `await`), for `.reply` results.
     @usableFromInline var caller: (pid: PID, ref: Ref)?
     @usableFromInline var suspended = false
@@ -54,7 +56,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
 
     @inlinable
     func accepts(_ envelope: borrowing Envelope<Message>) -> Bool {
-        if let pending, let ref = pending.ref { return envelope.isResponse(to: ref) }
+        if let pendingRef { return envelope.isResponse(to: pendingRef) }
         if suspended {
             switch copy envelope {
             case .message(.system): return true
@@ -68,8 +70,9 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     @inlinable
     mutating func receive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
         let context = ServerContext(process)
-        if let waiting = pending.take() {
-            return resume(waiting, envelope: envelope, failure: nil, context)
+        if pendingRef != nil {
+            pendingRef = nil
+            return resume(pending.take()!, envelope: envelope, failure: nil, context)
         }
         statistics.messagesIn &+= 1
         switch consume envelope {
@@ -110,8 +113,10 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     @inlinable
     mutating func timeout(_ process: ProcessContext<Message>) throws -> Next {
         let context = ServerContext(process)
-        if let waiting = pending.take() {
-            if let ref = waiting.ref { context.node.closeRequest(ref, of: context.pid) }
+        if let ref = pendingRef {
+            pendingRef = nil
+            let waiting = pending.take()!
+            context.node.closeRequest(ref, of: context.pid)
             return resume(waiting, envelope: nil, failure: .timeout(waiting.server!), context)
         }
         statistics.messagesIn &+= 1
@@ -196,8 +201,10 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         if let failure = waiting.immediate {
             return resume(waiting, envelope: nil, failure: failure, context)
         }
+        pendingRef = waiting.ref
+        let timeout = waiting.timeout
         pending = waiting
-        return .receive(timeout: waiting.timeout)
+        return .receive(timeout: timeout)
     }
 
     @inlinable
