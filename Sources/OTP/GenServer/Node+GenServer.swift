@@ -47,15 +47,9 @@ extension Node {
     public func call<S: GenServer>(_ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5))
         throws(CallError) -> S.Reply
     {
-        let pid = try resolve(server).pid
-        let outcome: Result<S.Reply, CallError>? = blocking { process, done in
-            try process.call(server, request, timeout: timeout) { result, _ in
-                done(result)
-                return .exit(.normal)
-            }
+        try blockingCall(server) { process, then in
+            try process.call(server, request, timeout: timeout, then: then)
         }
-        guard let outcome else { throw .timeout(pid) }
-        return try outcome.get()
     }
 
     /// Stops `server`: `terminate` runs with `reason` before this returns (Erlang's `gen_server:stop`).
@@ -116,9 +110,25 @@ extension Node {
     func systemCall<S: GenServer>(_ server: ServerRef<S>, _ request: SystemRequest<S>, timeout: Timeout = .seconds(5))
         throws(CallError) -> SystemReply<S>
     {
+        try blockingCall(server) { process, then in
+            try process.system(server, request, timeout: timeout, then: then)
+        }
+    }
+
+    // MARK: Driving the loop from outside a process
+
+    /// Runs a process-level request to `server` (`start` hands it the continuation that ends the helper)
+    /// and returns its reply; `timeout` when nothing is left that could ever answer.
+    @inlinable
+    func blockingCall<S: GenServer, R>(
+        _ server: ServerRef<S>,
+        _ start: @escaping (ProcessContext<Never>,
+                            @escaping (Result<R, CallError>, ProcessContext<Never>) throws -> Step<Never>) throws
+            -> Step<Never>
+    ) throws(CallError) -> R {
         let pid = try resolve(server).pid
-        let outcome: Result<SystemReply<S>, CallError>? = blocking { process, done in
-            try process.system(server, request, timeout: timeout) { result, _ in
+        let outcome: Result<R, CallError>? = blocking { process, done in
+            try start(process) { result, _ in
                 done(result)
                 return .exit(.normal)
             }
@@ -126,8 +136,6 @@ extension Node {
         guard let outcome else { throw .timeout(pid) }
         return try outcome.get()
     }
-
-    // MARK: Driving the loop from outside a process
 
     /// Runs `body` in a helper process and drives the loop until it calls `done`; `nil` when nothing is left
     /// that could make progress (the helper is then ended).
