@@ -174,6 +174,7 @@ extension Node {
         guard phase != .closed else { return 0 }
         phase = .closed
         for job in inbox.close() { job.cancel?() }
+        failExternalCalls()
         for pid in table.pids() {
             if let process = core(pid) { terminate(process, reason: .shutdown) }
         }

@@ -49,6 +49,9 @@ public final class Node: @unchecked Sendable {
     @exclusivity(unchecked) var dying: [(PID, ExitReason)] = []
     @exclusivity(unchecked) var drainingExits = false
     @exclusivity(unchecked) var manualNow: UInt64 = 0
+    /// The stand-in requester of calls from outside the loop, and those calls in flight (`Async/`).
+    @exclusivity(unchecked) var externalCaller: PID?
+    @exclusivity(unchecked) var externalCalls: [Ref: PendingExternalCall] = [:]
     @exclusivity(unchecked) var phase: Phase = .ready
 
     /// The libuv side (loop and handles); `nil` on the manual clock.

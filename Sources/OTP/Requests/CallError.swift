@@ -14,6 +14,8 @@ public enum CallError: Error, Sendable, Equatable, CustomStringConvertible {
     case mailboxFull(PID, capacity: Int)
     /// The server's reply was not of the expected type (a server answering with the wrong reply type).
     case wrongReplyType(PID, expected: String, got: String)
+    /// The node stopped (closed) before the call completed; nothing was left waiting.
+    case nodeStopped
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum CallError: Error, Sendable, Equatable, CustomStringConvertible {
         case .mailboxFull(let pid, let capacity): return "mailbox of \(pid) is full (\(capacity) messages)"
         case .wrongReplyType(let pid, let expected, let got):
             return "server \(pid) replied with \(got), expected \(expected)"
+        case .nodeStopped: return "the node stopped before the call completed"
         }
     }
 }

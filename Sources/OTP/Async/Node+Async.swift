@@ -1,0 +1,122 @@
+/// The async facade: ordinary Swift async code on any thread or task calls into the node.
+///
+/// Each method hands its work to the loop through the inbox (one `uv_async_send` wakes the loop for any
+/// number of posts) and suspends until the loop answers. The errors are the loop's own typed errors
+/// (`CallError`, `ProcessError`, `StartError`), plus:
+/// - `CancellationError` when the awaiting task is cancelled: the call is withdrawn on the loop and a reply
+///   that arrives later is dropped (the call is tracked by an object allocated before suspending, so a
+///   cancellation that wins the race against registration is still honoured);
+/// - `CallError.nodeStopped` (or `ProcessError.nodeStopped`) when the node closes first — nothing hangs.
+///
+/// The synchronous methods of the same names remain for code that runs on the loop thread outside any
+/// process; in an async context these async overloads are chosen.
+extension Node {
+    /// Calls `server` from async code and returns its reply.
+    /// - Throws: `CallError` (unknown name, no process, calling self, timeout, server exited, mailbox full,
+    ///   node stopped) or `CancellationError`.
+    public func call<S: GenServer>(_ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5))
+        async throws -> S.Reply where S.Call: Sendable
+    {
+        try await external { node, call in
+            node.beginExternal(call, timeout: timeout) { caller in node.beginCall(from: caller, to: server, request) }
+        }
+    }
+
+    /// Stops `server` from async code; `terminate` has run when this returns.
+    public func stop<S: GenServer>(_ server: ServerRef<S>, reason: ExitReason = .normal, timeout: Timeout = .infinity)
+        async throws
+    {
+        let _: SystemReply<S> = try await external { node, call in
+            node.beginExternal(call, timeout: timeout) { caller in
+                node.beginSystemCall(from: caller, to: server, .stop(reason))
+            }
+        }
+    }
+
+    /// Casts to `server` from async code; returns what happened to the message.
+    public func cast<S: GenServer>(_ server: ServerRef<S>, _ message: S.Cast) async throws -> CastOutcome
+        where S.Cast: Sendable
+    {
+        try await perform { node in node.cast(server, message) }
+    }
+
+    /// Starts a GenServer from async code (anonymous or named; linked to nothing) once `initialize` has
+    /// decided. - Throws: `StartError`, `CallError.nodeStopped`, `CancellationError`.
+    public func start<S: GenServer>(_ type: S.Type, _ argument: S.Argument, options: StartOptions = StartOptions())
+        async throws -> ServerRef<S> where S.Argument: Sendable
+    {
+        guard !options.link && !options.monitor else {
+            throw StartError.invalidOptions("link and monitor need a starting process: use ProcessContext.startServer")
+        }
+        let started: Started<S> = try await external { node, call in
+            guard !call.isFinished else { return }
+            _ = try? node.spawn(of: Never.self) { process in
+                try process.startServer(type, argument, options: options) { result, _ in
+                    call.finish(result.mapError { $0 })
+                    return .exit(.normal)
+                }
+            }
+        }
+        return started.server
+    }
+
+    /// Starts a GenServer whose argument is its initial state, from async code.
+    public func start<S: GenServer & Sendable>(_ server: S, options: StartOptions = StartOptions()) async throws
+        -> ServerRef<S> where S.Argument == S
+    {
+        try await start(S.self, server, options: options)
+    }
+
+    /// Spawns a process from async code. - Throws: `ProcessError`, `CancellationError`.
+    public func spawn<B: ProcessBehavior & Sendable>(_ behavior: B, options: SpawnOptions = .init()) async throws
+        -> Address<B.Message>
+    {
+        try await perform { node in try node.spawn(behavior, options: options) }
+    }
+
+    /// Sends `message` from async code and reports a refusal (`mailboxFull`, `unknownName`, ...) by throwing.
+    public func send<M: Sendable>(_ message: M, to address: Address<M>) async throws {
+        try await perform { node in try node.send(message, to: address) }
+    }
+
+    /// Sends `message` to the process registered as `name`, from async code.
+    public func send<M: Sendable>(_ message: M, to name: String) async throws {
+        try await perform { node in try node.send(message, to: name) }
+    }
+
+    /// Sends a plain `Info` message to a server, from async code.
+    public func send<S: GenServer>(_ message: S.Info, to server: ServerRef<S>) async throws where S.Info: Sendable {
+        try await perform { node in try node.send(message, to: server) }
+    }
+
+    /// The pid registered as `name`, from async code.
+    public func whereis(_ name: String) async throws -> PID? {
+        try await perform { node in node.whereis(name) }
+    }
+
+    /// Runs `body` on the loop thread and returns its result to async code.
+    public func perform<R: Sendable>(_ body: @escaping @Sendable (Node) throws -> R) async throws -> R {
+        try await external { node, call in
+            guard !call.isFinished else { return }
+            call.finish(Result { try body(node) })
+        }
+    }
+
+    /// Suspends until `start` (run on the loop) has finished `call`, which it must do exactly once directly
+    /// or later; cancellation and node shutdown finish it too.
+    func external<R: Sendable>(_ start: @escaping @Sendable (Node, ExternalCall<R>) -> Void) async throws -> R {
+        let call = ExternalCall<R>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                call.install(continuation)
+                let posted = inbox.post(Inbox.Job(run: { node in start(node, call) },
+                                                  cancel: { call.finish(.failure(CallError.nodeStopped)) }))
+                if !posted { call.finish(.failure(CallError.nodeStopped)) }
+            }
+        } onCancel: {
+            if call.finish(.failure(CancellationError())) {
+                _ = inbox.post(Inbox.Job(run: { node in node.cancelExternal(call.ref) }, cancel: nil))
+            }
+        }
+    }
+}
