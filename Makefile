@@ -7,7 +7,7 @@ SUDO       := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PKGS   := libuv1-dev pkg-config
 CMAKE_PKGS := cmake ninja-build
 
-.PHONY: all deps cmake-deps build demo test unit-test cmake-build cmake-test bench clean
+.PHONY: all deps cmake-deps build demo test unit-test cmake-build cmake-test test-tsan bench clean
 
 all: build
 
@@ -41,6 +41,13 @@ unit-test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+## The cross-thread tests (facade, loop, embedding) under ThreadSanitizer; any report fails the run.
+TSAN_FILTER := AsyncFacade|LoopTests|Embedding|LoopExecutor
+test-tsan: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan \
+		--filter "$(TSAN_FILTER)"
+
 ## Build the OTP library and the demo with CMake + Ninja (Release: whole-module optimisation).
 cmake-build: cmake-deps
 	cmake -S . -B $(CMAKE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_Swift_COMPILER=$$(command -v swiftc)
@@ -57,4 +64,4 @@ bench: deps
 	cd Benchmarks && $(SWIFT) package benchmark
 
 clean:
-	rm -rf .build $(CMAKE_DIR) Benchmarks/.build
+	rm -rf .build .build-tsan $(CMAKE_DIR) Benchmarks/.build

@@ -17,7 +17,7 @@
 /// (`ServerContext.call`), each optionally followed by an `Action` (idle timeout, continue, hibernate).
 /// A handler that throws crashes the server: a crash report is written, `terminate` runs, callers waiting
 /// on it get `CallError.serverExited` with the error.
-public protocol GenServer {
+public protocol GenServer: SendableMetatype {
     associatedtype Argument = Self
     associatedtype Call = Never
     associatedtype Reply: Sendable = Never
