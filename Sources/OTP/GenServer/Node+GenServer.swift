@@ -164,11 +164,12 @@ extension Node {
             }
             return true
         }
-        precondition(phase == .ready, "blocking Node GenServer operations cannot run while the loop is running; "
-            + "use the process-level API")
+        precondition(phase == .ready || phase == .attached,
+                     "blocking Node GenServer operations cannot run while the loop is running; use the process-level API")
+        let previous = phase
         loopThread = pthread_self()
         phase = .running
-        defer { phase = .ready }
+        defer { phase = previous }
         uv.keepAlive(false)
         drainInbox()
         while !done() {

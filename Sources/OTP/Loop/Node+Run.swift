@@ -25,21 +25,23 @@ extension Node {
         phase = .ready
     }
 
-    /// Runs one libuv iteration on the calling thread. With `blocking`, it waits for work when there is
-    /// none ready. Returns whether more work is pending (`uv_run`'s result is not zero).
+    /// Runs one libuv iteration on the calling thread (embedding mode 2: the host drives the loop). With
+    /// `blocking`, it waits until something happens — a timer, I/O, or a post from another thread (the
+    /// inbox keeps the loop alive here, so `backendTimeout` is -1 when only a post could bring work).
+    /// Returns whether work is already pending: runnable processes or timers.
     @discardableResult
     public func runOnce(blocking: Bool) -> Bool {
         let uv = prepareToRun("runOnce(blocking:)")
-        uv.keepAlive(false)
+        uv.keepAlive(true)
         drainInbox()
-        let more = uv_run(uv.loop, blocking ? UV_RUN_ONCE : UV_RUN_NOWAIT) != 0
+        uv_run(uv.loop, blocking ? UV_RUN_ONCE : UV_RUN_NOWAIT)
         phase = .ready
-        return more || !runQueue.isEmpty
+        return !runQueue.isEmpty || wheel.count > 0
     }
 
     private func prepareToRun(_ function: StaticString) -> UVLoop {
         guard let uv else { preconditionFailure("Node.\(function) needs the system clock; use runUntilIdle()") }
-        precondition(phase == .ready, "Node.\(function): the node is \(phase == .closed ? "closed" : "running")")
+        precondition(phase == .ready, "Node.\(function): the node is \(phase == .closed ? "closed" : phase == .attached ? "attached to a host loop (the host runs it)" : "running")")
         loopThread = pthread_self()
         phase = .running
         return uv
@@ -161,6 +163,15 @@ extension Node {
     }
 
     // MARK: Closing
+
+    /// Detaches a node from the host loop it was attached to: every process exits with `shutdown`, the
+    /// node's handles are closed (running the host loop without blocking until their close callbacks have
+    /// run), and the host loop is left as it was. Loop thread only, outside the host's `uv_run` callbacks.
+    public func detach() {
+        precondition(phase == .attached, "Node.detach() is for a node attached to a host loop")
+        phase = .ready
+        _ = close()
+    }
 
     /// Ends the node: every process exits with `shutdown` (no process code runs), timers are dropped, jobs
     /// still in the inbox are cancelled, every libuv handle is closed and the loop is closed.

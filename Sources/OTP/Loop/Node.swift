@@ -63,21 +63,44 @@ public final class Node: @unchecked Sendable {
     /// The dedicated thread from `start()`, if any. Guarded by `inbox`'s mutex for `join()`.
     var dedicatedThread: pthread_t?
 
-    enum Phase { case ready, running, closed }
+    enum Phase { case ready, running, attached, closed }
 
-    /// Creates a node. With the system clock this creates and initialises a `uv_loop_t`.
-    public init(configuration: NodeConfiguration = NodeConfiguration()) {
+    /// Runs Swift jobs on this node's loop thread (embedding mode 4): bind an actor to it, or prefer it for
+    /// a task, and that code runs on the loop, where it can use the loop-thread API directly.
+    public let executor: NodeExecutor
+
+    /// Creates a node. With the system clock this creates and initialises a `uv_loop_t` of its own.
+    public convenience init(configuration: NodeConfiguration = NodeConfiguration()) {
+        switch configuration.clock {
+        case .system: self.init(configuration: configuration, uv: UVLoop())
+        case .manual: self.init(configuration: configuration, uv: nil)
+        }
+    }
+
+    /// Attaches a node to a `uv_loop_t` that the host owns and runs (embedding mode 3). The host keeps
+    /// running its loop with `uv_run` as before; the node adds three handles to it (none of them keeps the
+    /// loop alive on its own). `detach()` removes them again, leaving the host's loop as it was.
+    ///
+    /// Thread: call on the thread that runs the host loop; it becomes the node's loop thread.
+    /// - Parameter hostLoop: a pointer to the host's initialised `uv_loop_t`.
+    public convenience init(attachingTo hostLoop: UnsafeMutableRawPointer,
+                            configuration: NodeConfiguration = NodeConfiguration()) {
+        precondition(configuration.clock == .system, "Node(attachingTo:) needs the system clock")
+        let loop = hostLoop.assumingMemoryBound(to: uv_loop_t.self)
+        self.init(configuration: configuration, uv: UVLoop(loop: loop, owned: false))
+        uv!.keepAlive(false)
+        phase = .attached
+    }
+
+    private init(configuration: NodeConfiguration, uv: UVLoop?) {
         self.configuration = configuration
         self.loopThread = pthread_self()
         self.inbox = Inbox()
-        switch configuration.clock {
-        case .system:
-            uv = UVLoop()
-        case .manual:
-            uv = nil
-        }
+        self.uv = uv
+        self.executor = NodeExecutor()
         uv?.attach(to: self)
         wheel = TimerWheel(now: currentTime)
+        executor.node = self
     }
 
     /// A node on the manual clock: the deterministic driver for tests (time starts at 0).
@@ -103,6 +126,20 @@ public final class Node: @unchecked Sendable {
 
     /// Whether the calling thread is this node's loop thread. A hint, never a guard.
     public var inLoopThread: Bool { pthread_equal(loopThread, pthread_self()) != 0 }
+
+    /// The file descriptor libuv waits on (epoll), for a host that waits in its own poll loop (embedding
+    /// mode 2): when it is readable, or after `backendTimeout` milliseconds, call `runOnce(blocking: false)`.
+    public var backendFileDescriptor: Int32 {
+        guard let uv else { preconditionFailure("Node.backendFileDescriptor needs the system clock") }
+        return uv_backend_fd(uv.loop)
+    }
+
+    /// How long the host may wait before the next `runOnce`, in milliseconds: 0 when work is ready, -1 when
+    /// nothing is scheduled (wait for the descriptor only).
+    public var backendTimeout: Int32 {
+        guard let uv else { preconditionFailure("Node.backendTimeout needs the system clock") }
+        return uv_backend_timeout(uv.loop)
+    }
 
     @usableFromInline
     func preconditionInLoop(_ function: StaticString = #function) {

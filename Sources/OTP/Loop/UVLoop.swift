@@ -20,11 +20,23 @@ final class UVLoop {
     /// When the libuv timer is due, or `.max` when it is not armed.
     private var timerDeadline = UInt64.max
     private var closed = false
+    /// Whether the node created the loop (and closes it), or a host owns it and the node only attached.
+    let ownsLoop: Bool
+    /// Handles whose close callback has not run yet (during `close`).
+    var closing = 0
 
-    init() {
-        loop = .allocate(capacity: 1)
+    /// A loop of the node's own.
+    convenience init() {
+        let loop = UnsafeMutablePointer<uv_loop_t>.allocate(capacity: 1)
         let status = uv_loop_init(loop)
         precondition(status == 0, "uv_loop_init failed: \(String(cString: uv_strerror(status)))")
+        self.init(loop: loop, owned: true)
+    }
+
+    /// `owned: false` attaches to a host's initialised loop, which the node never closes.
+    init(loop: UnsafeMutablePointer<uv_loop_t>, owned: Bool) {
+        self.loop = loop
+        self.ownsLoop = owned
         scheduler = .allocate(capacity: 1)
         timer = .allocate(capacity: 1)
         inbox = .allocate(capacity: 1)
@@ -76,14 +88,31 @@ final class UVLoop {
         timerDeadline = .max
     }
 
-    /// Closes every handle, runs the loop until their close callbacks ran, and closes the loop.
-    /// Returns `uv_loop_close`'s result (0 when nothing was left open).
+    /// No timer is pending any more: stop the libuv timer, so it keeps no loop alive.
+    func timerIdle() {
+        guard timerDeadline != .max, !closed else { return }
+        timerDeadline = .max
+        uv_timer_stop(timer)
+    }
+
+    /// Closes the node's handles and runs the loop until their close callbacks ran. A loop of the node's
+    /// own is then closed: the result is `uv_loop_close`'s (0 when nothing was left open). A host's loop is
+    /// left running and clean of the node: the result is 0.
     func close() -> Int32 {
         guard !closed else { return 0 }
         closed = true
-        uv_close(otp_uv_handle(scheduler)) { UnsafeMutableRawPointer($0)?.deallocate() }
-        uv_close(otp_uv_handle(timer)) { UnsafeMutableRawPointer($0)?.deallocate() }
-        uv_close(otp_uv_handle(inbox)) { UnsafeMutableRawPointer($0)?.deallocate() }
+        closing = 3
+        let closed: uv_close_cb = { handle in
+            Node.from(handle!.pointee.data).uv!.closing -= 1
+            UnsafeMutableRawPointer(handle)?.deallocate()
+        }
+        uv_close(otp_uv_handle(scheduler), closed)
+        uv_close(otp_uv_handle(timer), closed)
+        uv_close(otp_uv_handle(inbox), closed)
+        guard ownsLoop else {
+            while closing > 0 { uv_run(loop, UV_RUN_NOWAIT) }
+            return 0
+        }
         uv_run(loop, UV_RUN_DEFAULT)
         let status = uv_loop_close(loop)
         if status == 0 { loop.deallocate() }

@@ -39,6 +39,7 @@ extension Node {
         preconditionInLoop()
         guard let (deadline, payload) = wheel.cancel(ref) else { return nil }
         if let payload { Unmanaged<TimedPayload>.fromOpaque(payload).release() }
+        if wheel.count == 0 { uv?.timerIdle() }
         let now = currentTime
         return deadline > now ? deadline - now : 0
     }
@@ -66,6 +67,8 @@ extension Node {
     @usableFromInline
     func cancelReceiveTimeout(_ raw: UInt64) {
         _ = wheel.cancel(TimerRef(rawValue: raw))
+        // An idle node must not keep a libuv timer armed for a timeout that no longer exists.
+        if wheel.count == 0 { uv?.timerIdle() }
     }
 
     func armTimer(after ms: UInt64, kind: TimerWheel.Kind, target: UInt64, payload: UnsafeMutableRawPointer?,
