@@ -6,7 +6,11 @@ let package = Package(
     products: [
         .library(name: "OTP", targets: ["OTP"]),
         .library(name: "OTPExamples", targets: ["OTPExamples"]),
+        .library(name: "OTPServiceLifecycle", targets: ["OTPServiceLifecycle"]),
         .executable(name: "otp-demo", targets: ["otp-demo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -23,13 +27,21 @@ let package = Package(
             dependencies: ["OTP"],
             path: "Examples"
         ),
+        .target(
+            name: "OTPServiceLifecycle",
+            dependencies: ["OTP", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
         .executableTarget(
             name: "otp-demo",
             dependencies: ["OTP", "OTPExamples"]
         ),
         .testTarget(
             name: "OTPTests",
-            dependencies: ["OTP", "OTPExamples", "CLibUV"]
+            dependencies: [
+                "OTP", "OTPExamples", "OTPServiceLifecycle", "CLibUV",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -344,3 +344,9 @@ extension Optional {
         return self
     }
 }
+
+extension ServerLoop: SystemStoppable {
+    static func stopRequest(_ reason: ExitReason, caller: PID, ref: Ref) -> ServerMessage<S> {
+        .system(.stop(reason), Caller(pid: caller, ref: ref))
+    }
+}

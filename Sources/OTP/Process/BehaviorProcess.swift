@@ -85,6 +85,15 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
         }
     }
 
+    override func requestSystemStop(_ reason: ExitReason, caller: PID, ref: Ref, node: Node) -> Bool {
+        guard let stoppable = B.self as? any SystemStoppable.Type,
+              let message = stoppable.stopRequest(reason, caller: caller, ref: ref) as? B.Message
+        else { return false }
+        mailbox.forcePush(.message(message))
+        wake(node)
+        return true
+    }
+
     /// Records the wait the behaviour asked for; returns an outcome when the process exits instead.
     @inlinable @inline(__always)
     func apply(_ next: Next) -> TurnOutcome? {

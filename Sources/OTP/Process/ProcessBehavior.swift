@@ -52,3 +52,9 @@ public enum Next: Sendable, Equatable {
         timeout.isInfinite ? .receive : .receiveWithin(timeout)
     }
 }
+
+/// A behaviour that understands a system stop request (GenServers): used by `Node.shutdown` to stop
+/// servers so that their `terminate` runs.
+protocol SystemStoppable: ProcessBehavior {
+    static func stopRequest(_ reason: ExitReason, caller: PID, ref: Ref) -> Message
+}

@@ -62,6 +62,10 @@ class ProcessCore {
     /// Frees the mailbox buffer if no message is queued (hibernation).
     func compactMailbox() {}
 
+    /// Queues a system stop request (a GenServer's `terminate` then runs) answered to `caller`'s request
+    /// `ref`; `false` for a process whose behaviour has no such request.
+    func requestSystemStop(_ reason: ExitReason, caller: PID, ref: Ref, node: Node) -> Bool { false }
+
     var mailboxCount: Int { 0 }
     var mailboxCapacity: Int { 0 }
     var mailboxBytes: Int { 0 }

@@ -3,7 +3,7 @@ import Testing
 @testable import OTP
 
 /// What processes saw, appended on the loop thread and read by the test after the node is idle.
-final class Log<Entry>: @unchecked Sendable {
+class Log<Entry>: @unchecked Sendable {
     private let lock = NSLock()
     private var storage: [Entry] = []
 

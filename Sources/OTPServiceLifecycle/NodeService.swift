@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import OTP
+import ServiceLifecycle
+
+/// A node as a swift-service-lifecycle `Service`: run it in a `ServiceGroup` next to the rest of a server.
+///
+/// `run()` starts the node's loop on its dedicated thread (unless it runs already) and waits for graceful
+/// shutdown (SIGTERM in a `ServiceGroup`, or `triggerGracefulShutdown()`). Then every process stops in
+/// order — GenServers through `terminate`, newest first (`Node.shutdown`) — the loop stops, and `run()`
+/// returns. Cancellation of the task running the service does the same.
+///
+/// ```swift
+/// let node = Node()
+/// try node.start(MyServer(), options: StartOptions(name: "my_server"))   // before start: loop thread
+/// let group = ServiceGroup(services: [NodeService(node: node)], gracefulShutdownSignals: [.sigterm],
+///                          logger: logger)
+/// try await group.run()
+/// ```
+///
+/// Thread: `Sendable`; `run()` may be called from any task, once.
+public struct NodeService: Service {
+    public let node: Node
+    /// The exit reason the node's processes stop with.
+    public var reason: ExitReason
+    /// How long each GenServer's `terminate` may take before it is killed.
+    public var stopTimeout: Timeout
+
+    public init(node: Node, reason: ExitReason = .shutdown, stopTimeout: Timeout = .seconds(5)) {
+        self.node = node
+        self.reason = reason
+        self.stopTimeout = stopTimeout
+    }
+
+    public func run() async throws {
+        node.start()
+        // Returns when graceful shutdown is triggered; throws when the task is cancelled.
+        try? await gracefulShutdown()
+        try? await node.shutdown(reason: reason, timeout: stopTimeout)
+        node.stop()
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            LoopJoiner.join(node) { done.resume() }
+        }
+    }
+}
+
+/// Joins the node's loop thread without blocking a task's thread.
+private enum LoopJoiner {
+    static func join(_ node: Node, then: @escaping @Sendable () -> Void) {
+        let box = JoinBox(node: node, then: then)
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(box).toOpaque()
+        pthread_create(&thread, nil, { context in
+            let box = Unmanaged<JoinBox>.fromOpaque(context!).takeRetainedValue()
+            box.node.join()
+            box.then()
+            return nil
+        }, context)
+        pthread_detach(thread)
+    }
+
+    private final class JoinBox: Sendable {
+        let node: Node
+        let then: @Sendable () -> Void
+        init(node: Node, then: @escaping @Sendable () -> Void) {
+            self.node = node
+            self.then = then
+        }
+    }
+}

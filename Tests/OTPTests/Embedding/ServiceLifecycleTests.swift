@@ -1,0 +1,53 @@
+import OTPServiceLifecycle
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Testing
+@testable import OTP
+
+@Suite("Service lifecycle")
+struct ServiceLifecycleTests {
+    @Test("graceful shutdown stops GenServers through terminate, newest first, then the service returns")
+    func gracefulShutdown() async throws {
+        let events = Log<String>()
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        let (first, second, plain) = try Self.setUp(node, events)
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await NodeService(node: node).run() }
+                #expect(try await node.call(first, .get) == 1)
+                #expect(try await node.call(second, .get) == 2)
+                trigger.triggerGracefulShutdown()
+                try await group.waitForAll()
+            }
+        }
+        #expect(events.entries == ["terminate 2 shutdown", "terminate 1 shutdown"])
+        #expect(!node.execute { _ in })  // the node is closed
+        _ = plain
+    }
+
+    /// Two servers that log their terminate, and a plain process; on the creating thread, before start().
+    static func setUp(_ node: Node, _ events: Log<String>) throws
+        -> (ServerRef<Counter>, ServerRef<Counter>, Address<Command>)
+    {
+        let first = try node.start(Counter.self, 1)
+        let second = try node.start(Counter.self, 2)
+        // Terminate order is observed through a shared log.
+        try node.replaceState(first) { var state = $0; state.events = TerminateLog(tag: "1", into: events); return state }
+        try node.replaceState(second) { var state = $0; state.events = TerminateLog(tag: "2", into: events); return state }
+        let plain = try spawnIdler(node)
+        return (first, second, plain)
+    }
+}
+
+/// A log that records terminate events with a tag into a shared log.
+final class TerminateLog: Log<String>, @unchecked Sendable {
+    let tag: String
+    let shared: Log<String>
+    init(tag: String, into shared: Log<String>) {
+        self.tag = tag
+        self.shared = shared
+    }
+    override func append(_ entry: String) {
+        if entry.hasPrefix("terminate ") { shared.append("terminate \(tag) \(entry.dropFirst("terminate ".count))") }
+    }
+}
