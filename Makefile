@@ -57,7 +57,11 @@ cmake-build: cmake-deps
 cmake-test: cmake-build
 	$(CMAKE_DIR)/otp-demo > $(CMAKE_DIR)/demo.out
 	grep -q "dedicated thread stopped; node closed" $(CMAKE_DIR)/demo.out
-	@echo "CMake build OK: $(CMAKE_DIR)/otp-demo ran to the end"
+	$(CMAKE_DIR)/otp-swift-host | tee $(CMAKE_DIR)/swift-host.out
+	grep -q "swift-host: Hello, Swift! (#2)" $(CMAKE_DIR)/swift-host.out
+	$(CMAKE_DIR)/otp-c-host | tee $(CMAKE_DIR)/c-host.out
+	grep -q "c-host: total of 1..10 is 55" $(CMAKE_DIR)/c-host.out
+	@echo "CMake build OK: the demo, the Swift host and the C host ran to the end"
 
 ## The benchmark suite (release build, ordo-one/benchmark; about two minutes).
 bench: deps

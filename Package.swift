@@ -25,11 +25,16 @@ let package = Package(
         .target(
             name: "OTPExamples",
             dependencies: ["OTP"],
-            path: "Examples"
+            path: "Examples",
+            exclude: ["Hosts"]
         ),
         .target(
             name: "OTPServiceLifecycle",
             dependencies: ["OTP", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
+        .target(
+            name: "OTPCAPI",
+            dependencies: ["OTP"]
         ),
         .executableTarget(
             name: "otp-demo",

@@ -17,6 +17,7 @@ extension Node {
     /// Starts a GenServer and returns once `initialize` has decided (Erlang's `gen_server:start`).
     /// - Throws: `StartError` (already started, init failed, ignored, timeout, invalid options).
     @inlinable @discardableResult
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func start<S: GenServer>(_ type: S.Type, _ argument: S.Argument, options: StartOptions = StartOptions())
         throws(StartError) -> ServerRef<S>
     {
@@ -35,6 +36,7 @@ extension Node {
 
     /// Starts a GenServer whose argument is its initial state.
     @inlinable @discardableResult
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func start<S: GenServer>(_ server: S, options: StartOptions = StartOptions()) throws(StartError)
         -> ServerRef<S> where S.Argument == S
     {
@@ -44,6 +46,7 @@ extension Node {
     /// Calls `server` and returns its reply (Erlang's `gen_server:call`).
     /// - Throws: `CallError`: unknown name, no process, timeout, server exited, mailbox full.
     @inlinable
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func call<S: GenServer>(_ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5))
         throws(CallError) -> S.Reply
     {
@@ -55,6 +58,7 @@ extension Node {
     /// Stops `server`: `terminate` runs with `reason` before this returns (Erlang's `gen_server:stop`).
     /// - Throws: `noProcess` / `unknownName` when it is not running; `timeout`.
     @inlinable
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func stop<S: GenServer>(_ server: ServerRef<S>, reason: ExitReason = .normal,
                                    timeout: Timeout = .infinity) throws(CallError) {
         _ = try systemCall(server, .stop(reason), timeout: timeout)
@@ -64,6 +68,7 @@ extension Node {
 
     /// The server's current state (Erlang's `sys:get_state`).
     @inlinable
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func getState<S: GenServer>(_ server: ServerRef<S>) throws(CallError) -> S {
         guard case .state(let state) = try systemCall(server, .getState) else { fatalError("unreachable") }
         return state
@@ -72,6 +77,7 @@ extension Node {
     /// Replaces the server's state with `replace(state)` (Erlang's `sys:replace_state`) and returns the new
     /// state. When `replace` throws, the state stays unchanged and its error is rethrown.
     @inlinable @discardableResult
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func replaceState<S: GenServer>(_ server: ServerRef<S>, _ replace: @escaping (S) throws -> S) throws -> S {
         switch try systemCall(server, .replaceState(replace)) {
         case .state(let state): return state
@@ -82,18 +88,21 @@ extension Node {
 
     /// Suspends the server: calls and casts wait in its mailbox; `sys` requests are still answered.
     @inlinable
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func suspend<S: GenServer>(_ server: ServerRef<S>) throws(CallError) {
         _ = try systemCall(server, .suspend)
     }
 
     /// Resumes a suspended server.
     @inlinable
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func resume<S: GenServer>(_ server: ServerRef<S>) throws(CallError) {
         _ = try systemCall(server, .resume)
     }
 
     /// The server's counters (Erlang's `sys:statistics`).
     @inlinable
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func statistics<S: GenServer>(of server: ServerRef<S>) throws(CallError) -> ServerStatistics {
         guard case .statistics(let statistics) = try systemCall(server, .statistics) else { fatalError("unreachable") }
         return statistics
@@ -102,6 +111,7 @@ extension Node {
     /// Turns tracing on or off: every message in and every reply out goes to the report handler as
     /// `NodeReport.trace` (Erlang's `sys:trace`).
     @inlinable
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func trace<S: GenServer>(_ server: ServerRef<S>, _ enabled: Bool) throws(CallError) {
         _ = try systemCall(server, .trace(enabled))
     }
