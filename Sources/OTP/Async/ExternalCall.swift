@@ -11,17 +11,20 @@ import Glibc
 /// the lock.
 ///
 /// Thread: every method is thread-safe; `state` is guarded by `mutex`.
+@usableFromInline
 final class ExternalCall<Value: Sendable>: @unchecked Sendable {
-    private enum State {
+    @usableFromInline
+    enum State {
         case waiting(CheckedContinuation<Value, any Error>?)
         case finished(Result<Value, any Error>?)
     }
 
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var state = State.waiting(nil)
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    @usableFromInline var state = State.waiting(nil)
     /// The request this call opened on the loop, once registered. Loop thread only.
-    var ref: Ref?
+    @usableFromInline var ref: Ref?
 
+    @usableFromInline
     init() {
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
@@ -33,6 +36,7 @@ final class ExternalCall<Value: Sendable>: @unchecked Sendable {
     }
 
     /// Installs the continuation; resumes it at once if the outcome is already known.
+    @inlinable
     func install(_ continuation: CheckedContinuation<Value, any Error>) {
         pthread_mutex_lock(mutex)
         switch state {
@@ -47,7 +51,7 @@ final class ExternalCall<Value: Sendable>: @unchecked Sendable {
     }
 
     /// Delivers the outcome; returns `false` when an outcome was delivered before (this one is dropped).
-    @discardableResult
+    @inlinable @discardableResult
     func finish(_ result: Result<Value, any Error>) -> Bool {
         pthread_mutex_lock(mutex)
         guard case .waiting(let continuation) = state else {
@@ -65,6 +69,7 @@ final class ExternalCall<Value: Sendable>: @unchecked Sendable {
         return true
     }
 
+    @inlinable
     var isFinished: Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }

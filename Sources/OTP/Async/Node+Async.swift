@@ -14,6 +14,7 @@ extension Node {
     /// Calls `server` from async code and returns its reply.
     /// - Throws: `CallError` (unknown name, no process, calling self, timeout, server exited, mailbox full,
     ///   node stopped) or `CancellationError`.
+    @inlinable
     public func call<S: GenServer>(_ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5))
         async throws -> S.Reply where S.Call: Sendable
     {
@@ -102,20 +103,26 @@ extension Node {
         }
     }
 
+    /// Posts a job to the inbox (thread-safe); `false` when the node is closed.
+    @usableFromInline
+    func post(run: @escaping @Sendable (Node) -> Void, cancel: (@Sendable () -> Void)?) -> Bool {
+        inbox.post(Inbox.Job(run: run, cancel: cancel))
+    }
+
     /// Suspends until `start` (run on the loop) has finished `call`, which it must do exactly once directly
     /// or later; cancellation and node shutdown finish it too.
+    @inlinable
     func external<R: Sendable>(_ start: @escaping @Sendable (Node, ExternalCall<R>) -> Void) async throws -> R {
         let call = ExternalCall<R>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 call.install(continuation)
-                let posted = inbox.post(Inbox.Job(run: { node in start(node, call) },
-                                                  cancel: { call.finish(.failure(CallError.nodeStopped)) }))
+                let posted = post(run: { node in start(node, call) }, cancel: { call.finish(.failure(CallError.nodeStopped)) })
                 if !posted { call.finish(.failure(CallError.nodeStopped)) }
             }
         } onCancel: {
             if call.finish(.failure(CancellationError())) {
-                _ = inbox.post(Inbox.Job(run: { node in node.cancelExternal(call.ref) }, cancel: nil))
+                _ = post(run: { node in node.cancelExternal(call.ref) }, cancel: nil)
             }
         }
     }

@@ -25,10 +25,8 @@ extension Node {
             if process.requestSystemStop(reason, caller: caller, ref: ref, node: self) {
                 // A server: wait for its reply (terminate has run) or its DOWN, then continue.
                 let rest = Array(remaining)
-                var timer: TimerRef?
-                if let ms = try? timeout.validated() {
-                    timer = try? sendAfter(.milliseconds(Int64(clamping: ms)), ExternalCaller.Message.timeout(ref),
-                                           to: Address<ExternalCaller.Message>(unchecked: caller))
+                let timer = (try? timeout.validated())?.map {
+                    armTimer(after: $0, kind: .externalCall, target: ref.rawValue, payload: nil)
                 }
                 externalCalls[ref] = PendingExternalCall(timer: timer, complete: { node, envelope in
                     node.closeRequest(ref, of: caller)

@@ -50,7 +50,11 @@ final class UVLoop {
         uv_timer_init(loop, timer)
         timer.pointee.data = context
         uv_async_init(loop, inbox) { handle in
-            Node.from(handle!.pointee.data).drainInbox()
+            let node = Node.from(handle!.pointee.data)
+            node.drainInbox()
+            // Run the work those jobs created in this iteration rather than the next one: a call from another
+            // thread then completes (server turn, reply, resume) within the wake-up that brought it.
+            if !node.runQueue.isEmpty { node.drainRunQueue(limit: node.configuration.messagesPerIteration) }
         }
         inbox.pointee.data = context
         let async = inbox

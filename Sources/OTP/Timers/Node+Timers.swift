@@ -107,6 +107,8 @@ extension Node {
                 process.status = .running
                 schedule(process.pid)
             }
+        case .externalCall:
+            completeExternal(Ref(rawValue: timer.target), with: nil)
         case .message:
             let payload = Unmanaged<TimedPayload>.fromOpaque(timer.payload!).takeRetainedValue()
             let process: ProcessCore?
