@@ -7,9 +7,13 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <malloc.h>
+#include <sys/prctl.h>
 
 /// `uv_idle_t*`, `uv_timer_t*` and `uv_async_t*` are `uv_handle_t*` in C; Swift sees unrelated types.
 static inline uv_handle_t *otp_uv_handle(void *handle) { return (uv_handle_t *)handle; }
+
+/// Names the calling thread (shown by top -H, perf, gdb).
+static inline void otp_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
 
 /// Bytes the allocator actually reserved for `pointer` (for process memory estimates).
 static inline size_t otp_malloc_usable_size(void *pointer) { return malloc_usable_size(pointer); }

@@ -70,7 +70,7 @@ struct Waiter: ProcessBehavior {
 }
 
 /// A GenServer counter: the server side of the call and cast benchmarks.
-struct CountServer: GenServer {
+struct CountServer: GenServer, Sendable {
     enum Call: Sendable { case get }
     enum Cast: Sendable { case add(Int) }
     typealias Reply = Int

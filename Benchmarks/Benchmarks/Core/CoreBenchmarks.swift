@@ -12,6 +12,8 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: 20
     )
 
+    facadeBenchmarks()
+
     Benchmark("send + dispatch (1M messages to one process)") { benchmark in
         let node = Node.deterministic(defaultMailboxCapacity: 2_000_000)
         let sink = try node.spawn(Sink())

@@ -24,6 +24,7 @@ extension Node {
     }
 
     /// Stops `server` from async code; `terminate` has run when this returns.
+    @inlinable
     public func stop<S: GenServer>(_ server: ServerRef<S>, reason: ExitReason = .normal, timeout: Timeout = .infinity)
         async throws
     {
@@ -35,6 +36,7 @@ extension Node {
     }
 
     /// Casts to `server` from async code; returns what happened to the message.
+    @inlinable
     public func cast<S: GenServer>(_ server: ServerRef<S>, _ message: S.Cast) async throws -> CastOutcome
         where S.Cast: Sendable
     {
@@ -43,6 +45,7 @@ extension Node {
 
     /// Starts a GenServer from async code (anonymous or named; linked to nothing) once `initialize` has
     /// decided. - Throws: `StartError`, `CallError.nodeStopped`, `CancellationError`.
+    @inlinable
     public func start<S: GenServer>(_ type: S.Type, _ argument: S.Argument, options: StartOptions = StartOptions())
         async throws -> ServerRef<S> where S.Argument: Sendable
     {
@@ -62,6 +65,7 @@ extension Node {
     }
 
     /// Starts a GenServer whose argument is its initial state, from async code.
+    @inlinable
     public func start<S: GenServer & Sendable>(_ server: S, options: StartOptions = StartOptions()) async throws
         -> ServerRef<S> where S.Argument == S
     {
@@ -69,6 +73,7 @@ extension Node {
     }
 
     /// Spawns a process from async code. - Throws: `ProcessError`, `CancellationError`.
+    @inlinable
     public func spawn<B: ProcessBehavior & Sendable>(_ behavior: B, options: SpawnOptions = .init()) async throws
         -> Address<B.Message>
     {
@@ -96,6 +101,7 @@ extension Node {
     }
 
     /// Runs `body` on the loop thread and returns its result to async code.
+    @inlinable
     public func perform<R: Sendable>(_ body: @escaping @Sendable (Node) throws -> R) async throws -> R {
         try await external { node, call in
             guard !call.isFinished else { return }

@@ -57,6 +57,7 @@ extension Node {
             let context = Unmanaged.passRetained(self).toOpaque()
             let status = pthread_create(&thread, nil, { context in
                 let node = Unmanaged<Node>.fromOpaque(context!).takeRetainedValue()
+                otp_set_thread_name("otp-loop")
                 node.inbox.withLock {}  // wait until start() has recorded the thread
                 node.run(until: .stopped)
                 _ = node.close()
