@@ -2,8 +2,8 @@
 /// the requester of every external call, plus the table of calls in flight.
 ///
 /// No temporary process per call: an external call opens an ordinary request from this process (so
-/// replies, server deaths and late replies follow the in-loop call protocol exactly), and the table maps
-/// the request's reference to the waiting `ExternalCall`. The call's timeout is a wheel timer keyed by the
+/// replies, server deaths and late replies follow the in-loop call protocol exactly), and the request's
+/// monitor slot holds the waiting `ExternalCall` (no table, no hashing). The call's timeout is a wheel timer keyed by the
 /// request (`TimerWheel.Kind.externalCall`), so a call allocates nothing on the loop beyond its table
 /// entry. Cancellation removes the entry and closes the request, so a reply that arrives later is dropped;
 /// closing the node fails every entry with `CallError.nodeStopped`.
@@ -28,18 +28,25 @@ struct ExternalCaller: ProcessBehavior {
 /// An external call in flight, as the loop sees it.
 @usableFromInline
 struct PendingExternalCall {
+    /// How an external call ends on the loop.
+    @usableFromInline
+    enum Ending {
+        /// Its response arrived (a reply or the server's DOWN).
+        case response(Envelope<Never>)
+        /// Its timer fired.
+        case timeout
+        /// The node is closing.
+        case failure(CallError)
+    }
+
     @usableFromInline var timer: TimerRef?
-    /// Finishes the call from the response envelope, or as a timeout when `nil`.
-    @usableFromInline let complete: (Node, Envelope<ExternalCaller.Message>?) -> Void
-    /// Fails the call (node shutdown).
-    @usableFromInline let fail: (CallError) -> Void
+    /// Finishes the call.
+    @usableFromInline let finish: (Node, Ending) -> Void
 
     @usableFromInline
-    init(timer: TimerRef?, complete: @escaping (Node, Envelope<ExternalCaller.Message>?) -> Void,
-         fail: @escaping (CallError) -> Void) {
+    init(timer: TimerRef?, finish: @escaping (Node, Ending) -> Void) {
         self.timer = timer
-        self.complete = complete
-        self.fail = fail
+        self.finish = finish
     }
 }
 
@@ -56,7 +63,7 @@ extension Node {
     /// External calls in flight (for tests and introspection). Loop thread only.
     public var pendingExternalCalls: Int {
         preconditionInLoop()
-        return externalCalls.count
+        return externalCallCount
     }
 
     /// Opens the request `begin` makes on behalf of the external caller and registers `call` for its
@@ -84,34 +91,52 @@ extension Node {
         }
         // The timeout is a plain wheel timer keyed by the request: no allocation, no message.
         let timer = milliseconds.map { armExternalTimeout(after: $0, for: id.ref) }
-        registerExternal(id.ref, PendingExternalCall(timer: timer, complete: { node, envelope in
-            if let envelope, let result = node.response(to: id.ref, of: caller, server: id.server, in: envelope,
-                                                        as: R.self) {
-                call.finish(result.mapError { $0 })
-            } else {
+        registerExternal(id.ref, PendingExternalCall(timer: timer) { node, ending in
+            switch ending {
+            case .response(let envelope):
+                if let result = node.response(to: id.ref, of: caller, server: id.server, in: envelope, as: R.self) {
+                    call.finish(result.mapError { $0 })
+                }
+            case .timeout:
                 node.closeRequest(id.ref, of: caller)
                 call.finish(.failure(CallError.timeout(id.server)))
+            case .failure(let error):
+                call.finish(.failure(error))
             }
-        }, fail: { error in call.finish(.failure(error)) }))
+        })
         call.ref = id.ref
     }
 
     @usableFromInline
     func registerExternal(_ ref: Ref, _ pending: PendingExternalCall) {
-        externalCalls[ref] = pending
+        // Every external request is opened to a live process, so its monitor has a slot.
+        guard let slot = monitors.slot(ref) else { preconditionFailure("external call \(ref) without a request slot") }
+        monitors.storeExternal(pending, in: slot)
+        externalCallCount += 1
+    }
+
+    /// Takes the waiting external call of request `ref` out of its monitor slot.
+    private func takeExternal(_ ref: Ref) -> PendingExternalCall? {
+        guard let slot = monitors.slot(ref), let pending = monitors.takeExternal(from: slot) else { return nil }
+        externalCallCount -= 1
+        return pending
     }
 
     /// The response (or timeout, for `nil`) of an external call arrived.
     func completeExternal(_ ref: Ref, with envelope: Envelope<ExternalCaller.Message>?) {
-        guard let pending = externalCalls.removeValue(forKey: ref) else { return }
-        if envelope != nil, let timer = pending.timer { cancelExternalTimer(timer) }
-        pending.complete(self, envelope)
+        guard let pending = takeExternal(ref) else { return }
+        guard let envelope else {
+            pending.finish(self, .timeout)
+            return
+        }
+        if let timer = pending.timer { cancelExternalTimer(timer) }
+        pending.finish(self, .response(envelope))
     }
 
     /// The awaiting task was cancelled: forget the call and close its request, so a late reply is dropped.
     @usableFromInline
     func cancelExternal(_ ref: Ref?) {
-        guard let ref, let pending = externalCalls.removeValue(forKey: ref) else { return }
+        guard let ref, let pending = takeExternal(ref) else { return }
         if let timer = pending.timer { cancelExternalTimer(timer) }
         if let caller = externalCaller { closeRequest(ref, of: caller) }
     }
@@ -128,8 +153,8 @@ extension Node {
 
     /// Fails every external call in flight (the node is closing).
     func failExternalCalls() {
-        let pending = externalCalls
-        externalCalls = [:]
-        for (_, call) in pending { call.fail(.nodeStopped) }
+        let pending = monitors.takeAllExternals()
+        externalCallCount = 0
+        for call in pending { call.finish(self, .failure(.nodeStopped)) }
     }
 }

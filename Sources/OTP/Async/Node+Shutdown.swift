@@ -28,11 +28,19 @@ extension Node {
                 let timer = (try? timeout.validated())?.map {
                     armTimer(after: $0, kind: .externalCall, target: ref.rawValue, payload: nil)
                 }
-                externalCalls[ref] = PendingExternalCall(timer: timer, complete: { node, envelope in
+                registerExternal(ref, PendingExternalCall(timer: timer) { node, ending in
+                    switch ending {
+                    case .failure:
+                        done()
+                        return
+                    case .timeout:
+                        node.exit(pid, reason: .kill)  // terminate took too long: kill it
+                    case .response:
+                        break
+                    }
                     node.closeRequest(ref, of: caller)
-                    if envelope == nil { node.exit(pid, reason: .kill) }  // timed out: kill it
                     node.stopNext(rest, reason: reason, timeout: timeout, caller: caller, done: done)
-                }, fail: { _ in done() })
+                })
                 return
             }
             closeRequest(ref, of: caller)

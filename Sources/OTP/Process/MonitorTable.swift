@@ -31,6 +31,8 @@ struct MonitorTable {
     private var entries: UnsafeMutablePointer<Entry>
     /// The reply of each request slot, from delivery until the caller takes it (parallel to `entries`).
     private var replies: UnsafeMutablePointer<(any Sendable)?>
+    /// The waiting external call of each request slot opened by the node's external caller (`Async/`).
+    private var externals: UnsafeMutablePointer<PendingExternalCall?>
     private var capacity = 64
     private var highWater = 0
     private var freeHead = MonitorTable.none
@@ -42,6 +44,7 @@ struct MonitorTable {
     init() {
         entries = .allocate(capacity: capacity)
         replies = .allocate(capacity: capacity)
+        externals = .allocate(capacity: capacity)
     }
 
     mutating func destroy() {
@@ -49,6 +52,30 @@ struct MonitorTable {
         entries.deallocate()
         replies.deinitialize(count: highWater)
         replies.deallocate()
+        externals.deinitialize(count: highWater)
+        externals.deallocate()
+    }
+
+    // MARK: External calls
+
+    func storeExternal(_ call: PendingExternalCall, in slot: Int) { externals[slot] = call }
+
+    func hasExternal(_ slot: Int) -> Bool { externals[slot] != nil }
+
+    func takeExternal(from slot: Int) -> PendingExternalCall? {
+        let call = externals[slot]
+        externals[slot] = nil
+        return call
+    }
+
+    /// Takes every waiting external call (the node is closing).
+    func takeAllExternals() -> [PendingExternalCall] {
+        var calls: [PendingExternalCall] = []
+        for slot in 0..<highWater where externals[slot] != nil {
+            calls.append(externals[slot]!)
+            externals[slot] = nil
+        }
+        return calls
     }
 
     // MARK: Replies
@@ -176,11 +203,16 @@ struct MonitorTable {
                 grownReplies.moveInitialize(from: replies, count: highWater)
                 replies.deallocate()
                 replies = grownReplies
+                let grownExternals = UnsafeMutablePointer<PendingExternalCall?>.allocate(capacity: capacity * 2)
+                grownExternals.moveInitialize(from: externals, count: highWater)
+                externals.deallocate()
+                externals = grownExternals
                 capacity *= 2
             }
             index = highWater
             (entries + index).initialize(to: Entry())
             (replies + index).initialize(to: nil)
+            (externals + index).initialize(to: nil)
             highWater += 1
         }
         let serial = entries[index].serial
@@ -195,6 +227,7 @@ struct MonitorTable {
         count -= 1
         entries[slot].inUse = false
         replies[slot] = nil
+        externals[slot] = nil
         let (serial, overflow) = entries[slot].serial.addingReportingOverflow(1)
         // A slot whose serial would reach the top bit (or wrap) is retired, so refs stay unique.
         guard !overflow, serial < 1 << 31 else { return }

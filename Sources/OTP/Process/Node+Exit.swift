@@ -106,7 +106,14 @@ extension Node {
                     extras.watchedBy = head
                     continue
                 }
-                removeMonitor(slot)
+                if monitors.hasExternal(slot) {
+                    // An external call's request: its slot stays until the external caller takes the DOWN.
+                    var head = extras.watchedBy
+                    monitors.detach(slot, watchedBy: &head)
+                    extras.watchedBy = head
+                } else {
+                    removeMonitor(slot)
+                }
                 core(watcher)?.pushSystem(.down(Down(monitor: ref, pid: pid, reason: reason)), node: self)
             }
         }
