@@ -8,18 +8,16 @@ import Synchronization
 /// started): the outcome is then kept and delivered on installation. No continuation is ever resumed under
 /// the lock.
 ///
-/// Thread: every method is thread-safe; `state` is guarded by `lockWord`, a spin lock held for a few
+/// Thread: every method is thread-safe; the state is guarded by `lockWord`, a spin lock held for a few
 /// instructions (an atomic, which ThreadSanitizer understands, and nothing to allocate per call).
 @usableFromInline
 final class ExternalCall<Value: Sendable>: @unchecked Sendable {
-    @usableFromInline
-    enum State {
-        case waiting(CheckedContinuation<Value, any Error>?)
-        case finished(Result<Value, any Error>?)
-    }
-
     @usableFromInline let lockWord = Atomic<Bool>(false)
-    @usableFromInline var state = State.waiting(nil)
+    /// Guarded by `lockWord`. Plain optionals rather than one generic enum: their destruction stays
+    /// specialised (a generic enum's value witnesses cost a metadata lookup per call).
+    @usableFromInline var continuation: CheckedContinuation<Value, any Error>?
+    @usableFromInline var outcome: Result<Value, any Error>?
+    @usableFromInline var finished = false
     /// The request this call opened on the loop, once registered. Loop thread only.
     @usableFromInline var ref: Ref?
 
@@ -40,33 +38,31 @@ final class ExternalCall<Value: Sendable>: @unchecked Sendable {
     @inlinable
     func install(_ continuation: CheckedContinuation<Value, any Error>) {
         lock()
-        switch state {
-        case .waiting:
-            state = .waiting(continuation)
+        if finished, let outcome = outcome.take() {
             unlock()
-        case .finished(let result):
-            state = .finished(nil)
-            unlock()
-            continuation.resume(with: result!)
+            continuation.resume(with: outcome)
+            return
         }
+        self.continuation = continuation
+        unlock()
     }
 
     /// Delivers the outcome; returns `false` when an outcome was delivered before (this one is dropped).
     @inlinable @discardableResult
     func finish(_ result: Result<Value, any Error>) -> Bool {
         lock()
-        guard case .waiting(let continuation) = state else {
+        guard !finished else {
             unlock()
             return false
         }
-        if let continuation {
-            state = .finished(nil)
+        finished = true
+        guard let continuation = continuation.take() else {
+            outcome = result
             unlock()
-            continuation.resume(with: result)
-        } else {
-            state = .finished(result)
-            unlock()
+            return true
         }
+        unlock()
+        continuation.resume(with: result)
         return true
     }
 
@@ -74,7 +70,6 @@ final class ExternalCall<Value: Sendable>: @unchecked Sendable {
     var isFinished: Bool {
         lock()
         defer { unlock() }
-        if case .finished = state { return true }
-        return false
+        return finished
     }
 }
