@@ -156,8 +156,8 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
 
     /// The one place where a handler's result becomes what happens next.
     @inlinable
-    mutating func apply(_ result: ServerResult<S>, _ context: ServerContext<S>) -> Next {
-        switch result {
+    mutating func apply(_ result: consuming ServerResult<S>, _ context: ServerContext<S>) -> Next {
+        switch consume result {
         case .reply(let value, let action):
             guard let current = caller.take() else {
                 return crash(GenServerError.replyOutsideCall, lastMessage: "a handler returned .reply", context)
@@ -178,8 +178,8 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     }
 
     @inlinable
-    mutating func perform(_ action: Action<S>, _ context: ServerContext<S>) -> Next {
-        switch action {
+    mutating func perform(_ action: consuming Action<S>, _ context: ServerContext<S>) -> Next {
+        switch consume action {
         case .none:
             return .receive
         case .timeout(let timeout):

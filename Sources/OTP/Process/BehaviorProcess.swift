@@ -18,9 +18,9 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
     @usableFromInline @exclusivity(unchecked) var waitLimit: UInt64 = .max
 
     @usableFromInline
-    init(pid: PID, behavior: B, capacity: Int, turn: @escaping TurnFunction) {
+    init(pid: PID, behavior: B, capacity: Int, turn: @escaping TurnFunction, replyPush: @escaping ReplyPushFunction) {
         self.behavior = behavior
-        super.init(pid: pid, capacity: capacity, turn: turn)
+        super.init(pid: pid, capacity: capacity, turn: turn, replyPush: replyPush)
     }
 
     /// Creates the process object with its specialised turn.
@@ -28,6 +28,8 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
     static func make(pid: PID, behavior: B, capacity: Int) -> BehaviorProcess<B> {
         BehaviorProcess(pid: pid, behavior: behavior, capacity: capacity, turn: { process, node, budget, handled in
             unsafeDowncast(process, to: BehaviorProcess<B>.self).runTurn(node: node, budget: budget, handled: &handled)
+        }, replyPush: { process, ref, node in
+            unsafeDowncast(process, to: BehaviorProcess<B>.self).pushReply(ref, node: node)
         })
     }
 

@@ -8,9 +8,9 @@ class MailboxProcess<Message>: ProcessCore {
     @usableFromInline @exclusivity(unchecked) final var mailbox: RingBuffer<Envelope<Message>>
 
     @usableFromInline
-    init(pid: PID, capacity: Int, turn: @escaping TurnFunction) {
+    init(pid: PID, capacity: Int, turn: @escaping TurnFunction, replyPush: @escaping ReplyPushFunction) {
         mailbox = RingBuffer(limit: capacity)
-        super.init(pid: pid, messageType: ObjectIdentifier(Message.self), turn: turn)
+        super.init(pid: pid, messageType: ObjectIdentifier(Message.self), turn: turn, replyPush: replyPush)
     }
 
     /// Queues a user message; `false` when the mailbox is full (the caller reports it to the sender).
@@ -38,7 +38,9 @@ class MailboxProcess<Message>: ProcessCore {
         wake(node)
     }
 
-    override final func pushReply(_ ref: Ref, node: Node) {
+    /// Queues a reply; reached through `ProcessCore.replyPush`, specialised where the process was spawned.
+    @inlinable
+    final func pushReply(_ ref: Ref, node: Node) {
         mailbox.forcePush(.reply(ref))
         wake(node)
     }

@@ -72,7 +72,7 @@ extension Node {
         }
         monitors[slot].awaitingReply = false
         monitors.storeReply(value, in: slot)
-        process.pushReply(ref, node: self)
+        process.replyPush(process, ref, self)
         return true
     }
 
