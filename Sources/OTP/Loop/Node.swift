@@ -44,7 +44,7 @@ public final class Node: @unchecked Sendable {
     @exclusivity(unchecked) var wheel = TimerWheel(now: 0)
     @exclusivity(unchecked) var expired: [TimerWheel.Expired] = []
     @exclusivity(unchecked) var registry: [String: PID] = [:]
-    @exclusivity(unchecked) var monitors = MonitorTable()
+    @usableFromInline @exclusivity(unchecked) var monitors = MonitorTable()
     /// Exits waiting to be carried out: a cascade through links is a loop, never a recursion.
     @exclusivity(unchecked) var dying: [(PID, ExitReason)] = []
     @exclusivity(unchecked) var drainingExits = false

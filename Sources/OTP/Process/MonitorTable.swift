@@ -11,30 +11,32 @@
 /// one no longer awaiting, is dropped and counted, so a late reply never reaches a mailbox.
 ///
 /// Thread: loop thread only (owned by the node).
+@usableFromInline
 struct MonitorTable {
-    static let none = UInt32.max
+    @usableFromInline static let none = UInt32.max
 
+    @usableFromInline
     struct Entry {
-        var watcher = PID(index: 0, serial: 0)
-        var target = PID(index: 0, serial: 0)
-        var serial: UInt32 = 1
-        var inUse = false
+        @usableFromInline var watcher = PID(index: 0, serial: 0)
+        @usableFromInline var target = PID(index: 0, serial: 0)
+        @usableFromInline var serial: UInt32 = 1
+        @usableFromInline var inUse = false
         /// Linked into its target's list (a reserved request is not, until `attach`).
         var attached = false
-        var awaitingReply = false
+        @usableFromInline var awaitingReply = false
         var watcherPrev = MonitorTable.none
         var watcherNext = MonitorTable.none
         var targetPrev = MonitorTable.none
         var targetNext = MonitorTable.none
     }
 
-    private var entries: UnsafeMutablePointer<Entry>
+    @usableFromInline var entries: UnsafeMutablePointer<Entry>
     /// The reply of each request slot, from delivery until the caller takes it (parallel to `entries`).
-    private var replies: UnsafeMutablePointer<(any Sendable)?>
+    @usableFromInline var replies: UnsafeMutablePointer<StoredReply>
     /// The waiting external call of each request slot opened by the node's external caller (`Async/`).
     private var externals: UnsafeMutablePointer<PendingExternalCall?>
     private var capacity = 64
-    private var highWater = 0
+    @usableFromInline var highWater = 0
     private var freeHead = MonitorTable.none
     /// Monitors in place.
     private(set) var count = 0
@@ -80,19 +82,34 @@ struct MonitorTable {
 
     // MARK: Replies
 
-    /// Keeps the reply to the request in `slot` until its caller takes it.
-    func storeReply(_ value: any Sendable, in slot: Int) {
-        replies[slot] = value
+    /// Keeps the reply to the request in `slot` until its caller takes it. A plain value of up to 16
+    /// bytes (an `Int`, a small struct of numbers) is stored inline as bits with its type; anything else as
+    /// an existential. No allocation and no dynamic cast for the common small replies.
+    @inlinable
+    func storeReply<R: Sendable>(_ value: R, in slot: Int) {
+        if _isPOD(R.self) && MemoryLayout<R>.size <= 16 && MemoryLayout<R>.alignment <= 8 {
+            withUnsafeMutableBytes(of: &replies[slot].bits) { $0.storeBytes(of: value, as: R.self) }
+            replies[slot].type = R.self
+        } else {
+            replies[slot].boxed = value
+        }
     }
 
     /// Whether the request in `slot` holds a reply its caller has not taken yet.
-    func hasReply(_ slot: Int) -> Bool { replies[slot] != nil }
+    func hasReply(_ slot: Int) -> Bool { replies[slot].type != nil || replies[slot].boxed != nil }
 
-    /// Takes the reply of the request in `slot`.
-    func takeReply(from slot: Int) -> (any Sendable)? {
-        let value = replies[slot]
-        replies[slot] = nil
-        return value
+    /// Takes the reply of the request in `slot` as an `R`.
+    @inlinable
+    func takeReply<R>(from slot: Int, as type: R.Type) -> TakenReply<R> {
+        if let stored = replies[slot].type {
+            replies[slot].type = nil
+            guard ObjectIdentifier(stored) == ObjectIdentifier(R.self) else { return .wrongType(String(describing: stored)) }
+            return .value(withUnsafeBytes(of: replies[slot].bits) { $0.load(as: R.self) })
+        }
+        guard let boxed = replies[slot].boxed else { return .none }
+        replies[slot].boxed = nil
+        guard let value = boxed as? R else { return .wrongType(String(describing: Swift.type(of: boxed))) }
+        return .value(value)
     }
 
     /// A reference that can never name a monitor entry (its top bit is set; entry references never set it).
@@ -104,7 +121,7 @@ struct MonitorTable {
     // MARK: Lookup
 
     /// The slot of a live monitor, or `nil`.
-    @inline(__always)
+    @inlinable @inline(__always)
     func slot(_ ref: Ref) -> Int? {
         let index = Int(UInt32(truncatingIfNeeded: ref.rawValue))
         let serial = UInt32(truncatingIfNeeded: ref.rawValue >> 32)
@@ -114,6 +131,7 @@ struct MonitorTable {
         return index
     }
 
+    @inlinable
     subscript(slot: Int) -> Entry {
         get { entries[slot] }
         nonmutating set { entries[slot] = newValue }
@@ -199,7 +217,7 @@ struct MonitorTable {
                 grown.moveInitialize(from: entries, count: highWater)
                 entries.deallocate()
                 entries = grown
-                let grownReplies = UnsafeMutablePointer<(any Sendable)?>.allocate(capacity: capacity * 2)
+                let grownReplies = UnsafeMutablePointer<StoredReply>.allocate(capacity: capacity * 2)
                 grownReplies.moveInitialize(from: replies, count: highWater)
                 replies.deallocate()
                 replies = grownReplies
@@ -211,7 +229,7 @@ struct MonitorTable {
             }
             index = highWater
             (entries + index).initialize(to: Entry())
-            (replies + index).initialize(to: nil)
+            (replies + index).initialize(to: StoredReply())
             (externals + index).initialize(to: nil)
             highWater += 1
         }
@@ -226,7 +244,7 @@ struct MonitorTable {
     private mutating func release(_ slot: Int) {
         count -= 1
         entries[slot].inUse = false
-        replies[slot] = nil
+        replies[slot] = StoredReply()
         externals[slot] = nil
         let (serial, overflow) = entries[slot].serial.addingReportingOverflow(1)
         // A slot whose serial would reach the top bit (or wrap) is retired, so refs stay unique.
@@ -235,4 +253,24 @@ struct MonitorTable {
         entries[slot].watcherNext = freeHead
         freeHead = UInt32(slot)
     }
+}
+
+/// A reply waiting in its request's slot: small plain values inline, the rest boxed.
+@usableFromInline
+struct StoredReply {
+    /// The type of an inline value in `bits`.
+    @usableFromInline var type: Any.Type?
+    @usableFromInline var bits: (UInt64, UInt64) = (0, 0)
+    @usableFromInline var boxed: (any Sendable)?
+
+    @usableFromInline
+    init() {}
+}
+
+/// What a caller finds in its request's slot.
+@usableFromInline
+enum TakenReply<R> {
+    case value(R)
+    case wrongType(String)
+    case none
 }

@@ -114,15 +114,15 @@ enum SystemMessage {
 /// Thread: loop thread only.
 @usableFromInline
 final class ProcessExtras {
-    var name: String?
-    var links: Set<PID> = []
+    @exclusivity(unchecked) var name: String?
+    @exclusivity(unchecked) var links: Set<PID> = []
     /// Head of the list of monitors this process holds (in the node's `MonitorTable`).
-    var watching = MonitorTable.none
+    @exclusivity(unchecked) var watching = MonitorTable.none
     /// Head of the list of monitors others hold on this process.
-    var watchedBy = MonitorTable.none
+    @exclusivity(unchecked) var watchedBy = MonitorTable.none
     /// The chain of `sendAfter` timers addressed to this pid in the node's timer wheel (cancelled when it
     /// exits, as in Erlang); `TimerWheel.noChain` until the first one.
-    var timerChain = TimerWheel.noChain
+    @exclusivity(unchecked) var timerChain = TimerWheel.noChain
     /// An exit signal that arrived while the process was running; it exits when its callback returns.
     @usableFromInline @exclusivity(unchecked) var pendingExit: ExitReason?
 }

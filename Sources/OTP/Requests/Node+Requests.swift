@@ -56,14 +56,9 @@ extension Node {
         return deliverReply(caller.ref, to: caller.pid, value)
     }
 
-    /// Takes the reply value waiting for request `ref`.
-    @usableFromInline
-    func takeReply(_ ref: Ref) -> (any Sendable)? {
-        monitors.slot(ref).flatMap { monitors.takeReply(from: $0) }
-    }
-
-    @usableFromInline
-    func deliverReply(_ ref: Ref, to caller: PID, _ value: any Sendable) -> Bool {
+    /// Delivers `value` as the reply to request `ref` of `caller`, while the request awaits one.
+    @inlinable
+    func deliverReply<R: Sendable>(_ ref: Ref, to caller: PID, _ value: R) -> Bool {
         guard let slot = monitors.slot(ref), monitors[slot].watcher == caller, monitors[slot].awaitingReply,
               let process = core(caller)
         else {
@@ -84,13 +79,15 @@ extension Node {
     ) -> Result<Reply, CallError>? {
         switch envelope {
         case .reply(let r) where r == ref:
-            let value = takeReply(ref)
+            let taken = monitors.slot(ref).map { monitors.takeReply(from: $0, as: Reply.self) } ?? .none
             closeRequest(ref, of: caller, replyConsumed: true)
-            guard let value, let reply = value as? Reply else {
-                return .failure(.wrongReplyType(server, expected: String(describing: Reply.self),
-                                                got: value.map { String(describing: type(of: $0)) } ?? "nothing"))
+            switch taken {
+            case .value(let reply): return .success(reply)
+            case .wrongType(let got):
+                return .failure(.wrongReplyType(server, expected: String(describing: Reply.self), got: got))
+            case .none:
+                return .failure(.wrongReplyType(server, expected: String(describing: Reply.self), got: "nothing"))
             }
-            return .success(reply)
         case .down(let down) where down.monitor == ref:
             closeRequest(ref, of: caller)
             if case .noproc = down.reason { return .failure(.noProcess(server)) }
