@@ -11,7 +11,7 @@ import Synchronization
 /// Thread: every method is thread-safe; the state is guarded by `lockWord`, a spin lock held for a few
 /// instructions (an atomic, which ThreadSanitizer understands, and nothing to allocate per call).
 @usableFromInline
-final class ExternalCall<Value: Sendable>: @unchecked Sendable {
+final class ExternalCall<Value: Sendable>: InboxWork, @unchecked Sendable {
     @usableFromInline let lockWord = Atomic<Bool>(false)
     /// Guarded by `lockWord`. Plain optionals rather than one generic enum: their destruction stays
     /// specialised (a generic enum's value witnesses cost a metadata lookup per call).
@@ -20,9 +20,23 @@ final class ExternalCall<Value: Sendable>: @unchecked Sendable {
     @usableFromInline var finished = false
     /// The request this call opened on the loop, once registered. Loop thread only.
     @usableFromInline var ref: Ref?
+    /// What the loop does to start the call (the call is its own inbox job).
+    @usableFromInline var start: ((Node, ExternalCall<Value>) -> Void)?
 
     @usableFromInline
     init() {}
+
+    @usableFromInline
+    func run(on node: Node) {
+        let start = self.start
+        self.start = nil
+        start?(node, self)
+    }
+
+    @usableFromInline
+    func cancel() {
+        finish(.failure(CallError.nodeStopped))
+    }
 
     @inlinable
     func lock() {

@@ -123,6 +123,7 @@ extension Node {
     }
 
     /// The response (or timeout, for `nil`) of an external call arrived.
+    @usableFromInline
     func completeExternal(_ ref: Ref, with envelope: Envelope<ExternalCaller.Message>?) {
         guard let pending = takeExternal(ref) else { return }
         guard let envelope else {

@@ -115,16 +115,22 @@ extension Node {
         inbox.post(Inbox.Job(run: run, cancel: cancel))
     }
 
+    /// Posts an object that is its own job (thread-safe); `false` when the node is closed.
+    @usableFromInline
+    func post(_ work: any InboxWork) -> Bool {
+        inbox.post(Inbox.Job(work))
+    }
+
     /// Suspends until `start` (run on the loop) has finished `call`, which it must do exactly once directly
     /// or later; cancellation and node shutdown finish it too.
     @inlinable
     func external<R: Sendable>(_ start: @escaping @Sendable (Node, ExternalCall<R>) -> Void) async throws -> R {
         let call = ExternalCall<R>()
+        call.start = start
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 call.install(continuation)
-                let posted = post(run: { node in start(node, call) }, cancel: { call.finish(.failure(CallError.nodeStopped)) })
-                if !posted { call.finish(.failure(CallError.nodeStopped)) }
+                if !post(call) { call.finish(.failure(CallError.nodeStopped)) }
             }
         } onCancel: {
             if call.finish(.failure(CancellationError())) {

@@ -11,11 +11,38 @@ import Glibc
 ///
 /// Thread: every method is thread-safe; `jobs`, `closed` and `wake` are guarded by `mutex`.
 final class Inbox: @unchecked Sendable {
+    /// A job: a closure pair, or an object that is its own job (an external call: no closure to allocate).
     struct Job {
+        private enum Kind {
+            case closure(run: @Sendable (Node) -> Void, cancel: (@Sendable () -> Void)?)
+            case work(any InboxWork)
+        }
+
+        private let kind: Kind
+
+        init(run: @escaping @Sendable (Node) -> Void, cancel: (@Sendable () -> Void)?) {
+            kind = .closure(run: run, cancel: cancel)
+        }
+
+        init(_ work: any InboxWork) {
+            kind = .work(work)
+        }
+
         /// Runs on the loop thread.
-        let run: @Sendable (Node) -> Void
+        func run(_ node: Node) {
+            switch kind {
+            case .closure(let run, _): run(node)
+            case .work(let work): work.run(on: node)
+            }
+        }
+
         /// Runs instead of `run` when the node closes before the job could run.
-        let cancel: (@Sendable () -> Void)?
+        func cancel() {
+            switch kind {
+            case .closure(_, let cancel): cancel?()
+            case .work(let work): work.cancel()
+            }
+        }
     }
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -76,4 +103,13 @@ final class Inbox: @unchecked Sendable {
             return taken
         }
     }
+}
+
+/// An object that is its own inbox job.
+@usableFromInline
+protocol InboxWork: AnyObject, Sendable {
+    /// Runs on the loop thread.
+    func run(on node: Node)
+    /// Runs instead when the node closes before the job could run.
+    func cancel()
 }

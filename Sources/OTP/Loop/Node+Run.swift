@@ -185,7 +185,7 @@ extension Node {
                      "Node.close() called while the loop is running (or from process code); stop() it first")
         guard phase != .closed else { return 0 }
         phase = .closed
-        for job in inbox.close() { job.cancel?() }
+        for job in inbox.close() { job.cancel() }
         failExternalCalls()
         for pid in table.pids() {
             if let process = core(pid) { terminate(process, reason: .shutdown) }

@@ -50,7 +50,7 @@ public final class Node: @unchecked Sendable {
     @exclusivity(unchecked) var drainingExits = false
     @exclusivity(unchecked) var manualNow: UInt64 = 0
     /// The stand-in requester of calls from outside the loop, and those calls in flight (`Async/`).
-    @exclusivity(unchecked) var externalCaller: PID?
+    @usableFromInline @exclusivity(unchecked) var externalCaller: PID?
     @exclusivity(unchecked) var externalCallCount = 0
     @exclusivity(unchecked) var phase: Phase = .ready
 

@@ -67,7 +67,13 @@ extension Node {
         }
         monitors[slot].awaitingReply = false
         monitors.storeReply(value, in: slot)
-        process.replyPush(process, ref, self)
+        if caller == externalCaller {
+            // A call from outside the loop: finish it right here, without a trip through the external
+            // caller's mailbox and turn.
+            completeExternal(ref, with: .reply(ref))
+        } else {
+            process.replyPush(process, ref, self)
+        }
         return true
     }
 
