@@ -10,57 +10,42 @@ func facadeBenchmarks() {
 
     Benchmark("facade: bare inbox + continuation round trip, 1 in flight (1k)", configuration: configuration) {
         benchmark in
-        let node = Node()
-        node.start()
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations { await bare(node) }
-        benchmark.stopMeasurement()
-        node.stop()
-        node.join()
+        try await measure(benchmark, tasks: 1) { node, _ in await bare(node) }
     }
 
     Benchmark("facade: async call round trip, 1 in flight (1k)", configuration: configuration) { benchmark in
-        let node = Node()
-        node.start()
-        let server = try await node.start(CountServer())
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations { _ = try await node.call(server, .get) }
-        benchmark.stopMeasurement()
-        node.stop()
-        node.join()
+        try await measure(benchmark, tasks: 1) { node, server in _ = try await node.call(server, .get) }
     }
 
     Benchmark("facade: bare round trips, 64 in flight (64k)", configuration: configuration) { benchmark in
-        let node = Node()
-        node.start()
-        let perTask = benchmark.scaledIterations.count
-        benchmark.startMeasurement()
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<64 {
-                group.addTask { for _ in 0..<perTask { await bare(node) } }
-            }
-        }
-        benchmark.stopMeasurement()
-        node.stop()
-        node.join()
+        try await measure(benchmark, tasks: 64) { node, _ in await bare(node) }
     }
 
     Benchmark("facade: async calls, 64 in flight (64k)", configuration: configuration) { benchmark in
-        let node = Node()
-        node.start()
-        let server = try await node.start(CountServer())
-        let perTask = benchmark.scaledIterations.count
-        benchmark.startMeasurement()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<64 {
-                group.addTask { for _ in 0..<perTask { _ = try await node.call(server, .get) } }
-            }
-            try await group.waitForAll()
-        }
-        benchmark.stopMeasurement()
-        node.stop()
-        node.join()
+        try await measure(benchmark, tasks: 64) { node, server in _ = try await node.call(server, .get) }
     }
+}
+
+/// Runs `operation` `scaledIterations` times in each of `tasks` concurrent tasks against a node on its own
+/// thread with a `CountServer`, measuring only the operations.
+private func measure(
+    _ benchmark: Benchmark, tasks: Int,
+    _ operation: @escaping @Sendable (Node, ServerRef<CountServer>) async throws -> Void
+) async throws {
+    let node = Node()
+    node.start()
+    let server = try await node.start(CountServer())
+    let perTask = benchmark.scaledIterations.count
+    benchmark.startMeasurement()
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for _ in 0..<tasks {
+            group.addTask { for _ in 0..<perTask { try await operation(node, server) } }
+        }
+        try await group.waitForAll()
+    }
+    benchmark.stopMeasurement()
+    node.stop()
+    node.join()
 }
 
 /// One round trip through the bare mechanism.
