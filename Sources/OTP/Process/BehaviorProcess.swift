@@ -6,7 +6,7 @@
 /// returned `Next`. The turn ends when no queued message matches (the process waits, arming its receive
 /// timer if it asked for one), when the budget is used (it yields), or when it exits.
 ///
-/// The turn is `@inlinable` and reached through `ProcessCore.turn`, a closure created by `make` where the
+/// The turn is `@inlinable` and reached through `ProcessCore.operate`, a closure created by `make` where the
 /// behaviour type is known, so it runs specialised for the behaviour even when that lives in another module.
 ///
 /// Thread: loop thread only. Cost per message: a scan step, a ring-buffer move, the behaviour call; no
@@ -18,19 +18,24 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
     @usableFromInline @exclusivity(unchecked) var waitLimit: UInt64 = .max
 
     @usableFromInline
-    init(pid: PID, behavior: B, capacity: Int, turn: @escaping TurnFunction, replyPush: @escaping ReplyPushFunction) {
+    init(pid: PID, behavior: B, capacity: Int, operate: @escaping ProcessFunction) {
         self.behavior = behavior
-        super.init(pid: pid, capacity: capacity, turn: turn, replyPush: replyPush)
+        super.init(pid: pid, capacity: capacity, operate: operate)
     }
 
     /// Creates the process object with its specialised turn.
     @inlinable
     static func make(pid: PID, behavior: B, capacity: Int) -> BehaviorProcess<B> {
-        BehaviorProcess(pid: pid, behavior: behavior, capacity: capacity, turn: { process, node, budget, handled in
-            unsafeDowncast(process, to: BehaviorProcess<B>.self).runTurn(node: node, budget: budget, handled: &handled)
-        }, replyPush: { process, ref, node in
-            unsafeDowncast(process, to: BehaviorProcess<B>.self).pushReply(ref, node: node)
-        })
+        BehaviorProcess(pid: pid, behavior: behavior, capacity: capacity) { process, node, operation, handled in
+            let process = unsafeDowncast(process, to: BehaviorProcess<B>.self)
+            switch operation {
+            case .turn(let budget):
+                return process.runTurn(node: node, budget: budget, handled: &handled)
+            case .pushReply(let ref):
+                process.pushReply(ref, node: node)
+                return .waiting
+            }
+        }
     }
 
     @inlinable

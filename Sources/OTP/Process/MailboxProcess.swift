@@ -8,9 +8,9 @@ class MailboxProcess<Message>: ProcessCore {
     @usableFromInline @exclusivity(unchecked) final var mailbox: RingBuffer<Envelope<Message>>
 
     @usableFromInline
-    init(pid: PID, capacity: Int, turn: @escaping TurnFunction, replyPush: @escaping ReplyPushFunction) {
+    init(pid: PID, capacity: Int, operate: @escaping ProcessFunction) {
         mailbox = RingBuffer(limit: capacity)
-        super.init(pid: pid, messageType: ObjectIdentifier(Message.self), turn: turn, replyPush: replyPush)
+        super.init(pid: pid, messageType: ObjectIdentifier(Message.self), operate: operate)
     }
 
     /// Queues a user message; `false` when the mailbox is full (the caller reports it to the sender).
@@ -38,7 +38,7 @@ class MailboxProcess<Message>: ProcessCore {
         wake(node)
     }
 
-    /// Queues a reply; reached through `ProcessCore.replyPush`, specialised where the process was spawned.
+    /// Queues a reply; reached through `ProcessCore.operate`, specialised where the process was spawned.
     @inlinable
     final func pushReply(_ ref: Ref, node: Node) {
         mailbox.forcePush(.reply(ref))

@@ -29,18 +29,16 @@ class ProcessCore {
 
     /// The scheduler turn, specialised for the process's behaviour type where the process was spawned
     /// (a generic class's overridden method would always run unspecialised).
-    @usableFromInline final let turn: TurnFunction
-    /// Queues a reply (`Envelope.reply`), specialised for the message type like `turn`: replies are on
-    /// every call's path, and the unspecialised virtual method cost a metadata lookup per reply.
-    @usableFromInline final let replyPush: ReplyPushFunction
+    /// It also queues replies (`Envelope.reply`), specialised for the message type: replies are on every
+    /// call's path, and an unspecialised virtual method cost a metadata lookup per reply. One closure for
+    /// both keeps the process object small.
+    @usableFromInline final let operate: ProcessFunction
 
     @usableFromInline
-    init(pid: PID, messageType: ObjectIdentifier, turn: @escaping TurnFunction,
-         replyPush: @escaping ReplyPushFunction) {
+    init(pid: PID, messageType: ObjectIdentifier, operate: @escaping ProcessFunction) {
         self.pid = pid
         self.messageType = messageType
-        self.turn = turn
-        self.replyPush = replyPush
+        self.operate = operate
     }
 
     /// Names, links, monitors and timers: allocated on first use.
@@ -81,13 +79,19 @@ class ProcessCore {
     func releaseMailbox() {}
 }
 
-/// Runs `process` for up to `budget` messages, counting them in `handled`. Called only by the scheduler.
+/// What the specialised process function is asked to do.
 @usableFromInline
-typealias TurnFunction = (_ process: ProcessCore, _ node: Node, _ budget: Int, _ handled: inout Int) -> TurnOutcome
+enum ProcessOperation {
+    /// Run the process for up to `budget` messages, counting them in `handled` (the scheduler's turn).
+    case turn(budget: Int)
+    /// Queue the reply to request `ref` (never refused: it answers a request the process made).
+    case pushReply(Ref)
+}
 
-/// Queues the reply to request `ref` into `process` (never refused: it answers a request it made).
+/// Performs `operation` on `process`; for `.pushReply` the outcome is `.waiting` and `handled` untouched.
 @usableFromInline
-typealias ReplyPushFunction = (_ process: ProcessCore, _ ref: Ref, _ node: Node) -> Void
+typealias ProcessFunction = (_ process: ProcessCore, _ node: Node, _ operation: ProcessOperation,
+                             _ handled: inout Int) -> TurnOutcome
 
 /// What a scheduler turn ended with.
 @usableFromInline

@@ -72,7 +72,8 @@ extension Node {
             // caller's mailbox and turn.
             completeExternal(ref, with: .reply(ref))
         } else {
-            process.replyPush(process, ref, self)
+            var unused = 0
+            _ = process.operate(process, self, .pushReply(ref), &unused)
         }
         return true
     }

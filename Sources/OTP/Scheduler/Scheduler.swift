@@ -40,7 +40,7 @@ extension Node {
             currentProcess = object
             var turnHandled = 0
             let outcome = Unmanaged<ProcessCore>.fromOpaque(object)._withUnsafeGuaranteedRef { process in
-                process.turn(process, self, budget, &turnHandled)
+                process.operate(process, self, .turn(budget: budget), &turnHandled)
             }
             currentProcess = nil
             handled &+= turnHandled
