@@ -21,6 +21,13 @@ func facadeBenchmarks() {
         try await measure(benchmark, tasks: 64) { node, _ in await bare(node) }
     }
 
+    Benchmark("facade: bare round trips with a cancellation handler, 64 in flight (64k)", configuration: configuration) {
+        benchmark in
+        try await measure(benchmark, tasks: 64) { node, _ in
+            await withTaskCancellationHandler { await bare(node) } onCancel: {}
+        }
+    }
+
     Benchmark("facade: async calls, 64 in flight (64k)", configuration: configuration) { benchmark in
         try await measure(benchmark, tasks: 64) { node, server in _ = try await node.call(server, .get) }
     }
