@@ -7,7 +7,7 @@ SUDO       := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PKGS   := libuv1-dev pkg-config
 CMAKE_PKGS := cmake ninja-build
 
-.PHONY: all deps cmake-deps build demo test unit-test cmake-build cmake-test test-tsan bench clean
+.PHONY: all deps cmake-deps build demo test unit-test cmake-build cmake-test test-tsan bench compare clean
 
 all: build
 
@@ -62,6 +62,12 @@ cmake-test: cmake-build
 	$(CMAKE_DIR)/otp-c-host | tee $(CMAKE_DIR)/c-host.out
 	grep -q "c-host: total of 1..10 is 55" $(CMAKE_DIR)/c-host.out
 	@echo "CMake build OK: the demo, the Swift host and the C host ran to the end"
+
+## swift-otp beside Erlang/OTP (installs erlang-base), Swift actors and otpylib (from PyPI, skipped when
+## unreachable), in one run: writes docs/benchmarks.md and Benchmarks/results/latest.json. QUICK=1: smoke run.
+compare: deps
+	$(call apt_install,erlang-base python3-venv)
+	python3 Benchmarks/compare.py $(if $(QUICK),--quick)
 
 ## The benchmark suite (release build, ordo-one/benchmark; about two minutes).
 bench: deps

@@ -19,6 +19,12 @@ let package = Package(
             ],
             path: "Benchmarks/Core",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        // The swift-otp and Swift-actor side of `make compare` (plain clock, no benchmark framework).
+        .executableTarget(
+            name: "Compare",
+            dependencies: [.product(name: "OTP", package: "swift-otp")],
+            path: "Compare"
+        ),
     ]
 )

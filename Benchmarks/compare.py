@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""`make compare`: swift-otp, Erlang/OTP (one scheduler and default), Swift actors and otpylib, side by side.
+
+Runs every system in this one invocation on this machine, then writes
+  - Benchmarks/results/latest.json  {"workloads": {name: {"unit": u, "swift-otp": x, "erlang": y, ...}}}
+  - docs/benchmarks.md              one table per workload, ratios to Erlang with one scheduler, targets
+  - docs/benchmarks-ratios.svg      a bar chart of swift-otp's ratios, generated here
+Usage: python3 Benchmarks/compare.py [--quick]
+"""
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "Benchmarks")
+QUICK = "--quick" in sys.argv
+
+# Workloads in display order: (name, title, better) — better is "lower" for times and sizes.
+WORKLOADS = [
+    ("call_round_trip", "GenServer call round trip from a process (default 5 s timeout)", "lower"),
+    ("cast", "GenServer cast (casts, then one call to sync)", "lower"),
+    ("ping_pong", "raw send/receive ping-pong", "lower"),
+    ("spawn", "spawn a process that waits in receive: time", "lower"),
+    ("spawn_memory", "spawn a process that waits in receive: memory", "lower"),
+    ("genserver_start", "start a GenServer (synchronous init): time", "lower"),
+    ("genserver_memory", "start a GenServer: memory", "lower"),
+    ("ring", "ring of 10,000 processes, per hop", "lower"),
+    ("fan_in", "fan-in: 1,000 clients x calls on one server", "higher"),
+    ("timeouts", "100k callers, 1 ms call timeout, server never replies", "lower"),
+    ("timeouts_stray", "stray messages after those timeouts", "lower"),
+    ("timers_arm_cancel", "timers armed then cancelled", "lower"),
+    ("timers_fire", "timers fired", "lower"),
+]
+
+# Targets: ratio of swift-otp to Erlang (one scheduler), and the direction.
+TARGETS = {
+    "call_round_trip": ("<=", 0.1), "cast": ("<=", 0.1), "ping_pong": ("<=", 0.1), "spawn": ("<=", 0.1),
+    "spawn_memory": ("<=", 0.15), "genserver_start": ("<=", 0.15), "genserver_memory": ("<=", 0.2),
+    "ring": ("<=", 0.1), "fan_in": (">=", 10.0), "timeouts": ("<=", 1.0),
+}
+
+SYSTEMS = ["swift-otp", "erlang", "erlang-default", "swift-actors", "otpylib"]
+LABELS = {"swift-otp": "swift-otp", "erlang": "Erlang/OTP, 1 scheduler", "erlang-default": "Erlang/OTP, default",
+          "swift-actors": "Swift actors", "otpylib": "otpylib (Python)"}
+
+
+def log(text):
+    print(f"[compare] {text}", file=sys.stderr, flush=True)
+
+
+def run(command, cwd=None, timeout=1800):
+    return subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True, timeout=timeout).stdout
+
+
+def swift_systems():
+    log("building and running swift-otp and Swift actors (release)")
+    run(["swift", "build", "-c", "release", "--product", "Compare"], cwd=BENCH)
+    binary = os.path.join(run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=BENCH).strip(), "Compare")
+    return json.loads(run([binary] + (["--quick"] if QUICK else [])))
+
+
+def erlang_systems():
+    if not shutil.which("erl") or not shutil.which("erlc"):
+        log("erl not found: skipping Erlang (make compare installs erlang-base)")
+        return {}
+    build = tempfile.mkdtemp(prefix="otp-bench-erl-")
+    run(["erlc", "-o", build, os.path.join(BENCH, "erlang", "otp_bench.erl")])
+    mode = "quick" if QUICK else "full"
+    results = {}
+    for system, flags in (("erlang", ["+S", "1:1"]), ("erlang-default", [])):
+        flags = flags + ["+P", "4000000"]  # room for the 1M spawned processes
+        log(f"running Erlang ({'one scheduler' if system == 'erlang' else 'default schedulers'})")
+        output = run(["erl", "-noshell"] + flags + ["-pa", build, "-eval", f"otp_bench:main([{mode}])", "-s", "init", "stop"])
+        results[system] = json.loads(output.strip().splitlines()[-1])
+    return results
+
+
+def otpylib_system():
+    venv = os.path.join(BENCH, ".venv-otpylib")
+    python = os.path.join(venv, "bin", "python")
+    try:
+        if not os.path.exists(python):
+            log("creating a virtual environment for otpylib")
+            run([sys.executable, "-m", "venv", venv])
+        run([python, "-m", "pip", "install", "-q", "otpylib"], timeout=300)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+        log(f"otpylib could not be installed from PyPI, skipping it: {error}")
+        return {}
+    log("running otpylib")
+    try:
+        output = run([python, os.path.join(BENCH, "otpylib", "otpylib_bench.py")] + (["--quick"] if QUICK else []),
+                     timeout=900)
+        return {"otpylib": json.loads(output.strip().splitlines()[-1])}
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, ValueError) as error:
+        log(f"otpylib failed, skipping it: {error}")
+        return {}
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    memory = ""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            kb = int(next(line.split()[1] for line in meminfo if line.startswith("MemTotal")))
+            memory = f", {kb / 1024 / 1024:.0f} GiB"
+    except (OSError, StopIteration, ValueError):
+        pass
+    swift = run(["swift", "--version"]).splitlines()[0]
+    erl = ""
+    if shutil.which("erl"):
+        erl = run(["erl", "-noshell", "-eval", "io:format(\"~s\", [erlang:system_info(otp_release)]), halt()."])
+    return f"{os.cpu_count()} x {model}{memory}, {platform.system()} {platform.release()}; {swift}; Erlang/OTP {erl}"
+
+
+def ratio(value, erlang):
+    return value / erlang if erlang else None
+
+
+def fmt(value):
+    if value is None:
+        return "—"
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+def svg(ratios):
+    """A horizontal bar chart of swift-otp / Erlang ratios on a log scale (1 = as fast as Erlang)."""
+    import math
+    width, left, bar, gap = 760, 260, 18, 8
+    height = 40 + len(ratios) * (bar + gap)
+    lo, hi = -3.0, 2.0  # 10^-3 .. 10^2
+    x = lambda r: left + (math.log10(max(min(r, 10 ** hi), 10 ** lo)) - lo) / (hi - lo) * (width - left - 20)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+             f'font-size="12">', f'<text x="10" y="18" font-weight="bold">swift-otp / Erlang (1 scheduler), log scale; '
+             f'left of the line is better (right for fan-in)</text>']
+    one = x(1.0)
+    for i, (name, value) in enumerate(ratios):
+        y = 30 + i * (bar + gap)
+        start, end = sorted((one, x(value)))
+        parts.append(f'<text x="10" y="{y + 13}">{name}</text>')
+        parts.append(f'<rect x="{start:.1f}" y="{y}" width="{max(end - start, 1):.1f}" height="{bar}" fill="#4a7bd0"/>')
+        label = end + 4 if value >= 1 else start - 6
+        anchor = "start" if value >= 1 else "end"
+        parts.append(f'<text x="{label:.1f}" y="{y + 13}" text-anchor="{anchor}">{fmt(value)}x</text>')
+    parts.append(f'<line x1="{one:.1f}" y1="26" x2="{one:.1f}" y2="{height - 4}" stroke="black"/>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def main():
+    figures = {}
+    figures.update(swift_systems())
+    figures.update(erlang_systems())
+    figures.update(otpylib_system())
+    workloads = {}
+    for name, _, _ in WORKLOADS:
+        entry = {}
+        for system in SYSTEMS:
+            figure = figures.get(system, {}).get(name)
+            if figure:
+                entry["unit"] = figure["unit"]
+                entry[system] = round(figure["value"], 3)
+        if entry:
+            workloads[name] = entry
+    os.makedirs(os.path.join(BENCH, "results"), exist_ok=True)
+    with open(os.path.join(BENCH, "results", "latest.json"), "w") as out:
+        json.dump({"workloads": workloads}, out, indent=2)
+        out.write("\n")
+
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = ["# Benchmarks: swift-otp beside Erlang/OTP, Swift actors and otpylib", "",
+             f"Generated by `make compare{' QUICK=1' if QUICK else ''}` on {date}.", "",
+             f"Machine: {machine()}.", "",
+             "Every system ran in the same invocation on the same machine; ratios are to Erlang/OTP with one "
+             "scheduler (`erl +S 1:1`). For times and sizes lower is better; for fan-in (calls/s) higher is "
+             "better. Raw figures: `Benchmarks/results/latest.json`. The Swift side is "
+             "`Benchmarks/Compare` (swift-otp on the deterministic driver, except the timeouts on the real "
+             "libuv loop); the Erlang side is `Benchmarks/erlang/otp_bench.erl`; otpylib is "
+             "`Benchmarks/otpylib/otpylib_bench.py` (calls by registered name: otpylib 0.5.18 cannot call by pid).",
+             "", "![ratios](benchmarks-ratios.svg)", "", "## Targets", "",
+             "| workload | target (swift-otp / Erlang) | measured | met |", "|---|---|---|---|"]
+    chart = []
+    for name, title, _ in WORKLOADS:
+        entry = workloads.get(name, {})
+        r = ratio(entry.get("swift-otp"), entry.get("erlang")) if "swift-otp" in entry and "erlang" in entry else None
+        if r is not None and name != "timeouts_stray":
+            chart.append((name, r))
+        if name in TARGETS:
+            op, bound = TARGETS[name]
+            met = r is not None and (r <= bound if op == "<=" else r >= bound)
+            lines.append(f"| {title} | {op} {bound}x | {fmt(r)}x | {'yes' if met else 'no'} |")
+    stray = workloads.get("timeouts_stray", {}).get("swift-otp")
+    lines.append(f"| stray messages after 100k timeouts | 0 | {fmt(stray)} | {'yes' if stray == 0 else 'no'} |")
+    otp_call = workloads.get("call_round_trip", {})
+    if "swift-actors" in otp_call:
+        met = otp_call["swift-otp"] <= otp_call["swift-actors"]
+        lines.append(f"| in-loop call vs an actor method call from a Task | <= 1x | "
+                     f"{fmt(otp_call['swift-otp'] / otp_call['swift-actors'])}x | {'yes' if met else 'no'} |")
+    lines += ["", "The async facade against its floor (the bare inbox + continuation round trip, measured in the same "
+              "process) is in `make bench` (`Benchmarks/Benchmarks/Core/FacadeBenchmarks.swift`).", ""]
+    for name, title, better in WORKLOADS:
+        entry = workloads.get(name)
+        if not entry:
+            continue
+        lines += [f"## {title}", "", f"Unit: {entry['unit']} ({better} is better).", "",
+                  "| system | figure | ratio to Erlang (1 scheduler) |", "|---|---|---|"]
+        for system in SYSTEMS:
+            if system in entry:
+                lines.append(f"| {LABELS[system]} | {fmt(entry[system])} | "
+                             f"{fmt(ratio(entry[system], entry.get('erlang')))}x |" if entry.get("erlang")
+                             else f"| {LABELS[system]} | {fmt(entry[system])} | — |")
+        lines.append("")
+    with open(os.path.join(ROOT, "docs", "benchmarks.md"), "w") as out:
+        out.write("\n".join(lines))
+    with open(os.path.join(ROOT, "docs", "benchmarks-ratios.svg"), "w") as out:
+        out.write(svg(chart))
+    log("wrote docs/benchmarks.md, docs/benchmarks-ratios.svg and Benchmarks/results/latest.json")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
