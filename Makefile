@@ -7,7 +7,7 @@ SUDO       := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PKGS   := libuv1-dev pkg-config
 CMAKE_PKGS := cmake ninja-build
 
-.PHONY: all deps cmake-deps build demo test unit-test cmake-build cmake-test test-tsan bench compare clean
+.PHONY: all deps cmake-deps build demo test unit-test cmake-build cmake-test test-tsan bench bench-smoke compare clean
 
 all: build
 
@@ -34,8 +34,9 @@ demo: deps
 	$(SWIFT) build -c release --product otp-demo
 	$$($(SWIFT) build -c release --show-bin-path)/otp-demo
 
-## The whole test suite: unit and loop tests, then the CMake build of the library and demo.
-test: unit-test cmake-test
+## The whole test suite: unit and loop tests, the CMake build (library, demo, hosts), and one iteration of
+## every benchmark (so the suite cannot rot; nothing about speed is asserted).
+test: unit-test cmake-test bench-smoke
 
 unit-test: deps
 	$(SWIFT) build --build-tests
@@ -62,6 +63,13 @@ cmake-test: cmake-build
 	$(CMAKE_DIR)/otp-c-host | tee $(CMAKE_DIR)/c-host.out
 	grep -q "c-host: total of 1..10 is 55" $(CMAKE_DIR)/c-host.out
 	@echo "CMake build OK: the demo, the Swift host and the C host ran to the end"
+
+## One iteration of each benchmark and a quick run of the comparison's Swift side.
+bench-smoke: deps
+	cd Benchmarks && OTP_BENCH_SMOKE=1 $(SWIFT) package benchmark --no-progress --quiet
+	cd Benchmarks && $(SWIFT) build -c release --product Compare
+	cd Benchmarks && $$($(SWIFT) build -c release --show-bin-path)/Compare --quick > /dev/null
+	@echo "Benchmarks OK: every benchmark ran once"
 
 ## swift-otp beside Erlang/OTP (installs erlang-base), Swift actors and otpylib (from PyPI, skipped when
 ## unreachable), in one run: writes docs/benchmarks.md and Benchmarks/results/latest.json. QUICK=1: smoke run.

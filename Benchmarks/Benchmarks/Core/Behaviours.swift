@@ -71,12 +71,16 @@ struct Waiter: ProcessBehavior {
 
 /// A GenServer counter: the server side of the call and cast benchmarks.
 struct CountServer: GenServer, Sendable {
-    enum Call: Sendable { case get }
+    enum Call: Sendable { case get, never }
     enum Cast: Sendable { case add(Int) }
     typealias Reply = Int
     var count = 0
     mutating func handleCall(_ request: Call, from caller: Caller<Int>, _ server: ServerContext<CountServer>) throws
-        -> ServerResult<CountServer> { .reply(count) }
+        -> ServerResult<CountServer>
+    {
+        if case .never = request { return .noReply }
+        return .reply(count)
+    }
     mutating func handleCast(_ message: Cast, _ server: ServerContext<CountServer>) throws -> ServerResult<CountServer> {
         if case .add(let n) = message { count &+= n }
         return .noReply
@@ -109,5 +113,40 @@ struct CallLoop: ProcessBehavior {
     private mutating func issue(_ process: ProcessContext<Never>) throws -> Next {
         request = try process.sendRequest(server, .get).get()
         return .receive(timeout: .seconds(5))
+    }
+}
+
+/// A caller with a 1 ms timeout against a server that never answers; counts how its call ended.
+struct TimeoutCaller: ProcessBehavior {
+    typealias Message = Never
+    let server: ServerRef<CountServer>
+    let outcomes: Outcomes
+    var request: RequestID<Int>?
+    mutating func start(_ process: ProcessContext<Never>) throws -> Next {
+        request = try process.sendRequest(server, .never).get()
+        return .receive(timeout: .milliseconds(1))
+    }
+    mutating func receive(_ envelope: consuming Envelope<Never>, _ process: ProcessContext<Never>) throws -> Next {
+        outcomes.stray += 1
+        return .exit(.normal)
+    }
+    mutating func timeout(_ process: ProcessContext<Never>) throws -> Next {
+        process.currentNode.closeRequest(request!.ref, of: process.pid)
+        outcomes.timedOut += 1
+        return .exit(.normal)
+    }
+}
+
+final class Outcomes: @unchecked Sendable {
+    var timedOut = 0
+    var stray = 0
+}
+
+/// Starts `remaining` servers one after another, each after the previous one's init finished.
+func startServers(_ process: ProcessContext<Never>, remaining: Int) throws -> Step<Never> {
+    guard remaining > 0 else { return .exit(.normal) }
+    return try process.startServer(CountServer.self, CountServer()) { result, process in
+        _ = try result.get()
+        return try startServers(process, remaining: remaining - 1)
     }
 }

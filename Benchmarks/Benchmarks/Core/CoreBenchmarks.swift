@@ -1,15 +1,19 @@
 import Benchmark
+import Foundation
 import OTP
+
+/// `OTP_BENCH_SMOKE=1` (set by `make test`): one iteration of each benchmark, so the suite cannot rot.
+let smoke = ProcessInfo.processInfo.environment["OTP_BENCH_SMOKE"] != nil
 
 /// Core runtime benchmarks on the deterministic driver (no libuv wake-ups: the scheduler alone).
 /// Each reports wall clock per operation and malloc counts; steady-state sends must show 0 mallocs.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .mallocCountTotal, .throughput],
-        warmupIterations: 1,
+        warmupIterations: smoke ? 0 : 1,
         scalingFactor: .mega,
-        maxDuration: .seconds(2),
-        maxIterations: 20
+        maxDuration: .seconds(smoke ? 1 : 2),
+        maxIterations: smoke ? 1 : 20
     )
 
     facadeBenchmarks()
@@ -69,6 +73,52 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { node.cast(server, .add(1)) }
         _ = try node.call(server, .get)
+        benchmark.stopMeasurement()
+        node.close()
+    }
+
+    Benchmark("GenServer start from a process, one after another (100k)",
+              configuration: .init(scalingFactor: .kilo, maxIterations: smoke ? 1 : 10)) { benchmark in
+        let node = Node.deterministic()
+        let count = 100 * benchmark.scaledIterations.count
+        benchmark.startMeasurement()
+        try node.spawn(of: Never.self) { process in try startServers(process, remaining: count) }
+        node.runUntilIdle()
+        benchmark.stopMeasurement()
+        node.close()
+    }
+
+    Benchmark("fan-in: 1,000 client processes x 1,000 calls on one server (1M calls)") { benchmark in
+        let node = Node.deterministic()
+        let server = try node.start(CountServer())
+        benchmark.startMeasurement()
+        for _ in 0..<1_000 { try node.spawn(CallLoop(server: server, remaining: benchmark.scaledIterations.count / 1_000)) }
+        node.runUntilIdle()
+        benchmark.stopMeasurement()
+        node.close()
+    }
+
+    Benchmark("100k callers, 1 ms timeout, server never replies (real loop)",
+              configuration: .init(scalingFactor: .kilo, maxIterations: smoke ? 1 : 5)) { benchmark in
+        let node = Node()
+        let server = try node.start(CountServer())
+        let outcomes = Outcomes()
+        let count = 100 * benchmark.scaledIterations.count
+        benchmark.startMeasurement()
+        for _ in 0..<count { try node.spawn(TimeoutCaller(server: server, outcomes: outcomes)) }
+        node.run(until: .idle)
+        benchmark.stopMeasurement()
+        // Proof: every caller timed out, none received a stray reply, no request is left.
+        precondition(outcomes.timedOut == count && outcomes.stray == 0 && node.statistics.monitors == 0)
+        node.close()
+    }
+
+    Benchmark("timers fired (1M)") { benchmark in
+        let node = Node.deterministic(defaultMailboxCapacity: 2_000_000)
+        let sink = try node.spawn(Sink())
+        benchmark.startMeasurement()
+        for i in benchmark.scaledIterations { try node.sendAfter(.milliseconds(1), i, to: sink) }
+        node.advance(by: 1)
         benchmark.stopMeasurement()
         node.close()
     }

@@ -5,8 +5,16 @@ import OTP
 /// one `uv_async_send` and a continuation resumed on the loop (`execute` + `withCheckedContinuation`).
 func facadeBenchmarks() {
     let configuration = Benchmark.Configuration(
-        metrics: [.wallClock, .mallocCountTotal, .throughput], warmupIterations: 1, scalingFactor: .kilo,
-        maxDuration: .seconds(3), maxIterations: 5)
+        metrics: [.wallClock, .mallocCountTotal, .throughput], warmupIterations: smoke ? 0 : 1, scalingFactor: .kilo,
+        maxDuration: .seconds(3), maxIterations: smoke ? 1 : 5)
+
+    Benchmark("facade: casts posted from another thread, then one call (1k)", configuration: configuration) {
+        benchmark in
+        try await measure(benchmark, tasks: 1) { node, server in
+            for _ in 0..<1_000 { node.execute { node in node.cast(server, .add(1)) } }
+            _ = try await node.call(server, .get)
+        }
+    }
 
     Benchmark("facade: bare inbox + continuation round trip, 1 in flight (1k)", configuration: configuration) {
         benchmark in
