@@ -45,9 +45,10 @@ extension Node {
             pid = p
         }
         guard let object = table.object(for: pid) else { throw .noProcess(pid) }
-        let process = Unmanaged<ProcessCore>.fromOpaque(object).takeUnretainedValue()
-        guard process.messageType == ObjectIdentifier(ServerMessage<S>.self) else {
-            throw .wrongReplyType(pid, expected: String(describing: S.self), got: process.messageTypeName)
+        let process = Unmanaged<ProcessCore>.fromOpaque(object)
+        guard process._withUnsafeGuaranteedRef({ $0.messageType }) == ObjectIdentifier(ServerMessage<S>.self) else {
+            throw .wrongReplyType(pid, expected: String(describing: S.self),
+                                  got: process._withUnsafeGuaranteedRef { $0.messageTypeName })
         }
         return Address(unchecked: pid)
     }

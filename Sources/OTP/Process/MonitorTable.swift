@@ -244,7 +244,7 @@ struct MonitorTable {
     private mutating func release(_ slot: Int) {
         count -= 1
         entries[slot].inUse = false
-        replies[slot] = StoredReply()
+        if replies[slot].type != nil || replies[slot].boxed != nil { replies[slot] = StoredReply() }
         externals[slot] = nil
         let (serial, overflow) = entries[slot].serial.addingReportingOverflow(1)
         // A slot whose serial would reach the top bit (or wrap) is retired, so refs stay unique.

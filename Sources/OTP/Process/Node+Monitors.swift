@@ -12,14 +12,24 @@ extension Node {
     /// Adds a monitor; with `awaitingReply` it is also a request tag (see `Node+Requests.swift`).
     @usableFromInline
     func openMonitor(_ target: PID, by watcher: PID, awaitingReply: Bool) -> Ref {
-        guard let watching = core(watcher) else { return monitors.detachedRef() }
-        guard let watched = core(target), watched.status != .terminated else {
+        // Unmanaged, guaranteed references: a call opens a monitor, so no reference counting here.
+        guard let watchingObject = table.object(for: watcher) else { return monitors.detachedRef() }
+        let watching = Unmanaged<ProcessCore>.fromOpaque(watchingObject)
+        guard let watchedObject = table.object(for: target),
+              Unmanaged<ProcessCore>.fromOpaque(watchedObject)._withUnsafeGuaranteedRef({ $0.status != .terminated })
+        else {
             let ref = monitors.detachedRef()
-            watching.pushSystem(.down(Down(monitor: ref, pid: target, reason: .noproc)), node: self)
+            watching._withUnsafeGuaranteedRef {
+                $0.pushSystem(.down(Down(monitor: ref, pid: target, reason: .noproc)), node: self)
+            }
             return ref
         }
-        let ref = monitors.insert(watcher: watcher, watching: &watching.relations.watching, awaitingReply: awaitingReply)
-        monitors.attach(monitors.slot(ref)!, to: target, watchedBy: &watched.relations.watchedBy)
+        let ref = watching._withUnsafeGuaranteedRef { process in
+            monitors.insert(watcher: watcher, watching: &process.relations.watching, awaitingReply: awaitingReply)
+        }
+        Unmanaged<ProcessCore>.fromOpaque(watchedObject)._withUnsafeGuaranteedRef { process in
+            monitors.attach(monitors.slot(ref)!, to: target, watchedBy: &process.relations.watchedBy)
+        }
         return ref
     }
 
@@ -42,12 +52,12 @@ extension Node {
     /// Removes the monitor in `slot` from the table and from both processes' lists.
     func removeMonitor(_ slot: Int) {
         let entry = monitors[slot]
-        let watcherExtras = core(entry.watcher)?.extras
-        let targetExtras = entry.attached ? core(entry.target)?.extras : nil
-        var watching = watcherExtras?.watching ?? MonitorTable.none
-        var watchedBy = targetExtras?.watchedBy ?? MonitorTable.none
+        let watcher = table.object(for: entry.watcher).map { Unmanaged<ProcessCore>.fromOpaque($0) }
+        let target = entry.attached ? table.object(for: entry.target).map { Unmanaged<ProcessCore>.fromOpaque($0) } : nil
+        var watching = watcher?._withUnsafeGuaranteedRef { $0.extras?.watching } ?? MonitorTable.none
+        var watchedBy = target?._withUnsafeGuaranteedRef { $0.extras?.watchedBy } ?? MonitorTable.none
         monitors.remove(slot, watching: &watching, watchedBy: &watchedBy)
-        watcherExtras?.watching = watching
-        targetExtras?.watchedBy = watchedBy
+        watcher?._withUnsafeGuaranteedRef { $0.extras?.watching = watching }
+        target?._withUnsafeGuaranteedRef { $0.extras?.watchedBy = watchedBy }
     }
 }

@@ -60,7 +60,7 @@ extension Node {
     @inlinable
     func deliverReply<R: Sendable>(_ ref: Ref, to caller: PID, _ value: R) -> Bool {
         guard let slot = monitors.slot(ref), monitors[slot].watcher == caller, monitors[slot].awaitingReply,
-              let process = core(caller)
+              let object = table.object(for: caller)
         else {
             counters.ignoredReplies &+= 1
             return false
@@ -73,7 +73,9 @@ extension Node {
             completeExternal(ref, with: .reply(ref))
         } else {
             var unused = 0
-            _ = process.operate(process, self, .pushReply(ref), &unused)
+            _ = Unmanaged<ProcessCore>.fromOpaque(object)._withUnsafeGuaranteedRef { process in
+                process.operate(process, self, .pushReply(ref), &unused)
+            }
         }
         return true
     }
