@@ -11,9 +11,16 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // Behaviours and servers shared by the suite and the comparison runner.
+        .target(
+            name: "Workloads",
+            dependencies: [.product(name: "OTP", package: "swift-otp")],
+            path: "Workloads"
+        ),
         .executableTarget(
             name: "CoreBenchmarks",
             dependencies: [
+                "Workloads",
                 .product(name: "OTP", package: "swift-otp"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
@@ -23,7 +30,7 @@ let package = Package(
         // The swift-otp and Swift-actor side of `make compare` (plain clock, no benchmark framework).
         .executableTarget(
             name: "Compare",
-            dependencies: [.product(name: "OTP", package: "swift-otp")],
+            dependencies: ["Workloads", .product(name: "OTP", package: "swift-otp")],
             path: "Compare"
         ),
     ]

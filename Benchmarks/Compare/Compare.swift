@@ -3,6 +3,7 @@
 // {"swift-otp": {"workload": {"unit": ..., "value": ...}}, "swift-actors": {...}}.
 import Foundation
 import OTP
+import Workloads
 
 // MARK: Measuring
 
@@ -32,116 +33,16 @@ func record(_ system: String, _ name: String, _ unit: String, _ value: Double) {
 
 // MARK: swift-otp workloads
 
-struct Counter: GenServer, Sendable {
-    enum Call: Sendable { case get, never }
-    enum Cast: Sendable { case add(Int) }
-    typealias Reply = Int
-    var count = 0
-    mutating func handleCall(_ request: Call, from caller: Caller<Int>, _ server: ServerContext<Counter>) throws
-        -> ServerResult<Counter>
-    {
-        if case .never = request { return .noReply }
-        return .reply(count)
-    }
-    mutating func handleCast(_ message: Cast, _ server: ServerContext<Counter>) throws -> ServerResult<Counter> {
-        if case .add(let n) = message { count &+= n }
-        return .noReply
-    }
-}
 
-/// Calls `server` `remaining` times in a row with the default 5 s timeout; allocation-free.
-struct CallLoop: ProcessBehavior {
-    typealias Message = Never
-    let server: ServerRef<Counter>
-    var remaining: Int
-    var request: RequestID<Int>?
-    mutating func start(_ process: ProcessContext<Never>) throws -> Next { try issue(process) }
-    func accepts(_ envelope: borrowing Envelope<Never>) -> Bool {
-        guard let request else { return true }
-        return envelope.isResponse(to: request.ref)
-    }
-    mutating func receive(_ envelope: consuming Envelope<Never>, _ process: ProcessContext<Never>) throws -> Next {
-        _ = try process.check(envelope, for: request!)!.get()
-        remaining -= 1
-        return remaining == 0 ? .exit(.normal) : try issue(process)
-    }
-    private mutating func issue(_ process: ProcessContext<Never>) throws -> Next {
-        request = try process.sendRequest(server, .get).get()
-        return .receive(timeout: .seconds(5))
-    }
-}
-
-struct Player: ProcessBehavior {
-    enum Message: Sendable { case peer(Address<Message>), ball(Int) }
-    var peer: Address<Message>?
-    mutating func receive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
-        switch envelope {
-        case .message(.peer(let p)): peer = p
-        case .message(.ball(let n)): if n > 0 { try process.send(.ball(n - 1), to: peer!) }
-        default: break
-        }
-        return .receive
-    }
-}
-
-struct Waiter: ProcessBehavior {
-    typealias Message = Int
-    mutating func receive(_ envelope: consuming Envelope<Int>, _ process: ProcessContext<Int>) throws -> Next { .receive }
-}
-
-struct RingMember: ProcessBehavior {
-    enum Message: Sendable { case next(Address<Message>), token(Int) }
-    var next: Address<Message>?
-    mutating func receive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
-        switch envelope {
-        case .message(.next(let n)): next = n
-        case .message(.token(let hops)): if hops > 0 { try process.send(.token(hops - 1), to: next!) }
-        default: break
-        }
-        return .receive
-    }
-}
-
-struct TimeoutCaller: ProcessBehavior {
-    typealias Message = Never
-    let server: ServerRef<Counter>
-    let outcomes: Outcomes
-    var request: RequestID<Int>?
-    mutating func start(_ process: ProcessContext<Never>) throws -> Next {
-        request = try process.sendRequest(server, .never).get()
-        return .receive(timeout: .milliseconds(1))
-    }
-    func accepts(_ envelope: borrowing Envelope<Never>) -> Bool { true }
-    mutating func receive(_ envelope: consuming Envelope<Never>, _ process: ProcessContext<Never>) throws -> Next {
-        outcomes.stray += 1
-        return .exit(.normal)
-    }
-    mutating func timeout(_ process: ProcessContext<Never>) throws -> Next {
-        process.currentNode.closeRequest(request!.ref, of: process.pid)
-        outcomes.timedOut += 1
-        return .exit(.normal)
-    }
-}
-
-final class Outcomes: @unchecked Sendable { var timedOut = 0; var stray = 0 }
 
 /// Nodes whose memory must not be reused by later workloads (measured by resident-size deltas).
 nonisolated(unsafe) var keepAlive: [Node] = []
-
-/// Starts `remaining` servers one after another, each after the previous one's init finished.
-func startServers(_ process: ProcessContext<Never>, remaining: Int) throws -> Step<Never> {
-    guard remaining > 0 else { return .exit(.normal) }
-    return try process.startServer(Counter.self, Counter()) { result, process in
-        _ = try result.get()
-        return try startServers(process, remaining: remaining - 1)
-    }
-}
 
 func otpWorkloads(scale: Int) throws {
     let system = "swift-otp"
     do {  // 1. call round trip from a process
         let node = Node.deterministic()
-        let server = try node.start(Counter())
+        let server = try node.start(CountServer())
         let n = 1_000_000 / scale
         try node.spawn(CallLoop(server: server, remaining: 1_000))
         node.runUntilIdle()
@@ -151,7 +52,7 @@ func otpWorkloads(scale: Int) throws {
     }
     do {  // 2. casts then one call
         let node = Node.deterministic(defaultMailboxCapacity: 2_000_000)
-        let server = try node.start(Counter())
+        let server = try node.start(CountServer())
         let n = 1_000_000 / scale
         let t = try nanoseconds {
             for _ in 0..<n { node.cast(server, .add(1)) }
@@ -204,7 +105,7 @@ func otpWorkloads(scale: Int) throws {
     }
     do {  // 7. fan-in
         let node = Node.deterministic()
-        let server = try node.start(Counter())
+        let server = try node.start(CountServer())
         let clients = 1_000, calls = 1_000 / scale
         let t = try nanoseconds {
             for _ in 0..<clients { try node.spawn(CallLoop(server: server, remaining: calls)) }
@@ -215,7 +116,7 @@ func otpWorkloads(scale: Int) throws {
     }
     do {  // 8. 100k callers with a 1 ms timeout, server never replies (real libuv loop and clock)
         let node = Node()
-        let server = try node.start(Counter())
+        let server = try node.start(CountServer())
         let outcomes = Outcomes()
         let n = 100_000 / scale
         let t = try nanoseconds {

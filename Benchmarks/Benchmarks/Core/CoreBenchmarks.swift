@@ -1,6 +1,7 @@
 import Benchmark
 import Foundation
 import OTP
+import Workloads
 
 /// `OTP_BENCH_SMOKE=1` (set by `make test`): one iteration of each benchmark, so the suite cannot rot.
 let smoke = ProcessInfo.processInfo.environment["OTP_BENCH_SMOKE"] != nil

@@ -1,5 +1,6 @@
 import Benchmark
 import OTP
+import Workloads
 
 /// The async facade against its physical floor, in the same run: the bare mechanism is the node's inbox,
 /// one `uv_async_send` and a continuation resumed on the loop (`execute` + `withCheckedContinuation`).
