@@ -6,7 +6,8 @@ import Synchronization
 ///
 /// The continuation may be installed after the outcome is known (cancellation before the operation even
 /// started): the outcome is then kept and delivered on installation. No continuation is ever resumed under
-/// the lock.
+/// the lock. Because this state machine resumes exactly once, the continuation is an `UnsafeContinuation`
+/// (a checked one costs an extra object per call).
 ///
 /// Thread: every method is thread-safe; the state is guarded by `lockWord`, a spin lock held for a few
 /// instructions (an atomic, which ThreadSanitizer understands, and nothing to allocate per call).
@@ -15,7 +16,7 @@ final class ExternalCall<Value: Sendable>: InboxWork, @unchecked Sendable {
     @usableFromInline let lockWord = Atomic<Bool>(false)
     /// Guarded by `lockWord`. Plain optionals rather than one generic enum: their destruction stays
     /// specialised (a generic enum's value witnesses cost a metadata lookup per call).
-    @usableFromInline var continuation: CheckedContinuation<Value, any Error>?
+    @usableFromInline var continuation: UnsafeContinuation<Value, any Error>?
     @usableFromInline var outcome: Result<Value, any Error>?
     @usableFromInline var finished = false
     /// The request this call opened on the loop, once registered. Loop thread only.
@@ -50,7 +51,7 @@ final class ExternalCall<Value: Sendable>: InboxWork, @unchecked Sendable {
 
     /// Installs the continuation; resumes it at once if the outcome is already known.
     @inlinable
-    func install(_ continuation: CheckedContinuation<Value, any Error>) {
+    func install(_ continuation: UnsafeContinuation<Value, any Error>) {
         lock()
         if finished, let outcome = outcome.take() {
             unlock()

@@ -128,7 +128,7 @@ extension Node {
         let call = ExternalCall<R>()
         call.start = start
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
+            try await withUnsafeThrowingContinuation { continuation in
                 call.install(continuation)
                 if !post(call) { call.finish(.failure(CallError.nodeStopped)) }
             }
