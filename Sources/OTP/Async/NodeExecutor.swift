@@ -6,9 +6,8 @@
 /// `checkIsolated` compares the current thread with the loop thread.
 ///
 /// Jobs travel through the node's inbox (a mutex and one `uv_async_send` per batch), so enqueueing is
-/// thread-safe; on the manual clock they run in `runUntilIdle()`. Jobs enqueued after the node closed are
-/// dropped with a `NodeReport.warning`-free discard (their tasks never resume), so close a node only after
-/// the work bound to it has finished.
+/// thread-safe; on the manual clock they run in `runUntilIdle()`. A job enqueued after the node closed is
+/// dropped (its task never resumes), so close a node only after the work bound to its executor has finished.
 ///
 /// Thread: `enqueue` is thread-safe; `node` is set once, at the node's initialisation.
 public final class NodeExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {

@@ -70,7 +70,7 @@ extension Node {
     @inlinable
     @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func getState<S: GenServer>(_ server: ServerRef<S>) throws(CallError) -> S {
-        guard case .state(let state) = try systemCall(server, .getState) else { fatalError("unreachable") }
+        guard case .state(let state) = try systemCall(server, .getState) else { preconditionFailure("a server answered a sys request with the wrong reply") }
         return state
     }
 
@@ -82,7 +82,7 @@ extension Node {
         switch try systemCall(server, .replaceState(replace)) {
         case .state(let state): return state
         case .failed(let error): throw error
-        default: fatalError("unreachable")
+        default: preconditionFailure("a server answered a sys request with the wrong reply")
         }
     }
 
@@ -104,7 +104,7 @@ extension Node {
     @inlinable
     @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func statistics<S: GenServer>(of server: ServerRef<S>) throws(CallError) -> ServerStatistics {
-        guard case .statistics(let statistics) = try systemCall(server, .statistics) else { fatalError("unreachable") }
+        guard case .statistics(let statistics) = try systemCall(server, .statistics) else { preconditionFailure("a server answered a sys request with the wrong reply") }
         return statistics
     }
 
