@@ -39,11 +39,11 @@ extension Node {
     /// - Throws: `wrongMessageType`, `mailboxFull`. A dead pid drops the message (counted).
     public func send<M>(_ message: M, to pid: PID) throws(ProcessError) {
         preconditionInLoop("send(_:to:)")
-        guard core(pid) != nil else {
-            counters.droppedToDeadProcesses &+= 1
-            return
+        do {
+            try send(message, to: try typedAddress(pid, as: M.self))
+        } catch .noProcess {
+            counters.droppedToDeadProcesses &+= 1  // a dead pid drops the message, as in Erlang
         }
-        try send(message, to: try typedAddress(pid, as: M.self))
     }
 
     /// A typed address for a live pid whose process accepts `M`.

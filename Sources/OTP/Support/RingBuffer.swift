@@ -24,7 +24,6 @@ struct RingBuffer<Element> {
 
     @inlinable
     var isEmpty: Bool { count == 0 }
-    var isFull: Bool { count >= limit }
     /// Bytes of buffer currently allocated (for process info and memory estimates).
     var allocatedBytes: Int { allocated * MemoryLayout<Element>.stride }
 
@@ -73,11 +72,6 @@ struct RingBuffer<Element> {
         return element
     }
 
-    /// A read-only view of the element at `logical` position (0 = oldest).
-    @inlinable @inline(__always)
-    func withElement<R>(at logical: Int, _ body: (borrowing Element) throws -> R) rethrows -> R {
-        try body(slot(logical).pointee)
-    }
 
     /// Removes and returns the element at `logical` position; the others keep their order.
     @inlinable

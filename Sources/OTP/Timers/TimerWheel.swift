@@ -161,17 +161,6 @@ struct TimerWheel {
         releaseEntry(chain)
     }
 
-    /// How many timers `chain` holds (for tests and introspection).
-    func chainLength(_ chain: UInt32) -> Int {
-        guard chain != Self.noChain else { return 0 }
-        var length = 0
-        var index = entries[Int(chain)].ownerNext
-        while index != chain {
-            length += 1
-            index = entries[Int(index)].ownerNext
-        }
-        return length
-    }
 
     // MARK: Expiry
 
