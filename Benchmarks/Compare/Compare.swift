@@ -38,9 +38,15 @@ func record(_ system: String, _ name: String, _ unit: String, _ value: Double) {
 /// Nodes whose memory must not be reused by later workloads (measured by resident-size deltas).
 nonisolated(unsafe) var keepAlive: [Node] = []
 
+/// The workloads named after `--only` on the command line (all when absent): for profiling one of them.
+let selected: Set<String>? = CommandLine.arguments.firstIndex(of: "--only").map {
+    Set(CommandLine.arguments[($0 + 1)...].prefix(1).flatMap { $0.split(separator: ",").map(String.init) })
+}
+func wanted(_ name: String) -> Bool { selected?.contains(name) ?? true }
+
 func otpWorkloads(scale: Int) throws {
     let system = "swift-otp"
-    do {  // 1. call round trip from a process
+    if wanted("call_round_trip") {  // 1. call round trip from a process
         let node = Node.deterministic()
         let server = try node.start(CountServer())
         let n = 1_000_000 / scale
@@ -50,7 +56,7 @@ func otpWorkloads(scale: Int) throws {
         record(system, "call_round_trip", "ns/call", t / Double(n))
         node.close()
     }
-    do {  // 2. casts then one call
+    if wanted("cast") {  // 2. casts then one call
         let node = Node.deterministic(defaultMailboxCapacity: 2_000_000)
         let server = try node.start(CountServer())
         let n = 1_000_000 / scale
@@ -61,7 +67,7 @@ func otpWorkloads(scale: Int) throws {
         record(system, "cast", "ns/cast", t / Double(n))
         node.close()
     }
-    do {  // 3. ping-pong
+    if wanted("ping_pong") {  // 3. ping-pong
         let node = Node.deterministic()
         let a = try node.spawn(Player()), b = try node.spawn(Player())
         try node.send(.peer(b), to: a)
@@ -72,7 +78,7 @@ func otpWorkloads(scale: Int) throws {
         record(system, "ping_pong", "ns/round trip", t / Double(n))
         node.close()
     }
-    do {  // 4. spawn waiting processes: time and memory (the node stays alive, so memory is not reused)
+    if wanted("spawn") {  // 4. spawn waiting processes: time and memory (the node stays alive, so memory is not reused)
         let node = Node.deterministic()
         let n = 1_000_000 / scale
         let m0 = resident()
@@ -81,7 +87,7 @@ func otpWorkloads(scale: Int) throws {
         record(system, "spawn_memory", "bytes/process", (resident() - m0) / Double(n))
         keepAlive.append(node)
     }
-    do {  // 5. start GenServers one after another from a process (Erlang's gen_server:start): time and memory
+    if wanted("genserver_start") {  // 5. start GenServers one after another from a process (Erlang's gen_server:start): time and memory
         let node = Node.deterministic()
         let n = 100_000 / scale
         let m0 = resident()
@@ -93,7 +99,7 @@ func otpWorkloads(scale: Int) throws {
         record(system, "genserver_memory", "bytes/server", (resident() - m0) / Double(n))
         keepAlive.append(node)
     }
-    do {  // 6. ring
+    if wanted("ring") {  // 6. ring
         let node = Node.deterministic()
         let members = try (0..<10_000).map { _ in try node.spawn(RingMember()) }
         for (i, m) in members.enumerated() { try node.send(.next(members[(i + 1) % members.count]), to: m) }
@@ -103,7 +109,7 @@ func otpWorkloads(scale: Int) throws {
         record(system, "ring", "ns/hop", t / Double(hops))
         node.close()
     }
-    do {  // 7. fan-in
+    if wanted("fan_in") {  // 7. fan-in
         let node = Node.deterministic()
         let server = try node.start(CountServer())
         let clients = 1_000, calls = 1_000 / scale
@@ -114,7 +120,7 @@ func otpWorkloads(scale: Int) throws {
         record(system, "fan_in", "calls/s", Double(clients * calls) / (t / 1e9))
         node.close()
     }
-    do {  // 8. 100k callers with a 1 ms timeout, server never replies (real libuv loop and clock)
+    if wanted("timeouts") {  // 8. 100k callers with a 1 ms timeout, server never replies (real libuv loop and clock)
         let node = Node()
         let server = try node.start(CountServer())
         let outcomes = Outcomes()
@@ -128,7 +134,7 @@ func otpWorkloads(scale: Int) throws {
         record(system, "timeouts_stray", "stray messages", Double(outcomes.stray))
         node.close()
     }
-    do {  // 9. timers armed then cancelled, and fired
+    if wanted("timers") {  // 9. timers armed then cancelled, and fired
         let node = Node.deterministic(defaultMailboxCapacity: 2_000_000)
         let sink = try node.spawn(Waiter())
         let n = 1_000_000 / scale
@@ -205,7 +211,7 @@ struct Compare {
         let quick = CommandLine.arguments.contains("--quick")
         let scale = quick ? 10 : 1
         try otpWorkloads(scale: scale)
-        await actorWorkloads(scale: scale)
+        if selected == nil { await actorWorkloads(scale: scale) }
         var systems: [String] = []
         for (system, figures) in results.sorted(by: { $0.key < $1.key }) {
             let items = figures.sorted { $0.key < $1.key }.map {
