@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "otp-demo", targets: ["otp-demo"]),
     ],
     dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
@@ -20,7 +21,7 @@ let package = Package(
         ),
         .target(
             name: "OTP",
-            dependencies: ["CLibUV"]
+            dependencies: ["CLibUV", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "OTPExamples",
@@ -44,6 +45,7 @@ let package = Package(
             name: "OTPTests",
             dependencies: [
                 "OTP", "OTPExamples", "OTPServiceLifecycle", "CLibUV",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]

@@ -102,6 +102,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         case .exit(let signal):
             if let parent, signal.from == parent {
                 // The parent's exit signal while trapping exits: terminate, then exit with its reason.
+                if let steps = orderlyStop(signal.reason, request: nil, context) { return apply(steps, context) }
                 return exit(terminating(signal.reason, context), lastMessage: "\(signal)", context)
             }
             return info(.exit(signal), context)
@@ -247,6 +248,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
             tracing = enabled
             context.node.reply(to: from, .ok)
         case .stop(let reason):
+            if let steps = orderlyStop(reason, request: (from.pid, from.ref), context) { return apply(steps, context) }
             let final = terminating(reason, context)
             context.node.reply(to: from, .ok)
             return exit(final, lastMessage: "stop request from \(from.pid)", context)
@@ -255,6 +257,27 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     }
 
     // MARK: Ending
+
+    /// A supervisor stops in steps (its children first, newest first), so it does not `terminate` at
+    /// once: returns the result that begins that, or `nil` for any other server. `request` is a `sys`
+    /// stop to answer at the end.
+    @usableFromInline
+    mutating func orderlyStop(_ reason: ExitReason, request: (pid: PID, ref: Ref)?, _ context: ServerContext<S>)
+        -> ServerResult<S>?
+    {
+        guard state != nil, let supervising = S.self as? any SupervisingServer.Type else { return nil }
+        return orderlyStop(supervising, reason, request: request, context)
+    }
+
+    private mutating func orderlyStop<T: SupervisingServer>(
+        _ type: T.Type, _ reason: ExitReason, request: (pid: PID, ref: Ref)?, _ context: ServerContext<S>
+    ) -> ServerResult<S> {
+        var supervisor = state! as! T  // T is S
+        supervisor.supervision.stopRequest = request
+        let result = T.stopInOrder(reason, &supervisor, context as! ServerContext<T>)
+        state = (supervisor as! S)
+        return result as! ServerResult<S>
+    }
 
     @inlinable
     mutating func acknowledge(_ ack: StartAck, _ context: ServerContext<S>) {
@@ -346,6 +369,8 @@ extension Optional {
 }
 
 extension ServerLoop: SystemStoppable {
+    static var stopsInSteps: Bool { S.self is any SupervisingServer.Type }
+
     static func stopRequest(_ reason: ExitReason, caller: PID, ref: Ref) -> ServerMessage<S> {
         .system(.stop(reason), Caller(pid: caller, ref: ref))
     }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLibUV
+import Logging
 
 /// A node: one libuv loop on one thread, and every process that runs on it.
 ///
@@ -106,10 +107,11 @@ public final class Node: @unchecked Sendable {
     /// A node on the manual clock: the deterministic driver for tests (time starts at 0).
     public static func deterministic(
         defaultMailboxCapacity: Int = 100_000,
-        report: @escaping @Sendable (NodeReport) -> Void = NodeReport.printToStandardError
+        report: @escaping @Sendable (NodeReport) -> Void = NodeReport.printToStandardError,
+        logger: Logger = Logger(label: "swift-otp")
     ) -> Node {
         Node(configuration: NodeConfiguration(clock: .manual, defaultMailboxCapacity: defaultMailboxCapacity,
-                                              report: report))
+                                              report: report, logger: logger))
     }
 
     deinit {

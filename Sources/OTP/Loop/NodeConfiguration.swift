@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 
 /// How a node is set up. All fields have defaults suited to a server; tests use `clock: .manual`.
 public struct NodeConfiguration: Sendable {
@@ -22,14 +23,19 @@ public struct NodeConfiguration: Sendable {
     public var messagesPerIteration: Int
     /// Receives crash reports and refused cross-thread sends. Called on the loop thread.
     public var report: @Sendable (NodeReport) -> Void
+    /// Where supervisors log (swift-log): child started, child terminated, restart, intensity exceeded,
+    /// with the supervisor, child id, pid and reason as metadata. Default label: `swift-otp`.
+    public var logger: Logger
 
     public init(
         clock: Clock = .system,
         defaultMailboxCapacity: Int = 100_000,
         messagesPerTurn: Int = 64,
         messagesPerIteration: Int = 16_384,
-        report: @escaping @Sendable (NodeReport) -> Void = NodeReport.printToStandardError
+        report: @escaping @Sendable (NodeReport) -> Void = NodeReport.printToStandardError,
+        logger: Logger = Logger(label: "swift-otp")
     ) {
+        self.logger = logger
         self.clock = clock
         self.defaultMailboxCapacity = defaultMailboxCapacity
         self.messagesPerTurn = messagesPerTurn

@@ -92,6 +92,8 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
         }
     }
 
+    override var isSupervisor: Bool { (B.self as? any SystemStoppable.Type)?.stopsInSteps ?? false }
+
     override func requestSystemStop(_ reason: ExitReason, caller: PID, ref: Ref, node: Node) -> Bool {
         guard let stoppable = B.self as? any SystemStoppable.Type,
               let message = stoppable.stopRequest(reason, caller: caller, ref: ref) as? B.Message

@@ -57,4 +57,7 @@ public enum Next: Sendable, Equatable {
 /// servers so that their `terminate` runs.
 protocol SystemStoppable: ProcessBehavior {
     static func stopRequest(_ reason: ExitReason, caller: PID, ref: Ref) -> Message
+    /// Whether a stop request first stops other processes (a supervisor's children), so that no fixed
+    /// time limit applies to it as a whole.
+    static var stopsInSteps: Bool { get }
 }

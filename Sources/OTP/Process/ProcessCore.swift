@@ -66,6 +66,9 @@ class ProcessCore {
     /// `ref`; `false` for a process whose behaviour has no such request.
     func requestSystemStop(_ reason: ExitReason, caller: PID, ref: Ref, node: Node) -> Bool { false }
 
+    /// Whether it is a supervisor: its system stop first stops its children, each by its own policy.
+    var isSupervisor: Bool { false }
+
     var mailboxCount: Int { 0 }
     var mailboxCapacity: Int { 0 }
     var mailboxBytes: Int { 0 }
@@ -129,4 +132,6 @@ final class ProcessExtras {
     @exclusivity(unchecked) var timerChain = TimerWheel.noChain
     /// An exit signal that arrived while the process was running; it exits when its callback returns.
     @usableFromInline @exclusivity(unchecked) var pendingExit: ExitReason?
+    /// The supervisor that started it and stops it (`Node.shutdown` leaves it to that supervisor).
+    @exclusivity(unchecked) var supervisor: PID?
 }

@@ -1,0 +1,163 @@
+/// How a supervisor starts, restarts and stops one child (Erlang's child specification).
+///
+/// Build one with `server(_:_:_:)`, `process(_:_:)` or `supervisor(_:_:)`. The start is kept as a
+/// value: a restart starts the child again from the same argument, as Erlang restarts from the same
+/// `{M, F, A}`. Children are linked to their supervisor.
+///
+/// Thread: `Sendable`, so a tree can be described on any thread and started through the async facade.
+public struct ChildSpec: Sendable {
+    /// Unique among the children of one supervisor; names the child in reports and in the runtime API.
+    public var id: String
+    public var restart: RestartType
+    public var shutdown: ShutdownPolicy
+    public var type: ChildType
+    /// Starts the child, linked to `supervisor`. Loop thread.
+    let launch: @Sendable (_ node: Node, _ supervisor: PID) -> ChildLaunch
+
+    init(id: String, restart: RestartType, shutdown: ShutdownPolicy, type: ChildType,
+         launch: @escaping @Sendable (Node, PID) -> ChildLaunch) {
+        self.id = id
+        self.restart = restart
+        self.shutdown = shutdown
+        self.type = type
+        self.launch = launch
+    }
+
+    /// A GenServer child: `initialize(argument)` runs on every (re)start; `name`, when given, is registered
+    /// on every start. It traps exits by default, so that an orderly shutdown runs its `terminate`
+    /// (Erlang's `gen_server` runs `terminate` on a supervisor's shutdown only when it traps exits; pass
+    /// `trapExits: false` for exactly that). `startTimeout` bounds `initialize` (then the child is killed
+    /// and the start fails with `StartError.timeout`).
+    public static func server<S: GenServer>(
+        _ id: String, _ type: S.Type, _ argument: S.Argument, name: String? = nil,
+        restart: RestartType = .permanent, shutdown: ShutdownPolicy = .timeout(.seconds(5)),
+        trapExits: Bool = true, startTimeout: Timeout = .infinity
+    ) -> ChildSpec where S.Argument: Sendable {
+        ChildSpec(id: id, restart: restart, shutdown: shutdown, type: .worker) { node, supervisor in
+            node.launchServer(type, argument, options: StartOptions(name: name, timeout: startTimeout,
+                                                                      link: true, trapExits: trapExits),
+                              supervisor: supervisor)
+        }
+    }
+
+    /// A GenServer child whose argument is its initial state.
+    public static func server<S: GenServer & Sendable>(
+        _ id: String, _ server: S, name: String? = nil, restart: RestartType = .permanent,
+        shutdown: ShutdownPolicy = .timeout(.seconds(5)), trapExits: Bool = true, startTimeout: Timeout = .infinity
+    ) -> ChildSpec where S.Argument == S {
+        .server(id, S.self, server, name: name, restart: restart, shutdown: shutdown, trapExits: trapExits,
+                startTimeout: startTimeout)
+    }
+
+    /// A plain process running `behavior` (a fresh copy on every start). Spawning cannot fail but for a
+    /// taken name, which fails the start with `StartError.alreadyStarted`.
+    public static func process<B: ProcessBehavior & Sendable>(
+        _ id: String, _ behavior: B, name: String? = nil, restart: RestartType = .permanent,
+        shutdown: ShutdownPolicy = .timeout(.seconds(5)), trapExits: Bool = false
+    ) -> ChildSpec {
+        ChildSpec(id: id, restart: restart, shutdown: shutdown, type: .worker) { node, supervisor in
+            do throws(ProcessError) {
+                let spawned = try node.spawn(behavior, options: SpawnOptions(trapExits: trapExits, name: name),
+                                             linkedTo: supervisor)
+                return .started(spawned.address.pid)
+            } catch {
+                if case .nameTaken(_, let holder) = error { return .failed(.alreadyStarted(holder)) }
+                return .failed(.invalidOptions(error.description))
+            }
+        }
+    }
+
+    /// A nested supervisor: a subtree. Its shutdown defaults to `infinity`, as Erlang's, so that it can
+    /// stop its own children in order.
+    public static func supervisor(
+        _ id: String, _ spec: SupervisorSpec, name: String? = nil, restart: RestartType = .permanent,
+        shutdown: ShutdownPolicy = .infinity
+    ) -> ChildSpec {
+        var child = ChildSpec.server(id, Supervisor.self, spec, name: name, restart: restart, shutdown: shutdown)
+        child.type = .supervisor
+        return child
+    }
+
+    /// A nested dynamic supervisor.
+    public static func dynamicSupervisor(
+        _ id: String, _ spec: DynamicSupervisorSpec = DynamicSupervisorSpec(), name: String? = nil,
+        restart: RestartType = .permanent, shutdown: ShutdownPolicy = .infinity
+    ) -> ChildSpec {
+        var child = ChildSpec.server(id, DynamicSupervisor.self, spec, name: name, restart: restart,
+                                     shutdown: shutdown)
+        child.type = .supervisor
+        return child
+    }
+}
+
+/// When a child that exited is restarted (Erlang's restart types).
+public enum RestartType: Sendable, Equatable, CustomStringConvertible {
+    /// Always.
+    case permanent
+    /// Only after an abnormal exit: not after `normal`, `shutdown` or `shutdownWith(_:)`.
+    case transient
+    /// Never; the child is removed from the supervisor when it exits.
+    case temporary
+
+    /// Whether a child of this type that exited with `reason` is restarted.
+    public func restarts(after reason: ExitReason) -> Bool {
+        switch self {
+        case .permanent: return true
+        case .transient: return !reason.isQuiet
+        case .temporary: return false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .permanent: return "permanent"
+        case .transient: return "transient"
+        case .temporary: return "temporary"
+        }
+    }
+}
+
+/// How a supervisor stops a child: Erlang's `brutal_kill`, a timeout, or `infinity`.
+public enum ShutdownPolicy: Sendable, Equatable, CustomStringConvertible {
+    /// Killed at once (`kill`, untrappable): no `terminate`.
+    case brutalKill
+    /// Sent `shutdown`; killed if it has not exited within the timeout (`Timeout.infinity` waits forever,
+    /// Erlang's `infinity`, meant for supervisors).
+    case timeout(Timeout)
+
+    public static let infinity = ShutdownPolicy.timeout(.infinity)
+
+    public var description: String {
+        switch self {
+        case .brutalKill: return "brutal_kill"
+        case .timeout(let timeout): return timeout.description
+        }
+    }
+}
+
+/// Whether a child is a worker or a supervisor (reported by `whichChildren` and `countChildren`).
+public enum ChildType: Sendable, Equatable, CustomStringConvertible {
+    case worker
+    case supervisor
+
+    public var description: String { self == .worker ? "worker" : "supervisor" }
+}
+
+/// What starting a child did: started at once (a plain process), started and waits for its `initialize`
+/// (a GenServer: its acknowledgement comes as the response to `ack`), or failed at once.
+enum ChildLaunch {
+    case started(PID)
+    case awaiting(pid: PID, ack: Ref, timeout: Timeout)
+    case failed(StartError)
+}
+
+extension Node {
+    /// Spawns a GenServer child linked to `supervisor` and opens its start acknowledgement.
+    func launchServer<S: GenServer>(_ type: S.Type, _ argument: S.Argument, options: StartOptions,
+                                    supervisor: PID) -> ChildLaunch {
+        switch beginStart(type, argument, options: options, starter: supervisor) {
+        case .failure(let error): return .failed(error)
+        case .success(let started): return .awaiting(pid: started.pid, ack: started.ack, timeout: options.timeout)
+        }
+    }
+}
