@@ -6,9 +6,11 @@ import ServiceLifecycle
 
 /// A node as a swift-service-lifecycle `Service`: run it in a `ServiceGroup` next to the rest of a server.
 ///
-/// `run()` starts the node's loop on its dedicated thread (unless it runs already) and waits for graceful
-/// shutdown (SIGTERM in a `ServiceGroup`, or `triggerGracefulShutdown()`). Then every process stops in
-/// order — GenServers through `terminate`, newest first (`Node.shutdown`) — the loop stops, and `run()`
+/// `run()` starts the node's loop on its dedicated thread (unless it runs already), starts the
+/// application's root supervision tree when `root` is given (a failed start makes `run()` throw), and
+/// waits for graceful shutdown (SIGTERM in a `ServiceGroup`, or `triggerGracefulShutdown()`). Then every
+/// process stops in order (`Node.shutdown`): the tree from its root, children newest first, each by its
+/// shutdown policy; other GenServers through `terminate`, newest first. Then the loop stops and `run()`
 /// returns. Cancellation of the task running the service does the same.
 ///
 /// ```swift
@@ -24,17 +26,35 @@ public struct NodeService: Service {
     public let node: Node
     /// The exit reason the node's processes stop with.
     public var reason: ExitReason
-    /// How long each GenServer's `terminate` may take before it is killed.
+    /// How long each GenServer's `terminate` may take before it is killed (supervisors: see `Node.shutdown`).
     public var stopTimeout: Timeout
+    /// The application's root supervision tree, started by `run()` (registered as `rootName` if given).
+    public var root: SupervisorSpec?
+    public var rootName: String?
 
-    public init(node: Node, reason: ExitReason = .shutdown, stopTimeout: Timeout = .seconds(5)) {
+    public init(node: Node, root: SupervisorSpec? = nil, rootName: String? = nil, reason: ExitReason = .shutdown,
+                stopTimeout: Timeout = .seconds(5)) {
         self.node = node
+        self.root = root
+        self.rootName = rootName
         self.reason = reason
         self.stopTimeout = stopTimeout
     }
 
     public func run() async throws {
         node.start()
+        if let root {
+            do {
+                _ = try await node.startApplication(root, name: rootName)
+            } catch {
+                try? await node.shutdown(reason: reason, timeout: stopTimeout)
+                node.stop()
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                    LoopJoiner.join(node) { done.resume() }
+                }
+                throw error
+            }
+        }
         // Returns when graceful shutdown is triggered; throws when the task is cancelled.
         try? await gracefulShutdown()
         try? await node.shutdown(reason: reason, timeout: stopTimeout)
