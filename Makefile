@@ -51,6 +51,7 @@ test-tsan: deps
 
 ## Build the OTP library and the demo with CMake + Ninja (Release: whole-module optimisation).
 cmake-build: cmake-deps
+	$(SWIFT) package resolve
 	cmake -S . -B $(CMAKE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_Swift_COMPILER=$$(command -v swiftc)
 	cmake --build $(CMAKE_DIR)
 
@@ -58,6 +59,7 @@ cmake-build: cmake-deps
 cmake-test: cmake-build
 	$(CMAKE_DIR)/otp-demo > $(CMAKE_DIR)/demo.out
 	grep -q "dedicated thread stopped; node closed" $(CMAKE_DIR)/demo.out
+	grep -q "reached max restart intensity" $(CMAKE_DIR)/demo.out
 	$(CMAKE_DIR)/otp-swift-host | tee $(CMAKE_DIR)/swift-host.out
 	grep -q "swift-host: Hello, Swift! (#2)" $(CMAKE_DIR)/swift-host.out
 	$(CMAKE_DIR)/otp-c-host | tee $(CMAKE_DIR)/c-host.out

@@ -39,7 +39,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "otp-demo",
-            dependencies: ["OTP", "OTPExamples"]
+            dependencies: ["OTP", "OTPExamples", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "OTPTests",

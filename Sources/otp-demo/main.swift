@@ -1,5 +1,6 @@
 // otp-demo: a tour of what swift-otp does so far, on a real libuv loop. Run with `make demo`.
 import Dispatch
+import Logging
 import OTP
 import OTPExamples
 
@@ -25,6 +26,28 @@ struct Counter: ProcessBehavior {
 }
 
 func section(_ title: String) { print("\n== \(title)") }
+
+/// A bank account that can be told to crash: its balance is lost unless something restarts it, and then
+/// it starts from its initial balance again ("state lost unless supervised").
+struct Account: GenServer, Sendable {
+    enum Call: Sendable { case balance }
+    enum Cast: Sendable { case deposit(Int), crash }
+    typealias Reply = Int
+    var balance: Int
+
+    mutating func handleCall(_ request: Call, from caller: Caller<Int>, _ server: ServerContext<Account>) throws
+        -> ServerResult<Account> { .reply(balance) }
+
+    mutating func handleCast(_ message: Cast, _ server: ServerContext<Account>) throws -> ServerResult<Account> {
+        switch message {
+        case .deposit(let amount): balance += amount
+        case .crash: throw DemoFailure.corruptLedger
+        }
+        return .noReply
+    }
+}
+
+enum DemoFailure: Error { case corruptLedger }
 
 let node = Node()
 
@@ -127,6 +150,30 @@ for example in Examples.all {
     print("  -- \(example.name)")
     try example.run(node) { print("     \($0)") }
 }
+
+section("supervision: let it crash, the supervisor restarts (reports through swift-log)")
+let supervised = Node(configuration: NodeConfiguration(
+    report: { print("  report: \($0)") },
+    logger: Logger(label: "otp-demo") { label in StreamLogHandler.standardOutput(label: label) }))
+let bank = try supervised.start(Supervisor.self, SupervisorSpec(
+    strategy: .oneForOne, intensity: RestartIntensity(maxRestarts: 2, period: .seconds(5)),
+    children: [.server("account", Account(balance: 100), name: "account"),
+               .server("audit", Account(balance: 0), name: "audit")]))
+let account = ServerRef<Account>.named("account")
+supervised.cast(account, .deposit(50))
+print("  balance: \(try supervised.call(account, .balance)), account is \(supervised.whereis("account")!)")
+supervised.cast(account, .crash)
+supervised.run(until: .idle)
+print("  after the crash: balance \(try supervised.call(account, .balance)) (restarted from its spec), "
+    + "account is \(supervised.whereis("account")!)")
+print("  children: \(try supervised.whichChildren(bank).map(\.description).joined(separator: ", "))")
+for _ in 0..<2 {
+    supervised.cast(account, .crash)
+    supervised.run(until: .idle)
+}
+print("  three crashes within 5 s: supervisor alive = \(supervised.isAlive(bank.pid!)), "
+    + "processes left: \(supervised.processes().count)")
+_ = supervised.close()
 
 section("closing the node")
 let status = node.close()
