@@ -43,7 +43,7 @@ unit-test: deps
 	$(SWIFT) test --skip-build
 
 ## The cross-thread tests (facade, loop, embedding) under ThreadSanitizer; any report fails the run.
-TSAN_FILTER := AsyncFacade|LoopTests|Embedding|LoopExecutor|ServiceLifecycle
+TSAN_FILTER := AsyncFacade|LoopTests|Embedding|LoopExecutor|ServiceLifecycle|ApplicationTests
 test-tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan \
