@@ -4,7 +4,7 @@ import Testing
 
 /// A node on its own loop thread for facade tests; `finish()` stops it and waits.
 func startedNode(reports: Reports = Reports()) -> Node {
-    let node = Node(configuration: NodeConfiguration(report: reports.handler))
+    let node = Node(configuration: NodeConfiguration(report: reports.handler, logger: quietLogger))
     node.start()
     return node
 }

@@ -35,7 +35,7 @@ struct ApplicationTests {
     @Test("NodeService starts the root tree and stops it in order on graceful shutdown")
     func serviceRunsTheApplication() async throws {
         let stage = Stage()
-        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler, logger: quietLogger))
         try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await NodeService(node: node, root: Self.tree(stage), rootName: "app").run() }
@@ -55,7 +55,7 @@ struct ApplicationTests {
     func failedRootStart() async throws {
         let stage = Stage()
         stage.failStarts(of: "metrics")
-        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler, logger: quietLogger))
         await #expect(throws: StartError.initFailed(.error(SupervisorError.childStartFailed(
             id: "metrics", .initFailed(.custom("metrics refused to start")))))) {
             try await NodeService(node: node, root: Self.tree(stage)).run()

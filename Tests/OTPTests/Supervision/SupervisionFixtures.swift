@@ -99,6 +99,9 @@ final class CapturedLog: @unchecked Sendable {
     }
 }
 
+/// A logger that drops everything (tests that do not look at supervisor reports).
+let quietLogger = Logger(label: "quiet") { _ in SwiftLogNoOpLogHandler() }
+
 /// A deterministic node for supervision tests: reports and logs captured.
 func supervisionNode(_ log: CapturedLog = CapturedLog(), reports: Reports = Reports()) -> Node {
     Node.deterministic(report: reports.handler, logger: log.logger)
