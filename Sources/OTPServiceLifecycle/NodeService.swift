@@ -47,16 +47,17 @@ public struct NodeService: Service {
             do {
                 _ = try await node.startApplication(root, name: rootName)
             } catch {
-                try? await node.shutdown(reason: reason, timeout: stopTimeout)
-                node.stop()
-                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                    LoopJoiner.join(node) { done.resume() }
-                }
+                await stopNode()
                 throw error
             }
         }
         // Returns when graceful shutdown is triggered; throws when the task is cancelled.
         try? await gracefulShutdown()
+        await stopNode()
+    }
+
+    /// Stops every process in order, then the loop, and waits for the loop thread to end.
+    private func stopNode() async {
         try? await node.shutdown(reason: reason, timeout: stopTimeout)
         node.stop()
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in

@@ -90,6 +90,21 @@ public struct ChildSpec: Sendable {
     }
 }
 
+/// Whether a supervisor can run this specification: a valid shutdown time (the supervisor checks that ids
+/// are unique among its children).
+extension ChildSpec {
+    func validated() -> SupervisorError? {
+        switch shutdown {
+        case .brutalKill: break
+        case .timeout(let timeout):
+            if let ms = timeout.milliseconds, ms < 0 {
+                return .invalidChildSpec(id: id, "negative shutdown timeout \(ms) ms")
+            }
+        }
+        return nil
+    }
+}
+
 /// When a child that exited is restarted (Erlang's restart types).
 public enum RestartType: Sendable, Equatable, CustomStringConvertible {
     /// Always.

@@ -151,3 +151,17 @@ extension Node {
         return error
     }
 }
+
+/// Which supervisor manages a process (loop thread only).
+extension Node {
+    /// Records that `supervisor` manages `child`: `Node.shutdown` then leaves it to its supervisor.
+    func markSupervised(_ child: PID, by supervisor: PID) {
+        core(child)?.relations.supervisor = supervisor
+    }
+
+    /// The live supervisor managing `pid`, if any.
+    func liveSupervisor(of pid: PID) -> PID? {
+        guard let supervisor = core(pid)?.extras?.supervisor, core(supervisor) != nil else { return nil }
+        return supervisor
+    }
+}

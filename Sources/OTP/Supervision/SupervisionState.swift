@@ -56,30 +56,3 @@ struct SupervisionState {
                     workers: children.count { $0.spec.type == .worker })
     }
 }
-
-/// A specification a supervisor can run: unique ids, valid time limits.
-extension ChildSpec {
-    func validated() -> SupervisorError? {
-        switch shutdown {
-        case .brutalKill: break
-        case .timeout(let timeout):
-            if let ms = timeout.milliseconds, ms < 0 {
-                return .invalidChildSpec(id: id, "negative shutdown timeout \(ms) ms")
-            }
-        }
-        return nil
-    }
-}
-
-extension Node {
-    /// Records that `supervisor` manages `child`: `Node.shutdown` then leaves it to its supervisor.
-    func markSupervised(_ child: PID, by supervisor: PID) {
-        core(child)?.relations.supervisor = supervisor
-    }
-
-    /// The live supervisor managing `pid`, if any.
-    func liveSupervisor(of pid: PID) -> PID? {
-        guard let supervisor = core(pid)?.extras?.supervisor, core(supervisor) != nil else { return nil }
-        return supervisor
-    }
-}

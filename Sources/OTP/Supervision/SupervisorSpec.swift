@@ -76,6 +76,4 @@ struct RestartHistory {
         times.append(now)
         return times.count <= limit.maxRestarts
     }
-
-    var count: Int { times.count }
 }
