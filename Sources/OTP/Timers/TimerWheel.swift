@@ -63,7 +63,10 @@ struct TimerWheel {
     private var entryCapacity: Int
     private var entryHighWater = 0
     private var freeHead = TimerWheel.none
+    /// First and last entry of each bucket's list: timers join at the tail, so timers with one deadline
+    /// fire in the order they were armed (as sends from one sender arrive in order).
     private var heads: UnsafeMutablePointer<UInt32>
+    private var tails: UnsafeMutablePointer<UInt32>
     private var bitmaps: UnsafeMutablePointer<UInt64>
 
     /// The last tick the wheel has processed.
@@ -77,6 +80,8 @@ struct TimerWheel {
         entries = .allocate(capacity: entryCapacity)
         heads = .allocate(capacity: Self.levels * 64)
         heads.initialize(repeating: Self.none, count: Self.levels * 64)
+        tails = .allocate(capacity: Self.levels * 64)
+        tails.initialize(repeating: Self.none, count: Self.levels * 64)
         bitmaps = .allocate(capacity: Self.levels)
         bitmaps.initialize(repeating: 0, count: Self.levels)
     }
@@ -89,6 +94,7 @@ struct TimerWheel {
         entries.deinitialize(count: entryHighWater)
         entries.deallocate()
         heads.deallocate()
+        tails.deallocate()
         bitmaps.deallocate()
         count = 0
     }
@@ -262,7 +268,10 @@ struct TimerWheel {
     }
 
     /// Puts timer `index` into the bucket its deadline belongs to, relative to `now`.
-    private mutating func file(_ index: UInt32) {
+    /// Puts a timer into the bucket its deadline falls in: at the tail when it is being armed, at the head
+    /// when it is being cascaded down (it was armed before every timer of the same deadline already there,
+    /// which went straight to a lower level because they were armed closer to their deadline).
+    private mutating func file(_ index: UInt32, atHead: Bool = false) {
         let deadline = entries[Int(index)].deadline
         let delta = deadline &- now
         let effective = delta >= Self.span ? now &+ Self.span &- 1 : deadline
@@ -273,12 +282,20 @@ struct TimerWheel {
         }
         let slot = Int((effective >> (Self.bitsPerLevel * UInt64(level))) & 63)
         let bucket = level * 64 + slot
-        let head = heads[bucket]
         entries[Int(index)].bucket = UInt16(bucket)
-        entries[Int(index)].prev = Self.none
-        entries[Int(index)].next = head
-        if head != Self.none { entries[Int(head)].prev = index }
-        heads[bucket] = index
+        if atHead {
+            let head = heads[bucket]
+            entries[Int(index)].prev = Self.none
+            entries[Int(index)].next = head
+            if head != Self.none { entries[Int(head)].prev = index } else { tails[bucket] = index }
+            heads[bucket] = index
+        } else {
+            let tail = tails[bucket]
+            entries[Int(index)].prev = tail
+            entries[Int(index)].next = Self.none
+            if tail != Self.none { entries[Int(tail)].next = index } else { heads[bucket] = index }
+            tails[bucket] = index
+        }
         bitmaps[level] |= 1 << UInt64(slot)
     }
 
@@ -290,7 +307,11 @@ struct TimerWheel {
         } else {
             heads[bucket] = entry.next
         }
-        if entry.next != Self.none { entries[Int(entry.next)].prev = entry.prev }
+        if entry.next != Self.none {
+            entries[Int(entry.next)].prev = entry.prev
+        } else {
+            tails[bucket] = entry.prev
+        }
         if heads[bucket] == Self.none {
             bitmaps[bucket / 64] &= ~(1 << UInt64(bucket % 64))
         }
@@ -299,16 +320,20 @@ struct TimerWheel {
     private mutating func detach(bucket: Int) -> UInt32 {
         let first = heads[bucket]
         heads[bucket] = Self.none
+        tails[bucket] = Self.none
         bitmaps[bucket / 64] &= ~(1 << UInt64(bucket % 64))
         return first
     }
 
+    /// Re-files a bucket's timers into lower levels, last first, each at the head of its new bucket: timers
+    /// of one deadline keep the order they were armed in.
     private mutating func cascade(bucket: Int) {
-        var index = detach(bucket: bucket)
+        var index = tails[bucket]
+        _ = detach(bucket: bucket)
         while index != Self.none {
-            let next = entries[Int(index)].next
-            file(index)
-            index = next
+            let previous = entries[Int(index)].prev
+            file(index, atHead: true)
+            index = previous
         }
     }
 

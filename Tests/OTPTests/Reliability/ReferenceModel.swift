@@ -11,7 +11,8 @@ import OTP
 /// - a dying process releases its name, cancels the timers aimed at it, signals its links (a link set up
 ///   toward a dead process signals `noproc`), drops the monitors it held, and sends a `DOWN` for each
 ///   monitor on it, oldest first (a monitor of a dead process gets an immediate `noproc` DOWN);
-/// - a call's caller gets the reply, `serverExited` when the server dies first, or `timeout`; a reply
+/// - a call's caller gets the reply, `serverExited` when the server dies first (`noProcess` when it died
+///   of `noproc`), or `timeout`; a reply
 ///   after the timeout is dropped; a call or a cast to a dead server fails with `noProcess`;
 /// - a send to a dead pid is dropped and counted; to an unknown name it fails; to a process of another
 ///   message type it fails.
@@ -270,7 +271,7 @@ final class ReferenceModel {
     /// One turn: the process takes each message its receive accepts, in mailbox order, until none is left
     /// or it exits.
     private func turn(_ p: Int) {
-        if processes[p].role == .caller, !processes[p].waiting, processes[p].call != nil {
+        if processes[p].request != nil {  // a caller's first turn sends its request
             startCall(p)
             if processes[p].status != .alive { return }
         }
@@ -352,7 +353,9 @@ final class ReferenceModel {
         case .reply(let value):
             return finishCall(p, "ok(\(value))")
         case .requestDown(let reason):
-            return finishCall(p, "serverExited(\(processes[processes[p].call!.server].slot!), \(reason))")
+            // A server that died of `noproc` reads as a server that was not there (the DOWN can't tell).
+            let server = processes[processes[p].call!.server].slot!
+            return finishCall(p, reason == .noproc ? "noProcess(\(server))" : "serverExited(\(server), \(reason))")
         }
         return nil
     }
@@ -362,6 +365,7 @@ final class ReferenceModel {
     private func startCall(_ p: Int) {
         let (index, server, timeout) = processes[p].call!
         guard processes[server].isAlive else {
+            processes[p].request = nil
             observation.calls[index]!.append("noProcess(\(processes[server].slot!))")
             terminate(p, reason: .normal)
             return
@@ -369,6 +373,7 @@ final class ReferenceModel {
         processes[p].waiting = true
         processes[p].deadline = now + timeout
         push(.call(caller: p, request: processes[p].request!), to: server)
+        processes[p].request = nil
     }
 
     private func reply(_ value: Int, to caller: Int) {

@@ -21,6 +21,24 @@ struct TimerTests {
         #expect(node.statistics.pendingTimers == 0)
     }
 
+    @Test("timers with one deadline fire in the order they were armed, also across cascades")
+    func sameDeadlineFiresInArmOrder() throws {
+        let node = makeNode()
+        let log = Log<Envelope<Int>>()
+        let target = try spawnCollector(node, into: log)
+        // 1 and 2 start in higher wheel levels and cascade down; 3 and 4 are armed close to the same
+        // deadline, straight into lower levels; 5 lands last in the same tick.
+        try node.sendAfter(.milliseconds(5_130), 1, to: target)
+        try node.sendAfter(.milliseconds(5_130), 2, to: target)
+        node.advance(by: 5_000)
+        try node.sendAfter(.milliseconds(130), 3, to: target)
+        node.advance(by: 100)
+        try node.sendAfter(.milliseconds(30), 4, to: target)
+        try node.sendAfter(.milliseconds(30), 5, to: target)
+        node.advance(by: 30)
+        #expect(log.entries.compactMap(\.message) == [1, 2, 3, 4, 5])
+    }
+
     @Test("cancel before firing returns the time left and the message never arrives")
     func cancelBeforeFiring() throws {
         let node = makeNode()
