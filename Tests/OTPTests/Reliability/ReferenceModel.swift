@@ -67,7 +67,7 @@ final class ReferenceModel {
     private var calls = 0
     private var observation = Observation()
 
-    func run(_ steps: [Step]) -> Observation {
+    func run(_ steps: [Op]) -> Observation {
         for step in steps {
             perform(step)
             runUntilIdle()
@@ -83,7 +83,7 @@ final class ReferenceModel {
     private func alive(_ slot: Int) -> Bool { processes[slots[slot]].isAlive }
     private func result(_ text: String) { observation.results.append(text) }
 
-    private func perform(_ step: Step) {
+    private func perform(_ step: Op) {
         let (a, b, c) = (step.a, step.b, step.c)
         let any = slots.isEmpty ? nil : a % slots.count
         let other = slots.isEmpty ? nil : b % slots.count
@@ -98,7 +98,7 @@ final class ReferenceModel {
             guard let any else { return }
             send(.data(tag: b % 3, n: c, from: .outside), to: any)
         case .sendNamed:
-            let name = Step.names[a % 3]
+            let name = Op.names[a % 3]
             guard let holder = registry[name] else { return result("unknownName(\(name))") }
             guard processes[holder].role == .puppet else {
                 return result("wrongMessageType(\(processes[holder].slot!))")
@@ -117,7 +117,7 @@ final class ReferenceModel {
         case .exitSignal:
             guard let any else { return }
             let from = b == 7 || other == any ? nil : other.map { slots[$0] }
-            signal(slots[any], from: from, reason: Step.signalReason(c), viaLink: false)
+            signal(slots[any], from: from, reason: Op.signalReason(c), viaLink: false)
         case .link:
             guard let any, let other, alive(any) else { return }
             let (p, q) = (slots[any], slots[other])
@@ -159,7 +159,7 @@ final class ReferenceModel {
             processes[slots[any]].trap = c & 1 == 1
         case .register:
             guard let any else { return }
-            let name = Step.names[b % 3]
+            let name = Op.names[b % 3]
             let p = slots[any]
             if let holder = registry[name] { return result("nameTaken(\(name), \(processes[holder].slot!))") }
             guard processes[p].isAlive else { return result("noProcess(\(any))") }
@@ -168,14 +168,14 @@ final class ReferenceModel {
             processes[p].name = name
             result("registered")
         case .unregister:
-            let name = Step.names[b % 3]
+            let name = Op.names[b % 3]
             guard let holder = registry.removeValue(forKey: name) else { return result("unknownName(\(name))") }
             processes[holder].name = nil
             result("unregistered")
         case .sendAfter:
             guard !puppets.isEmpty else { return }
             let target = slots[puppets[a % puppets.count]]
-            timers.append((now + Step.delays[c], target, b % 3, processes[target].isAlive))
+            timers.append((now + Op.delays[c], target, b % 3, processes[target].isAlive))
         case .cancelTimer:
             guard !timers.isEmpty else { return }
             let index = (a * 8 + b) % timers.count
@@ -189,7 +189,7 @@ final class ReferenceModel {
             guard !servers.isEmpty else { return }
             let server = slots[servers[a % servers.count]]
             var caller = Process(role: .caller, slot: nil)
-            caller.call = (calls, server, Step.callTimeouts[c])
+            caller.call = (calls, server, Op.callTimeouts[c])
             caller.request = c == 0 ? .hold : .add(b)
             processes.append(caller)
             observation.calls[calls] = []
@@ -205,7 +205,7 @@ final class ReferenceModel {
             guard !servers.isEmpty else { return }
             cast(.stop(c), to: servers[a % servers.count])
         case .advance:
-            advance(by: Step.advances[a])
+            advance(by: Op.advances[a])
         }
     }
 
@@ -322,7 +322,7 @@ final class ReferenceModel {
             }
         case .exitWith(let code):
             observation.record(.exitWith(code), by: slot!)
-            return Step.ownReason(code)
+            return Op.ownReason(code)
         case .down(let monitor, let of, let reason):
             observation.record(.down(monitor: monitor, of: of, reason: reason.description), by: slot!)
         case .exit(let from, let reason):
@@ -347,7 +347,7 @@ final class ReferenceModel {
             processes[p].held = []
         case .cast(.stop(let code)):
             observation.record(.cast("stop(\(code))"), by: slot!)
-            let reason = Step.ownReason(code)
+            let reason = Op.ownReason(code)
             observation.record(.terminate(reason.description), by: slot!)
             return reason
         case .reply(let value):

@@ -29,7 +29,7 @@ final class RuntimeDriver {
     }
 
     /// Carries out `steps`, then lets every pending timer and call timeout run out.
-    func run(_ steps: [Step]) -> Observation {
+    func run(_ steps: [Op]) -> Observation {
         for step in steps {
             perform(step)
             node.runUntilIdle()
@@ -60,7 +60,7 @@ final class RuntimeDriver {
         return slot
     }
 
-    private func perform(_ step: Step) {
+    private func perform(_ step: Op) {
         let (a, b, c) = (step.a, step.b, step.c)
         let any = slots.isEmpty ? nil : a % slots.count
         let other = slots.isEmpty ? nil : b % slots.count
@@ -79,7 +79,7 @@ final class RuntimeDriver {
             send(.data(tag: b % 3, n: c, from: .outside), to: any)
         case .sendNamed:
             do throws(ProcessError) {
-                try node.send(PuppetMessage.data(tag: b % 3, n: c, from: .outside), to: Step.names[a % 3])
+                try node.send(PuppetMessage.data(tag: b % 3, n: c, from: .outside), to: Op.names[a % 3])
                 result("sent")
             } catch { result(describe(error)) }
         case .select:
@@ -94,7 +94,7 @@ final class RuntimeDriver {
         case .exitSignal:
             guard let any else { return }
             let from = b == 7 || other == any ? nil : other.map { slots[$0] }
-            node.exit(slots[any], reason: Step.signalReason(c), from: from)
+            node.exit(slots[any], reason: Op.signalReason(c), from: from)
         case .link:
             guard let any, let other, alive(any) else { return }
             node.link(slots[any], slots[other])
@@ -116,26 +116,26 @@ final class RuntimeDriver {
         case .register:
             guard let any else { return }
             do throws(ProcessError) {
-                try node.register(Step.names[b % 3], slots[any])
+                try node.register(Op.names[b % 3], slots[any])
                 result("registered")
             } catch { result(describe(error)) }
         case .unregister:
             do throws(ProcessError) {
-                try node.unregister(Step.names[b % 3])
+                try node.unregister(Op.names[b % 3])
                 result("unregistered")
             } catch { result(describe(error)) }
         case .sendAfter:
             guard !puppets.isEmpty else { return }
             let target = Address<PuppetMessage>(unchecked: slots[puppets[a % puppets.count]])
             let index = timers.count
-            timers.append(try! node.sendAfter(.milliseconds(Int64(Step.delays[c])),
+            timers.append(try! node.sendAfter(.milliseconds(Int64(Op.delays[c])),
                                               .data(tag: b % 3, n: index, from: .timer(index)), to: target))
         case .cancelTimer:
             guard !timers.isEmpty else { return }
             result("cancel \(node.cancelTimer(timers[(a * 8 + b) % timers.count]).map(String.init) ?? "false")")
         case .call:
             guard !servers.isEmpty else { return }
-            call(servers[a % servers.count], c == 0 ? .hold : .add(b), timeout: Step.callTimeouts[c])
+            call(servers[a % servers.count], c == 0 ? .hold : .add(b), timeout: Op.callTimeouts[c])
         case .cast:
             guard !servers.isEmpty else { return }
             cast(.add(b), to: servers[a % servers.count])
@@ -146,7 +146,7 @@ final class RuntimeDriver {
             guard !servers.isEmpty else { return }
             cast(.stop(c), to: servers[a % servers.count])
         case .advance:
-            node.advance(by: Step.advances[a])
+            node.advance(by: Op.advances[a])
         }
     }
 
@@ -246,7 +246,7 @@ struct Puppet: ProcessBehavior {
             }
         case .message(.exitWith(let code)):
             recorder.record(.exitWith(code), by: slot)
-            let reason = Step.ownReason(code)
+            let reason = Op.ownReason(code)
             if case .error(let error) = reason { throw error }
             return .exit(reason)
         case .down(let down):
@@ -306,7 +306,7 @@ struct ModelServer: GenServer {
             held = []
         case .stop(let code):
             recorder.record(.cast("stop(\(code))"), by: slot)
-            return .stop(Step.ownReason(code))
+            return .stop(Op.ownReason(code))
         }
         return .noReply
     }

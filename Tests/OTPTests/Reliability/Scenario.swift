@@ -5,9 +5,9 @@ import PropertyBased
 /// each of them is seen to receive. Both the runtime driver (`RuntimeDriver`) and the reference model
 /// (`ReferenceModel`) read the same steps and produce the same `Observation` when the runtime is right.
 
-/// One generated step. Its fields are small integers, so shrinking moves a failing sequence toward fewer
+/// One generated operation (a step of a scenario). Its fields are small integers, so shrinking moves a failing sequence toward fewer
 /// and simpler steps; `a`, `b` and `c` pick the actors, tags, reasons and delays of the step's kind.
-struct Step: Sendable, Equatable, CustomStringConvertible {
+struct Op: Sendable, Equatable, CustomStringConvertible {
     enum Kind: Int, CaseIterable, Sendable {
         case spawn, startServer, send, sendNamed, select, relay, exitWith, exitSignal, link, unlink,
              monitor, demonitor, trapExits, register, unregister, sendAfter, cancelTimer, call, cast,
@@ -25,11 +25,11 @@ struct Step: Sendable, Equatable, CustomStringConvertible {
     static let generator = zip(
         Gen.int(in: 0...(Kind.allCases.count + 1)), Gen.int(in: 0...7), Gen.int(in: 0...7), Gen.int(in: 0...3)
     ).map { kind, a, b, c in
-        Step(kind: Kind(rawValue: kind) ?? (kind == Kind.allCases.count ? .spawn : .advance), a: a, b: b, c: c)
+        Op(kind: Kind(rawValue: kind) ?? (kind == Kind.allCases.count ? .spawn : .advance), a: a, b: b, c: c)
     }
 
     /// A scenario: up to `steps` steps.
-    static func scenario(steps: ClosedRange<Int> = 1...40) -> Generator<[Step], some SendableSequenceType> {
+    static func scenario(steps: ClosedRange<Int> = 1...40) -> Generator<[Op], some SendableSequenceType> {
         generator.array(of: steps)
     }
 
@@ -103,7 +103,7 @@ enum Entry: Hashable, Sendable, CustomStringConvertible {
         case .select(let tag): return "select(\(tag))"
         case .relay(let to, let tag): return "relay(to: \(to), tag: \(tag))"
         case .relayRefused(let to): return "relay refused by \(to)"
-        case .exitWith(let code): return "exitWith(\(Step.ownReason(code)))"
+        case .exitWith(let code): return "exitWith(\(Op.ownReason(code)))"
         case .down(let monitor, let of, let reason): return "DOWN(m\(monitor), \(of), \(reason))"
         case .exit(let from, let reason): return "EXIT(\(from.map(String.init) ?? "outside"), \(reason))"
         case .call(let index, let request): return "call#\(index) \(request)"
@@ -163,7 +163,7 @@ struct Observation: Equatable, CustomStringConvertible {
     }
 }
 
-/// Step results in words both sides can write.
+/// Op results in words both sides can write.
 func describe(_ error: ProcessError, slot: (PID) -> Int) -> String {
     switch error {
     case .unknownName(let name): return "unknownName(\(name))"

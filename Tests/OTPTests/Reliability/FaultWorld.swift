@@ -1,0 +1,328 @@
+import Foundation
+@testable import OTP
+
+/// A small system under random faults, for `FaultInjectionTests`: a one-for-one supervisor of flaky
+/// GenServers (handlers that throw at random, replies delayed by timers so that call timeouts race
+/// them), clients that call, cast and blast messages into small mailboxes, sinks that count what they
+/// get, and a driver that kills and signals processes at random times and advances the manual clock.
+/// Everything that happens to a call or a message is written to a `FaultLedger`, checked at the end.
+final class FaultWorld {
+    let node: Node
+    let ledger = FaultLedger()
+    var rng: SplitMix64
+    let workers = ["w0", "w1", "w2", "w3"]
+    private(set) var supervisor: ServerRef<Supervisor>!
+    private var clients: [PID] = []
+    private var sinks: [PID] = []
+    private var observer: PID!
+
+    /// `realLoop`: a libuv node on the system clock instead of the manual one.
+    init(seed: UInt64, intensity: RestartIntensity, realLoop: Bool = false) {
+        rng = SplitMix64(seed: seed)
+        node = Node(configuration: NodeConfiguration(clock: realLoop ? .system : .manual, defaultMailboxCapacity: 16,
+                                                     report: { _ in }, logger: quietLogger))
+        let ledger = self.ledger
+        observer = try! node.spawn(of: Never.self) { _ in
+            .receive { envelope, _ in
+                if case .down(let down) = envelope { ledger.died(down.pid) }
+                return .same
+            }
+        }.pid
+        let children = workers.indices.map { index in
+            ChildSpec.server(workers[index], Flaky.self, Flaky.Argument(ledger: ledger, seed: seed &* 31 &+ UInt64(index)),
+                             name: workers[index], shutdown: .timeout(.milliseconds(50)))
+        }
+        supervisor = try! node.start(Supervisor.self, SupervisorSpec(intensity: intensity, children: children))
+        _ = node.monitor(supervisor.pid!, by: observer)
+        for _ in 0..<3 { addSink() }
+        for _ in 0..<6 { addClient() }
+    }
+
+    private func watch(_ pid: PID) { _ = node.monitor(pid, by: observer) }
+
+    private func addSink() {
+        let ledger = self.ledger
+        let pid = try! node.spawn(of: Payload.self, options: SpawnOptions(mailboxCapacity: 4)) { process in
+            .receive { envelope, process in
+                if case .message(let payload) = envelope { ledger.handled(payload.id, by: process.pid) }
+                return .same
+            }
+        }.pid
+        watch(pid)
+        sinks.append(pid)
+    }
+
+    private func addClient() {
+        let pid = Client.spawn(node, ledger: ledger, sinks: sinks, workers: workers, seed: rng.next())
+        watch(pid)
+        clients.append(pid)
+    }
+
+    /// One random event (`inject`), then, on the manual clock, the node runs until idle.
+    func step() {
+        if let pause = inject() { node.advance(by: pause) }
+        node.runUntilIdle()
+    }
+
+    /// One random event: client work (most often), a kill, an exit signal, a respawn, or a pause (returned:
+    /// how long time should pass). Loop thread only.
+    func inject() -> UInt64? {
+        let roll = Int.random(in: 0..<100, using: &rng)
+        switch roll {
+        case 0..<55:
+            let client = clients.randomElement(using: &rng)!
+            try? node.send(Client.Message.go(Int.random(in: 1...4, using: &rng)), to: client)
+        case 55..<65:
+            victimWorker().map { node.exit($0, reason: .kill) }
+        case 65..<70:
+            victimWorker().map { node.exit($0, reason: .custom("injected")) }
+        case 70..<75:
+            let victim = (clients + sinks).randomElement(using: &rng)!
+            node.exit(victim, reason: Bool.random(using: &rng) ? .kill : .custom("injected"))
+        case 75..<95:
+            return UInt64.random(in: 1...60, using: &rng)
+        default:
+            clients.removeAll { !node.isAlive($0) }
+            sinks.removeAll { !node.isAlive($0) }
+            if sinks.count < 3 { addSink() }
+            if clients.count < 6 { addClient() }
+        }
+        return nil
+    }
+
+    private func victimWorker() -> PID? {
+        node.whereis(workers.randomElement(using: &rng)!)
+    }
+
+    /// References that outlived their process: links, monitors, names or pending requests naming a dead
+    /// process. Empty when the runtime cleaned up after every exit.
+    func danglingReferences() -> [String] {
+        var problems: [String] = []
+        let live = Set(node.processes())
+        for pid in live {
+            guard let extras = node.core(pid)?.extras else { continue }
+            for linked in extras.links where !live.contains(linked) {
+                problems.append("\(pid) is still linked to dead \(linked)")
+            }
+        }
+        let table = node.monitors
+        for slot in 0..<table.highWater where table.entries[slot].inUse {
+            let entry = table.entries[slot]
+            if !live.contains(entry.watcher) && !table.hasExternal(slot) {
+                problems.append("monitor/request slot \(slot) of dead watcher \(entry.watcher)")
+            }
+            if entry.attached && !live.contains(entry.target) {
+                problems.append("monitor/request slot \(slot) attached to dead target \(entry.target)")
+            }
+        }
+        for name in node.registered() where !live.contains(node.whereis(name)!) {
+            problems.append("name \(name) held by a dead process")
+        }
+        return problems
+    }
+}
+
+/// A message with an identity, so that its fate can be traced.
+struct Payload: Sendable { let id: Int }
+
+/// Every call, message and death of a fault run, in order.
+final class FaultLedger: @unchecked Sendable {
+    enum Claim: Equatable { case delivered(PID), dropped, refused, inconsistent }
+
+    private(set) var calls: [Int: (caller: PID, outcomes: [String])] = [:]
+    private(set) var sends: [Int: Claim] = [:]
+    private(set) var handled: [Int: [PID]] = [:]
+    private(set) var deaths: Set<PID> = []
+    private(set) var refusalsReported = 0
+    private(set) var castsRefused = 0
+    private(set) var crashes = 0
+    /// Calls whose caller died waiting (killed, or shut down with the node).
+    private(set) var abandoned = 0
+    private var nextID = 0
+
+    func newID() -> Int {
+        nextID += 1
+        return nextID
+    }
+
+    func callStarted(_ id: Int, by caller: PID) { calls[id] = (caller, []) }
+    func callEnded(_ id: Int, _ outcome: String) { calls[id]?.outcomes.append(outcome) }
+    func sent(_ id: Int, _ claim: Claim) {
+        sends[id] = claim
+        if claim == .refused { refusalsReported += 1 }
+    }
+    func handled(_ id: Int, by pid: PID) { handled[id, default: []].append(pid) }
+    func died(_ pid: PID) { deaths.insert(pid) }
+    func castRefused() { castsRefused += 1 }
+    func crashed() { crashes += 1 }
+
+    /// Broken promises: calls without exactly one outcome (unless their caller died waiting), messages
+    /// handled twice or without a delivery, delivered messages lost by a process that is still alive.
+    /// `alive`: the processes still alive (none once the node is closed).
+    func violations(alive: (PID) -> Bool) -> [String] {
+        var problems: [String] = []
+        for (id, call) in calls {
+            if call.outcomes.count > 1 { problems.append("call \(id) ended \(call.outcomes.count) times: \(call.outcomes)") }
+            if call.outcomes.isEmpty && alive(call.caller) {
+                problems.append("call \(id) never ended and its caller \(call.caller) is alive")
+            }
+            if call.outcomes.isEmpty && !alive(call.caller) { abandoned += 1 }
+        }
+        for (id, receivers) in handled {
+            if receivers.count > 1 { problems.append("message \(id) handled \(receivers.count) times") }
+            guard case .delivered(let target) = sends[id], receivers == [target] else {
+                problems.append("message \(id) handled by \(receivers) but claimed \(String(describing: sends[id]))")
+                continue
+            }
+        }
+        for (id, claim) in sends {
+            if claim == .inconsistent { problems.append("message \(id): the node's counters did not move by exactly one") }
+            if case .delivered(let target) = claim, handled[id] == nil, alive(target) {
+                problems.append("message \(id) delivered to \(target), which is alive and never handled it")
+            }
+        }
+        return problems
+    }
+}
+
+/// A worker whose handlers throw at random and whose replies come later, from a timer.
+struct Flaky: GenServer {
+    struct Argument: Sendable {
+        let ledger: FaultLedger
+        let seed: UInt64
+    }
+    enum Call: Sendable { case work(delay: Int) }
+    enum Cast: Sendable { case note }
+    enum Info: Sendable { case answer(Int) }
+    typealias Reply = Int
+
+    let ledger: FaultLedger
+    var rng: SplitMix64
+    var waiting: [Int: Caller<Int>] = [:]
+    var next = 0
+
+    static func initialize(_ argument: Argument, _ server: ServerContext<Flaky>) throws -> Initialization<Flaky> {
+        .ok(Flaky(ledger: argument.ledger, rng: SplitMix64(seed: argument.seed)))
+    }
+
+    mutating func maybeThrow() throws {
+        if Int.random(in: 0..<20, using: &rng) == 0 {
+            ledger.crashed()
+            throw Boom()
+        }
+    }
+
+    mutating func handleCall(_ request: Call, from caller: Caller<Int>, _ server: ServerContext<Flaky>) throws
+        -> ServerResult<Flaky>
+    {
+        try maybeThrow()
+        guard case .work(let delay) = request, delay > 0 else { return .reply(0) }
+        next += 1
+        waiting[next] = caller
+        try server.sendAfter(.milliseconds(Int64(delay)), .answer(next))
+        return .noReply
+    }
+
+    mutating func handleCast(_ message: Cast, _ server: ServerContext<Flaky>) throws -> ServerResult<Flaky> {
+        try maybeThrow()
+        return .noReply
+    }
+
+    mutating func handleInfo(_ message: InfoMessage<Info>, _ server: ServerContext<Flaky>) throws
+        -> ServerResult<Flaky>
+    {
+        if case .message(.answer(let id)) = message, let caller = waiting.removeValue(forKey: id) {
+            try maybeThrow()
+            _ = server.reply(to: caller, id)
+        }
+        return .noReply
+    }
+}
+
+/// A client: on `go(n)` it does n random things — call a worker by name (waiting for the outcome, with a
+/// timeout that may race the delayed reply; other `go`s stay queued meanwhile), cast to one, or send a
+/// burst of messages to a sink with a small mailbox.
+enum Client {
+    enum Message: Sendable { case go(Int) }
+
+    /// The random source a client's steps share.
+    final class Dice {
+        var rng: SplitMix64
+        init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+    }
+
+    static func spawn(_ node: Node, ledger: FaultLedger, sinks: [PID], workers: [String], seed: UInt64) -> PID {
+        let dice = Dice(seed: seed)
+        return try! node.spawn(of: Message.self) { _ in
+            idle(ledger: ledger, sinks: sinks, workers: workers, dice: dice)
+        }.pid
+    }
+
+    static func idle(ledger: FaultLedger, sinks: [PID], workers: [String], dice: Dice) -> Step<Message> {
+        .receive { envelope, process in
+            guard case .message(.go(let count)) = envelope else { return .same }
+            return try act(count, process, ledger: ledger, sinks: sinks, workers: workers, dice: dice)
+        }
+    }
+
+    private static func act(_ count: Int, _ process: ProcessContext<Message>, ledger: FaultLedger, sinks: [PID],
+                            workers: [String], dice: Dice) throws -> Step<Message> {
+        var remaining = count
+        while remaining > 0 {
+            remaining -= 1
+            let worker = ServerRef<Flaky>.named(workers.randomElement(using: &dice.rng)!)
+            switch Int.random(in: 0..<3, using: &dice.rng) {
+            case 0:
+                let id = ledger.newID()
+                ledger.callStarted(id, by: process.pid)
+                let delay = Int.random(in: 0...40, using: &dice.rng)
+                let timeout = Int64.random(in: 5...40, using: &dice.rng)
+                let rest = remaining
+                return try process.call(worker, .work(delay: delay), timeout: .milliseconds(timeout)) { result, process in
+                    ledger.callEnded(id, outcome(result))
+                    guard rest > 0 else { return idle(ledger: ledger, sinks: sinks, workers: workers, dice: dice) }
+                    return try act(rest, process, ledger: ledger, sinks: sinks, workers: workers, dice: dice)
+                }
+            case 1:
+                for _ in 0..<Int.random(in: 1...24, using: &dice.rng) {
+                    if case .mailboxFull = process.cast(worker, .note) { ledger.castRefused() }
+                }
+            default:
+                guard let sink = sinks.randomElement(using: &dice.rng) else { continue }
+                for _ in 0..<Int.random(in: 1...8, using: &dice.rng) { send(to: sink, process, ledger: ledger) }
+            }
+        }
+        return idle(ledger: ledger, sinks: sinks, workers: workers, dice: dice)
+    }
+
+    static func outcome(_ result: Result<Int, CallError>) -> String {
+        switch result {
+        case .success: return "reply"
+        case .failure(.timeout): return "timeout"
+        case .failure(.serverExited): return "serverExited"
+        case .failure(.noProcess): return "noProcess"
+        case .failure(.unknownName): return "unknownName"
+        case .failure(.mailboxFull): return "mailboxFull"
+        case .failure(let error): return "\(error)"
+        }
+    }
+
+    /// Sends one payload and records what the node says happened to it: delivered (the delivered count
+    /// rose), dropped at a dead pid (the dropped count rose) or refused (an error, which is the report).
+    private static func send(to sink: PID, _ process: ProcessContext<Message>, ledger: FaultLedger) {
+        let node = process.currentNode
+        let id = ledger.newID()
+        let before = node.statistics
+        do throws(ProcessError) {
+            try process.send(Payload(id: id), to: sink)
+            let after = node.statistics
+            let delivered = after.delivered - before.delivered
+            let dropped = after.droppedToDeadProcesses - before.droppedToDeadProcesses
+            ledger.sent(id, delivered == 1 && dropped == 0 ? .delivered(sink)
+                            : dropped == 1 && delivered == 0 ? .dropped : .inconsistent)
+        } catch {
+            let refused = node.statistics.refusedMailboxFull - before.refusedMailboxFull
+            ledger.sent(id, refused == 1 ? .refused : .inconsistent)
+        }
+    }
+}
