@@ -33,5 +33,11 @@ let package = Package(
             dependencies: ["Workloads", .product(name: "OTP", package: "swift-otp")],
             path: "Compare"
         ),
+        // `make soak`: spawn/exit cycles, a million live servers and timers, facade traffic from many threads.
+        .executableTarget(
+            name: "Soak",
+            dependencies: ["Workloads", .product(name: "OTP", package: "swift-otp")],
+            path: "Soak"
+        ),
     ]
 )
