@@ -136,10 +136,12 @@ extension Node {
 
     // MARK: The deterministic driver (manual clock)
 
-    /// Runs inbox jobs and process turns until none is left. Manual clock only; loop thread only.
+    /// Runs inbox jobs and process turns until none is left. Manual clock only; loop thread only, outside
+    /// process code (a call from a process traps: the scheduler cannot be re-entered).
     public func runUntilIdle() {
         precondition(uv == nil, "Node.runUntilIdle() is for the manual clock; use run(until: .idle)")
         preconditionInLoop()
+        precondition(!draining, "Node.runUntilIdle() or advance(by:) called from process code: the scheduler cannot be re-entered")
         while true {
             drainInbox()
             if runQueue.isEmpty && inbox.isEmpty { return }

@@ -1,0 +1,381 @@
+import Testing
+@testable import OTP
+
+/// The catalogue of misuse in docs/errors.md, one test per row (row numbers in the test names): each
+/// asserts the exact typed error or the documented behaviour, and that the node keeps working after it.
+@Suite("Bad input catalogue")
+struct BadInputTests {
+    /// After each misuse the node must still run processes: a fresh process answers.
+    func nodeStillWorks(_ node: Node) throws {
+        let log = Log<Envelope<Int>>()
+        let probe = try spawnCollector(node, into: log)
+        try node.send(42, to: probe)
+        node.runUntilIdle()
+        #expect(log.entries.compactMap(\.message) == [42])
+    }
+
+    func deadPID(_ node: Node) throws -> PID {
+        let pid = try spawnIdler(node).pid
+        try node.send(.exit(.normal), to: Address<Command>(unchecked: pid))
+        node.runUntilIdle()
+        return pid
+    }
+
+    // MARK: Processes, names, messages
+
+    @Test("E1 send to an unknown name throws unknownName")
+    func sendUnknownName() throws {
+        let node = makeNode()
+        #expect(throws: ProcessError.unknownName("nobody")) { try node.send(1, to: "nobody") }
+        try nodeStillWorks(node)
+    }
+
+    @Test("E2 send to a dead pid is dropped and counted, not an error")
+    func sendDeadPID() throws {
+        let node = makeNode()
+        let dead = try deadPID(node)
+        try node.send(Command.value(1), to: dead)
+        try node.send(Command.value(2), to: Address<Command>(unchecked: dead))
+        #expect(node.statistics.droppedToDeadProcesses == 2)
+        try nodeStillWorks(node)
+    }
+
+    @Test("E3 send of the wrong message type to a pid or name throws wrongMessageType naming both types")
+    func sendWrongType() throws {
+        let node = makeNode()
+        let idler = try spawnIdler(node)
+        try node.register("idler", idler.pid)
+        let expected = ProcessError.wrongMessageType(idler.pid, expected: "String", accepted: "Command")
+        #expect(throws: expected) { try node.send("hello", to: idler.pid) }
+        #expect(throws: expected) { try node.send("hello", to: "idler") }
+        try nodeStillWorks(node)
+    }
+
+    @Test("E4 send to a full mailbox throws mailboxFull with the capacity; the refusal is counted")
+    func sendFullMailbox() throws {
+        let node = makeNode()
+        let idler = try spawnIdler(node, options: SpawnOptions(mailboxCapacity: 2))
+        try node.send(.value(1), to: idler)
+        try node.send(.value(2), to: idler)
+        #expect(throws: ProcessError.mailboxFull(idler.pid, capacity: 2)) { try node.send(.value(3), to: idler) }
+        #expect(node.statistics.refusedMailboxFull == 1)
+        node.runUntilIdle()
+        try node.send(.value(4), to: idler)  // room again once it has taken its messages
+        try nodeStillWorks(node)
+    }
+
+    @Test("E5 a timer message refused by a full mailbox is reported (NodeReport.refused)")
+    func timerIntoFullMailbox() throws {
+        let reports = Reports()
+        let node = makeNode(reports: reports)
+        let stuck = try node.spawn(of: Int.self, options: SpawnOptions(mailboxCapacity: 1)) { _ in
+            .receive(matching: { _ in false }) { _, _ in .same }  // never takes anything
+        }
+        try node.send(1, to: stuck)
+        try node.sendAfter(.milliseconds(5), 2, to: stuck)
+        node.advance(by: 5)
+        #expect(reports.log.entries.map(\.description) == [
+            NodeReport.refused(target: stuck.pid.description, error: .mailboxFull(stuck.pid, capacity: 1)).description,
+        ])
+        try nodeStillWorks(node)
+    }
+
+    @Test("E6 register a taken name throws nameTaken naming the holder")
+    func registerTaken() throws {
+        let node = makeNode()
+        let a = try spawnIdler(node), b = try spawnIdler(node)
+        try node.register("x", a.pid)
+        #expect(throws: ProcessError.nameTaken("x", by: a.pid)) { try node.register("x", b.pid) }
+        #expect(throws: ProcessError.nameTaken("x", by: a.pid)) {
+            try node.spawn(of: Int.self, options: SpawnOptions(name: "x")) { _ in .receive { _, _ in .same } }
+        }
+        try nodeStillWorks(node)
+    }
+
+    @Test("E7 register a dead pid throws noProcess")
+    func registerDead() throws {
+        let node = makeNode()
+        let dead = try deadPID(node)
+        #expect(throws: ProcessError.noProcess(dead)) { try node.register("late", dead) }
+        #expect(node.registered() == [])
+    }
+
+    @Test("E8 a second name for one process throws alreadyRegistered")
+    func registerTwice() throws {
+        let node = makeNode()
+        let a = try spawnIdler(node)
+        try node.register("first", a.pid)
+        #expect(throws: ProcessError.alreadyRegistered(a.pid, as: "first")) { try node.register("second", a.pid) }
+    }
+
+    @Test("E9 unregister an unknown name throws unknownName")
+    func unregisterUnknown() throws {
+        let node = makeNode()
+        #expect(throws: ProcessError.unknownName("ghost")) { try node.unregister("ghost") }
+    }
+
+    @Test("E10 a mailbox capacity below one throws invalidCapacity (spawn) or invalidOptions (start)")
+    func invalidCapacity() throws {
+        let node = makeNode()
+        #expect(throws: ProcessError.invalidCapacity(0)) {
+            try node.spawn(of: Int.self, options: SpawnOptions(mailboxCapacity: 0)) { _ in .receive { _, _ in .same } }
+        }
+        #expect(throws: StartError.self) { try node.start(Counter.self, 0, options: StartOptions(mailboxCapacity: -1)) }
+        try nodeStillWorks(node)
+    }
+
+    @Test("E11 negative or infinite timer delays throw invalidTimeout")
+    func invalidTimerDelay() throws {
+        let node = makeNode()
+        let idler = try spawnIdler(node)
+        #expect(throws: ProcessError.invalidTimeout("-1 ms is negative")) {
+            try node.sendAfter(.milliseconds(-1), .value(1), to: idler)
+        }
+        #expect(throws: ProcessError.invalidTimeout("a timer needs a finite time")) {
+            try node.sendAfter(.infinity, .value(1), to: idler)
+        }
+        #expect(node.statistics.pendingTimers == 0)
+    }
+
+    @Test("E12 a negative receive or call timeout makes the waiting process exit with invalidTimeout")
+    func negativeWaits() throws {
+        let reports = Reports()
+        let node = makeNode(reports: reports)
+        let waiter = try node.spawn(of: Int.self) { _ in
+            .receive(timeout: .milliseconds(-5)) { _, _ in .same }
+        }
+        let server = try node.start(Counter.self, 0)
+        let caller = try node.spawn(of: Never.self) { process in
+            try process.call(server, .get, timeout: .milliseconds(-5)) { _, _ in .exit(.normal) }
+        }
+        node.runUntilIdle()
+        let invalid = ExitReason.error(ProcessError.invalidTimeout("-5 ms is negative"))
+        #expect(reports.crashes == [invalid, invalid])
+        #expect(!node.isAlive(waiter.pid) && !node.isAlive(caller.pid))
+        #expect(node.statistics.monitors == 0 && node.statistics.pendingTimers == 0)
+        #expect(try node.call(server, .get) == 0)  // the server never saw the request's ill effects
+        try nodeStillWorks(node)
+    }
+
+    @Test("E13 a timer for a dead pid is never pending; cancelling or reading a finished timer gives nil")
+    func deadTimers() throws {
+        let node = makeNode()
+        let dead = try deadPID(node)
+        let ref = try node.sendAfter(.milliseconds(10), Command.value(1), to: Address<Command>(unchecked: dead))
+        #expect(node.readTimer(ref) == nil && node.cancelTimer(ref) == nil)
+        let live = try spawnIdler(node)
+        let fired = try node.sendAfter(.milliseconds(1), .value(1), to: live)
+        node.advance(by: 1)
+        #expect(node.cancelTimer(fired) == nil)
+        #expect(node.cancelTimer(TimerRef(rawValue: 123_456_789)) == nil)
+        #expect(node.statistics.pendingTimers == 0)
+    }
+
+    @Test("E14 linking to a dead pid: noproc exit signal (EXIT message when trapping, exit otherwise)")
+    func linkDead() throws {
+        let node = makeNode()
+        let dead = try deadPID(node)
+        let log = Log<Envelope<Int>>()
+        let trapper = try spawnCollector(node, into: log, options: SpawnOptions(trapExits: true))
+        node.link(trapper.pid, dead)
+        node.runUntilIdle()
+        #expect(log.entries.count == 1)
+        if case .exit(let signal) = log.entries.first { #expect(signal == ExitSignal(from: dead, reason: .noproc)) }
+        let plain = try spawnIdler(node)
+        let watcher = Log<Envelope<Int>>()
+        let observer = try spawnCollector(node, into: watcher)
+        let ref = node.monitor(plain.pid, by: observer.pid)
+        node.link(plain.pid, dead)
+        node.runUntilIdle()
+        #expect(!node.isAlive(plain.pid))
+        if case .down(let down) = watcher.entries.first {
+            #expect(down == Down(monitor: ref, pid: plain.pid, reason: .noproc))
+        } else {
+            Issue.record("no DOWN: \(watcher.entries)")
+        }
+    }
+
+    @Test("E15 monitoring a dead pid gives an immediate DOWN with noproc; demonitor of a finished one is false")
+    func monitorDead() throws {
+        let node = makeNode()
+        let dead = try deadPID(node)
+        let log = Log<Envelope<Int>>()
+        let watcher = try spawnCollector(node, into: log)
+        let ref = node.monitor(dead, by: watcher.pid)
+        node.runUntilIdle()
+        #expect(log.entries.count == 1)
+        if case .down(let down) = log.entries.first { #expect(down == Down(monitor: ref, pid: dead, reason: .noproc)) }
+        #expect(node.demonitor(ref, by: watcher.pid) == false)
+        #expect(node.demonitor(Ref(rawValue: 987_654_321), by: watcher.pid) == false)
+        #expect(node.statistics.monitors == 0)
+    }
+
+    @Test("E16 exit signals, trap flags, links and unlinks aimed at dead pids or at oneself are ignored")
+    func signalsToDead() throws {
+        let node = makeNode()
+        let dead = try deadPID(node)
+        node.exit(dead, reason: .kill)
+        #expect(node.setTrapExits(dead, true) == false)
+        node.unlink(dead, dead)
+        let live = try spawnIdler(node)
+        node.link(live.pid, live.pid)
+        node.runUntilIdle()
+        #expect(node.isAlive(live.pid))
+        #expect(node.core(live.pid)?.extras?.links.isEmpty ?? true)
+        try nodeStillWorks(node)
+    }
+
+    // MARK: GenServers
+
+    @Test("E17 call errors name the server: unknown name, dead pid, a name held by another kind of process")
+    func callErrors() throws {
+        let node = makeNode()
+        #expect(throws: CallError.unknownName("none")) { try node.call(ServerRef<Counter>.named("none"), .get) }
+        let server = try node.start(Counter.self, 0)
+        try node.stop(server)
+        #expect(throws: CallError.noProcess(server.pid!)) { try node.call(server, .get) }
+        let idler = try spawnIdler(node)
+        try node.register("idler", idler.pid)
+        #expect(throws: CallError.wrongReplyType(idler.pid, expected: "Counter", got: "Command")) {
+            try node.call(ServerRef<Counter>.named("idler"), .get)
+        }
+        #expect(node.cast(ServerRef<Counter>.named("idler"), .add(1)) == .wrongServerType("idler"))
+        try nodeStillWorks(node)
+    }
+
+    @Test("E18 a server calling itself gets callingSelf at once, not a deadlock")
+    func callingSelf() throws {
+        let node = makeNode()
+        let server = try node.start(Counter.self, 0)
+        // `callOther` makes the server call the given server — here itself.
+        #expect(try node.call(server, .callOther(server)) == -1)
+        try nodeStillWorks(node)
+    }
+
+    @Test("E19 a call into a full mailbox fails with mailboxFull")
+    func callFullMailbox() throws {
+        let node = makeNode()
+        let server = try node.start(Counter.self, 0, options: StartOptions(mailboxCapacity: 1))
+        let outcome = Log<Result<Int, CallError>>()
+        try node.spawn(of: Never.self) { process in
+            try process.call(server, .get) { result, _ in
+                outcome.append(result)
+                return .exit(.normal)
+            }
+        }
+        // The caller is queued first; the cast fills the server's mailbox before either runs.
+        #expect(node.cast(server, .add(1)) == .delivered)
+        #expect(node.cast(server, .add(1)) == .mailboxFull(server.pid!, capacity: 1))
+        node.runUntilIdle()
+        #expect(outcome.entries == [.failure(.mailboxFull(server.pid!, capacity: 1))])
+        #expect(try node.call(server, .get) == 1)
+        try nodeStillWorks(node)
+    }
+
+    @Test("E20 a call that times out gets timeout; the late reply is dropped and counted")
+    func lateReply() throws {
+        let node = makeNode()
+        let server = try node.start(Delayer.self, 100)
+        #expect(throws: CallError.timeout(server.pid!)) { try node.call(server, .slow, timeout: .milliseconds(10)) }
+        node.advance(by: 200)
+        #expect(node.statistics.ignoredReplies == 2)  // the late reply, and Delayer's deliberate second one
+        #expect(node.statistics.monitors == 0)
+        try nodeStillWorks(node)
+    }
+
+    @Test("E21 a server that exits during a call gives serverExited with its reason")
+    func serverExitsDuringCall() throws {
+        let node = makeNode()
+        let server = try node.start(Counter.self, 0)
+        #expect(throws: CallError.serverExited(server.pid!, reason: .custom("bye"))) {
+            try node.call(server, .stopWith(.custom("bye"), reply: false))
+        }
+    }
+
+    @Test("E22 replying twice, or after the caller gave up, returns false and is counted")
+    func replyToFinished() throws {
+        let node = makeNode()
+        let replies = Log<Bool>()
+        struct Twice: GenServer {
+            typealias Call = Int
+            typealias Reply = Int
+            let replies: Log<Bool>
+            mutating func handleCall(_ request: Int, from caller: Caller<Int>, _ server: ServerContext<Twice>) throws
+                -> ServerResult<Twice>
+            {
+                replies.append(server.reply(to: caller, 1))
+                replies.append(server.reply(to: caller, 2))
+                return .noReply
+            }
+        }
+        let server = try node.start(Twice(replies: replies))
+        #expect(try node.call(server, 0) == 1)
+        #expect(replies.entries == [true, false])
+        #expect(node.statistics.ignoredReplies == 1)
+    }
+
+    @Test("E23 stopping a stopped server throws noProcess; casting to it reports noProcess")
+    func stopStopped() throws {
+        let node = makeNode()
+        let server = try node.start(Counter.self, 0)
+        try node.stop(server)
+        #expect(throws: CallError.noProcess(server.pid!)) { try node.stop(server) }
+        #expect(node.cast(server, .add(1)) == .noProcess(server.pid!))
+    }
+
+    @Test("E24 start errors: a taken name, a failing init, link or monitor without a starting process")
+    func startErrors() throws {
+        let node = makeNode()
+        let first = try node.start(Counter.self, 0, options: StartOptions(name: "c"))
+        #expect(throws: StartError.alreadyStarted(first.pid!)) {
+            try node.start(Counter.self, 0, options: StartOptions(name: "c"))
+        }
+        #expect(throws: StartError.initFailed(.error(TestFailure(text: "negative start")))) {
+            try node.start(Counter.self, -1)
+        }
+        #expect(throws: StartError.invalidOptions("link and monitor need a starting process: use ProcessContext.startServer")) {
+            try node.start(Counter.self, 0, options: StartOptions(link: true))
+        }
+        try nodeStillWorks(node)
+    }
+
+    // MARK: The node and threads
+
+    @Test("E25 every async entry point after the node stopped throws CallError.nodeStopped; post and execute report it")
+    func afterStop() async throws {
+        let node = Node(configuration: NodeConfiguration(report: { _ in }, logger: quietLogger))
+        node.start()
+        let server = try await node.start(Counter.self, 0)
+        node.stop()
+        node.join()
+        await #expect(throws: CallError.nodeStopped) { try await node.call(server, .get) }
+        await #expect(throws: CallError.nodeStopped) { try await node.cast(server, .add(1)) }
+        await #expect(throws: CallError.nodeStopped) { try await node.send(1, to: "anyone") }
+        await #expect(throws: CallError.nodeStopped) { try await node.spawn(Stubborn()) }
+        let refused = Log<ProcessError>()
+        node.post(Command.value(1), to: Address<Command>(unchecked: server.pid!)) { refused.append($0) }
+        #expect(refused.entries == [.nodeStopped])
+        #expect(node.execute { _ in } == false)
+    }
+
+    @Test("E26 loop-thread-only API called from another thread traps with a message naming the call")
+    func wrongThread() async {
+        await #expect(processExitsWith: .failure) {
+            let node = Node(configuration: NodeConfiguration(report: { _ in }))
+            node.start()
+            _ = node.whereis("x")  // a loop-thread-only call from the test's thread
+        }
+    }
+
+    @Test("E27 the manual driver called from process code traps (re-entering the scheduler)")
+    func reentrantDriver() async {
+        await #expect(processExitsWith: .failure) {
+            let node = Node.deterministic(report: { _ in })
+            try node.spawn(of: Int.self) { process in
+                process.currentNode.runUntilIdle()
+                return .exit(.normal)
+            }
+            node.runUntilIdle()
+        }
+    }
+}
