@@ -181,6 +181,7 @@ extension Node {
         phase = .running
         defer { phase = previous }
         uv.keepAlive(false)
+        uv_update_time(uv.loop)  // the cached time may be stale: the loop has not run for a while
         drainInbox()
         while !done() {
             if uv_run(uv.loop, UV_RUN_ONCE) == 0 && !done() && runQueue.isEmpty { return false }

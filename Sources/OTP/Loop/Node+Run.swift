@@ -44,6 +44,9 @@ extension Node {
         precondition(phase == .ready, "Node.\(function): the node is \(phase == .closed ? "closed" : phase == .attached ? "attached to a host loop (the host runs it)" : "running")")
         loopThread = pthread_self()
         phase = .running
+        // libuv's cached time is from the last iteration, which may be long ago: jobs drained before the
+        // first iteration (calls posted while the node was not running) must arm their timers from now.
+        uv_update_time(uv.loop)
         return uv
     }
 

@@ -23,6 +23,29 @@ struct LoopTests {
         #expect(node.close() == 0)
     }
 
+    @Test("a node that was idle for a while arms timers from the real now, not libuv's stale cached time")
+    func staleClockAfterIdle() async throws {
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        let (server, left) = try Self.idleSetUp(node)
+        #expect(left > 150)
+        node.start()
+        // Posted before the loop's first iteration: its 200 ms timeout must count from now, not from 300 ms ago.
+        #expect(try await node.call(server, .get, timeout: .milliseconds(200)) == 7)
+        try await node.shutdown()
+        node.stop()
+        node.join()
+    }
+
+    /// On the creating thread, before start(): a server, then 300 ms of idleness, then a 200 ms timer
+    /// (returns the time it has left).
+    static func idleSetUp(_ node: Node) throws -> (ServerRef<Counter>, UInt64) {
+        let server = try node.start(Counter.self, 7)
+        let target = try spawnCollector(node, into: Log<Envelope<Int>>())
+        usleep(300_000)  // the loop's cached time is now 300 ms old
+        let ref = try node.sendAfter(.milliseconds(200), 1, to: target)
+        return (server, node.readTimer(ref) ?? 0)
+    }
+
     @Test("timers fire on the real loop: a receive timeout and a sendAfter")
     func realTimers() throws {
         let node = Node(configuration: NodeConfiguration(report: Reports().handler))
