@@ -7,7 +7,7 @@ SUDO       := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PKGS   := libuv1-dev pkg-config
 CMAKE_PKGS := cmake ninja-build
 
-.PHONY: all deps cmake-deps build demo test unit-test cmake-build cmake-test test-tsan bench bench-smoke compare clean
+.PHONY: all deps cmake-deps build demo test unit-test cmake-build cmake-test test-tsan test-asan valgrind soak bench bench-smoke compare clean
 
 all: build
 
@@ -49,6 +49,30 @@ test-tsan: deps
 	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan \
 		--filter "$(TSAN_FILTER)"
 
+## The whole suite under AddressSanitizer; any report fails the run. (libuv itself is not instrumented:
+## `make valgrind` covers what happens inside it.)
+test-asan: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+
+## valgrind memcheck over the libuv-heavy tests (real-loop timers, wake-ups from other threads, embedding,
+## node close): any invalid read or write, or use of uninitialised memory, fails the run.
+VALGRIND_FILTER := LoopTests|LoopExecutor|EmbeddingTests|realLoopClosesClean
+valgrind: deps
+	$(call apt_install,valgrind)
+	$(SWIFT) build --build-tests
+	valgrind --tool=memcheck --error-exitcode=1 --leak-check=no --track-origins=no --quiet \
+		$$($(SWIFT) build --show-bin-path)/swift-otpPackageTests.xctest --testing-library swift-testing \
+		--filter "$(VALGRIND_FILTER)"
+
+## Long runs, not part of `make test` (about 10 minutes): 200,000 model-based sequences and 600 fault
+## seeds; then, release build, 10M spawn/exit cycles, 1M live GenServers, 1M pending timers and facade
+## traffic from 8 threads for 3 minutes (Benchmarks/Soak; figures go to docs/reliability.md).
+soak: deps
+	OTP_PROPERTY_SEQUENCES=200000 OTP_FAULT_SEEDS=600 $(SWIFT) test --filter "ModelBased|FaultInjection"
+	cd Benchmarks && $(SWIFT) build -c release --product Soak
+	cd Benchmarks && $$($(SWIFT) build -c release --show-bin-path)/Soak
+
 ## Build the OTP library and the demo with CMake + Ninja (Release: whole-module optimisation).
 cmake-build: cmake-deps
 	$(SWIFT) package resolve
@@ -84,4 +108,4 @@ bench: deps
 	cd Benchmarks && $(SWIFT) package benchmark
 
 clean:
-	rm -rf .build .build-tsan $(CMAKE_DIR) Benchmarks/.build
+	rm -rf .build .build-tsan .build-asan $(CMAKE_DIR) Benchmarks/.build

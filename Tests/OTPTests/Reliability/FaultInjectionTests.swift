@@ -10,7 +10,8 @@ import Testing
 /// report, or dropped at a dead pid and counted; and the closed node holds nothing.
 @Suite("Fault injection")
 struct FaultInjectionTests {
-    static let seeds: [UInt64] = Array(1...60)
+    /// `OTP_FAULT_SEEDS` sets how many seeds run (`make soak` runs far more).
+    static let seeds: [UInt64] = Array(1...UInt64(ProcessInfo.processInfo.environment["OTP_FAULT_SEEDS"].flatMap(Int.init) ?? 60))
 
     @Test("invariants hold under random faults", arguments: seeds)
     func invariantsHold(seed: UInt64) {
