@@ -72,7 +72,7 @@ valgrind: cmake-build
 	grep -q "uv_loop_close returned 0" $(CMAKE_DIR)/valgrind-c-host.out
 	@echo "valgrind OK: no invalid reads or writes in the demo or the C host"
 
-## Long runs, not part of `make test` (about 10 minutes): 200,000 model-based sequences and 600 fault
+## Long runs, not part of `make test` (about 4.5 minutes): 200,000 model-based sequences and 600 fault
 ## seeds; then, release build, 10M spawn/exit cycles, 1M live GenServers, 1M pending timers and facade
 ## traffic from 8 threads for 3 minutes (Benchmarks/Soak; figures go to docs/reliability.md).
 soak: deps
