@@ -74,7 +74,7 @@ valgrind: cmake-build
 
 ## Long runs, not part of `make test` (about 4.5 minutes): 200,000 model-based sequences and 600 fault
 ## seeds; then, release build, 10M spawn/exit cycles, 1M live GenServers, 1M pending timers and facade
-## traffic from 8 threads for 3 minutes (Benchmarks/Soak; figures go to docs/reliability.md).
+## traffic from 8 threads for 3 minutes (Benchmarks/Tools/Soak; figures go to docs/reliability.md).
 soak: deps
 	OTP_PROPERTY_SEQUENCES=200000 OTP_FAULT_SEEDS=600 $(SWIFT) test --filter "ModelBased|FaultInjection"
 	cd Benchmarks && $(SWIFT) build -c release --product Soak

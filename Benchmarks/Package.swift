@@ -27,17 +27,19 @@ let package = Package(
             path: "Benchmarks/Core",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Tools/ holds the executables that are not benchmarks: the plugin of `swift package benchmark` runs
+        // every executable whose folder sits directly in this package's folder (named Benchmarks).
         // The swift-otp and Swift-actor side of `make compare` (plain clock, no benchmark framework).
         .executableTarget(
             name: "Compare",
             dependencies: ["Workloads", .product(name: "OTP", package: "swift-otp")],
-            path: "Compare"
+            path: "Tools/Compare"
         ),
         // `make soak`: spawn/exit cycles, a million live servers and timers, facade traffic from many threads.
         .executableTarget(
             name: "Soak",
             dependencies: ["Workloads", .product(name: "OTP", package: "swift-otp")],
-            path: "Soak"
+            path: "Tools/Soak"
         ),
     ]
 )

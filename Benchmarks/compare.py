@@ -187,7 +187,7 @@ def main():
              "Every system ran in the same invocation on the same machine; ratios are to Erlang/OTP with one "
              "scheduler (`erl +S 1:1`). For times and sizes lower is better; for fan-in (calls/s) higher is "
              "better. Raw figures: `Benchmarks/results/latest.json`. The Swift side is "
-             "`Benchmarks/Compare` (swift-otp on the deterministic driver, except the timeouts on the real "
+             "`Benchmarks/Tools/Compare` (swift-otp on the deterministic driver, except the timeouts on the real "
              "libuv loop); the Erlang side is `Benchmarks/erlang/otp_bench.erl`; otpylib is "
              "`Benchmarks/otpylib/otpylib_bench.py` (calls by registered name: otpylib 0.5.18 cannot call by pid).",
              "", "![ratios](benchmarks-ratios.svg)", "", "## Targets", "",
