@@ -160,9 +160,15 @@ public final class Node: @unchecked Sendable {
         currentTime
     }
 
+    /// While nobody runs the node (set-up code on the creating thread), libuv's cached time is refreshed
+    /// first: it dates from the last loop iteration, which may be long ago. While the loop runs, the
+    /// iteration's cached time is used (no clock read).
     @usableFromInline
     var currentTime: UInt64 {
-        if let uv { return uv_now(uv.loop) }
+        if let uv {
+            if phase == .ready { uv_update_time(uv.loop) }
+            return uv_now(uv.loop)
+        }
         return manualNow
     }
 

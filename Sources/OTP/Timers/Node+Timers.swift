@@ -1,5 +1,3 @@
-import CLibUV
-
 /// Timers: `sendAfter`, cancel, read, and receive timeouts, all on the node's one `TimerWheel` (driven by
 /// one `uv_timer_t`, or by `advance(by:)` on the manual clock).
 extension Node {
@@ -76,8 +74,6 @@ extension Node {
     func armTimer(after ms: UInt64, kind: TimerWheel.Kind, target: UInt64, payload: UnsafeMutableRawPointer?,
                   chain: UInt32 = TimerWheel.noChain) -> TimerRef
     {
-        // A node nobody is running has a stale cached time: a timer armed then counts from the real now.
-        if phase == .ready, let uv { uv_update_time(uv.loop) }
         let now = currentTime
         let (deadline, overflow) = now.addingReportingOverflow(ms)
         let due = overflow ? UInt64.max - 1 : deadline

@@ -120,7 +120,9 @@ struct BadInputTests {
         #expect(throws: ProcessError.invalidCapacity(0)) {
             try node.spawn(of: Int.self, options: SpawnOptions(mailboxCapacity: 0)) { _ in .receive { _, _ in .same } }
         }
-        #expect(throws: StartError.self) { try node.start(Counter.self, 0, options: StartOptions(mailboxCapacity: -1)) }
+        #expect(throws: StartError.invalidOptions("invalid mailbox capacity: -1")) {
+            try node.start(Counter.self, 0, options: StartOptions(mailboxCapacity: -1))
+        }
         try nodeStillWorks(node)
     }
 

@@ -133,7 +133,6 @@ final class FaultLedger: @unchecked Sendable {
     private(set) var sends: [Int: Claim] = [:]
     private(set) var handled: [Int: [PID]] = [:]
     private(set) var deaths: Set<PID> = []
-    private(set) var refusalsReported = 0
     private(set) var castsRefused = 0
     private(set) var crashes = 0
     /// Calls whose caller died waiting (killed, or shut down with the node).
@@ -149,7 +148,6 @@ final class FaultLedger: @unchecked Sendable {
     func callEnded(_ id: Int, _ outcome: String) { calls[id]?.outcomes.append(outcome) }
     func sent(_ id: Int, _ claim: Claim) {
         sends[id] = claim
-        if claim == .refused { refusalsReported += 1 }
     }
     func handled(_ id: Int, by pid: PID) { handled[id, default: []].append(pid) }
     func died(_ pid: PID) { deaths.insert(pid) }
@@ -170,10 +168,8 @@ final class FaultLedger: @unchecked Sendable {
         }
         for (id, receivers) in handled {
             if receivers.count > 1 { problems.append("message \(id) handled \(receivers.count) times") }
-            guard case .delivered(let target) = sends[id], receivers == [target] else {
-                problems.append("message \(id) handled by \(receivers) but claimed \(String(describing: sends[id]))")
-                continue
-            }
+            if case .delivered(let target) = sends[id], receivers == [target] { continue }
+            problems.append("message \(id) handled by \(receivers) but claimed \(String(describing: sends[id]))")
         }
         for (id, claim) in sends {
             if claim == .inconsistent { problems.append("message \(id): the node's counters did not move by exactly one") }

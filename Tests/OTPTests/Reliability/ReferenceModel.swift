@@ -103,7 +103,7 @@ final class ReferenceModel {
             guard processes[holder].role == .puppet else {
                 return result("wrongMessageType(\(processes[holder].slot!))")
             }
-            deliver(.data(tag: b % 3, n: c, from: .outside), to: holder)
+            push(.data(tag: b % 3, n: c, from: .outside), to: holder)
             result("sent")
         case .select:
             guard let any else { return }
@@ -227,7 +227,7 @@ final class ReferenceModel {
             return result("sent")
         }
         guard processes[p].role == .puppet else { return result("wrongMessageType(\(slot))") }
-        deliver(message, to: p)
+        push(message, to: p)
         result("sent")
     }
 
@@ -237,15 +237,11 @@ final class ReferenceModel {
             observation.dropped += 1
             return result("cast noProcess(\(slot))")
         }
-        deliver(.cast(message), to: p)
+        push(.cast(message), to: p)
         result("cast delivered")
     }
 
     // MARK: Scheduling
-
-    private func deliver(_ message: Message, to p: Int) {
-        push(message, to: p)
-    }
 
     private func push(_ message: Message, to p: Int) {
         guard processes[p].status == .alive else { return }
@@ -318,7 +314,7 @@ final class ReferenceModel {
             } else if processes[q].role != .puppet {
                 observation.record(.relayRefused(to: to), by: slot!)
             } else {
-                deliver(.data(tag: tag, n: n, from: .process(slot!)), to: q)
+                push(.data(tag: tag, n: n, from: .process(slot!)), to: q)
             }
         case .exitWith(let code):
             observation.record(.exitWith(code), by: slot!)
@@ -399,7 +395,7 @@ final class ReferenceModel {
             now = next
             for i in timers.indices where timers[i].pending && timers[i].deadline == next {
                 timers[i].pending = false
-                deliver(.data(tag: timers[i].tag, n: i, from: .timer(i)), to: timers[i].target)
+                push(.data(tag: timers[i].tag, n: i, from: .timer(i)), to: timers[i].target)
             }
             for p in processes.indices where processes[p].status == .alive && processes[p].waiting
                 && processes[p].deadline == next

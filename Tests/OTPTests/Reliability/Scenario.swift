@@ -21,7 +21,8 @@ struct Op: Sendable, Equatable, CustomStringConvertible {
 
     var description: String { "\(kind)(\(a),\(b),\(c))" }
 
-    /// Steps with their arguments; `spawn` is twice as likely as the others so that scenarios have actors.
+    /// Steps with their arguments; `spawn` and `advance` are twice as likely as the others, so that
+    /// scenarios have actors and time passes.
     static let generator = zip(
         Gen.int(in: 0...(Kind.allCases.count + 1)), Gen.int(in: 0...7), Gen.int(in: 0...7), Gen.int(in: 0...3)
     ).map { kind, a, b, c in
