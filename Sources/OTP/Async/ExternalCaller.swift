@@ -98,7 +98,7 @@ extension Node {
                     call.finish(result.mapError { $0 })
                 }
             case .timeout:
-                node.closeRequest(id.ref, of: caller)
+                node.closeRequest(id.ref, of: caller, outcome: .timeout)
                 call.finish(.failure(CallError.timeout(id.server)))
             case .failure(let error):
                 call.finish(.failure(error))
@@ -139,7 +139,7 @@ extension Node {
     func cancelExternal(_ ref: Ref?) {
         guard let ref, let pending = takeExternal(ref) else { return }
         if let timer = pending.timer { cancelExternalTimer(timer) }
-        if let caller = externalCaller { closeRequest(ref, of: caller) }
+        if let caller = externalCaller { closeRequest(ref, of: caller, outcome: .cancelled) }
     }
 
     @usableFromInline

@@ -13,18 +13,30 @@ extension Node {
             address = try resolve(server)
         } catch {
             if deferNoProcess, case .noProcess(let pid) = error {
-                return .success(RequestID(ref: openRequest(from: caller, to: pid), server: pid))
+                let ref = openRequest(from: caller, to: pid)
+                callStarted(ref)
+                return .success(RequestID(ref: ref, server: pid))
             }
+            callFailed(error)
             return .failure(error)
         }
-        if address.pid == caller { return .failure(.callingSelf(caller)) }
+        if address.pid == caller {
+            callFailed(.callingSelf(caller))
+            return .failure(.callingSelf(caller))
+        }
         let ref = openRequest(from: caller, to: address.pid)
+        callStarted(ref)
         do {
             try send(.call(request, Caller(pid: caller, ref: ref)), to: address)
         } catch {
-            closeRequest(ref, of: caller)
-            if case .mailboxFull(let pid, let capacity) = error { return .failure(.mailboxFull(pid, capacity: capacity)) }
-            return .failure(.noProcess(address.pid))
+            let failure: CallError
+            if case .mailboxFull(let pid, let capacity) = error {
+                failure = .mailboxFull(pid, capacity: capacity)
+            } else {
+                failure = .noProcess(address.pid)
+            }
+            closeRequest(ref, of: caller, outcome: CallOutcome(failure))
+            return .failure(failure)
         }
         return .success(RequestID(ref: ref, server: address.pid))
     }

@@ -136,14 +136,23 @@ extension Node {
                             @escaping (Result<R, CallError>, ProcessContext<Never>) throws -> Step<Never>) throws
             -> Step<Never>
     ) throws(CallError) -> R {
-        let pid = try resolve(server).pid
+        let pid: PID
+        do {
+            pid = try resolve(server).pid
+        } catch {
+            callFailed(error)
+            throw error
+        }
         let outcome: Result<R, CallError>? = blocking { process, done in
             try start(process) { result, _ in
                 done(result)
                 return .exit(.normal)
             }
         }
-        guard let outcome else { throw .timeout(pid) }
+        guard let outcome else {
+            callFailed(.timeout(pid))
+            throw .timeout(pid)
+        }
         return try outcome.get()
     }
 

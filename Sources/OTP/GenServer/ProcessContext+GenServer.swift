@@ -38,7 +38,7 @@ extension ProcessContext {
         then: @escaping (Result<R, CallError>, ProcessContext<Message>) throws -> Step<Message>
     ) -> Step<Message> {
         .receive(matching: { $0.isResponse(to: id.ref) }, timeout: timeout, after: { process in
-            process.node.closeRequest(id.ref, of: process.pid)
+            process.node.closeRequest(id.ref, of: process.pid, outcome: .timeout)
             return try then(.failure(.timeout(id.server)), process)
         }) { envelope, process in
             try then(process.node.response(to: id.ref, of: process.pid, server: id.server, in: envelope, as: R.self)!,

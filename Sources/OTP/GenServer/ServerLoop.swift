@@ -117,7 +117,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         if let ref = pendingRef {
             pendingRef = nil
             let waiting = pending.take()!
-            context.node.closeRequest(ref, of: context.pid)
+            context.node.closeRequest(ref, of: context.pid, outcome: .timeout)
             return resume(waiting, envelope: nil, failure: .timeout(waiting.server!), context)
         }
         statistics.messagesIn &+= 1
@@ -302,7 +302,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
             try state!.terminate(reason, context)
             return reason
         } catch {
-            context.node.configuration.report(.warning(pid: context.pid, name: context.node.registeredName(of: context.pid),
+            context.node.emit(.warning(pid: context.pid, name: context.node.registeredName(of: context.pid),
                                                        text: "terminate(\(reason)) threw \(error)"))
             return .error(error)
         }
@@ -328,7 +328,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
 
     @inlinable
     func report(_ reason: ExitReason, lastMessage: String, _ context: ServerContext<S>) {
-        context.node.configuration.report(.serverCrash(
+        context.node.emit(.serverCrash(
             pid: context.pid, name: context.node.registeredName(of: context.pid), lastMessage: lastMessage,
             state: state.map { $0.formatStatus() } ?? "(not initialised)", reason: reason))
     }
@@ -342,7 +342,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
 
     @inlinable
     func trace(_ event: String, _ context: ServerContext<S>) {
-        context.node.configuration.report(.trace(pid: context.pid, name: context.node.registeredName(of: context.pid),
+        context.node.emit(.trace(pid: context.pid, name: context.node.registeredName(of: context.pid),
                                                  event: event))
     }
 }

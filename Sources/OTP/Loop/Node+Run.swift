@@ -101,7 +101,8 @@ extension Node {
 
     /// Sends `message` to `address` from any thread. A refusal (mailbox full, node closed) is given to
     /// `onRefused` (on the loop thread, or on the calling thread when the node is closed); without a handler
-    /// it goes to `configuration.report`, so it is never lost silently.
+    /// it is logged as a `NodeReport.refused` (and given to `configuration.report`), so it is never lost
+    /// silently.
     public func post<M: Sendable>(
         _ message: M, to address: Address<M>, onRefused: (@Sendable (ProcessError) -> Void)? = nil
     ) {
@@ -110,13 +111,13 @@ extension Node {
                 try node.send(message, to: address)
             } catch {
                 if let onRefused { onRefused(error) } else {
-                    node.configuration.report(.refused(target: address.pid.description, error: error))
+                    node.emit(.refused(target: address.pid.description, error: error))
                 }
             }
         }, cancel: { onRefused?(.nodeStopped) }))
         if !posted {
             if let onRefused { onRefused(.nodeStopped) } else {
-                configuration.report(.refused(target: address.pid.description, error: .nodeStopped))
+                emit(.refused(target: address.pid.description, error: .nodeStopped))
             }
         }
     }

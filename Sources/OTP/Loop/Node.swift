@@ -54,6 +54,8 @@ public final class Node: @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked) var externalCaller: PID?
     @exclusivity(unchecked) var externalCallCount = 0
     @exclusivity(unchecked) var phase: Phase = .ready
+    /// The swift-metrics handles; `nil` when metrics are off (`NodeConfiguration.metrics`).
+    @usableFromInline let instruments: NodeInstruments?
 
     /// The libuv side (loop and handles); `nil` on the manual clock.
     let uv: UVLoop?
@@ -99,6 +101,7 @@ public final class Node: @unchecked Sendable {
         self.inbox = Inbox()
         self.uv = uv
         self.executor = NodeExecutor()
+        self.instruments = configuration.metrics.map(NodeInstruments.init(options:))
         uv?.attach(to: self)
         wheel = TimerWheel(now: currentTime)
         executor.node = self
@@ -107,11 +110,12 @@ public final class Node: @unchecked Sendable {
     /// A node on the manual clock: the deterministic driver for tests (time starts at 0).
     public static func deterministic(
         defaultMailboxCapacity: Int = 100_000,
-        report: @escaping @Sendable (NodeReport) -> Void = NodeReport.printToStandardError,
-        logger: Logger = Logger(label: "swift-otp")
+        report: (@Sendable (NodeReport) -> Void)? = nil,
+        logger: Logger = Logger(label: "swift-otp"),
+        metrics: MetricsOptions? = nil
     ) -> Node {
         Node(configuration: NodeConfiguration(clock: .manual, defaultMailboxCapacity: defaultMailboxCapacity,
-                                              report: report, logger: logger))
+                                              report: report, logger: logger, metrics: metrics))
     }
 
     deinit {

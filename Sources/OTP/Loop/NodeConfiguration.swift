@@ -21,63 +21,33 @@ public struct NodeConfiguration: Sendable {
     public var messagesPerTurn: Int
     /// How many messages the scheduler handles in one loop iteration before libuv runs timers and I/O.
     public var messagesPerIteration: Int
-    /// Receives crash reports and refused cross-thread sends. Called on the loop thread.
-    public var report: @Sendable (NodeReport) -> Void
-    /// Where supervisors log (swift-log): child started, child terminated, restart, intensity exceeded,
-    /// with the supervisor, child id, pid and reason as metadata. Default label: `swift-otp`.
+    /// Where the node logs (swift-log): crash reports, supervisor reports, traces of traced servers,
+    /// refused messages and warnings, each with the pid, registered name and reason as metadata
+    /// (`NodeReport`, `docs/observability.md`). Default label: `swift-otp`; the backend is whatever the
+    /// program bootstrapped (`LoggingSystem.bootstrap`), standard error by default.
     public var logger: Logger
+    /// Also receives every `NodeReport`, after it was logged (tests collect them here). Called on the loop
+    /// thread, or on the posting thread for a message posted to a closed node. Default: none.
+    public var report: (@Sendable (NodeReport) -> Void)?
+    /// swift-metrics instrumentation; `nil` (the default) turns it off at no cost on the message path.
+    public var metrics: MetricsOptions?
 
     public init(
         clock: Clock = .system,
         defaultMailboxCapacity: Int = 100_000,
         messagesPerTurn: Int = 64,
         messagesPerIteration: Int = 16_384,
-        report: @escaping @Sendable (NodeReport) -> Void = NodeReport.printToStandardError,
-        logger: Logger = Logger(label: "swift-otp")
+        report: (@Sendable (NodeReport) -> Void)? = nil,
+        logger: Logger = Logger(label: "swift-otp"),
+        metrics: MetricsOptions? = nil
     ) {
+        self.metrics = metrics
         self.logger = logger
         self.clock = clock
         self.defaultMailboxCapacity = defaultMailboxCapacity
         self.messagesPerTurn = messagesPerTurn
         self.messagesPerIteration = messagesPerIteration
         self.report = report
-    }
-}
-
-/// Something the node tells its host: a process crashed, or a message from another thread was refused.
-public enum NodeReport: Sendable, CustomStringConvertible {
-    /// A process exited with a reason that is not quiet (not normal, shutdown or killed by its supervisor).
-    case crash(pid: PID, name: String?, reason: ExitReason)
-    /// A message posted from another thread without a refusal handler could not be delivered.
-    case refused(target: String, error: ProcessError)
-    /// A GenServer stopped with a reason that is not quiet: its last message, its state as its
-    /// `formatStatus` describes it, and the reason (Erlang's crash report).
-    case serverCrash(pid: PID, name: String?, lastMessage: String, state: String, reason: ExitReason)
-    /// A traced GenServer received a message or sent a reply (`Node.trace(_:_:)`).
-    case trace(pid: PID, name: String?, event: String)
-    /// Something worth a warning, e.g. a GenServer's `terminate` threw.
-    case warning(pid: PID, name: String?, text: String)
-
-    public var description: String {
-        switch self {
-        case .crash(let pid, let name, let reason):
-            return "crash report: process \(pid)\(name.map { " (\($0))" } ?? "") exited: \(reason)"
-        case .refused(let target, let error):
-            return "refused message to \(target): \(error)"
-        case .serverCrash(let pid, let name, let lastMessage, let state, let reason):
-            return "crash report: server \(pid)\(name.map { " (\($0))" } ?? "") terminating: reason \(reason); "
-                + "last message: \(lastMessage); state: \(state)"
-        case .trace(let pid, let name, let event):
-            return "trace \(pid)\(name.map { " (\($0))" } ?? ""): \(event)"
-        case .warning(let pid, let name, let text):
-            return "warning \(pid)\(name.map { " (\($0))" } ?? ""): \(text)"
-        }
-    }
-
-    /// The default: one line on standard error.
-    public static let printToStandardError: @Sendable (NodeReport) -> Void = { report in
-        var line = report.description + "\n"
-        line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
     }
 }
 

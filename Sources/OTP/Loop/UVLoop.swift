@@ -7,6 +7,8 @@ import CLibUV
 ///   timers and I/O, one bounded drain per iteration.
 /// - `timer` (`uv_timer_t`): armed for the timer wheel's next tick; its callback expires due timers.
 /// - `inbox` (`uv_async_t`): woken by other threads; its callback drains the node's `Inbox`.
+/// - `sampler` (`uv_timer_t`, only with metrics on): publishes the sampled metrics every
+///   `MetricsOptions.sampleInterval`; unreferenced, so it never keeps the loop alive.
 ///
 /// Ownership follows libuv's rule: handle memory is freed only in the close callback, and `close()` runs
 /// the loop until every close callback has run, then returns `uv_loop_close`'s result.
@@ -17,6 +19,7 @@ final class UVLoop {
     private let scheduler: UnsafeMutablePointer<uv_idle_t>
     private let timer: UnsafeMutablePointer<uv_timer_t>
     let inbox: UnsafeMutablePointer<uv_async_t>
+    private var sampler: UnsafeMutablePointer<uv_timer_t>?
     /// When the libuv timer is due, or `.max` when it is not armed.
     private var timerDeadline = UInt64.max
     private var closed = false
@@ -59,6 +62,15 @@ final class UVLoop {
         inbox.pointee.data = context
         let async = inbox
         node.inbox.setWake { _ = uv_async_send(async) }
+        if let instruments = node.instruments {
+            let sampler = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
+            uv_timer_init(loop, sampler)
+            sampler.pointee.data = context
+            uv_timer_start(sampler, { handle in Node.from(handle!.pointee.data).sampleIfDue() },
+                           instruments.interval, instruments.interval)
+            uv_unref(otp_uv_handle(sampler))
+            self.sampler = sampler
+        }
     }
 
     /// Whether the inbox handle keeps `uv_run` from returning (run until stopped) or not (run until idle).
@@ -109,6 +121,10 @@ final class UVLoop {
         let closed: uv_close_cb = { handle in
             Node.from(handle!.pointee.data).uv!.closing -= 1
             UnsafeMutableRawPointer(handle)?.deallocate()
+        }
+        if let sampler {
+            closing += 1
+            uv_close(otp_uv_handle(sampler), closed)
         }
         uv_close(otp_uv_handle(scheduler), closed)
         uv_close(otp_uv_handle(timer), closed)

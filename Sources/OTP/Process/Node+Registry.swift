@@ -11,6 +11,7 @@ extension Node {
         if let existing = process.extras?.name { throw .alreadyRegistered(pid, as: existing) }
         registry[name] = pid
         process.relations.name = name
+        instrumentName(name, of: process)
     }
 
     /// Removes `name`. Throws `unknownName` when it is not registered. Thread: loop thread only.
@@ -18,6 +19,7 @@ extension Node {
         preconditionInLoop()
         guard let pid = registry.removeValue(forKey: name) else { throw .unknownName(name) }
         core(pid)?.extras?.name = nil
+        core(pid)?.extras?.instruments = nil
     }
 
     @usableFromInline

@@ -50,6 +50,7 @@ extension Node {
         if let name = options.name {
             registry[name] = pid
             process.relations.name = name
+            instrumentName(name, of: process)
         }
         if let parent { link(parent, pid) }
         var ref: Ref?

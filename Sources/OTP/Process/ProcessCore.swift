@@ -25,6 +25,8 @@ class ProcessCore {
     @usableFromInline @exclusivity(unchecked) final var scanned: Int = 0
     @usableFromInline @exclusivity(unchecked) final var received: UInt64 = 0
     @usableFromInline @exclusivity(unchecked) final var sent: UInt64 = 0
+    /// Time spent in its turns, in nanoseconds; measured only while metrics are on.
+    @exclusivity(unchecked) final var handlerNanoseconds: UInt64 = 0
     @usableFromInline @exclusivity(unchecked) final var extras: ProcessExtras?
 
     /// The scheduler turn, specialised for the process's behaviour type where the process was spawned
@@ -134,4 +136,6 @@ final class ProcessExtras {
     @usableFromInline @exclusivity(unchecked) var pendingExit: ExitReason?
     /// The supervisor that started it and stops it (`Node.shutdown` leaves it to that supervisor).
     @exclusivity(unchecked) var supervisor: PID?
+    /// The metrics of its registered name (`MetricsOptions.PerProcess.named`).
+    @exclusivity(unchecked) var instruments: ProcessInstruments?
 }

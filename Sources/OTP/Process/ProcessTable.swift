@@ -92,6 +92,15 @@ struct ProcessTable {
         return result
     }
 
+    /// Calls `body` with every live process, in slot order (no array is built: a pass over a million
+    /// processes for a metrics sample or a snapshot allocates nothing).
+    func forEachProcess(_ body: (ProcessCore) -> Void) {
+        for i in 0..<highWater {
+            guard let object = slots[i].object else { continue }
+            Unmanaged<ProcessCore>.fromOpaque(object)._withUnsafeGuaranteedRef(body)
+        }
+    }
+
     private mutating func grow() {
         let newCapacity = capacity * 2
         let newSlots = UnsafeMutablePointer<Slot>.allocate(capacity: newCapacity)

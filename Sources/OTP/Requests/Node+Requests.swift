@@ -38,6 +38,14 @@ extension Node {
     /// its mailbox and the mailbox scan is skipped (the common path of every call).
     /// Thread: loop thread only.
     public func closeRequest(_ ref: Ref, of caller: PID, replyConsumed: Bool = false) {
+        closeRequest(ref, of: caller, replyConsumed: replyConsumed, outcome: nil)
+    }
+
+    /// Ends request `ref` as above; a call's `outcome` is counted (and its duration recorded) when metrics
+    /// are on.
+    @usableFromInline
+    func closeRequest(_ ref: Ref, of caller: PID, replyConsumed: Bool = false, outcome: CallOutcome?) {
+        if let outcome, instruments != nil { callEnded(ref, outcome) }
         let awaiting = monitors.slot(ref).map { monitors[$0].awaitingReply }
         let active = demonitor(ref, by: caller, flush: false)
         // A DOWN can be queued only if the monitor already fired; a reply only if one was delivered.
@@ -89,7 +97,7 @@ extension Node {
         switch envelope {
         case .reply(let r) where r == ref:
             let taken = monitors.slot(ref).map { monitors.takeReply(from: $0, as: Reply.self) } ?? .none
-            closeRequest(ref, of: caller, replyConsumed: true)
+            closeRequest(ref, of: caller, replyConsumed: true, outcome: .reply)
             switch taken {
             case .value(let reply): return .success(reply)
             case .wrongType(let got):
@@ -98,8 +106,11 @@ extension Node {
                 return .failure(.wrongReplyType(server, expected: String(describing: Reply.self), got: "nothing"))
             }
         case .down(let down) where down.monitor == ref:
-            closeRequest(ref, of: caller)
-            if case .noproc = down.reason { return .failure(.noProcess(server)) }
+            if case .noproc = down.reason {
+                closeRequest(ref, of: caller, outcome: .noproc)
+                return .failure(.noProcess(server))
+            }
+            closeRequest(ref, of: caller, outcome: .exited)
             return .failure(.serverExited(server, reason: down.reason))
         default:
             return nil

@@ -14,6 +14,7 @@ extension Node {
     @inlinable
     func schedule(_ pid: PID) {
         runQueue.forcePush(pid.rawValue)
+        if let instruments { instruments.queuedSince.forcePush(instrumentTime) }
         if !schedulerActive { activateScheduler() }
     }
 
@@ -33,37 +34,48 @@ extension Node {
         defer { draining = false }
         schedulerActive = true
         let budget = configuration.messagesPerTurn
-        var handled = 0
-        while handled < limit, let raw = runQueue.popFirst() {
-            let pid = PID(rawValue: raw)
-            guard let object = table.object(for: pid) else { continue }  // exited while queued
-            currentProcess = object
-            var turnHandled = 0
-            let outcome = Unmanaged<ProcessCore>.fromOpaque(object)._withUnsafeGuaranteedRef { process in
-                process.operate(process, self, .turn(budget: budget), &turnHandled)
-            }
-            currentProcess = nil
-            handled &+= turnHandled
-            switch outcome {
-            case .waiting:
-                break
-            case .yielded:
-                runQueue.forcePush(raw)
-            case .exited(let reason):
-                terminate(Unmanaged<ProcessCore>.fromOpaque(object).takeUnretainedValue(), reason: reason)
-            case .crashed(let error):
-                // The process's own code threw: report it (exits it causes through links are not reported).
-                let process = Unmanaged<ProcessCore>.fromOpaque(object).takeUnretainedValue()
-                let reason = ExitReason.error(error)
-                configuration.report(.crash(pid: pid, name: process.extras?.name, reason: reason))
-                terminate(process, reason: reason)
+        if let instruments {
+            _ = drainInstrumented(instruments, limit: limit, budget: budget)
+        } else {
+            var handled = 0
+            while handled < limit, let raw = runQueue.popFirst() {
+                guard let object = table.object(for: PID(rawValue: raw)) else { continue }  // exited while queued
+                currentProcess = object
+                var turnHandled = 0
+                let outcome = Unmanaged<ProcessCore>.fromOpaque(object)._withUnsafeGuaranteedRef { process in
+                    process.operate(process, self, .turn(budget: budget), &turnHandled)
+                }
+                currentProcess = nil
+                handled &+= turnHandled
+                finishTurn(object, raw: raw, outcome)
             }
         }
         let more = !runQueue.isEmpty
         if !more {
             schedulerActive = false
             uv?.stopScheduler()
+            if instruments != nil { sampleIfDue() }
         }
         return more
+    }
+
+    /// Carries out what a turn ended with.
+    @inline(__always)
+    func finishTurn(_ object: UnsafeMutableRawPointer, raw: UInt64, _ outcome: TurnOutcome) {
+        switch outcome {
+        case .waiting:
+            break
+        case .yielded:
+            runQueue.forcePush(raw)
+            if let instruments { instruments.queuedSince.forcePush(instrumentTime) }
+        case .exited(let reason):
+            terminate(Unmanaged<ProcessCore>.fromOpaque(object).takeUnretainedValue(), reason: reason)
+        case .crashed(let error):
+            // The process's own code threw: report it (exits it causes through links are not reported).
+            let process = Unmanaged<ProcessCore>.fromOpaque(object).takeUnretainedValue()
+            let reason = ExitReason.error(error)
+            emit(.crash(pid: process.pid, name: process.extras?.name, reason: reason))
+            terminate(process, reason: reason)
+        }
     }
 }

@@ -35,6 +35,10 @@ enum SupervisionLog {
     static func restarting<S: GenServer>(_ child: SupervisedChild, strategy: RestartStrategy,
                                          _ server: ServerContext<S>) {
         log(.warning, "restarting child", child, server, ["strategy": "\(strategy)"])
+        if let instruments = server.node.instruments {
+            let name = server.node.registeredName(of: server.pid)
+            instruments.restarted(supervisor: name ?? server.pid.description)
+        }
     }
 
     static func startFailed<S: GenServer>(_ child: SupervisedChild, _ error: StartError, _ server: ServerContext<S>) {

@@ -127,14 +127,14 @@ extension Node {
                 return
             }
             guard process.messageType == payload.messageType else {
-                configuration.report(.refused(target: label, error: .wrongMessageType(
+                emit(.refused(target: label, error: .wrongMessageType(
                     process.pid, expected: "timer message", accepted: process.messageTypeName)))
                 return
             }
             if payload.deliver(to: process, node: self) {
                 counters.delivered &+= 1
             } else {
-                configuration.report(.refused(target: label, error: refused(process.pid)))
+                emit(.refused(target: label, error: refused(process.pid)))
             }
         }
     }

@@ -23,7 +23,7 @@ final class Reports: @unchecked Sendable {
 
 /// A deterministic node whose reports go to `reports`.
 func makeNode(reports: Reports = Reports(), capacity: Int = 100_000) -> Node {
-    Node.deterministic(defaultMailboxCapacity: capacity, report: reports.handler)
+    Node.deterministic(defaultMailboxCapacity: capacity, report: reports.handler, logger: quietLogger)
 }
 
 /// Spawns a process that records every envelope it receives, forever.
