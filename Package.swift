@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "OTPExamples", targets: ["OTPExamples"]),
         .library(name: "OTPServiceLifecycle", targets: ["OTPServiceLifecycle"]),
         .executable(name: "otp-demo", targets: ["otp-demo"]),
+        .executable(name: "otp-top", targets: ["otp-top"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
@@ -46,6 +47,11 @@ let package = Package(
         .executableTarget(
             name: "otp-demo",
             dependencies: ["OTP", "OTPExamples", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The live view of a running node (`node.startView()`), refreshing like top.
+        .executableTarget(
+            name: "otp-top",
+            dependencies: ["OTP"]
         ),
         .testTarget(
             name: "OTPTests",

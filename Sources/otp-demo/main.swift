@@ -1,4 +1,6 @@
 // otp-demo: a tour of what swift-otp does so far, on a real libuv loop. Run with `make demo`.
+//   otp-demo --view [--view-socket PATH] [--view-seconds N]: then keep a small shop running and serve its
+//   live view for `otp-top` (`make view`).
 import Dispatch
 import Logging
 import OTP
@@ -153,7 +155,6 @@ for example in Examples.all {
 
 section("supervision: let it crash, the supervisor restarts (reports through swift-log)")
 let supervised = Node(configuration: NodeConfiguration(
-    report: { print("  report: \($0)") },
     logger: Logger(label: "otp-demo") { label in StreamLogHandler.standardOutput(label: label) }))
 let bank = try supervised.start(Supervisor.self, SupervisorSpec(
     strategy: .oneForOne, intensity: RestartIntensity(maxRestarts: 2, period: .seconds(5)),
@@ -197,3 +198,11 @@ done.wait()
 threaded.stop()
 threaded.join()
 print("  dedicated thread stopped; node closed")
+
+if CommandLine.arguments.contains("--view") {
+    section("live view: a shop that keeps running (watch it with otp-top)")
+    func option(_ name: String) -> String? {
+        CommandLine.arguments.firstIndex(of: name).flatMap { $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil }
+    }
+    try LiveView.run(socket: option("--view-socket"), seconds: option("--view-seconds").flatMap { Int64($0) })
+}

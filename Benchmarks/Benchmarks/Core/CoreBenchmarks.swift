@@ -40,6 +40,24 @@ let benchmarks: @Sendable () -> Void = {
         try pingPong(benchmark, timeout: .seconds(5))
     }
 
+    // The cost of swift-metrics instrumentation when it is on, into the default (no-op) backend: the
+    // timing and recording calls themselves (docs/observability.md). Off is the ping-pong and call above.
+    Benchmark("ping-pong round trips, metrics on (1M)") { benchmark in
+        try pingPong(benchmark, timeout: .infinity, metrics: MetricsOptions(perProcess: .named))
+    }
+
+    Benchmark("GenServer call round trip from a process, metrics on (1M)") { benchmark in
+        let node = Node.deterministic(metrics: MetricsOptions(perProcess: .named))
+        let server = try node.start(CountServer(), options: StartOptions(name: "count"))
+        try node.spawn(CallLoop(server: server, remaining: 1_000))  // warm-up
+        node.runUntilIdle()
+        benchmark.startMeasurement()
+        try node.spawn(CallLoop(server: server, remaining: benchmark.scaledIterations.count))
+        node.runUntilIdle()
+        benchmark.stopMeasurement()
+        node.close()
+    }
+
     Benchmark("ring of 10,000 processes (1M hops)") { benchmark in
         let node = Node.deterministic()
         let members = try (0..<10_000).map { _ in try node.spawn(RingMember()) }
@@ -156,8 +174,8 @@ let benchmarks: @Sendable () -> Void = {
 }
 
 /// Two `Player`s return a ball `2 × scaledIterations` times: one round trip per iteration.
-func pingPong(_ benchmark: Benchmark, timeout: Timeout) throws {
-    let node = Node.deterministic()
+func pingPong(_ benchmark: Benchmark, timeout: Timeout, metrics: MetricsOptions? = nil) throws {
+    let node = Node.deterministic(metrics: metrics)
     let a = try node.spawn(Player(timeout: timeout))
     let b = try node.spawn(Player(timeout: timeout))
     try node.send(.peer(b), to: a)

@@ -375,3 +375,12 @@ extension ServerLoop: SystemStoppable {
         .system(.stop(reason), Caller(pid: caller, ref: ref))
     }
 }
+
+/// A behaviour that runs a GenServer: snapshots show the server's type rather than the loop's.
+protocol ServerBehavior {
+    static var serverTypeName: String { get }
+}
+
+extension ServerLoop: ServerBehavior {
+    static var serverTypeName: String { String(describing: S.self) }
+}

@@ -199,6 +199,8 @@ extension Node {
         wheel.destroy { Unmanaged<TimedPayload>.fromOpaque($0).release() }
         wheel = TimerWheel(now: currentTime)
         runQueue.releaseStorage()
+        stopView()
+        finishClosingView()
         return uv?.close() ?? 0
     }
 }

@@ -56,6 +56,9 @@ public final class Node: @unchecked Sendable {
     @exclusivity(unchecked) var phase: Phase = .ready
     /// The swift-metrics handles; `nil` when metrics are off (`NodeConfiguration.metrics`).
     @usableFromInline let instruments: NodeInstruments?
+    /// The view socket (`startView`), and one being closed.
+    @exclusivity(unchecked) var viewServer: ViewServer?
+    @exclusivity(unchecked) var closingView: ViewServer?
 
     /// The libuv side (loop and handles); `nil` on the manual clock.
     let uv: UVLoop?

@@ -25,15 +25,16 @@ extension Node {
     }
 
     /// The instrumented twin of the scheduler's drain (`drainRunQueue`): the same turns, each timed, and
-    /// the wait of each process in the run queue recorded.
+    /// the wait of each process in the run queue recorded (see `NodeInstruments.mark`).
     func drainInstrumented(_ instruments: NodeInstruments, limit: Int, budget: Int) -> Int {
         var handled = 0
+        instruments.mark(queued: runQueue.count, at: instrumentTime)
         while handled < limit, let raw = runQueue.popFirst() {
-            let queued = instruments.queuedSince.popFirst() ?? 0
+            let started = instrumentTime
+            let arrived = instruments.popped(at: started)
             let pid = PID(rawValue: raw)
             guard let object = table.object(for: pid) else { continue }
-            let started = instrumentTime
-            instruments.mailboxWait.recordNanoseconds(Int64(started &- queued))
+            instruments.mailboxWait.recordNanoseconds(Int64(started &- min(arrived, started)))
             currentProcess = object
             var turnHandled = 0
             let process = Unmanaged<ProcessCore>.fromOpaque(object)
@@ -48,6 +49,7 @@ extension Node {
                 named.handlerDuration.recordNanoseconds(duration)
             }
             finishTurn(object, raw: raw, outcome)
+            instruments.mark(queued: runQueue.count, at: ended)
         }
         return handled
     }

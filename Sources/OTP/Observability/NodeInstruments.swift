@@ -31,8 +31,15 @@ final class NodeInstruments {
     /// The call in each request slot (by monitor slot): its reference and when it started
     /// (`instrumentTime`). A slot whose call never ended (its caller died) is found stale by its reference.
     private var callStarts: [(ref: Ref, time: UInt64)] = []
-    /// When each process in the run queue got there (`clock` nanoseconds), in run-queue order.
-    @usableFromInline var queuedSince = RingBuffer<UInt64>(limit: .max)
+    /// When the run queue's entries got there, without touching `Node.schedule` (the message path): the
+    /// run queue is FIFO, so its k-th push is its k-th pop. A mark says "by `time`, `pushes` entries had
+    /// been pushed"; one is made as a drain starts and after each turn, so an entry's arrival is the time
+    /// of the first mark that counts it: the end of the turn that woke the process, or the start of the
+    /// drain for wake-ups from timers and other threads.
+    private var marks = RingBuffer<(pushes: UInt64, time: UInt64)>(limit: .max)
+    private var lastMarked: UInt64 = 0
+    /// Run-queue entries popped so far (by instrumented drains: all of them).
+    private var popped: UInt64 = 0
 
     /// Per registered name (`perProcess: .named`).
     private var named: [String: ProcessInstruments] = [:]
@@ -62,7 +69,25 @@ final class NodeInstruments {
         interval = UInt64(max(1, ms))
     }
 
-    deinit { queuedSince.releaseStorage() }
+    deinit { marks.releaseStorage() }
+
+    // MARK: Run-queue waits
+
+    /// `queued` entries are in the run queue at `time`.
+    func mark(queued: Int, at time: UInt64) {
+        let pushes = popped &+ UInt64(queued)
+        guard pushes != lastMarked else { return }
+        lastMarked = pushes
+        marks.forcePush((pushes, time))
+    }
+
+    /// An entry was popped: when it arrived.
+    func popped(at time: UInt64) -> UInt64 {
+        let index = popped
+        popped &+= 1
+        while !marks.isEmpty && marks.slot(0).pointee.pushes <= index { _ = marks.popFirst() }
+        return marks.isEmpty ? time : marks.slot(0).pointee.time
+    }
 
     // MARK: Calls
 

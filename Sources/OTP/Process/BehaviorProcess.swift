@@ -92,6 +92,11 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
         }
     }
 
+    override var kind: (ProcessKind, String) {
+        guard let server = B.self as? any ServerBehavior.Type else { return (.process, messageTypeName) }
+        return (isSupervisor ? .supervisor : .server, server.serverTypeName)
+    }
+
     override var isSupervisor: Bool { (B.self as? any SystemStoppable.Type)?.stopsInSteps ?? false }
 
     override func requestSystemStop(_ reason: ExitReason, caller: PID, ref: Ref, node: Node) -> Bool {

@@ -75,6 +75,8 @@ class ProcessCore {
     var mailboxCapacity: Int { 0 }
     var mailboxBytes: Int { 0 }
     @usableFromInline var messageTypeName: String { "" }
+    /// What kind of process it is, and the server type (or message type) to show for it.
+    var kind: (ProcessKind, String) { (.process, messageTypeName) }
     /// Bytes the allocator gave this object (glibc's `malloc_usable_size`), for memory estimates.
     final var objectBytes: Int {
         Int(otp_malloc_usable_size(Unmanaged.passUnretained(self).toOpaque()))

@@ -40,10 +40,6 @@ extension Node {
         preconditionInLoop()
         guard let process = core(pid) else { return nil }
         let extras = process.extras
-        var memory = process.objectBytes + process.mailboxBytes
-        if let extras {
-            memory += 64 + extras.links.count * 8
-        }
         return ProcessSnapshot(
             pid: pid,
             registeredName: extras?.name,
@@ -57,7 +53,7 @@ extension Node {
             messagesReceived: process.received,
             messagesSent: process.sent,
             messageType: process.messageTypeName,
-            memory: memory
+            memory: memoryEstimate(process)
         )
     }
 }

@@ -14,7 +14,6 @@ extension Node {
     @inlinable
     func schedule(_ pid: PID) {
         runQueue.forcePush(pid.rawValue)
-        if let instruments { instruments.queuedSince.forcePush(instrumentTime) }
         if !schedulerActive { activateScheduler() }
     }
 
@@ -67,7 +66,6 @@ extension Node {
             break
         case .yielded:
             runQueue.forcePush(raw)
-            if let instruments { instruments.queuedSince.forcePush(instrumentTime) }
         case .exited(let reason):
             terminate(Unmanaged<ProcessCore>.fromOpaque(object).takeUnretainedValue(), reason: reason)
         case .crashed(let error):

@@ -1,0 +1,116 @@
+/// The wire format between a node's view socket (`Node.startView`) and `otp-top`: plain text, one record
+/// per line, fields separated by tabs, so that it can be read with `nc -U` and a shell too.
+///
+/// Request: `snapshot <limit>\n` (the limit is optional). Answer:
+/// ```
+/// otp-view 1
+/// node <time> <metrics 0|1> <omitted> <spawned> <exited> <live> <delivered> <dropped> <refused> <ignored> <timers> <monitors> <names> <run queue>
+/// p <pid> <supervisor pid|-> <kind> <status> <mailbox> <in> <out> <memory> <handler ns> <name|-> <type>
+/// end
+/// ```
+/// Pids are `PID.rawValue`; names and types have tabs and newlines replaced by spaces. Anything else
+/// answers `error <text>`.
+public enum ViewProtocol {
+    /// The first line of every answer.
+    public static let header = "otp-view 1"
+    /// The longest request line a node accepts; a longer one closes the connection.
+    public static let maximumRequest = 256
+
+    /// A request for a snapshot of at most `limit` processes.
+    public static func request(limit: Int) -> String { "snapshot \(limit)\n" }
+}
+
+/// A malformed answer from a view socket.
+public struct ViewProtocolError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let line: String
+    public let problem: String
+    public var description: String { "bad view answer (\(problem)): \(line.prefix(80))" }
+}
+
+extension NodeSnapshot {
+    /// The snapshot as `ViewProtocol` text, ending with `end\n`.
+    public func encoded() -> String {
+        var text = ViewProtocol.header + "\n"
+        let s = statistics
+        let node: [String] = ["node", "\(time)", metricsEnabled ? "1" : "0", "\(omitted)", "\(s.spawned)", "\(s.exited)",
+                              "\(s.live)", "\(s.delivered)", "\(s.droppedToDeadProcesses)", "\(s.refusedMailboxFull)",
+                              "\(s.ignoredReplies)", "\(s.pendingTimers)", "\(s.monitors)", "\(s.registeredNames)",
+                              "\(s.runQueueLength)"]
+        text += node.joined(separator: "\t") + "\n"
+        for row in processes {
+            let fields: [String] = [
+                "p", "\(row.pid.rawValue)", row.supervisor.map { "\($0.rawValue)" } ?? "-", row.kind.rawValue,
+                row.status.description, "\(row.mailboxLength)", "\(row.messagesIn)", "\(row.messagesOut)",
+                "\(row.memory)", "\(row.handlerTime)", row.name.map(Self.clean) ?? "-", Self.clean(row.typeName),
+            ]
+            text += fields.joined(separator: "\t") + "\n"
+        }
+        return text + "end\n"
+    }
+
+    private static func clean(_ text: String) -> String {
+        String(text.map { $0 == "\t" || $0 == "\n" || $0 == "\r" ? " " : $0 })
+    }
+
+    /// Reads `ViewProtocol` text (as `encoded()` writes it).
+    /// - Throws: `ViewProtocolError` naming the first line that does not fit.
+    public init(decoding text: String) throws(ViewProtocolError) {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)[...]
+        guard lines.popFirst().map(String.init) == ViewProtocol.header else {
+            throw ViewProtocolError(line: String(text.prefix(80)), problem: "no header")
+        }
+        guard let nodeLine = lines.popFirst() else { throw ViewProtocolError(line: "", problem: "no node line") }
+        let node = nodeLine.split(separator: "\t", omittingEmptySubsequences: false)
+        guard node.count == 15, node[0] == "node" else {
+            throw ViewProtocolError(line: String(nodeLine), problem: "node line")
+        }
+        func number<T: FixedWidthInteger>(_ field: Substring, _ line: Substring) throws(ViewProtocolError) -> T {
+            guard let value = T(field) else { throw ViewProtocolError(line: String(line), problem: "not a number: \(field)") }
+            return value
+        }
+        var statistics = NodeStatistics()
+        statistics.spawned = try number(node[4], nodeLine)
+        statistics.exited = try number(node[5], nodeLine)
+        statistics.live = try number(node[6], nodeLine)
+        statistics.delivered = try number(node[7], nodeLine)
+        statistics.droppedToDeadProcesses = try number(node[8], nodeLine)
+        statistics.refusedMailboxFull = try number(node[9], nodeLine)
+        statistics.ignoredReplies = try number(node[10], nodeLine)
+        statistics.pendingTimers = try number(node[11], nodeLine)
+        statistics.monitors = try number(node[12], nodeLine)
+        statistics.registeredNames = try number(node[13], nodeLine)
+        statistics.runQueueLength = try number(node[14], nodeLine)
+        var rows: [ProcessRow] = []
+        var ended = false
+        while let line = lines.popFirst() {
+            if line == "end" {
+                ended = true
+                break
+            }
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard f.count == 12, f[0] == "p" else { throw ViewProtocolError(line: String(line), problem: "process line") }
+            guard let kind = ProcessKind(rawValue: String(f[3])), let status = ProcessStatus(named: String(f[4])) else {
+                throw ViewProtocolError(line: String(line), problem: "kind or status")
+            }
+            rows.append(ProcessRow(
+                pid: PID(rawValue: try number(f[1], line)),
+                name: f[10] == "-" ? nil : String(f[10]), kind: kind, typeName: String(f[11]), status: status,
+                mailboxLength: try number(f[5], line), messagesIn: try number(f[6], line),
+                messagesOut: try number(f[7], line), memory: try number(f[8], line),
+                handlerTime: try number(f[9], line),
+                supervisor: f[2] == "-" ? nil : PID(rawValue: try number(f[2], line))))
+        }
+        guard ended else { throw ViewProtocolError(line: String(text.suffix(80)), problem: "no end line") }
+        self.init(time: try number(node[1], nodeLine), statistics: statistics, metricsEnabled: node[2] == "1",
+                  processes: rows, omitted: try number(node[3], nodeLine))
+    }
+}
+
+extension ProcessStatus {
+    /// The status `description` names.
+    init?(named name: String) {
+        let all: [ProcessStatus] = [.initializing, .running, .waiting, .processing, .stopping, .terminated]
+        guard let status = all.first(where: { $0.description == name }) else { return nil }
+        self = status
+    }
+}
