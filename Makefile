@@ -7,7 +7,7 @@ SUDO       := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PKGS   := libuv1-dev pkg-config
 CMAKE_PKGS := cmake ninja-build
 
-.PHONY: all deps cmake-deps build demo test unit-test cmake-build cmake-test test-tsan test-asan valgrind soak bench bench-smoke compare clean
+.PHONY: all deps cmake-deps build demo view view-test test unit-test cmake-build cmake-test test-tsan test-asan valgrind soak bench bench-smoke compare clean
 
 all: build
 
@@ -34,9 +34,33 @@ demo: deps
 	$(SWIFT) build -c release --product otp-demo
 	$$($(SWIFT) build -c release --show-bin-path)/otp-demo
 
-## The whole test suite: unit and loop tests, the CMake build (library, demo, hosts), and one iteration of
-## every benchmark (so the suite cannot rot; nothing about speed is asserted).
-test: unit-test cmake-test bench-smoke
+## The demo, then its shop kept running with its live view served: watch it with `otp-top` (printed).
+view: deps
+	$(SWIFT) build -c release --product otp-demo
+	$(SWIFT) build -c release --product otp-top
+	$$($(SWIFT) build -c release --show-bin-path)/otp-demo --view
+
+## otp-top as a user runs it: the demo with its view in tmux, otp-top in another window, the screen read back.
+view-test: deps
+	$(call apt_install,tmux)
+	$(SWIFT) build --product otp-demo
+	$(SWIFT) build --product otp-top
+	bash Tests/view/otp-top-test.sh $$($(SWIFT) build --show-bin-path)
+
+## Every code sample of the guides (docs/*.md, README.md) compiles: extracted into a package of their own.
+doc-samples: deps
+	python3 Tests/doc-samples/extract.py
+	cd .build-doc-samples && $(SWIFT) build
+
+## The DocC catalog of the OTP module builds without warnings (swift-docc-plugin).
+docs: deps
+	$(SWIFT) package generate-documentation --target OTP --warnings-as-errors > .build/docc.log 2>&1 || (cat .build/docc.log; exit 1)
+	@echo "DocC OK: the OTP documentation builds without warnings"
+
+## The whole test suite: unit and loop tests, otp-top in a terminal, the CMake build (library, demo, hosts),
+## the guides' code samples, the DocC catalog, and one iteration of every benchmark (so the suite cannot
+## rot; nothing about speed is asserted).
+test: unit-test view-test cmake-test doc-samples docs bench-smoke
 
 unit-test: deps
 	$(SWIFT) build --build-tests
@@ -115,4 +139,4 @@ bench: deps
 	cd Benchmarks && $(SWIFT) package benchmark
 
 clean:
-	rm -rf .build .build-tsan .build-asan $(CMAKE_DIR) Benchmarks/.build
+	rm -rf .build .build-tsan .build-asan .build-doc-samples $(CMAKE_DIR) Benchmarks/.build

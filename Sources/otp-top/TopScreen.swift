@@ -41,7 +41,7 @@ struct TopScreen {
         let s = snapshot.statistics
         let rates = rates()
         var lines: [String] = []
-        lines.append("otp-top  \(socket)  node time \(format(seconds: snapshot.time))  metrics \(snapshot.metricsEnabled ? "on" : "off")")
+        lines.append("otp-top  \(socket)  loop clock \(format(seconds: snapshot.time))  metrics \(snapshot.metricsEnabled ? "on" : "off")")
         var delivered = "messages delivered \(s.delivered)"
         if let previous, snapshot.time > previous.time {
             let perSecond = Double(s.delivered &- previous.statistics.delivered) * 1000 / Double(snapshot.time - previous.time)
