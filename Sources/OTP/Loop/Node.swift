@@ -88,7 +88,9 @@ public final class Node: @unchecked Sendable {
     /// loop alive on its own). `detach()` removes them again, leaving the host's loop as it was.
     ///
     /// Thread: call on the thread that runs the host loop; it becomes the node's loop thread.
-    /// - Parameter hostLoop: a pointer to the host's initialised `uv_loop_t`.
+    /// - Parameters:
+    ///   - hostLoop: a pointer to the host's initialised `uv_loop_t`.
+    ///   - configuration: the node's configuration; its clock must be `.system`.
     public convenience init(attachingTo hostLoop: UnsafeMutableRawPointer,
                             configuration: NodeConfiguration = NodeConfiguration()) {
         precondition(configuration.clock == .system, "Node(attachingTo:) needs the system clock")
