@@ -47,15 +47,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("GenServer call round trip from a process, metrics on (1M)") { benchmark in
-        let node = Node.deterministic(metrics: MetricsOptions(perProcess: .named))
-        let server = try node.start(CountServer(), options: StartOptions(name: "count"))
-        try node.spawn(CallLoop(server: server, remaining: 1_000))  // warm-up
-        node.runUntilIdle()
-        benchmark.startMeasurement()
-        try node.spawn(CallLoop(server: server, remaining: benchmark.scaledIterations.count))
-        node.runUntilIdle()
-        benchmark.stopMeasurement()
-        node.close()
+        try callRoundTrip(benchmark, metrics: MetricsOptions(perProcess: .named))
     }
 
     Benchmark("ring of 10,000 processes (1M hops)") { benchmark in
@@ -73,15 +65,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("GenServer call round trip from a process, 5 s timeout (1M)") { benchmark in
-        let node = Node.deterministic()
-        let server = try node.start(CountServer())
-        try node.spawn(CallLoop(server: server, remaining: 1_000))  // warm-up
-        node.runUntilIdle()
-        benchmark.startMeasurement()
-        try node.spawn(CallLoop(server: server, remaining: benchmark.scaledIterations.count))
-        node.runUntilIdle()
-        benchmark.stopMeasurement()
-        node.close()
+        try callRoundTrip(benchmark)
     }
 
     Benchmark("GenServer cast (1M casts, then one call to sync)") { benchmark in
@@ -183,6 +167,19 @@ func pingPong(_ benchmark: Benchmark, timeout: Timeout, metrics: MetricsOptions?
     node.runUntilIdle()
     benchmark.startMeasurement()
     try node.send(.ball(2 * benchmark.scaledIterations.count), to: a)
+    node.runUntilIdle()
+    benchmark.stopMeasurement()
+    node.close()
+}
+
+/// Calls from one process to a named server, one after another (each with the default 5 s timeout).
+func callRoundTrip(_ benchmark: Benchmark, metrics: MetricsOptions? = nil) throws {
+    let node = Node.deterministic(metrics: metrics)
+    let server = try node.start(CountServer(), options: StartOptions(name: "count"))
+    try node.spawn(CallLoop(server: server, remaining: 1_000))  // warm-up
+    node.runUntilIdle()
+    benchmark.startMeasurement()
+    try node.spawn(CallLoop(server: server, remaining: benchmark.scaledIterations.count))
     node.runUntilIdle()
     benchmark.stopMeasurement()
     node.close()
