@@ -57,12 +57,7 @@ while let argument = arguments.popFirst() {
 
 /// The only socket in the default directory.
 func defaultSocket() -> String {
-    let directory: String
-    if let runtime = getenv("XDG_RUNTIME_DIR"), runtime.pointee != 0 {
-        directory = String(cString: runtime) + "/swift-otp"
-    } else {
-        directory = "/tmp/swift-otp-\(geteuid())"
-    }
+    let directory = ViewProtocol.defaultDirectory
     var sockets: [String] = []
     if let dir = opendir(directory) {
         while let entry = readdir(dir) {

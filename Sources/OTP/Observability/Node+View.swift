@@ -16,7 +16,7 @@ extension Node {
         preconditionInLoop()
         guard let uv else { throw .needsSystemClock }
         if let viewServer { throw .alreadyServing(viewServer.path) }
-        let path = path ?? "\(ViewServer.defaultDirectory)/\(getpid()).sock"
+        let path = path ?? "\(ViewProtocol.defaultDirectory)/\(getpid()).sock"
         viewServer = try ViewServer(node: self, path: path, loop: uv.loop)
         return path
     }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The wire format between a node's view socket (`Node.startView`) and `otp-top`: plain text, one record
 /// per line, fields separated by tabs, so that it can be read with `nc -U` and a shell too.
 ///
@@ -15,6 +19,15 @@ public enum ViewProtocol {
     public static let header = "otp-view 1"
     /// The longest request line a node accepts; a longer one closes the connection.
     public static let maximumRequest = 256
+
+    /// Where a node's view socket goes when `Node.startView()` is given no path, and where `otp-top` looks:
+    /// `$XDG_RUNTIME_DIR/swift-otp`, else `/tmp/swift-otp-<uid>`.
+    public static var defaultDirectory: String {
+        if let runtime = getenv("XDG_RUNTIME_DIR"), runtime.pointee != 0 {
+            return String(cString: runtime) + "/swift-otp"
+        }
+        return "/tmp/swift-otp-\(geteuid())"
+    }
 
     /// A request for a snapshot of at most `limit` processes.
     public static func request(limit: Int) -> String { "snapshot \(limit)\n" }
@@ -109,8 +122,7 @@ extension NodeSnapshot {
 extension ProcessStatus {
     /// The status `description` names.
     init?(named name: String) {
-        let all: [ProcessStatus] = [.initializing, .running, .waiting, .processing, .stopping, .terminated]
-        guard let status = all.first(where: { $0.description == name }) else { return nil }
+        guard let status = Self.allCases.first(where: { $0.description == name }) else { return nil }
         self = status
     }
 }

@@ -41,15 +41,6 @@ final class ViewServer {
     private(set) var openHandles = 0
     private var closed = false
 
-    /// Where a node's socket goes when the caller gives no path: `$XDG_RUNTIME_DIR/swift-otp`, else
-    /// `/tmp/swift-otp-<uid>`; the file is named after the OS process id.
-    static var defaultDirectory: String {
-        if let runtime = getenv("XDG_RUNTIME_DIR"), runtime.pointee != 0 {
-            return String(cString: runtime) + "/swift-otp"
-        }
-        return "/tmp/swift-otp-\(geteuid())"
-    }
-
     init(node: Node, path: String, loop: UnsafeMutablePointer<uv_loop_t>) throws(ViewError) {
         self.node = node
         self.path = path

@@ -1,5 +1,5 @@
 /// Where a process is in its life, as `processInfo` reports it.
-public enum ProcessStatus: UInt8, Sendable, CustomStringConvertible {
+public enum ProcessStatus: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// Spawned, waiting for its first turn (`ProcessBehavior.start` has not run yet).
     case initializing
     /// Has work and sits in the run queue.
