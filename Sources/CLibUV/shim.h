@@ -9,6 +9,9 @@
 #include <malloc.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <netdb.h>
 
 /// `uv_idle_t*`, `uv_timer_t*` and `uv_async_t*` are `uv_handle_t*` in C; Swift sees unrelated types.
 static inline uv_handle_t *otp_uv_handle(void *handle) { return (uv_handle_t *)handle; }
@@ -28,6 +31,41 @@ static inline long long otp_peer_uid(int fd) {
     socklen_t length = sizeof credentials;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
     return credentials.uid;
+}
+
+/// Binds a TCP handle to an IPv4 or IPv6 address given as text ("127.0.0.1", "::1"); 0 or a libuv error.
+static inline int otp_tcp_bind(uv_tcp_t *handle, const char *ip, int port) {
+    struct sockaddr_storage address;
+    int status = uv_ip4_addr(ip, port, (struct sockaddr_in *)&address);
+    if (status != 0) status = uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&address);
+    if (status != 0) return status;
+    return uv_tcp_bind(handle, (const struct sockaddr *)&address, 0);
+}
+
+/// Starts connecting a TCP handle to `ip`:`port` (IPv4 or IPv6 text); 0 or a libuv error.
+static inline int otp_tcp_connect(uv_connect_t *request, uv_tcp_t *handle, const char *ip, int port, uv_connect_cb callback) {
+    struct sockaddr_storage address;
+    int status = uv_ip4_addr(ip, port, (struct sockaddr_in *)&address);
+    if (status != 0) status = uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&address);
+    if (status != 0) return status;
+    return uv_tcp_connect(request, handle, (const struct sockaddr *)&address, callback);
+}
+
+/// The local port a TCP handle is bound to, or -1.
+static inline int otp_tcp_local_port(uv_tcp_t *handle) {
+    struct sockaddr_storage address;
+    int length = sizeof address;
+    if (uv_tcp_getsockname(handle, (struct sockaddr *)&address, &length) != 0) return -1;
+    if (address.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&address)->sin_port);
+    if (address.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&address)->sin6_port);
+    return -1;
+}
+
+/// The first address of a getaddrinfo result as text, into `out` (at least 64 bytes); 0 or a libuv error.
+static inline int otp_addrinfo_text(const struct addrinfo *info, char *out, size_t size) {
+    if (info == NULL) return UV_EAI_NONAME;
+    if (info->ai_family == AF_INET) return uv_ip4_name((const struct sockaddr_in *)info->ai_addr, out, size);
+    return uv_ip6_name((const struct sockaddr_in6 *)info->ai_addr, out, size);
 }
 
 #endif

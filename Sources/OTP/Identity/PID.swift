@@ -27,7 +27,11 @@ public struct PID: Hashable, Sendable, Comparable, CustomStringConvertible {
         self.init(index: UInt32(truncatingIfNeeded: rawValue), serial: UInt32(truncatingIfNeeded: rawValue >> 32))
     }
 
-    public var description: String { "<0.\(index).\(serial)>" }
+    /// `<0.Index.Serial>`; a remote pid prints as its process (`<node.id.serial>`) or name (`{name, node}`).
+    public var description: String {
+        if isRemote, let identity = remoteIdentity { return identity.description }
+        return "<0.\(index).\(serial)>"
+    }
 
     public static func < (lhs: PID, rhs: PID) -> Bool {
         (lhs.index, lhs.serial) < (rhs.index, rhs.serial)

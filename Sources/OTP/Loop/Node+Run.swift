@@ -201,6 +201,8 @@ extension Node {
         runQueue.releaseStorage()
         stopView()
         finishClosingView()
+        stopDistribution()
+        finishClosingDistribution()
         return uv?.close() ?? 0
     }
 }

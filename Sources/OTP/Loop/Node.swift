@@ -59,6 +59,9 @@ public final class Node: @unchecked Sendable {
     /// The view socket (`startView`), and one being closed.
     @exclusivity(unchecked) var viewServer: ViewServer?
     @exclusivity(unchecked) var closingView: ViewServer?
+    /// Cluster membership (`startDistribution`); `nil` for a node on its own. Remote pids route through it.
+    @usableFromInline @exclusivity(unchecked) var distribution: Distribution?
+    @exclusivity(unchecked) var closingDistribution: Distribution?
 
     /// The libuv side (loop and handles); `nil` on the manual clock.
     let uv: UVLoop?

@@ -60,7 +60,8 @@ public enum CallOutcome: String, Sendable, CaseIterable {
     case noproc
     /// The server exited before replying.
     case exited
-    /// The request was not delivered: the server's mailbox was full, or a process called itself.
+    /// The request was not delivered: the server's mailbox was full, a process called itself, or a remote
+    /// request had no term form or no cluster to travel in.
     case refused
     /// The caller gave up (a cancelled Swift task, a closing node).
     case cancelled
@@ -71,7 +72,7 @@ public enum CallOutcome: String, Sendable, CaseIterable {
         case .unknownName, .noProcess: self = .noproc
         case .timeout: self = .timeout
         case .serverExited: self = .exited
-        case .callingSelf, .mailboxFull: self = .refused
+        case .callingSelf, .mailboxFull, .notTermEncodable, .noDistribution: self = .refused
         case .wrongReplyType: self = .reply
         case .nodeStopped: self = .cancelled
         }

@@ -5,6 +5,8 @@
 /// - `kill`, sent with `exit(_:reason:)`, cannot be trapped; the victim exits with `killed`, and that is
 ///   what its links and monitors see.
 /// - `noproc` is reported for a monitor or link on a process that does not exist.
+/// - `noconnection` is what links and monitors on a process of another node see when the connection to
+///   that node is lost.
 /// - `error(_:)` carries what a process body threw; `custom(_:)` is any other user reason.
 ///
 /// Thread: `Sendable`. Equality compares errors by value when their type is `Equatable`, otherwise by
@@ -16,6 +18,7 @@ public enum ExitReason: Sendable, Equatable, CustomStringConvertible {
     case kill
     case killed
     case noproc
+    case noconnection
     case custom(String)
     case error(any Error & Sendable)
 
@@ -41,6 +44,7 @@ public enum ExitReason: Sendable, Equatable, CustomStringConvertible {
         case .kill: return "kill"
         case .killed: return "killed"
         case .noproc: return "noproc"
+        case .noconnection: return "noconnection"
         case .custom(let text): return text
         case .error(let error): return "error(\(String(describing: type(of: error))): \(error))"
         }
@@ -48,7 +52,8 @@ public enum ExitReason: Sendable, Equatable, CustomStringConvertible {
 
     public static func == (lhs: ExitReason, rhs: ExitReason) -> Bool {
         switch (lhs, rhs) {
-        case (.normal, .normal), (.shutdown, .shutdown), (.kill, .kill), (.killed, .killed), (.noproc, .noproc):
+        case (.normal, .normal), (.shutdown, .shutdown), (.kill, .kill), (.killed, .killed), (.noproc, .noproc),
+             (.noconnection, .noconnection):
             return true
         case (.shutdownWith(let a), .shutdownWith(let b)), (.custom(let a), .custom(let b)):
             return a == b

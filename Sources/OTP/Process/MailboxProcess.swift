@@ -57,6 +57,24 @@ class MailboxProcess<Message>: ProcessCore {
         return removed > 0
     }
 
+    /// A `Term` mailbox takes the term as it is; a `TermDecodable` message type decodes it; a GenServer's
+    /// `ServerMessage` turns `'$gen_call'` and `'$gen_cast'` into calls and casts (`RemoteMessage`).
+    override final func deliverTerm(_ term: Term, node: Node) -> TermDelivery {
+        let message: Message
+        do throws(TermConversionError) {
+            if let decodable = Message.self as? any TermDecodable.Type {
+                message = try decodable.init(term: term) as! Message
+            } else if let remote = Message.self as? any RemoteMessage.Type {
+                message = try remote.init(remote: term, to: pid, node: node) as! Message
+            } else {
+                return .notAccepted(messageTypeName)
+            }
+        } catch {
+            return .undecodable(error)
+        }
+        return deliver(message, node: node) ? .delivered : .mailboxFull
+    }
+
     override final func compactMailbox() {
         if mailbox.isEmpty { mailbox.releaseStorage() }
     }

@@ -151,6 +151,13 @@ struct MonitorTable {
     }
 
     /// Attaches monitor `slot` to `target` (whose list head is `watchedBy`).
+    /// The reference of the monitor in `slot`.
+    func ref(ofSlot slot: Int) -> Ref { Ref(rawValue: UInt64(entries[slot].serial) << 32 | UInt64(slot)) }
+
+    /// Records a remote target (a process of another node) without linking the entry into any list: the
+    /// node's `Distribution` tracks it and ends it.
+    mutating func setRemoteTarget(_ slot: Int, _ target: PID) { entries[slot].target = target }
+
     mutating func attach(_ slot: Int, to target: PID, watchedBy: inout UInt32) {
         entries[slot].target = target
         entries[slot].attached = true

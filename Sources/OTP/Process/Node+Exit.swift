@@ -32,6 +32,10 @@ extension Node {
 
     /// Delivers one exit signal according to the table above.
     func signal(_ target: PID, from: PID?, reason: ExitReason, viaLink: Bool) {
+        if target.isRemote {
+            distribution?.exitSignal(to: target, from: from, reason: reason, viaLink: viaLink)
+            return
+        }
         guard let process = core(target), process.status != .stopping, process.status != .terminated else { return }
         if !viaLink, case .kill = reason {
             kill(process, reason: .killed)
@@ -117,6 +121,7 @@ extension Node {
                 core(watcher)?.pushSystem(.down(Down(monitor: ref, pid: pid, reason: reason)), node: self)
             }
         }
+        if let distribution, distribution.hasIncomingMonitors { distribution.processExited(pid, reason: reason) }
         process.extras = nil
         unmanaged.release()
     }

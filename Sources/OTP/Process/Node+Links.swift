@@ -6,6 +6,11 @@ extension Node {
     public func link(_ a: PID, _ b: PID) {
         preconditionInLoop()
         guard a != b, let first = core(a) else { return }
+        if b.isRemote {
+            guard let distribution else { return signal(a, from: b, reason: .noconnection, viaLink: true) }
+            if !first.relations.links.contains(b) { distribution.link(a, b) }
+            return
+        }
         guard let second = core(b), second.status != .terminated else {
             signal(a, from: b, reason: .noproc, viaLink: true)
             return
@@ -18,6 +23,7 @@ extension Node {
     /// Thread: loop thread only.
     public func unlink(_ a: PID, _ b: PID) {
         preconditionInLoop()
+        if b.isRemote { return distribution?.unlink(a, b) ?? () }
         core(a)?.extras?.links.remove(b)
         core(b)?.extras?.links.remove(a)
     }

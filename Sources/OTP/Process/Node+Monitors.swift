@@ -18,6 +18,14 @@ extension Node {
         guard let watchedObject = table.object(for: target),
               Unmanaged<ProcessCore>.fromOpaque(watchedObject)._withUnsafeGuaranteedRef({ $0.status != .terminated })
         else {
+            if target.isRemote, let distribution {
+                let ref = watching._withUnsafeGuaranteedRef { process in
+                    monitors.insert(watcher: watcher, watching: &process.relations.watching, awaitingReply: awaitingReply)
+                }
+                monitors.setRemoteTarget(monitors.slot(ref)!, target)
+                distribution.monitor(ref, watcher: watcher, target: target)
+                return ref
+            }
             let ref = monitors.detachedRef()
             watching._withUnsafeGuaranteedRef {
                 $0.pushSystem(.down(Down(monitor: ref, pid: target, reason: .noproc)), node: self)
@@ -52,6 +60,7 @@ extension Node {
     /// Removes the monitor in `slot` from the table and from both processes' lists.
     func removeMonitor(_ slot: Int) {
         let entry = monitors[slot]
+        if entry.target.isRemote { distribution?.monitorRemoved(monitors.ref(ofSlot: slot)) }
         let watcher = table.object(for: entry.watcher).map { Unmanaged<ProcessCore>.fromOpaque($0) }
         let target = entry.attached ? table.object(for: entry.target).map { Unmanaged<ProcessCore>.fromOpaque($0) } : nil
         var watching = watcher?._withUnsafeGuaranteedRef { $0.extras?.watching } ?? MonitorTable.none

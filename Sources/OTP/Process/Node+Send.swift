@@ -36,13 +36,37 @@ extension Node {
     }
 
     /// Sends `message` to an untyped pid, checking at run time that the process accepts `M`.
-    /// - Throws: `wrongMessageType`, `mailboxFull`. A dead pid drops the message (counted).
+    /// A remote pid (a process or name of another node) gets the message as a term: `M` must be
+    /// `TermEncodable`; an unreachable node drops it, as Erlang does.
+    /// - Throws: `wrongMessageType`, `mailboxFull`; for a remote pid `notTermEncodable`. A dead pid drops the
+    ///   message (counted).
     public func send<M>(_ message: M, to pid: PID) throws(ProcessError) {
         preconditionInLoop("send(_:to:)")
+        if pid.isRemote { return try sendRemote(message, to: pid) }
         do {
             try send(message, to: try typedAddress(pid, as: M.self))
         } catch .noProcess {
             counters.droppedToDeadProcesses &+= 1  // a dead pid drops the message, as in Erlang
+        }
+    }
+
+    /// Encodes `message` and hands it to the connection of the pid's node.
+    func sendRemote<M>(_ message: M, to pid: PID) throws(ProcessError) {
+        guard let distribution else { throw .noDistribution(pid) }
+        let term: Term
+        do throws(TermConversionError) {
+            guard let encodable = message as? any TermEncodable else {
+                throw .unrepresentable("\(M.self) (not TermEncodable)")
+            }
+            term = try encodable.toTerm()
+        } catch {
+            throw .notTermEncodable(pid, reason: error.description)
+        }
+        let sender = currentProcess.map { Unmanaged<ProcessCore>.fromOpaque($0).takeUnretainedValue().pid }
+        if distribution.send(term, from: sender, to: pid) {
+            counters.delivered &+= 1
+        } else {
+            counters.droppedToDeadProcesses &+= 1
         }
     }
 

@@ -61,6 +61,10 @@ class ProcessCore {
     /// Returns whether anything was removed.
     func flush(_ ref: Ref, replies: Bool) -> Bool { fatalError("abstract") }
 
+    /// Delivers a message from another node: decoded into the process's message type (see
+    /// `MailboxProcess.deliverTerm`).
+    func deliverTerm(_ term: Term, node: Node) -> TermDelivery { .notAccepted(messageTypeName) }
+
     /// Frees the mailbox buffer if no message is queued (hibernation).
     func compactMailbox() {}
 

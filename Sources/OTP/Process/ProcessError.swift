@@ -22,6 +22,10 @@ public enum ProcessError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidCapacity(Int)
     /// The node is stopped or closed; the request was not carried out.
     case nodeStopped
+    /// A message for a remote pid that has no term form (its type is not `TermEncodable`, or encoding failed).
+    case notTermEncodable(PID, reason: String)
+    /// A remote pid was used on a node that has not joined a cluster (`startDistribution`).
+    case noDistribution(PID)
 
     public var description: String {
         switch self {
@@ -35,6 +39,8 @@ public enum ProcessError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidTimeout(let text): return "invalid timeout: \(text)"
         case .invalidCapacity(let capacity): return "invalid mailbox capacity: \(capacity)"
         case .nodeStopped: return "the node is stopped"
+        case .notTermEncodable(let pid, let reason): return "cannot send to \(pid): \(reason)"
+        case .noDistribution(let pid): return "cannot reach \(pid): this node has not started distribution"
         }
     }
 }

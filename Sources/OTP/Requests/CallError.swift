@@ -16,6 +16,10 @@ public enum CallError: Error, Sendable, Equatable, CustomStringConvertible {
     case wrongReplyType(PID, expected: String, got: String)
     /// The node stopped (closed) before the call completed; nothing was left waiting.
     case nodeStopped
+    /// The request has no term form for a remote server (its type is not `TermEncodable`, or encoding failed).
+    case notTermEncodable(PID, reason: String)
+    /// A remote server was called on a node that has not joined a cluster (`startDistribution`).
+    case noDistribution(PID)
 
     public var description: String {
         switch self {
@@ -28,6 +32,8 @@ public enum CallError: Error, Sendable, Equatable, CustomStringConvertible {
         case .wrongReplyType(let pid, let expected, let got):
             return "server \(pid) replied with \(got), expected \(expected)"
         case .nodeStopped: return "the node stopped before the call completed"
+        case .notTermEncodable(let pid, let reason): return "cannot call \(pid): \(reason)"
+        case .noDistribution(let pid): return "cannot call \(pid): this node has not started distribution"
         }
     }
 }

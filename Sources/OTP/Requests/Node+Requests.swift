@@ -70,6 +70,7 @@ extension Node {
         guard let slot = monitors.slot(ref), monitors[slot].watcher == caller, monitors[slot].awaitingReply,
               let object = table.object(for: caller)
         else {
+            if caller.isRemote, let distribution, distribution.reply(ref, value) { return true }
             counters.ignoredReplies &+= 1
             return false
         }

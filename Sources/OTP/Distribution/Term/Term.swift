@@ -169,6 +169,16 @@ extension Term {
         }
     }
 
+    /// A non-negative integer of up to 64 bits.
+    public var unsignedValue: UInt64? {
+        switch self {
+        case .integer(let value): return value >= 0 ? UInt64(value) : nil
+        case .bigInteger(let big) where !big.isNegative && big.magnitude.count <= 8:
+            return big.magnitude.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        default: return nil
+        }
+    }
+
     /// The text of a UTF-8 binary or of a list of code points (Erlang's string), else `nil`.
     public var stringValue: String? {
         switch self {

@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a node joins a cluster (`Node.startDistribution(_:)`).
+///
+/// Thread: a plain value, `Sendable`. The cookie is never printed: `description` leaves it out.
+public struct DistributionOptions: Sendable, CustomStringConvertible {
+    /// `name@host`: a short name (`swift@localhost`, as `erl -sname`) or a long one (`swift@host.example.com`,
+    /// as `erl -name`). Peers reach this node through the host part and EPMD there.
+    public var name: String
+    /// Where the cookie comes from.
+    public var cookie: CookieSource
+    /// The address the distribution port listens on. `127.0.0.1` by default: set it to an external address
+    /// (or `0.0.0.0`) deliberately, to let other machines in.
+    public var listenAddress: String
+    /// The distribution port; 0 lets the system choose (EPMD tells peers which).
+    public var port: UInt16
+    /// Erlang's `net_ticktime`: a peer silent for this long is disconnected; a tick goes out every quarter
+    /// of it when nothing else did.
+    public var tickTime: Duration
+    /// Largest frame accepted from a peer; a bigger one closes that connection.
+    public var maximumFrameSize: Int
+
+    public init(name: String, cookie: CookieSource = .default, listenAddress: String = "127.0.0.1",
+                port: UInt16 = 0, tickTime: Duration = .seconds(60), maximumFrameSize: Int = 128 << 20) {
+        self.name = name
+        self.cookie = cookie
+        self.listenAddress = listenAddress
+        self.port = port
+        self.tickTime = tickTime
+        self.maximumFrameSize = maximumFrameSize
+    }
+
+    public var description: String {
+        "DistributionOptions(name: \(name), listen: \(listenAddress):\(port), tickTime: \(tickTime))"
+    }
+}
+
+/// Where a node's cookie comes from: given, or looked up as Erlang does.
+public enum CookieSource: Sendable, Equatable, CustomStringConvertible {
+    /// `ERLANG_COOKIE` from the environment if set, else `~/.erlang.cookie` (which must be readable by its
+    /// owner only, as Erlang requires; Erlang creates it when missing, this node does not).
+    case `default`
+    /// This cookie.
+    case value(String)
+    /// The first line of this file, with the same permission check as `~/.erlang.cookie`.
+    case file(String)
+
+    /// The cookie, or why there is none. Never logged.
+    func resolve() throws(DistributionError) -> String {
+        switch self {
+        case .value(let cookie): return cookie
+        case .file(let path): return try Self.read(path)
+        case .default:
+            if let value = getenv("ERLANG_COOKIE"), value.pointee != 0 { return String(cString: value) }
+            let home = getenv("HOME").map { String(cString: $0) } ?? "/"
+            return try Self.read(home + "/.erlang.cookie")
+        }
+    }
+
+    private static func read(_ path: String) throws(DistributionError) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .noCookie(path: path) }
+        guard info.st_mode & 0o077 == 0 else {
+            throw .insecureCookieFile(path: path, mode: String(info.st_mode & 0o777, radix: 8))
+        }
+        guard let file = fopen(path, "r") else { throw .noCookie(path: path) }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        while true {
+            let c = fgetc(file)
+            if c == EOF || c == 10 || c == 13 { break }
+            bytes.append(UInt8(truncatingIfNeeded: c))
+        }
+        let cookie = String(decoding: bytes, as: UTF8.self).trimmingSpaces()
+        guard !cookie.isEmpty else { throw .noCookie(path: path) }
+        return cookie
+    }
+
+    public var description: String {
+        switch self {
+        case .default: return "default (ERLANG_COOKIE or ~/.erlang.cookie)"
+        case .value: return "value (hidden)"
+        case .file(let path): return "file \(path)"
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingSpaces() -> String {
+        var text = Substring(self)
+        while text.first == " " || text.first == "\t" { text = text.dropFirst() }
+        while text.last == " " || text.last == "\t" { text = text.dropLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,48 @@
+/// What went wrong with distribution. Every case names the node (or file) involved; none carries the cookie.
+public enum DistributionError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Distribution runs on the libuv loop: a node on the manual clock has none.
+    case needsSystemClock
+    case alreadyStarted(String)
+    case notStarted
+    /// A node name must be `name@host` with a non-empty name of letters, digits, `_` and `-`.
+    case invalidNodeName(String)
+    /// No cookie given, none in `ERLANG_COOKIE`, and no `~/.erlang.cookie` (`path`).
+    case noCookie(path: String)
+    /// The cookie file can be read by others (Erlang refuses it too); `mode` is its octal mode.
+    case insecureCookieFile(path: String, mode: String)
+    /// EPMD (the port mapper on 127.0.0.1:4369 or the peer's host) refused or could not be reached.
+    case epmd(String)
+    /// The listening socket could not be opened.
+    case listen(String)
+    /// The peer's EPMD does not know it, or its address cannot be found or connected to.
+    case unreachable(node: String, reason: String)
+    /// The handshake with `node` failed for `reason`.
+    case handshake(String, String)
+    /// The peer's digest did not match our cookie (or ours did not match its): the connection is refused.
+    case badCookie(String)
+    /// The peer lacks capability flags OTP 25+ requires.
+    case missingFlags(String, [String])
+    /// The peer broke the protocol after the handshake (a malformed or oversized frame, an unknown control
+    /// message): its connection is closed.
+    case protocolViolation(node: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .needsSystemClock: return "distribution needs a node on the system clock (a libuv loop)"
+        case .alreadyStarted(let name): return "distribution is already started as \(name)"
+        case .notStarted: return "distribution is not started on this node"
+        case .invalidNodeName(let name): return "invalid node name '\(name)': expected name@host"
+        case .noCookie(let path): return "no cookie: none given, ERLANG_COOKIE unset, and \(path) missing"
+        case .insecureCookieFile(let path, let mode):
+            return "cookie file \(path) has mode \(mode): it must be readable by its owner only (chmod 400)"
+        case .epmd(let reason): return "epmd: \(reason)"
+        case .listen(let reason): return "cannot listen for distribution: \(reason)"
+        case .unreachable(let node, let reason): return "cannot reach \(node): \(reason)"
+        case .handshake(let node, let reason): return "handshake with \(node) failed: \(reason)"
+        case .badCookie(let node): return "connection with \(node) refused: the cookie digest does not match"
+        case .missingFlags(let node, let flags):
+            return "\(node) lacks mandatory distribution flags: \(flags.joined(separator: ", "))"
+        case .protocolViolation(let node, let reason): return "protocol violation by \(node): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,173 @@
+/// The distribution handshake (protocol version 6, OTP 23 and later), as a state machine over bytes: the
+/// connection feeds it what arrives and writes what it returns, so it is tested without sockets.
+///
+/// Initiator A, acceptor B (every message framed by a 2-byte length):
+/// 1. A → B `N` flags, creation, name          (send_name)
+/// 2. B → A `sok`                              (status; `snot_allowed`, `salive` ... refuse)
+/// 3. B → A `N` flags, challenge, creation, name (send_challenge)
+/// 4. A → B `r` challenge, digest              (challenge reply: A's challenge and md5(cookie ++ B's))
+/// 5. B → A `a` digest                         (challenge ack: md5(cookie ++ A's challenge))
+/// Either side checks the other's digest against its own cookie; a mismatch ends the connection.
+///
+/// Thread: loop thread (a plain value owned by one connection).
+struct Handshake {
+    enum Role { case initiator, acceptor }
+
+    /// What the connection should do next.
+    enum Step: Equatable {
+        case send([UInt8])
+        /// The handshake finished: the peer's name, flags and creation.
+        case completed(peer: String, flags: DistributionFlags, creation: UInt32)
+    }
+
+    let role: Role
+    let localName: String
+    let localCreation: UInt32
+    private let cookie: [UInt8]
+    private let ourChallenge: UInt32
+    private var state: State
+    private var buffer: [UInt8] = []
+    private(set) var peerName: String?
+    private var peerFlags: DistributionFlags = []
+    private var peerCreation: UInt32 = 0
+
+    private enum State { case awaitingName, awaitingStatus, awaitingChallenge, awaitingReply, awaitingAck, done }
+
+    /// The initiator also knows whom it calls (`expectedPeer`); the acceptor learns it from step 1.
+    init(role: Role, localName: String, creation: UInt32, cookie: String, challenge: UInt32, expectedPeer: String? = nil) {
+        self.role = role
+        self.localName = localName
+        self.localCreation = creation
+        self.cookie = Array(cookie.utf8)
+        self.ourChallenge = challenge
+        self.peerName = expectedPeer
+        state = role == .initiator ? .awaitingStatus : .awaitingName
+    }
+
+    /// The first message, for the initiator.
+    func start() -> [UInt8] {
+        var body: [UInt8] = [UInt8(ascii: "N")]
+        Self.append64(&body, DistributionFlags.ours.rawValue)
+        Self.append32(&body, localCreation)
+        Self.append16(&body, UInt16(localName.utf8.count))
+        body += localName.utf8
+        return Self.frame(body)
+    }
+
+    /// Bytes left over after the handshake: the first distribution frames, sent right after the ack.
+    mutating func takeRemainder() -> [UInt8] {
+        defer { buffer = [] }
+        return buffer
+    }
+
+    var isDone: Bool { state == .done }
+
+    /// Feeds received bytes; returns the steps they complete, in order.
+    mutating func receive(_ bytes: UnsafeRawBufferPointer) throws(DistributionError) -> [Step] {
+        buffer.append(contentsOf: bytes)
+        var steps: [Step] = []
+        while state != .done, buffer.count >= 2 {
+            let length = Int(buffer[0]) << 8 | Int(buffer[1])
+            guard buffer.count >= 2 + length else { break }
+            let message = Array(buffer[2..<2 + length])
+            buffer.removeFirst(2 + length)
+            steps += try handle(message)
+        }
+        return steps
+    }
+
+    private mutating func handle(_ message: [UInt8]) throws(DistributionError) -> [Step] {
+        let who = peerName ?? "unknown peer"
+        guard let tag = message.first else { throw .handshake(who, "empty message") }
+        switch (state, tag) {
+        case (.awaitingName, UInt8(ascii: "N")):
+            // send_name: flags(8) creation(4) nlen(2) name
+            guard message.count >= 15 else { throw .handshake(who, "short name message") }
+            peerFlags = DistributionFlags(rawValue: Self.read64(message, 1))
+            peerCreation = Self.read32(message, 9)
+            let length = Int(Self.read16(message, 13))
+            guard message.count >= 15 + length else { throw .handshake(who, "short name message") }
+            let name = String(decoding: message[15..<15 + length], as: UTF8.self)
+            peerName = name
+            try checkFlags(name)
+            var challenge: [UInt8] = [UInt8(ascii: "N")]
+            Self.append64(&challenge, DistributionFlags.ours.rawValue)
+            Self.append32(&challenge, ourChallenge)
+            Self.append32(&challenge, localCreation)
+            Self.append16(&challenge, UInt16(localName.utf8.count))
+            challenge += localName.utf8
+            state = .awaitingReply
+            return [.send(Self.frame(Array("sok".utf8))), .send(Self.frame(challenge))]
+        case (.awaitingName, UInt8(ascii: "n")):
+            throw .handshake(who, "peer uses the version 5 handshake; OTP 23 or later is required")
+        case (.awaitingStatus, UInt8(ascii: "s")):
+            let status = String(decoding: message.dropFirst(), as: UTF8.self)
+            guard status == "ok" || status == "ok_simultaneous" else {
+                throw .handshake(who, "peer refused the connection: \(status)")
+            }
+            state = .awaitingChallenge
+            return []
+        case (.awaitingChallenge, UInt8(ascii: "N")):
+            // challenge: flags(8) challenge(4) creation(4) nlen(2) name
+            guard message.count >= 19 else { throw .handshake(who, "short challenge") }
+            peerFlags = DistributionFlags(rawValue: Self.read64(message, 1))
+            let challenge = Self.read32(message, 9)
+            peerCreation = Self.read32(message, 13)
+            let length = Int(Self.read16(message, 17))
+            guard message.count >= 19 + length else { throw .handshake(who, "short challenge") }
+            let name = String(decoding: message[19..<19 + length], as: UTF8.self)
+            guard peerName == nil || peerName == name else {
+                throw .handshake(who, "answered as \(name)")
+            }
+            peerName = name
+            try checkFlags(name)
+            var reply: [UInt8] = [UInt8(ascii: "r")]
+            Self.append32(&reply, ourChallenge)
+            reply += digest(challenge)
+            state = .awaitingAck
+            return [.send(Self.frame(reply))]
+        case (.awaitingReply, UInt8(ascii: "r")):
+            guard message.count == 21 else { throw .handshake(who, "malformed challenge reply") }
+            let theirChallenge = Self.read32(message, 1)
+            guard Array(message[5..<21]) == digest(ourChallenge) else { throw .badCookie(who) }
+            var ack: [UInt8] = [UInt8(ascii: "a")]
+            ack += digest(theirChallenge)
+            state = .done
+            return [.send(Self.frame(ack)), .completed(peer: who, flags: peerFlags, creation: peerCreation)]
+        case (.awaitingAck, UInt8(ascii: "a")):
+            guard message.count == 17 else { throw .handshake(who, "malformed challenge ack") }
+            guard Array(message[1..<17]) == digest(ourChallenge) else { throw .badCookie(who) }
+            state = .done
+            return [.completed(peer: who, flags: peerFlags, creation: peerCreation)]
+        default:
+            throw .handshake(who, "unexpected message '\(Character(Unicode.Scalar(tag)))' during the handshake")
+        }
+    }
+
+    private func checkFlags(_ name: String) throws(DistributionError) {
+        let missing = peerFlags.missingRequired
+        guard missing.isEmpty else { throw .missingFlags(name, missing) }
+    }
+
+    /// `md5(Cookie ++ integer_to_list(Challenge))`.
+    func digest(_ challenge: UInt32) -> [UInt8] { MD5.digest(cookie + Array(String(challenge).utf8)) }
+
+    static func frame(_ body: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        append16(&out, UInt16(body.count))
+        return out + body
+    }
+
+    static func append16(_ out: inout [UInt8], _ v: UInt16) { out += [UInt8(v >> 8), UInt8(truncatingIfNeeded: v)] }
+    static func append32(_ out: inout [UInt8], _ v: UInt32) {
+        out += [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)]
+    }
+    static func append64(_ out: inout [UInt8], _ v: UInt64) {
+        append32(&out, UInt32(v >> 32)); append32(&out, UInt32(truncatingIfNeeded: v))
+    }
+    static func read16(_ b: [UInt8], _ at: Int) -> UInt16 { UInt16(b[at]) << 8 | UInt16(b[at + 1]) }
+    static func read32(_ b: [UInt8], _ at: Int) -> UInt32 {
+        UInt32(b[at]) << 24 | UInt32(b[at + 1]) << 16 | UInt32(b[at + 2]) << 8 | UInt32(b[at + 3])
+    }
+    static func read64(_ b: [UInt8], _ at: Int) -> UInt64 { UInt64(read32(b, at)) << 32 | UInt64(read32(b, at + 4)) }
+}

@@ -1,0 +1,286 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibUV
+
+/// What a `TCPStream` reports to its owner. Thread: loop thread.
+protocol TCPStreamDelegate: AnyObject {
+    /// An outgoing connection is established (`nil`) or failed (the libuv error text).
+    func streamConnected(_ stream: TCPStream, error: String?)
+    /// Bytes arrived; they are valid only during the call.
+    func streamReceived(_ stream: TCPStream, _ bytes: UnsafeRawBufferPointer)
+    /// The peer closed, the connection failed, or `close` was called; the last event of a stream.
+    func streamClosed(_ stream: TCPStream, reason: String)
+}
+
+/// One TCP connection on a libuv loop: connect (resolving the host without blocking), read, write, close.
+///
+/// Writes are gathered: `write` appends to an output buffer and the owner's `TCPFlusher` sends every dirty
+/// stream's buffer in one `uv_write` per loop iteration (before libuv polls), so a burst of messages costs
+/// one system call, as Erlang's distribution ports do.
+///
+/// Thread: loop thread only. Memory: the handle and a 64 KiB read buffer; the handle is freed in its close
+/// callback, and the object lives until then (it retains itself through `handle.data`).
+final class TCPStream {
+    weak var delegate: (any TCPStreamDelegate)?
+    let handle: UnsafeMutablePointer<uv_tcp_t>
+    private let readBuffer: UnsafeMutablePointer<CChar>
+    private static let readSize = 64 * 1024
+    private(set) var output: [UInt8] = []
+    private(set) var isClosed = false
+    private let flusher: TCPFlusher
+    private var queuedForFlush = false
+    /// Bytes written and read, for statistics.
+    private(set) var bytesOut: UInt64 = 0
+    private(set) var bytesIn: UInt64 = 0
+
+    init(loop: UnsafeMutablePointer<uv_loop_t>, flusher: TCPFlusher) {
+        self.flusher = flusher
+        handle = .allocate(capacity: 1)
+        uv_tcp_init(loop, handle)
+        uv_tcp_nodelay(handle, 1)
+        readBuffer = .allocate(capacity: Self.readSize)
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()  // released in the close callback
+        flusher.openHandles += 1
+    }
+
+    deinit { readBuffer.deallocate() }
+
+    fileprivate static func from(_ pointer: UnsafeMutableRawPointer?) -> TCPStream {
+        Unmanaged<TCPStream>.fromOpaque(pointer!.assumingMemoryBound(to: uv_handle_t.self).pointee.data)
+            .takeUnretainedValue()
+    }
+
+    /// Connects to `host`:`port`. A host that is not an IP address is resolved with `uv_getaddrinfo`.
+    func connect(host: String, port: UInt16) {
+        let address = host == "localhost" ? "127.0.0.1" : host
+        if Self.isNumeric(address) { return connect(ip: address, port: port) }
+        let request = UnsafeMutablePointer<uv_getaddrinfo_t>.allocate(capacity: 1)
+        request.pointee.data = Unmanaged.passRetained(ResolveContext(stream: self, port: port)).toOpaque()
+        let status = uv_getaddrinfo(handle.pointee.loop, request, { request, status, info in
+            let context = Unmanaged<ResolveContext>.fromOpaque(request!.pointee.data).takeRetainedValue()
+            defer { uv_freeaddrinfo(info); request!.deallocate() }
+            var text = [CChar](repeating: 0, count: 64)
+            let result = status == 0 ? otp_addrinfo_text(info, &text, 64) : status
+            guard result == 0 else {
+                return context.stream.fail("cannot resolve host: \(String(cString: uv_strerror(result)))")
+            }
+            context.stream.connect(ip: String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
+                                   port: context.port)
+        }, host, nil, nil)
+        if status != 0 {
+            Unmanaged<ResolveContext>.fromOpaque(request.pointee.data).release()
+            request.deallocate()
+            fail("cannot resolve host: \(String(cString: uv_strerror(status)))")
+        }
+    }
+
+    private final class ResolveContext {
+        let stream: TCPStream
+        let port: UInt16
+        init(stream: TCPStream, port: UInt16) { self.stream = stream; self.port = port }
+    }
+
+    private static func isNumeric(_ host: String) -> Bool {
+        host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
+    }
+
+    private func connect(ip: String, port: UInt16) {
+        guard !isClosed else { return }
+        let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
+        request.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        let status = otp_tcp_connect(request, handle, ip, Int32(port)) { request, status in
+            let stream = Unmanaged<TCPStream>.fromOpaque(request!.pointee.data).takeRetainedValue()
+            request!.deallocate()
+            guard !stream.isClosed else { return }
+            if status != 0 { return stream.fail(String(cString: uv_strerror(status))) }
+            stream.startReading()
+            stream.delegate?.streamConnected(stream, error: nil)
+        }
+        if status != 0 {
+            Unmanaged<TCPStream>.fromOpaque(request.pointee.data).release()
+            request.deallocate()
+            fail(String(cString: uv_strerror(status)))
+        }
+    }
+
+    private func fail(_ reason: String) {
+        delegate?.streamConnected(self, error: reason)
+        close(reason: reason)
+    }
+
+    /// Starts delivering received bytes to the delegate.
+    func startReading() {
+        uv_read_start(otp_uv_stream(handle), { handle, _, buffer in
+            let stream = TCPStream.from(UnsafeMutableRawPointer(handle))
+            buffer!.pointee = uv_buf_init(stream.readBuffer, UInt32(TCPStream.readSize))
+        }, { handle, count, _ in
+            let stream = TCPStream.from(UnsafeMutableRawPointer(handle))
+            guard count >= 0 else {
+                return stream.close(reason: count == Int(UV_EOF.rawValue) ? "closed by peer"
+                                    : String(cString: uv_strerror(Int32(count))))
+            }
+            stream.bytesIn &+= UInt64(count)
+            stream.delegate?.streamReceived(stream, UnsafeRawBufferPointer(start: stream.readBuffer, count: count))
+        })
+    }
+
+    /// Queues `bytes`; they go out before the loop next waits for I/O.
+    func write(_ bytes: [UInt8]) {
+        guard !isClosed else { return }
+        output.append(contentsOf: bytes)
+        markDirty()
+    }
+
+    /// Appends to the output buffer in place (a frame built without an intermediate array).
+    func withOutput(_ body: (inout [UInt8]) -> Void) {
+        guard !isClosed else { return }
+        body(&output)
+        markDirty()
+    }
+
+    private func markDirty() {
+        if !queuedForFlush {
+            queuedForFlush = true
+            flusher.schedule(self)
+        }
+    }
+
+    /// Hands the output buffer to libuv in one write. Called by the flusher.
+    fileprivate func flush() {
+        queuedForFlush = false
+        guard !isClosed, !output.isEmpty else { return }
+        let count = output.count
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 1)
+        output.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress!, byteCount: count) }
+        output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
+        bytesOut &+= UInt64(count)
+        let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+        request.pointee.data = storage
+        var buffer = uv_buf_init(storage.assumingMemoryBound(to: CChar.self), UInt32(count))
+        let status = uv_write(request, otp_uv_stream(handle), &buffer, 1) { request, _ in
+            request!.pointee.data.deallocate()
+            request!.deallocate()
+        }
+        if status != 0 {
+            storage.deallocate()
+            request.deallocate()
+            close(reason: String(cString: uv_strerror(status)))
+        }
+    }
+
+    /// Closes the connection (queued output is dropped); the delegate hears `streamClosed` once.
+    func close(reason: String) {
+        guard !isClosed else { return }
+        isClosed = true
+        output = []
+        let delegate = self.delegate
+        self.delegate = nil
+        uv_close(otp_uv_handle(handle)) { handle in
+            let stream = Unmanaged<TCPStream>.fromOpaque(handle!.pointee.data)
+            stream.takeUnretainedValue().flusher.openHandles -= 1
+            stream.release()
+            UnsafeMutableRawPointer(handle)?.deallocate()
+        }
+        delegate?.streamClosed(self, reason: reason)
+    }
+}
+
+/// Sends the gathered output of every stream written to since the last flush, from a `uv_prepare_t`
+/// that is active only while some stream has output (libuv runs prepare callbacks right before it polls).
+///
+/// Thread: loop thread only. The handle is freed in its close callback.
+final class TCPFlusher {
+    private let handle: UnsafeMutablePointer<uv_prepare_t>
+    private var dirty: [TCPStream] = []
+    private var active = false
+    /// libuv handles of the distribution still open or closing (streams, listener, this one): closing the
+    /// node runs the loop until it is 0.
+    var openHandles = 1
+
+    init(loop: UnsafeMutablePointer<uv_loop_t>) {
+        handle = .allocate(capacity: 1)
+        uv_prepare_init(loop, handle)
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()  // released in the close callback
+    }
+
+    func schedule(_ stream: TCPStream) {
+        dirty.append(stream)
+        guard !active else { return }
+        active = true
+        uv_prepare_start(handle) { handle in
+            Unmanaged<TCPFlusher>.fromOpaque(handle!.pointee.data).takeUnretainedValue().flushAll()
+        }
+    }
+
+    /// Flushes now (also called before the flusher closes).
+    func flushAll() {
+        let streams = dirty
+        dirty.removeAll(keepingCapacity: true)
+        for stream in streams { stream.flush() }
+        if dirty.isEmpty {
+            active = false
+            uv_prepare_stop(handle)
+        }
+    }
+
+    func close() {
+        flushAll()
+        uv_close(otp_uv_handle(handle)) { handle in
+            let flusher = Unmanaged<TCPFlusher>.fromOpaque(handle!.pointee.data)
+            flusher.takeUnretainedValue().openHandles -= 1
+            flusher.release()
+            UnsafeMutableRawPointer(handle)?.deallocate()
+        }
+    }
+}
+
+/// A listening TCP socket that hands each accepted connection to `onAccept`. Thread: loop thread only.
+final class TCPListener {
+    private let handle: UnsafeMutablePointer<uv_tcp_t>
+    private let flusher: TCPFlusher
+    private let onAccept: (TCPStream) -> Void
+    /// The port actually bound (the one asked for, or the one the system chose for 0).
+    let port: UInt16
+
+    init(loop: UnsafeMutablePointer<uv_loop_t>, address: String, port: UInt16, flusher: TCPFlusher,
+         onAccept: @escaping (TCPStream) -> Void) throws(DistributionError) {
+        self.flusher = flusher
+        self.onAccept = onAccept
+        handle = .allocate(capacity: 1)
+        uv_tcp_init(loop, handle)
+        var status = otp_tcp_bind(handle, address, Int32(port))
+        if status == 0 {
+            status = uv_listen(otp_uv_stream(handle), 128) { server, status in
+                guard status == 0, let server else { return }
+                Unmanaged<TCPListener>.fromOpaque(server.pointee.data).takeUnretainedValue().accept()
+            }
+        }
+        let bound = otp_tcp_local_port(handle)
+        self.port = UInt16(clamping: max(bound, 0))
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()  // released in the close callback
+        flusher.openHandles += 1
+        if status != 0 || bound < 0 {
+            let reason = String(cString: uv_strerror(status != 0 ? status : UV_EINVAL.rawValue))
+            close()
+            throw .listen("\(address):\(port): \(reason)")
+        }
+    }
+
+    private func accept() {
+        let stream = TCPStream(loop: handle.pointee.loop, flusher: flusher)
+        guard uv_accept(otp_uv_stream(handle), otp_uv_stream(stream.handle)) == 0 else {
+            return stream.close(reason: "accept failed")
+        }
+        onAccept(stream)
+    }
+
+    func close() {
+        uv_close(otp_uv_handle(handle)) { handle in
+            let listener = Unmanaged<TCPListener>.fromOpaque(handle!.pointee.data)
+            listener.takeUnretainedValue().flusher.openHandles -= 1
+            listener.release()
+            UnsafeMutableRawPointer(handle)?.deallocate()
+        }
+    }
+}
