@@ -539,6 +539,19 @@ final class Distribution {
     private func deliver(_ message: Term, from: ExternalPID, toName name: String, on connection: NodeConnection) {
         if name == "net_kernel" { return netKernel(message, from: from, on: connection) }
         guard let local = node.registry[name] else {
+            if name == "rex", case .tuple(let e) = message, e.count == 2, case .pid(let asker) = e[0],
+               e[1] == .atom("features_request") {
+                // Erlang's rpc server asks every new node what it supports: nothing of rpc here.
+                connection.send(ControlMessage.send(to: asker).control,
+                                payload: .tuple([.atom("features_reply"), .atom(self.name), .list([])]))
+                return
+            }
+            if name == "global_name_server" || name == "rex" {
+                // `global` and `rpc` of Erlang nodes greet every new node; this node takes part in neither.
+                node.configuration.logger.debug("system message for a service this node does not run", metadata: [
+                    "node": "\(self.name)", "target": "\(name)"])
+                return
+            }
             return dropped(message, to: name, reason: "no process is registered under this name")
         }
         deliverTerm(message, to: local, label: name)

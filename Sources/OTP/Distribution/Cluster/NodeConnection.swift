@@ -27,6 +27,7 @@ final class NodeConnection: TCPStreamDelegate {
     var lastSent: UInt64 = 0
     private(set) var framesIn: UInt64 = 0
     private(set) var framesOut: UInt64 = 0
+    private var failureLogged = false
 
     /// Calls `peer`: looks its port up with EPMD on its host, connects and starts the handshake.
     init(calling peer: String, distribution: Distribution) {
@@ -82,7 +83,7 @@ final class NodeConnection: TCPStreamDelegate {
 
     func streamReceived(_ stream: TCPStream, _ bytes: UnsafeRawBufferPointer) {
         lastReceived = distribution.now
-        if state == .handshaking {
+        if state == .handshaking && !failureLogged {
             receiveHandshake(bytes)
         } else if state == .up {
             input.append(contentsOf: bytes)
@@ -93,6 +94,10 @@ final class NodeConnection: TCPStreamDelegate {
     func streamClosed(_ stream: TCPStream, reason: String) {
         guard state != .closed else { return }
         let wasUp = state == .up
+        if state == .handshaking {
+            distribution.log(handshake?.isAwaitingAck == true ? .badCookie(peer ?? "?")
+                             : .handshake(peer ?? "?", "connection closed: \(reason)"))
+        }
         state = .closed
         self.stream = nil
         distribution.connectionClosed(self, wasUp: wasUp, reason: reason, droppedFrames: pending.count)
@@ -142,6 +147,7 @@ final class NodeConnection: TCPStreamDelegate {
     func fail(_ error: DistributionError) {
         guard state != .closed else { return }
         distribution.log(error)
+        failureLogged = true  // the close that follows is not a second failure
         close(reason: error.description)
     }
 

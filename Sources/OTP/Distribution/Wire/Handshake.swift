@@ -62,6 +62,10 @@ struct Handshake {
 
     var isDone: Bool { state == .done }
 
+    /// This node sent its digest and waits for the peer's: a peer that closes now refused our cookie
+    /// (Erlang closes without a word on a digest mismatch).
+    var isAwaitingAck: Bool { state == .awaitingAck }
+
     /// Feeds received bytes; returns the steps they complete, in order.
     mutating func receive(_ bytes: UnsafeRawBufferPointer) throws(DistributionError) -> [Step] {
         buffer.append(contentsOf: bytes)

@@ -1,0 +1,179 @@
+import Foundation
+import Logging
+import Testing
+@testable import OTP
+
+/// A real Erlang node for the distribution tests: `erl -sname <name>@localhost` running
+/// Tests/erlang/interop_peer.erl, on 127.0.0.1 only, with the tests' cookie. `make test` installs
+/// erlang-base; EPMD is started here when none runs (bound to 127.0.0.1).
+final class ErlangPeer: @unchecked Sendable {
+    static let cookie = "swift-otp-interop-cookie"
+    let name: String
+    private let pid: pid_t
+    private let lock = NSLock()
+    private var stopped = false
+
+    /// Compiles the peer module once per test run.
+    private static let moduleDirectory: String = {
+        let directory = NSTemporaryDirectory() + "swift-otp-erlang-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("erlang/interop_peer.erl").path
+        let status = run("/usr/bin/erlc", ["-o", directory, source])
+        precondition(status == 0, "erlc failed on \(source)")
+        return directory
+    }()
+
+    /// Runs `tool` to completion; its exit status.
+    @discardableResult
+    static func run(_ tool: String, _ arguments: [String]) -> Int32 {
+        let pid = spawn(tool, arguments)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status >> 8) & 0xFF
+    }
+
+    /// Starts `tool` (posix_spawn: no Foundation child monitoring, so stopping is a plain kill and waitpid)
+    /// with output discarded and EPMD bound to 127.0.0.1.
+    static func spawn(_ tool: String, _ arguments: [String]) -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        let argv = ([tool] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var environment = ProcessInfo.processInfo.environment
+        environment["ERL_EPMD_ADDRESS"] = "127.0.0.1"
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, tool, &actions, nil, argv, envp)
+        precondition(status == 0, "cannot start \(tool): \(status)")
+        return pid
+    }
+
+    /// EPMD on 127.0.0.1 (a running one is kept).
+    static func ensureEPMD() {
+        run("/usr/bin/epmd", ["-daemon", "-address", "127.0.0.1"])
+    }
+
+    init(name: String) throws {
+        Self.ensureEPMD()
+        self.name = "\(name)_\(getpid())@localhost"
+        pid = Self.spawn("/usr/bin/erl", [
+            "-sname", self.name, "-setcookie", Self.cookie, "-noinput", "-pa", Self.moduleDirectory,
+            "-kernel", "inet_dist_use_interface", "{127,0,0,1}",
+            "-eval", "ok = interop_peer:start()",
+        ])
+    }
+
+    /// Kills the node (idempotent).
+    func stop() {
+        lock.withLock {
+            guard !stopped else { return }
+            stopped = true
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        }
+    }
+
+    deinit { stop() }
+
+    /// The peer's `control` server, as a remote pid of `node`.
+    func control(on node: Node) -> PID { PID.remote(.name("control", node: name)) }
+    func echo() -> PID { PID.remote(.name("echo", node: name)) }
+}
+
+/// A swift-otp node running on its own thread and joined to the cluster.
+func clusterNode(_ name: String, cookie: String = ErlangPeer.cookie, logger: Logger = quietLogger) async throws -> Node {
+    let node = Node(configuration: NodeConfiguration(logger: logger))
+    node.start()
+    try await node.startDistribution(DistributionOptions(name: swiftName(name), cookie: .value(cookie)))
+    return node
+}
+
+/// A node name unique to this test run (names of an earlier run may still be registered while it ends).
+func swiftName(_ name: String) -> String { "\(name)_\(getpid())@localhost" }
+
+/// Stops the node; its thread closes it (connections, EPMD registration, listener) on the way out.
+func shutdown(_ node: Node) {
+    node.stop()
+    node.join()
+}
+
+/// Runs the control command on the peer and returns its answer.
+func command(_ node: Node, _ peer: ErlangPeer, _ term: Term, timeout: Timeout = .seconds(10)) async throws -> Term {
+    try await node.call(remote: peer.control(on: node), term, as: Term.self, timeout: timeout)
+}
+
+/// Connects to the peer, retrying while it boots (EPMD learns its name, then `interop_peer:start()` runs).
+func connect(_ node: Node, to peer: ErlangPeer) async throws {
+    for _ in 0..<200 {
+        if try await node.connect(to: peer.name),
+           (try? await node.call(remote: peer.control(on: node), Term.atom("nodes"), as: Term.self)) != nil {
+            return
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    Issue.record("could not connect to \(peer.name)")
+}
+
+/// Waits (polling, 10 s at most) until `condition` holds; real network tests need real time to pass.
+func eventually(_ what: String, _ condition: () -> Bool) async throws {
+    for _ in 0..<1000 {
+        if condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("timed out waiting for \(what)")
+}
+
+/// Spawns a process that records every term it receives; registered as `name`.
+func spawnTermCollector(_ node: Node, name: String, into log: Log<Envelope<Term>>) async throws -> PID {
+    try await node.perform { node in
+        let address = try node.spawn(of: Term.self) { _ in
+            .receive { envelope, _ in
+                log.append(envelope)
+                return .same
+            }
+        }
+        try node.register(name, address.pid)
+        return address.pid
+    }
+}
+
+/// A Swift process driven by the test with terms: `{link, Pid}`, `{unlink, Pid}`, `{monitor, Pid}`,
+/// `{trap_exit, Bool}`, `{exit, Reason}`; everything it receives (messages, `DOWN`s, `EXIT`s) is recorded.
+func spawnAgent(_ node: Node, name: String, into log: Log<Envelope<Term>>) async throws -> PID {
+    try await node.perform { node in
+        let address = try node.spawn(of: Term.self) { _ in
+            .receive { envelope, process in
+                log.append(envelope)
+                guard case .message(let term) = envelope, let e = term.tupleElements, e.count == 2 else { return .same }
+                let node = process.currentNode
+                switch (e[0], e[1]) {
+                case (.atom("link"), .pid(let p)): process.link(node.pid(for: p))
+                case (.atom("unlink"), .pid(let p)): process.unlink(node.pid(for: p))
+                case (.atom("monitor"), .pid(let p)): _ = process.monitor(node.pid(for: p))
+                case (.atom("trap_exit"), let flag): _ = process.trapExits(flag == .true)
+                case (.atom("exit"), let reason): return .exit(ExitReason(term: reason))
+                default: break
+                }
+                return .same
+            }
+        }
+        try node.register(name, address.pid)
+        return address.pid
+    }
+}
+
+/// Sends a term to a local process from the test.
+func tell(_ node: Node, _ pid: PID, _ term: Term) async throws {
+    try await node.perform { node in try node.send(term, to: pid) }
+}
+
+extension Log where Entry == Envelope<Term> {
+    var messages: [Term] { entries.compactMap(\.message) }
+    var downs: [Down] { entries.compactMap { if case .down(let d) = $0 { return d } else { return nil } } }
+    var exits: [ExitSignal] { entries.compactMap { if case .exit(let x) = $0 { return x } else { return nil } } }
+}

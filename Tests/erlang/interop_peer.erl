@@ -1,0 +1,102 @@
+%% The Erlang side of swift-otp's distribution tests: a real node that the Swift tests drive through the
+%% distribution protocol itself. `control` is a gen_server; each call runs one command and answers its
+%% result, so every interaction under test crosses the wire the way user code does.
+-module(interop_peer).
+-behaviour(gen_server).
+-export([start/0, init/1, handle_call/3, handle_cast/2, handle_info/2, watcher/2, linker/2, random_term/1]).
+
+start() ->
+    {ok, _} = gen_server:start({local, control}, ?MODULE, control, []),
+    {ok, _} = gen_server:start({local, echo}, ?MODULE, echo, []),
+    ok.
+
+init(Role) -> {ok, Role}.
+
+%% echo: the Erlang gen_server that Swift processes call.
+handle_call({echo, X}, _From, echo) -> {reply, X, echo};
+handle_call({sleep, Ms}, _From, echo) -> timer:sleep(Ms), {reply, slept, echo};
+handle_call(crash, _From, echo) -> exit(crashed_on_request);
+handle_call(Command, _From, control) -> {reply, run(Command), control}.
+
+handle_cast({forward, To, Msg}, State) -> To ! Msg, {noreply, State};
+handle_cast(_, State) -> {noreply, State}.
+
+handle_info(_, State) -> {noreply, State}.
+
+run({call, Server, Request, Timeout}) ->
+    try {ok, gen_server:call(Server, Request, Timeout)}
+    catch exit:Reason -> {exit, strip(Reason)} end;
+run({cast, Server, Msg}) -> gen_server:cast(Server, Msg);
+run({send, To, Msg}) -> To ! Msg, ok;
+run({ping, Node}) -> net_adm:ping(Node);
+run(nodes) -> lists:sort(nodes());
+run({disconnect, Node}) -> erlang:disconnect_node(Node);
+%% A process that monitors Target and reports {down, Ref, Reason} to ReportTo.
+run({watch, Target, ReportTo}) -> Pid = spawn(?MODULE, watcher, [Target, ReportTo]), {ok, Pid};
+%% A process that links to Target, traps exits and reports {linked_exit, From, Reason} to ReportTo; it
+%% exits with `Reason` when sent {exit_with, Reason}.
+run({link_to, Target, ReportTo}) -> Pid = spawn(?MODULE, linker, [Target, ReportTo]), {ok, Pid};
+run({kill, Pid}) -> exit(Pid, kill), ok;
+run({exit, Pid, Reason}) -> exit(Pid, Reason), ok;
+run({is_alive, Pid}) -> is_process_alive(Pid);
+run({term_to_binary, Term}) -> term_to_binary(Term, [{minor_version, 2}]);
+run({reencode, Binary}) -> term_to_binary(binary_to_term(Binary), [{minor_version, 2}]);
+run({same, Binary, Term}) -> binary_to_term(Binary) =:= Term;
+run({random_terms, Seed, Count}) ->
+    rand:seed(exsss, {Seed, Seed * 7 + 1, Seed * 13 + 5}),
+    [begin T = random_term(4), {T, term_to_binary(T, [{minor_version, 2}])} end || _ <- lists:seq(1, Count)];
+run({binary, Size}) -> binary:copy(<<7>>, Size);
+run({deep, Depth}) -> lists:foldl(fun(_, Acc) -> [Acc] end, [], lists:seq(1, Depth));
+run({size, Term}) -> erlang:external_size(Term);
+run(Other) -> {unknown_command, Other}.
+
+strip({Reason, {gen_server, call, _}}) -> Reason;
+strip(Reason) -> Reason.
+
+watcher(Target, ReportTo) ->
+    Ref = erlang:monitor(process, Target),
+    ReportTo ! {watching, self(), Ref},
+    receive {'DOWN', Ref, process, _, Reason} -> ReportTo ! {down, self(), Reason} end.
+
+linker(Target, ReportTo) ->
+    process_flag(trap_exit, true),
+    link(Target),
+    ReportTo ! {linked, self()},
+    linker_loop(ReportTo).
+
+linker_loop(ReportTo) ->
+    receive
+        {'EXIT', From, Reason} -> ReportTo ! {linked_exit, self(), From, Reason}, linker_loop(ReportTo);
+        {exit_with, Reason} -> exit(Reason)
+    end.
+
+%% Random terms of every kind a node sends, nested up to Depth.
+random_term(0) -> leaf();
+random_term(Depth) ->
+    case rand:uniform(8) of
+        1 -> list_to_tuple([random_term(Depth - 1) || _ <- lists:seq(1, rand:uniform(4) - 1)]);
+        2 -> [random_term(Depth - 1) || _ <- lists:seq(1, rand:uniform(4) - 1)];
+        3 -> maps:from_list([{leaf(), random_term(Depth - 1)} || _ <- lists:seq(1, rand:uniform(3))]);
+        4 -> [leaf() | leaf()];
+        _ -> leaf()
+    end.
+
+leaf() ->
+    case rand:uniform(16) of
+        1 -> rand:uniform(256) - 1;
+        2 -> rand:uniform(1 bsl 31) - (1 bsl 30);
+        3 -> rand:uniform(1 bsl 62) * (rand:uniform(3) - 2);
+        4 -> (rand:uniform(1 bsl 200) + (1 bsl 70)) * (2 * rand:uniform(2) - 3);
+        5 -> rand:normal() * 1.0e6;
+        6 -> list_to_atom("a" ++ integer_to_list(rand:uniform(1000)));
+        7 -> 'ünïcødé';
+        8 -> list_to_binary([rand:uniform(256) - 1 || _ <- lists:seq(1, rand:uniform(8) - 1)]);
+        9 -> <<(rand:uniform(127)):7>>;
+        10 -> "string" ++ integer_to_list(rand:uniform(99));
+        11 -> self();
+        12 -> make_ref();
+        13 -> fun lists:map/2;
+        14 -> [];
+        15 -> fun(X) -> {X, self()} end;
+        16 -> hd(erlang:ports())
+    end.
