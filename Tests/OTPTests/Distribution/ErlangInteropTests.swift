@@ -329,7 +329,7 @@ struct ErlangInteropTests {
         // This node calls Erlang: Erlang finds our digest wrong and hangs up.
         #expect(try await node.connect(to: peer.name) == false)
         let refusals = captured.records.entries.filter { $0.metadata["error"]?.contains("cookie digest does not match") == true }
-        #expect(refusals.count == 2, "\(text)")
+        #expect(refusals.count == 2)
         #expect(!text.contains("not-the-cookie"))
         #expect(!text.contains(ErlangPeer.cookie))
         #expect(try await node.perform { $0.connectedNodes() } == [])

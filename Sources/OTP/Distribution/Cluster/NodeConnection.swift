@@ -83,7 +83,7 @@ final class NodeConnection: TCPStreamDelegate {
 
     func streamReceived(_ stream: TCPStream, _ bytes: UnsafeRawBufferPointer) {
         lastReceived = distribution.now
-        if state == .handshaking && !failureLogged {
+        if state == .handshaking {
             receiveHandshake(bytes)
         } else if state == .up {
             input.append(contentsOf: bytes)
@@ -94,7 +94,7 @@ final class NodeConnection: TCPStreamDelegate {
     func streamClosed(_ stream: TCPStream, reason: String) {
         guard state != .closed else { return }
         let wasUp = state == .up
-        if state == .handshaking {
+        if state == .handshaking && !failureLogged {
             distribution.log(handshake?.isAwaitingAck == true ? .badCookie(peer ?? "?")
                              : .handshake(peer ?? "?", "connection closed: \(reason)"))
         }
