@@ -42,6 +42,10 @@ run({is_alive, Pid}) -> is_process_alive(Pid);
 run({term_to_binary, Term}) -> term_to_binary(Term, [{minor_version, 2}]);
 run({reencode, Binary}) -> term_to_binary(binary_to_term(Binary), [{minor_version, 2}]);
 run({same, Binary, Term}) -> binary_to_term(Binary) =:= Term;
+%% For each {Binary, Term} Swift encoded: does the binary decode to the term that travelled with it, and
+%% how does Erlang encode what it decoded?
+run({check_all, Pairs}) ->
+    [{binary_to_term(B) =:= T, term_to_binary(binary_to_term(B), [{minor_version, 2}])} || {B, T} <- Pairs];
 run({random_terms, Seed, Count}) ->
     rand:seed(exsss, {Seed, Seed * 7 + 1, Seed * 13 + 5}),
     [begin T = random_term(4), {T, term_to_binary(T, [{minor_version, 2}])} end || _ <- lists:seq(1, Count)];

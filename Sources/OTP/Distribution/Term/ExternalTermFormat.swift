@@ -15,7 +15,7 @@ public enum ExternalTermFormat {
     /// The version byte that starts an encoded term.
     public static let version: UInt8 = 131
     /// Deepest nesting the decoder accepts (a deeper term would exhaust the stack of whoever walks it).
-    public static let maximumDepth = 10_000
+    public static let maximumDepth = 2_000
 
     /// The bytes of `term`, starting with the version byte.
     public static func encode(_ term: Term) -> [UInt8] {
@@ -273,12 +273,57 @@ struct TermReader {
         return try readTerm()
     }
 
+    /// One term. The recursive path (`readTerm` → `readElements`/`readMap` → `readTerm`) keeps its frames
+    /// small — the scalar cases live in `readScalar` — so `maximumDepth` levels fit in a loop thread's
+    /// stack even in a debug build.
     mutating func readTerm() throws(TermFormatError) -> Term {
         let start = offset
         depth += 1
         defer { depth -= 1 }
         guard depth <= ExternalTermFormat.maximumDepth else { throw .tooDeep(offset: start) }
         let tag = try u8()
+        switch tag {
+        case TermTag.smallTuple: return .tuple(try readElements(UInt32(try u8())))
+        case TermTag.largeTuple: return .tuple(try readElements(try u32()))
+        case TermTag.list: return try readList()
+        case TermTag.map: return try readMap()
+        default: return try readScalar(tag, start: start)
+        }
+    }
+
+    @inline(never)
+    private mutating func readElements(_ raw: UInt32) throws(TermFormatError) -> [Term] {
+        let arity = try count(raw, minimumSize: 1)
+        var elements: [Term] = []
+        elements.reserveCapacity(arity)
+        for _ in 0..<arity { elements.append(try readTerm()) }
+        return elements
+    }
+
+    @inline(never)
+    private mutating func readList() throws(TermFormatError) -> Term {
+        let length = try u32()
+        let elements = try readElements(length)
+        let tail = try readTerm()
+        if case .list(let rest) = tail, rest.isEmpty { return .list(elements) }
+        return elements.isEmpty ? tail : .improperList(elements, tail: tail)
+    }
+
+    @inline(never)
+    private mutating func readMap() throws(TermFormatError) -> Term {
+        let arity = try count(try u32(), minimumSize: 2)
+        var pairs: [Term.MapPair] = []
+        pairs.reserveCapacity(arity)
+        for _ in 0..<arity {
+            let key = try readTerm()
+            pairs.append(Term.MapPair(key, try readTerm()))
+        }
+        return .map(pairs)
+    }
+
+    /// Every term that holds no other term (`export` holds atoms and an integer, read directly).
+    @inline(never)
+    private mutating func readScalar(_ tag: UInt8, start: Int) throws(TermFormatError) -> Term {
         switch tag {
         case TermTag.smallInteger: return .integer(Int(try u8()))
         case TermTag.integer: return .integer(Int(Int32(bitPattern: try u32())))
@@ -289,39 +334,15 @@ struct TermReader {
         case TermTag.float:
             let text = try bytes(31)
             let digits = String(decoding: text.prefix { $0 != 0 }, as: UTF8.self)
-            guard let value = Double(digits.trimmingCharacters()) else { throw .invalidFloat(offset: start) }
+            guard let value = Double(digits.trimmingCharacters()), value.isFinite else { throw .invalidFloat(offset: start) }
             return .float(value)
         case TermTag.atom, TermTag.smallAtom, TermTag.atomUTF8, TermTag.smallAtomUTF8:
             offset = start
             return .atom(try readAtom())
-        case TermTag.smallTuple, TermTag.largeTuple:
-            let raw = tag == TermTag.smallTuple ? UInt32(try u8()) : try u32()
-            let arity = try count(raw, minimumSize: 1)
-            var elements: [Term] = []
-            elements.reserveCapacity(arity)
-            for _ in 0..<arity { elements.append(try readTerm()) }
-            return .tuple(elements)
         case TermTag.nil: return .list([])
         case TermTag.string:
             let length = Int(try u16())
             return .list(try bytes(length).map { .integer(Int($0)) })
-        case TermTag.list:
-            let length = try count(try u32(), minimumSize: 1)
-            var elements: [Term] = []
-            elements.reserveCapacity(length)
-            for _ in 0..<length { elements.append(try readTerm()) }
-            let tail = try readTerm()
-            if case .list(let rest) = tail, rest.isEmpty { return .list(elements) }
-            return length == 0 ? tail : .improperList(elements, tail: tail)
-        case TermTag.map:
-            let arity = try count(try u32(), minimumSize: 2)
-            var pairs: [Term.MapPair] = []
-            pairs.reserveCapacity(arity)
-            for _ in 0..<arity {
-                let key = try readTerm()
-                pairs.append(Term.MapPair(key, try readTerm()))
-            }
-            return .map(pairs)
         case TermTag.binary:
             return .binary(try bytes(Int(try u32())))
         case TermTag.bitBinary:
@@ -360,10 +381,8 @@ struct TermReader {
         case TermTag.export:
             let module = try readAtom()
             let function = try readAtom()
-            guard case .integer(let arity) = try readTerm(), (0...255).contains(arity) else {
-                throw .unknownTag(tag, offset: start)
-            }
-            return .export(module: module, function: function, arity: UInt8(arity))
+            guard try u8() == TermTag.smallInteger else { throw .unknownTag(tag, offset: start) }
+            return .export(module: module, function: function, arity: try u8())
         case TermTag.newFun:
             let size = Int(try u32())
             guard size >= 4 else { throw .truncated(offset: start) }
