@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+@testable import OTP
+
+@Suite("Distribution wire: MD5, handshake, cookies, control messages, Codable terms")
+struct DistributionWireTests {
+    private func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    @Test("MD5 matches RFC 1321's test suite")
+    func md5() {
+        #expect(hex(MD5.digest([])) == "d41d8cd98f00b204e9800998ecf8427e")
+        #expect(hex(MD5.digest(Array("abc".utf8))) == "900150983cd24fb0d6963f7d28e17f72")
+        #expect(hex(MD5.digest(Array("message digest".utf8))) == "f96b697d7cb7938d525a2f31aaf161d0")
+        let digits = "12345678901234567890123456789012345678901234567890123456789012345678901234567890"
+        #expect(hex(MD5.digest(Array(digits.utf8))) == "57edf4a22be3c955ac49da2e2107b67a")
+    }
+
+    /// Runs both sides of a handshake against each other in memory.
+    private func handshake(initiatorCookie: String, acceptorCookie: String) throws -> (Handshake.Step?, Handshake.Step?)
+    {
+        var a = Handshake(role: .initiator, localName: "a@h", creation: 1, cookie: initiatorCookie, challenge: 12345,
+                          expectedPeer: "b@h")
+        var b = Handshake(role: .acceptor, localName: "b@h", creation: 2, cookie: acceptorCookie, challenge: 4_000_000_000)
+        var toB = a.start(), toA: [UInt8] = []
+        var doneA: Handshake.Step?, doneB: Handshake.Step?
+        for _ in 0..<4 {
+            for step in try toB.withUnsafeBytes({ try b.receive($0) }) {
+                if case .send(let bytes) = step { toA += bytes } else { doneB = step }
+            }
+            toB = []
+            for step in try toA.withUnsafeBytes({ try a.receive($0) }) {
+                if case .send(let bytes) = step { toB += bytes } else { doneA = step }
+            }
+            toA = []
+        }
+        return (doneA, doneB)
+    }
+
+    @Test("A handshake completes with the same cookie; each side learns the other's name, flags and creation")
+    func handshakeCompletes() throws {
+        let (a, b) = try handshake(initiatorCookie: "c", acceptorCookie: "c")
+        #expect(a == .completed(peer: "b@h", flags: .ours, creation: 2))
+        #expect(b == .completed(peer: "a@h", flags: .ours, creation: 1))
+    }
+
+    @Test("A different cookie is refused by the side that checks the digest")
+    func handshakeBadCookie() {
+        #expect(throws: DistributionError.badCookie("a@h")) { try handshake(initiatorCookie: "x", acceptorCookie: "y") }
+    }
+
+    @Test("A peer lacking a mandatory flag is refused, naming the flag; a version 5 peer is refused")
+    func handshakeFlags() throws {
+        var b = Handshake(role: .acceptor, localName: "b@h", creation: 2, cookie: "c", challenge: 1)
+        var name: [UInt8] = [UInt8(ascii: "N")]
+        Handshake.append64(&name, DistributionFlags.ours.subtracting([.utf8Atoms, .unlinkID]).rawValue)
+        Handshake.append32(&name, 1)
+        Handshake.append16(&name, 3)
+        name += Array("a@h".utf8)
+        let framed = Handshake.frame(name)
+        #expect(throws: DistributionError.missingFlags("a@h", ["UTF8_ATOMS", "UNLINK_ID"])) {
+            try framed.withUnsafeBytes { _ = try b.receive($0) }
+        }
+        var old = Handshake(role: .acceptor, localName: "b@h", creation: 2, cookie: "c", challenge: 1)
+        let v5 = Handshake.frame([UInt8(ascii: "n"), 0, 5, 0, 0, 0, 0] + Array("a@h".utf8))
+        #expect(throws: DistributionError.self) {
+            try v5.withUnsafeBytes { _ = try old.receive($0) }
+        }
+        #expect(DistributionFlags.ours.isSuperset(of: .required))
+        #expect(DistributionFlags.ours.isDisjoint(with: [.distHeaderAtomCache, .fragments]))
+    }
+
+    @Test("Cookie files: readable by others is refused as Erlang refuses it; missing is noCookie; 0400 is read")
+    func cookieFiles() throws {
+        let directory = NSTemporaryDirectory() + "swift-otp-cookie-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/.erlang.cookie"
+        try "SECRET\n".write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o644)
+        #expect(throws: DistributionError.insecureCookieFile(path: path, mode: "644")) { try CookieSource.file(path).resolve() }
+        chmod(path, 0o400)
+        #expect(try CookieSource.file(path).resolve() == "SECRET")
+        #expect(throws: DistributionError.noCookie(path: directory + "/none")) {
+            try CookieSource.file(directory + "/none").resolve()
+        }
+        #expect(try CookieSource.value("v").resolve() == "v")
+        // Neither errors nor descriptions carry the cookie.
+        #expect(!DistributionError.insecureCookieFile(path: path, mode: "644").description.contains("SECRET"))
+        #expect(!CookieSource.value("SECRET").description.contains("SECRET"))
+        #expect(!DistributionOptions(name: "a@h", cookie: .value("SECRET")).description.contains("SECRET"))
+    }
+
+    @Test("Node names: name@host only")
+    func nodeNames() {
+        #expect(Distribution.isValid("swift@localhost"))
+        #expect(Distribution.isValid("a_b-1@host.example.com"))
+        for bad in ["swift", "@host", "swift@", "a@b@c", "sp ace@h"] { #expect(!Distribution.isValid(bad), "\(bad)") }
+    }
+
+    @Test("Control messages decode from and encode to their tuples; trace-token and payload forms read too")
+    func controlMessages() throws {
+        let a = ExternalPID(node: "a@h", id: 1, serial: 0, creation: 1)
+        let b = ExternalPID(node: "b@h", id: 2, serial: 0, creation: 2)
+        let ref = ExternalReference(node: "a@h", creation: 1, ids: [1, 2, 3])
+        let messages: [ControlMessage] = [
+            .link(from: a, to: b), .send(to: b), .sendSender(from: a, to: b), .regSend(from: a, to: "name"),
+            .aliasSend(from: a, alias: ref), .exit(from: a, to: b, reason: .atom("boom")),
+            .exit2(from: a, to: b, reason: .atom("kill")), .monitor(from: a, target: .atom("srv"), ref: ref),
+            .demonitor(from: a, target: .pid(b), ref: ref),
+            .monitorExit(target: .pid(b), to: a, ref: ref, reason: .atom("noproc")),
+            .unlinkID(id: 7, from: a, to: b), .unlinkIDAck(id: 1 << 63, from: b, to: a),
+        ]
+        for message in messages {
+            #expect(try ControlMessage(control: message.control, payload: message.reasonPayload) == message)
+        }
+        // EXIT with the reason inside the tuple (a peer without payload exits), and SEND_TT with a token.
+        #expect(try ControlMessage(control: .tuple([.integer(3), .pid(a), .pid(b), .atom("r")]), payload: nil)
+            == .exit(from: a, to: b, reason: .atom("r")))
+        #expect(try ControlMessage(control: .tuple([.integer(12), .atom(""), .pid(b), .atom("token")]), payload: .atom("m"))
+            == .send(to: b))
+        #expect(throws: TermConversionError.self) { try ControlMessage(control: .tuple([.integer(1), .atom("x")]), payload: nil) }
+        #expect(throws: TermConversionError.self) { try ControlMessage(control: .atom("x"), payload: nil) }
+    }
+
+    struct Order: Codable, Equatable, TermConvertible {
+        var id: Int
+        var item: String
+        var quantity: UInt8
+        var price: Double
+        var express: Bool
+        var note: String?
+        var tags: [String]
+    }
+
+    @Test("Codable types become maps with atom keys and come back; Erlang-shaped input decodes too")
+    func codable() throws {
+        let order = Order(id: 7, item: "book", quantity: 2, price: 9.5, express: true, note: nil, tags: ["a", "b"])
+        let term = try order.toTerm()
+        #expect(term == .map([
+            .init(.atom("id"), .integer(7)), .init(.atom("item"), .string("book")), .init(.atom("quantity"), .integer(2)),
+            .init(.atom("price"), .float(9.5)), .init(.atom("express"), .true),
+            .init(.atom("tags"), .list([.string("a"), .string("b")])),
+        ]))
+        #expect(try Order(term: term) == order)
+        // From Erlang: binary keys, a charlist, an integer price, `undefined` for nil, a tuple for the list.
+        let erlang = Term.map([
+            .init(.string("id"), .integer(7)), .init(.atom("item"), .charlist("book")), .init(.atom("quantity"), .integer(2)),
+            .init(.atom("price"), .integer(9)), .init(.atom("express"), .false), .init(.atom("note"), .undefined),
+            .init(.atom("tags"), .tuple([.atom("a")])),
+        ])
+        #expect(try Order(term: erlang) == Order(id: 7, item: "book", quantity: 2, price: 9, express: false, note: nil, tags: ["a"]))
+        #expect(throws: TermConversionError.self) { try Order(term: .map([.init(.atom("id"), .integer(1))])) }
+        #expect(throws: TermConversionError.self) {
+            try Order(term: .map(erlang.mapPairs.map { $0.key == .atom("quantity") ? .init($0.key, .integer(300)) : $0 }))
+        }
+        #expect(throws: TermConversionError.self) { try Double.infinity.toTerm() }
+    }
+
+    @Test("Exit reasons map to Erlang's and back")
+    func exitReasons() {
+        let reasons: [ExitReason] = [.normal, .shutdown, .shutdownWith("x"), .kill, .killed, .noproc, .noconnection,
+                                     .custom("boom"), .error(RemoteExit(.tuple([.atom("badarith"), .list([])])))]
+        for reason in reasons { #expect(ExitReason(term: reason.term) == reason) }
+        #expect(ExitReason.error(Boom()).term == .tuple([.atom("error"), .string("Boom: boom")]))
+    }
+}
+
+extension Term {
+    var mapPairs: [MapPair] {
+        if case .map(let pairs) = self { return pairs }
+        return []
+    }
+}
