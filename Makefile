@@ -7,7 +7,7 @@ SUDO       := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PKGS   := libuv1-dev pkg-config
 CMAKE_PKGS := cmake ninja-build
 
-.PHONY: all deps cmake-deps build demo view view-test test unit-test cmake-build cmake-test test-tsan test-asan valgrind soak bench bench-smoke compare clean
+.PHONY: all deps cmake-deps erlang build demo view view-test test unit-test cmake-build cmake-test test-tsan test-asan valgrind soak bench bench-smoke compare clean
 
 all: build
 
@@ -25,6 +25,12 @@ deps:
 
 cmake-deps: deps
 	$(call apt_install,$(CMAKE_PKGS))
+
+## The distribution tests run against real Erlang nodes: Debian's erlang-base (erl, erlc, epmd), and EPMD
+## listening on 127.0.0.1 only (a running EPMD is kept).
+erlang: deps
+	$(call apt_install,erlang-base)
+	ERL_EPMD_ADDRESS=127.0.0.1 epmd -daemon
 
 build: deps
 	$(SWIFT) build
@@ -57,25 +63,25 @@ docs: deps
 	$(SWIFT) package generate-documentation --target OTP --warnings-as-errors > .build/docc.log 2>&1 || (cat .build/docc.log; exit 1)
 	@echo "DocC OK: the OTP documentation builds without warnings"
 
-## The whole test suite: unit and loop tests, otp-top in a terminal, the CMake build (library, demo, hosts),
+## The whole test suite: unit and loop tests (distribution against real Erlang nodes), otp-top in a terminal, the CMake build (library, demo, hosts),
 ## the guides' code samples, the DocC catalog, and one iteration of every benchmark (so the suite cannot
 ## rot; nothing about speed is asserted).
 test: unit-test view-test cmake-test doc-samples docs bench-smoke
 
-unit-test: deps
+unit-test: erlang
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
 ## The cross-thread tests (facade, loop, embedding) under ThreadSanitizer; any report fails the run.
-TSAN_FILTER := AsyncFacade|LoopTests|Embedding|LoopExecutor|ServiceLifecycle|ApplicationTests
-test-tsan: deps
+TSAN_FILTER := AsyncFacade|LoopTests|Embedding|LoopExecutor|ServiceLifecycle|ApplicationTests|ErlangInterop
+test-tsan: erlang
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan \
 		--filter "$(TSAN_FILTER)"
 
 ## The whole suite under AddressSanitizer; any report fails the run. (libuv itself is not instrumented:
 ## `make valgrind` covers what happens inside it.)
-test-asan: deps
+test-asan: erlang
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
 

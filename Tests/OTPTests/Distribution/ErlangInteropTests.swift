@@ -347,3 +347,63 @@ func awaitSync<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) th
     semaphore.wait()
     return try box.entries[0].get()
 }
+
+@Suite("Distribution: connections under stress", .serialized)
+struct ConnectionRobustnessTests {
+    @Test("A malformed frame, then an oversized one, from a peer close that connection; the node carries on")
+    func badFrames() async throws {
+        let captured = CapturedLog()
+        let a = try await clusterNode("swift_sender")
+        defer { shutdown(a) }
+        let b = try await clusterNode("swift_victim", logger: captured.logger)
+        defer { shutdown(b) }
+        try await startCounter(b)
+        let victim = swiftName("swift_victim")
+        let garbage: [[UInt8]] = [
+            [0, 0, 0, 6, 112, 131, 104, 9, 97, 1],  // a tuple claiming 9 elements, holding 1
+            [0, 0, 0, 3, 131, 106, 0],  // no pass-through byte
+            [0x7F, 0xFF, 0xFF, 0xFF],  // a 2 GB frame
+        ]
+        for (index, frame) in garbage.enumerated() {
+            #expect(try await a.connect(to: victim))
+            try await a.perform { node in node.distribution?.connections[victim]?.stream?.write(frame) }
+            try await eventually("disconnect \(index)") {
+                (try? awaitSync { try await a.perform { $0.connectedNodes() } }) == []
+            }
+            // The victim still answers, over a new connection.
+            let counter = a.remote("counter", on: victim)
+            #expect(try await a.call(remote: counter, Term.tuple([.atom("add"), .integer(1)]), as: Int.self) == index + 1)
+        }
+        let violations = captured.records.entries.filter { $0.metadata["error"]?.hasPrefix("protocol violation by") == true }
+        #expect(violations.count == 3)
+        #expect(violations.last?.metadata["error"]?.contains("exceeds the limit") == true)
+    }
+
+    @Test("Ticks: a peer silent for the tick time is disconnected; its monitors see noconnection")
+    func tickTimeout() async throws {
+        // Both sides with a 2 s tick time (each ticks every half second when idle).
+        let peer = try ErlangPeer(name: "frozen_peer", tickTime: 2)
+        defer { peer.stop() }
+        let captured = CapturedLog()
+        let node = try await clusterNode("swift_ticks", logger: captured.logger, tickTime: .seconds(2))
+        defer { shutdown(node) }
+        let log = Log<Envelope<Term>>()
+        let agent = try await spawnAgent(node, name: "agent", into: log)
+        try await connect(node, to: peer)
+        // An Erlang process to monitor (a watcher of the agent: alive as long as the agent is).
+        let agentExt = try await node.perform { $0.externalPID(for: agent)! }
+        let answer = try await command(node, peer, .tuple([.atom("watch"), .pid(agentExt), .pid(agentExt)]))
+        guard case .tuple(let okPid) = answer, case .pid(let remote) = okPid[1] else { return }
+        try await tell(node, agent, .tuple([.atom("monitor"), .pid(remote)]))
+        // Idle but alive: ticks keep the connection up beyond the tick time.
+        try await Task.sleep(for: .seconds(3))
+        #expect(try await node.perform { $0.connectedNodes() } == [peer.name])
+        #expect(log.downs.isEmpty)
+        peer.suspend()
+        try await eventually("DOWN noconnection") { log.downs.count == 1 }
+        #expect(log.downs.first?.reason == .noconnection)
+        #expect(try await node.perform { $0.connectedNodes() } == [])
+        #expect(captured.records.entries.contains { $0.metadata["error"]?.contains("net_tick_timeout") == true })
+        peer.resume()
+    }
+}

@@ -57,21 +57,28 @@ final class ErlangPeer: @unchecked Sendable {
         run("/usr/bin/epmd", ["-daemon", "-address", "127.0.0.1"])
     }
 
-    init(name: String) throws {
+    /// `tickTime`: the node's `net_ticktime` in seconds (Erlang's default is 60).
+    init(name: String, tickTime: Int? = nil) throws {
         Self.ensureEPMD()
         self.name = "\(name)_\(getpid())@localhost"
         pid = Self.spawn("/usr/bin/erl", [
             "-sname", self.name, "-setcookie", Self.cookie, "-noinput", "-pa", Self.moduleDirectory,
             "-kernel", "inet_dist_use_interface", "{127,0,0,1}",
+        ] + (tickTime.map { ["-kernel", "net_ticktime", "\($0)"] } ?? []) + [
             "-eval", "ok = interop_peer:start()",
         ])
     }
+
+    /// Freezes the node (SIGSTOP): it answers nothing, not even ticks, until `resume`.
+    func suspend() { kill(pid, SIGSTOP) }
+    func resume() { kill(pid, SIGCONT) }
 
     /// Kills the node (idempotent).
     func stop() {
         lock.withLock {
             guard !stopped else { return }
             stopped = true
+            kill(pid, SIGCONT)
             kill(pid, SIGKILL)
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
@@ -86,10 +93,11 @@ final class ErlangPeer: @unchecked Sendable {
 }
 
 /// A swift-otp node running on its own thread and joined to the cluster.
-func clusterNode(_ name: String, cookie: String = ErlangPeer.cookie, logger: Logger = quietLogger) async throws -> Node {
+func clusterNode(_ name: String, cookie: String = ErlangPeer.cookie, logger: Logger = quietLogger,
+                 tickTime: Duration = .seconds(60)) async throws -> Node {
     let node = Node(configuration: NodeConfiguration(logger: logger))
     node.start()
-    try await node.startDistribution(DistributionOptions(name: swiftName(name), cookie: .value(cookie)))
+    try await node.startDistribution(DistributionOptions(name: swiftName(name), cookie: .value(cookie), tickTime: tickTime))
     return node
 }
 

@@ -139,8 +139,14 @@ final class Distribution {
     /// The distribution port (0 before `start`).
     var port: UInt16 { listener?.port ?? 0 }
 
+    /// `options.tickTime` in milliseconds.
+    private var tickMillis: UInt64 {
+        let (seconds, attoseconds) = options.tickTime.components
+        return max(UInt64(max(seconds, 0)) * 1000 + UInt64(max(attoseconds, 0) / 1_000_000_000_000_000), 4)
+    }
+
     private func startTicks() {
-        let interval = max(UInt64(options.tickTime.components.seconds * 1000 / 4), 1)
+        let interval = tickMillis / 4
         uv_timer_start(tickTimer, { timer in
             Unmanaged<Distribution>.fromOpaque(timer!.pointee.data).takeUnretainedValue().tick()
         }, interval, interval)
@@ -149,11 +155,10 @@ final class Distribution {
 
     /// Every quarter tick time: tick idle connections; drop those silent for the whole tick time.
     private func tick() {
-        let tickMillis = UInt64(options.tickTime.components.seconds * 1000)
         let current = now
         for connection in Array(connections.values) where connection.state == .up {
             if current &- connection.lastReceived > tickMillis {
-                connection.fail(.protocolViolation(node: connection.peer ?? "?", reason: "net_tick_timeout: silent for \(tickMillis) ms"))
+                connection.fail(.tickTimeout(node: connection.peer ?? "?", milliseconds: tickMillis))
             } else {
                 connection.tick(now: current, interval: tickMillis / 4)
             }

@@ -14,7 +14,7 @@ final class NodeConnection: TCPStreamDelegate {
     /// The peer's node name: known from the start when this node initiates, learnt in the handshake otherwise.
     private(set) var peer: String?
     private(set) var state: State
-    private var stream: TCPStream?
+    private(set) var stream: TCPStream?
     private var lookup: EPMDExchange?
     private var handshake: Handshake?
     private var pending: [[UInt8]] = []

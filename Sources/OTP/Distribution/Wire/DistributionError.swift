@@ -25,6 +25,8 @@ public enum DistributionError: Error, Equatable, Sendable, CustomStringConvertib
     /// The peer broke the protocol after the handshake (a malformed or oversized frame, an unknown control
     /// message): its connection is closed.
     case protocolViolation(node: String, reason: String)
+    /// Nothing arrived from `node` for the tick time (`DistributionOptions.tickTime`): it is considered down.
+    case tickTimeout(node: String, milliseconds: UInt64)
 
     public var description: String {
         switch self {
@@ -43,6 +45,8 @@ public enum DistributionError: Error, Equatable, Sendable, CustomStringConvertib
         case .missingFlags(let node, let flags):
             return "\(node) lacks mandatory distribution flags: \(flags.joined(separator: ", "))"
         case .protocolViolation(let node, let reason): return "protocol violation by \(node): \(reason)"
+        case .tickTimeout(let node, let milliseconds):
+            return "net_tick_timeout: nothing from \(node) for \(milliseconds) ms"
         }
     }
 }
