@@ -127,17 +127,20 @@ cmake-test: cmake-build
 	grep -q "c-host: total of 1..10 is 55" $(CMAKE_DIR)/c-host.out
 	@echo "CMake build OK: the demo, the Swift host and the C host ran to the end"
 
-## One iteration of each benchmark and a quick run of the comparison's Swift side.
-bench-smoke: deps
+## One iteration of each benchmark, a quick run of the comparison's Swift side, and the distribution
+## benchmark's swift-otp nodes once.
+bench-smoke: erlang
 	cd Benchmarks && OTP_BENCH_SMOKE=1 $(SWIFT) package benchmark --no-progress --quiet
-	cd Benchmarks && $(SWIFT) build -c release --product Compare
+	cd Benchmarks && $(SWIFT) build -c release --product Compare --product DistBench
 	cd Benchmarks && $$($(SWIFT) build -c release --show-bin-path)/Compare --quick > /dev/null
+	bash Benchmarks/dist_smoke.sh $$(cd Benchmarks && $(SWIFT) build -c release --show-bin-path)/DistBench
 	@echo "Benchmarks OK: every benchmark ran once"
 
 ## swift-otp beside Erlang/OTP (installs erlang-base), Swift actors and otpylib (from PyPI, skipped when
-## unreachable), in one run: writes docs/benchmarks.md and Benchmarks/results/latest.json. QUICK=1: smoke run.
-compare: deps
-	$(call apt_install,erlang-base python3-venv)
+## unreachable), in one run, and distribution on loopback (swift-otp and Erlang nodes calling each other):
+## writes docs/benchmarks.md and Benchmarks/results/latest.json. QUICK=1: smoke run.
+compare: erlang
+	$(call apt_install,python3-venv)
 	python3 Benchmarks/compare.py $(if $(QUICK),--quick)
 
 ## The benchmark suite (release build, ordo-one/benchmark; about two minutes).

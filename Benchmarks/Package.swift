@@ -35,6 +35,12 @@ let package = Package(
             dependencies: ["Workloads", .product(name: "OTP", package: "swift-otp")],
             path: "Tools/Compare"
         ),
+        // `make compare`'s distribution workloads: a swift-otp node serving or calling over loopback.
+        .executableTarget(
+            name: "DistBench",
+            dependencies: [.product(name: "OTP", package: "swift-otp")],
+            path: "Tools/DistBench"
+        ),
         // `make soak`: spawn/exit cycles, a million live servers and timers, facade traffic from many threads.
         .executableTarget(
             name: "Soak",

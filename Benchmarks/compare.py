@@ -80,6 +80,66 @@ def erlang_systems():
     return results
 
 
+# Distribution on loopback: who calls (or sends to) whom. Ratios are to Erlang calling Erlang.
+DIST_PAIRS = [("erlang", "erlang"), ("swift-otp", "erlang"), ("erlang", "swift-otp"), ("swift-otp", "swift-otp")]
+DIST_COOKIE = "swift-otp-bench"
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def distribution_pairs():
+    """Remote call round trip and message throughput between nodes on 127.0.0.1: each pair of a swift-otp or
+    Erlang client and a swift-otp or Erlang server, three runs each (the median is kept)."""
+    if not shutil.which("erl") or not shutil.which("epmd"):
+        log("erl not found: skipping the distribution workloads")
+        return {}
+    build = tempfile.mkdtemp(prefix="otp-bench-dist-")
+    run(["erlc", "-o", build, os.path.join(BENCH, "erlang", "dist_bench.erl")])
+    run(["swift", "build", "-c", "release", "--product", "DistBench"], cwd=BENCH)
+    dist_bench = os.path.join(run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=BENCH).strip(), "DistBench")
+    env = dict(os.environ, ERL_EPMD_ADDRESS="127.0.0.1")
+    subprocess.run(["epmd", "-daemon"], env=env, check=True)
+    tag = os.getpid()
+    names = {"erlang": f"bench_erl_{tag}@localhost", "swift-otp": f"bench_swift_{tag}@localhost"}
+    calls, messages = (2000, 20000) if QUICK else (20000, 200000)
+    servers = [
+        subprocess.Popen(["erl", "-sname", names["erlang"], "-setcookie", DIST_COOKIE, "-noinput", "-pa", build,
+                          "-kernel", "inet_dist_use_interface", "{127,0,0,1}", "-eval", "dist_bench:serve()"],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen([dist_bench, "serve", names["swift-otp"], DIST_COOKIE], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    ]
+    results = {}
+    try:
+        log("distribution: remote calls and sends between Erlang and swift-otp nodes on loopback")
+        for number, (client, server) in enumerate(DIST_PAIRS):
+            figures = []
+            for attempt in range(3 if not QUICK else 1):
+                name = f"bench_client_{tag}_{number}_{attempt}@localhost"
+                if client == "erlang":
+                    command = ["erl", "-sname", name, "-setcookie", DIST_COOKIE, "-noinput", "-pa", build, "-eval",
+                               f"dist_bench:client(['{names[server]}', '{calls}', '{messages}'])"]
+                else:
+                    command = [dist_bench, "client", name, DIST_COOKIE, names[server], str(calls), str(messages)]
+                output = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300).stdout
+                lines = [line for line in output.splitlines() if line.startswith("{")]
+                if lines:
+                    figures.append(json.loads(lines[-1]))
+            if figures:
+                results[f"{client} -> {server}"] = {
+                    "call_us": median([f["call_ns"] for f in figures]) / 1000,
+                    "messages_per_s": median([f["messages_per_s"] for f in figures]),
+                }
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait()
+    return results
+
+
 def otpylib_system():
     venv = os.path.join(BENCH, ".venv-otpylib")
     python = os.path.join(venv, "bin", "python")
@@ -165,6 +225,7 @@ def main():
     figures.update(swift_systems())
     figures.update(erlang_systems())
     figures.update(otpylib_system())
+    distribution = distribution_pairs()
     workloads = {}
     for name, _, _ in WORKLOADS:
         entry = {}
@@ -177,7 +238,7 @@ def main():
             workloads[name] = entry
     os.makedirs(os.path.join(BENCH, "results"), exist_ok=True)
     with open(os.path.join(BENCH, "results", "latest.json"), "w") as out:
-        json.dump({"workloads": workloads}, out, indent=2)
+        json.dump({"workloads": workloads, "distribution": distribution}, out, indent=2)
         out.write("\n")
 
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -209,6 +270,15 @@ def main():
         met = otp_call["swift-otp"] <= otp_call["swift-actors"]
         lines.append(f"| in-loop call vs an actor method call from a Task | <= 1x | "
                      f"{fmt(otp_call['swift-otp'] / otp_call['swift-actors'])}x | {'yes' if met else 'no'} |")
+    base = distribution.get("erlang -> erlang")
+    for pair, key, title, op in (("swift-otp -> erlang", "call_us", "remote call, swift-otp calling Erlang", "<="),
+                                 ("erlang -> swift-otp", "call_us", "remote call, Erlang calling swift-otp", "<="),
+                                 ("swift-otp -> erlang", "messages_per_s", "messages/s, swift-otp to Erlang", ">="),
+                                 ("erlang -> swift-otp", "messages_per_s", "messages/s, Erlang to swift-otp", ">=")):
+        if base and pair in distribution:
+            r = distribution[pair][key] / base[key]
+            met = r <= 1.0 if op == "<=" else r >= 1.0
+            lines.append(f"| {title} (loopback) vs Erlang to Erlang | {op} 1x | {fmt(r)}x | {'yes' if met else 'no'} |")
     lines += ["", "The async facade against its floor (the bare inbox + continuation round trip, measured in the same "
               "process) is in `make bench` (`Benchmarks/Benchmarks/Core/FacadeBenchmarks.swift`).", ""]
     for name, title, better in WORKLOADS:
@@ -222,6 +292,23 @@ def main():
                 lines.append(f"| {LABELS[system]} | {fmt(entry[system])} | "
                              f"{fmt(ratio(entry[system], entry.get('erlang')))}x |" if entry.get("erlang")
                              else f"| {LABELS[system]} | {fmt(entry[system])} | — |")
+        lines.append("")
+    if distribution:
+        lines += ["## Distribution on loopback (Erlang's distribution protocol)", "",
+                  "A client node calls `bench_echo` on a server node (`gen_server:call`, one at a time: microseconds "
+                  "per round trip, lower is better), then sends it plain messages from one process and ends with one "
+                  "call (messages per second, higher is better). Both nodes on 127.0.0.1, median of three runs; "
+                  "ratios to Erlang calling Erlang. Erlang side: `Benchmarks/erlang/dist_bench.erl`; swift-otp side: "
+                  "`Benchmarks/Tools/DistBench`.", "",
+                  "| client -> server | call round trip (µs) | ratio | messages/s | ratio |", "|---|---|---|---|---|"]
+        for client, server in DIST_PAIRS:
+            pair = f"{client} -> {server}"
+            if pair in distribution:
+                entry = distribution[pair]
+                call_ratio = ratio(entry["call_us"], base["call_us"]) if base else None
+                send_ratio = ratio(entry["messages_per_s"], base["messages_per_s"]) if base else None
+                lines.append(f"| {pair} | {fmt(entry['call_us'])} | {fmt(call_ratio)}x | "
+                             f"{fmt(entry['messages_per_s'])} | {fmt(send_ratio)}x |")
         lines.append("")
     with open(os.path.join(ROOT, "docs", "benchmarks.md"), "w") as out:
         out.write("\n".join(lines))

@@ -18,7 +18,9 @@ import Logging
 /// Thread: loop thread only. Handles are closed in `close()`; `Node.close()` runs the loop until they are freed.
 @usableFromInline
 final class Distribution {
-    unowned let node: Node
+    /// `unowned(unsafe)`: the node owns this object, and closes it from `Node.close()`, which its deinit
+    /// may call — a checked unowned read of a node in deinit would trap, while its storage is still intact.
+    unowned(unsafe) let node: Node
     let options: DistributionOptions
     let name: String
     let cookie: String
@@ -30,6 +32,8 @@ final class Distribution {
     private var registration: EPMDExchange?
     private let tickTimer: UnsafeMutablePointer<uv_timer_t>
     private(set) var isStarted = false
+    /// This node is leaving the cluster: its own disconnections are not warnings.
+    private var isClosing = false
 
     /// Connections by peer name (up or being set up), and accepted ones whose peer is not known yet.
     private(set) var connections: [String: NodeConnection] = [:]
@@ -169,6 +173,7 @@ final class Distribution {
     /// EPMD forgets the name, and the handles close.
     func close() {
         isStarted = false
+        isClosing = true
         for connection in Array(connections.values) + Array(anonymous.values) { connection.close(reason: "node stopped") }
         registration?.close()
         registration = nil
@@ -220,7 +225,10 @@ final class Distribution {
         guard let peer = connection.peer, connections[peer] === connection else { return }
         connections[peer] = nil
         defer { settled(peer, false) }
-        if wasUp {
+        if wasUp && isClosing {
+            node.configuration.logger.info("node disconnected", metadata: [
+                "node": "\(name)", "peer": "\(peer)", "reason": "\(reason)"])
+        } else if wasUp {
             node.configuration.logger.warning("node disconnected", metadata: [
                 "node": "\(name)", "peer": "\(peer)", "reason": "\(reason)"])
         } else if droppedFrames > 0 {

@@ -1,0 +1,130 @@
+import Foundation
+import OTP
+
+// The swift-otp side of `make compare`'s distribution workloads (Benchmarks/erlang/dist_bench.erl is the
+// Erlang side; both speak to either):
+//   DistBench serve NAME COOKIE                      `bench_echo` on node NAME until killed
+//   DistBench client NAME COOKIE PEER CALLS MESSAGES  calls and sends to `bench_echo` on PEER; prints JSON
+
+/// Answers `ping` with `pong`, counts every other message, answers `count` with the count since the last one.
+struct BenchEcho: GenServer {
+    typealias Call = Term
+    typealias Reply = Term
+    typealias Cast = Term
+    typealias Info = Term
+
+    var count = 0
+
+    mutating func handleCall(_ request: Term, from caller: Caller<Term>, _ server: ServerContext<Self>) throws
+        -> ServerResult<Self>
+    {
+        if request == .atom("count") {
+            defer { count = 0 }
+            return .reply(.integer(count))
+        }
+        return .reply(.atom("pong"))
+    }
+
+    mutating func handleCast(_ message: Term, _ server: ServerContext<Self>) throws -> ServerResult<Self> {
+        count += 1
+        return .noReply
+    }
+
+    mutating func handleInfo(_ message: InfoMessage<Term>, _ server: ServerContext<Self>) throws -> ServerResult<Self> {
+        count += 1
+        return .noReply
+    }
+}
+
+func fail(_ text: String) -> Never {
+    FileHandle.standardError.write(Data("DistBench: \(text)\n".utf8))
+    exit(1)
+}
+
+/// Joins the cluster on the calling thread's loop (blocking until EPMD registered the name).
+func startNode(_ name: String, cookie: String) -> Node {
+    let node = Node()
+    var started: Result<Void, DistributionError>?
+    do {
+        try node.startDistribution(DistributionOptions(name: name, cookie: .value(cookie))) { started = $0 }
+    } catch {
+        fail("\(error)")
+    }
+    while started == nil { _ = node.runOnce(blocking: true) }
+    if case .failure(let error) = started { fail("\(error)") }
+    return node
+}
+
+func serve(name: String, cookie: String) {
+    let node = startNode(name, cookie: cookie)
+    do {
+        _ = try node.start(BenchEcho.self, BenchEcho(), options: StartOptions(name: "bench_echo"))
+    } catch {
+        fail("\(error)")
+    }
+    node.run()
+}
+
+/// Sequential calls: each waits for its reply, then the next goes out.
+func calls(_ remaining: Int, _ server: PID, _ process: ProcessContext<Term>,
+           then: @escaping (ProcessContext<Term>) throws -> Step<Term>) throws -> Step<Term> {
+    guard remaining > 0 else { return try then(process) }
+    return try process.call(remote: server, Term.atom("ping"), as: Term.self, timeout: .seconds(10)) { result, process in
+        guard case .success(.atom("pong")) = result else { fail("call: \(result)") }
+        return try calls(remaining - 1, server, process, then: then)
+    }
+}
+
+/// Sends in batches of 1,000 per turn, so the output is flushed as it goes (as a BEAM process is
+/// descheduled by its reduction budget).
+func sends(_ remaining: Int, _ server: PID, _ process: ProcessContext<Term>,
+           then: @escaping (ProcessContext<Term>) throws -> Step<Term>) throws -> Step<Term> {
+    guard remaining > 0 else { return try then(process) }
+    let batch = min(remaining, 1_000)
+    for i in 0..<batch { try process.send(Term.tuple([.atom("message"), .integer(remaining - i)]), to: server) }
+    try process.send(Term.atom("more"), to: process.pid)
+    return .receive { _, process in try sends(remaining - batch, server, process, then: then) }
+}
+
+func client(name: String, cookie: String, peer: String, callCount: Int, messages: Int) {
+    let node = startNode(name, cookie: cookie)
+    let server = node.remote("bench_echo", on: peer)
+    var output = ""
+    let clock = ContinuousClock()
+    _ = try? node.spawn(of: Term.self) { process in
+        try calls(1_000, server, process) { process in  // warm up (and wait for the connection)
+            let callStart = clock.now
+            return try calls(callCount, server, process) { process in
+                let callTime = clock.now - callStart
+                return try process.call(remote: server, Term.atom("count"), as: Term.self) { _, process in
+                    let sendStart = clock.now
+                    return try sends(messages, server, process) { process in
+                        try process.call(remote: server, Term.atom("count"), as: Term.self, timeout: .seconds(60)) { result, _ in
+                            guard case .success(.integer(let received)) = result, received == messages else {
+                                fail("count: \(result)")
+                            }
+                            let sendTime = clock.now - sendStart
+                            let callNs = Double(callTime.components.attoseconds) / 1e9 + Double(callTime.components.seconds) * 1e9
+                            let sendS = Double(sendTime.components.attoseconds) / 1e18 + Double(sendTime.components.seconds)
+                            output = String(format: "{\"call_ns\": %.3f, \"messages_per_s\": %.3f}",
+                                            callNs / Double(callCount), Double(messages) / sendS)
+                            node.stop()
+                            return .exit(.normal)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    node.run()
+    print(output)
+}
+
+let arguments = CommandLine.arguments
+switch arguments.dropFirst().first {
+case "serve" where arguments.count == 4: serve(name: arguments[2], cookie: arguments[3])
+case "client" where arguments.count == 7:
+    client(name: arguments[2], cookie: arguments[3], peer: arguments[4], callCount: Int(arguments[5]) ?? 10_000,
+           messages: Int(arguments[6]) ?? 100_000)
+default: fail("usage: DistBench serve NAME COOKIE | client NAME COOKIE PEER CALLS MESSAGES")
+}
