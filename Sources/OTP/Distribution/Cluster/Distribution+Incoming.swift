@@ -1,0 +1,143 @@
+import Logging
+
+/// What arrives from a connected node: each control message acted on with the same semantics as between
+/// local processes, and messages delivered into local mailboxes (or logged when they cannot be).
+/// Thread: loop thread only.
+extension Distribution {
+    func received(control: Term, payload: Term?, from connection: NodeConnection) {
+        let message: ControlMessage
+        do throws(TermConversionError) {
+            message = try ControlMessage(control: control, payload: payload)
+        } catch {
+            return connection.fail(.protocolViolation(node: connection.peer ?? "?", reason: error.description))
+        }
+        guard let peer = connection.peer else { return }
+        switch message {
+        case .send(let to):
+            deliver(payload ?? .undefined, from: nil, to: to)
+        case .sendSender(let from, let to):
+            deliver(payload ?? .undefined, from: from, to: to)
+        case .regSend(let from, let name):
+            deliver(payload ?? .undefined, from: from, toName: name, on: connection)
+        case .aliasSend(let from, let alias):
+            // This node hands out no aliases: nothing can be waiting on one.
+            node.configuration.logger.warning("message to an unknown alias dropped", metadata: [
+                "node": "\(name)", "from": "\(from)", "alias": "\(alias)"])
+        case .link(let from, let to):
+            let local = pid(for: to), remote = pid(for: from)
+            guard to.node == name, let process = node.core(local), process.status != .terminated else {
+                sendExit(.exit(from: to, to: from, reason: .atom("noproc")), on: connection)
+                return
+            }
+            process.relations.links.insert(remote)
+            links[peer, default: []].insert(LinkPair(local: local, remote: remote))
+        case .unlinkID(let id, let from, let to):
+            let local = pid(for: to), remote = pid(for: from)
+            node.core(local)?.extras?.links.remove(remote)
+            links[peer]?.remove(LinkPair(local: local, remote: remote))
+            connection.send(ControlMessage.unlinkIDAck(id: id, from: to, to: from).control)
+        case .unlinkIDAck:
+            break
+        case .exit(let from, let to, let reason):
+            let local = pid(for: to), remote = pid(for: from)
+            guard links[peer]?.remove(LinkPair(local: local, remote: remote)) != nil else { return }
+            node.core(local)?.extras?.links.remove(remote)
+            node.signal(local, from: remote, reason: ExitReason(term: reason), viaLink: true)
+        case .exit2(let from, let to, let reason):
+            node.signal(pid(for: to), from: pid(for: from), reason: ExitReason(term: reason), viaLink: false)
+        case .monitor(let from, let target, let ref):
+            monitored(by: from, target: target, ref: ref, on: connection)
+        case .demonitor(_, let target, let ref):
+            let local: PID?
+            switch target {
+            case .pid(let p): local = pid(for: p)
+            case .atom(let n): local = node.registry[n]
+            default: local = nil
+            }
+            if let local, var monitors = incomingMonitors[local] {
+                monitors.removeAll { $0.ref == ref }
+                incomingMonitors[local] = monitors.isEmpty ? nil : monitors
+            }
+            // gen_server:call's monitor doubles as its alias: the call is over.
+            remoteCalls = remoteCalls.filter {
+                if case .improperList(_, .reference(let alias)) = $0.value.tag { return alias != ref }
+                return true
+            }
+        case .monitorExit(_, _, let ref, let reason):
+            if let local = localRef(ref) { fireOutgoingMonitor(local, reason: ExitReason(term: reason)) }
+        case .unsupported(let tag, _):
+            node.configuration.logger.debug("unsupported control message ignored", metadata: [
+                "node": "\(name)", "peer": "\(peer)", "tag": "\(tag)"])
+        }
+    }
+
+    private func monitored(by watcher: ExternalPID, target: Term, ref: ExternalReference, on connection: NodeConnection) {
+        let local: PID?
+        switch target {
+        case .pid(let p): local = p.node == name ? pid(for: p) : nil
+        case .atom("net_kernel"): return  // always there while the connection is
+        case .atom(let n): local = node.registry[n]
+        default: local = nil
+        }
+        guard let local, let process = node.core(local), process.status != .terminated else {
+            sendExit(.monitorExit(target: target, to: watcher, ref: ref, reason: .atom("noproc")), on: connection)
+            return
+        }
+        incomingMonitors[local, default: []].append(IncomingMonitor(ref: ref, watcher: watcher, target: target))
+    }
+
+    /// A message for a local pid.
+    private func deliver(_ message: Term, from: ExternalPID?, to target: ExternalPID) {
+        // The reply to a call this node made: `{Ref, Reply}`.
+        if case .tuple(let elements) = message, elements.count == 2, case .reference(let tag) = elements[0],
+           let ref = localRef(tag), let deliverReply = awaitedReplies.removeValue(forKey: ref) {
+            return deliverReply(elements[1])
+        }
+        guard target.node == name, target.creation == creation || target.creation == 0 else {
+            return dropped(message, to: "\(target)", reason: "a pid of another incarnation of this node")
+        }
+        deliverTerm(message, to: PID(index: target.id, serial: target.serial), label: "\(target)")
+    }
+
+    private func deliver(_ message: Term, from: ExternalPID, toName name: String, on connection: NodeConnection) {
+        guard let local = node.registry[name] else {
+            if answerSystemService(name, message, from: from, on: connection) { return }
+            return dropped(message, to: name, reason: "no process is registered under this name")
+        }
+        deliverTerm(message, to: local, label: name)
+    }
+
+    private func deliverTerm(_ message: Term, to local: PID, label: String) {
+        guard let process = node.core(local), process.status != .terminated else {
+            node.counters.droppedToDeadProcesses &+= 1  // a dead pid drops the message, as in Erlang
+            return
+        }
+        switch process.deliverTerm(message, node: node) {
+        case .delivered:
+            node.counters.delivered &+= 1
+        case .mailboxFull:
+            node.counters.refusedMailboxFull &+= 1
+            dropped(message, to: label, reason: "mailbox full")
+        case .undecodable(let error):
+            dropped(message, to: label, reason: "\(error)")
+        case .notAccepted(let type):
+            dropped(message, to: label, reason: "its message type \(type) is not TermDecodable")
+        }
+    }
+
+    /// A message from another node that cannot be delivered is logged (with its target and why), never lost quietly.
+    private func dropped(_ message: Term, to target: String, reason: String) {
+        let text = message.description
+        node.configuration.logger.warning("message from another node dropped", metadata: [
+            "node": "\(name)", "target": "\(target)", "reason": "\(reason)",
+            "message": "\(text.count > 200 ? String(text.prefix(200)) + "..." : text)"])
+    }
+}
+
+/// What became of a term delivered to a local process.
+enum TermDelivery {
+    case delivered
+    case mailboxFull
+    case undecodable(TermConversionError)
+    case notAccepted(String)
+}

@@ -1,0 +1,161 @@
+/// What local processes send to remote ones: messages, links and exit signals, monitors, and the
+/// replies of local servers to remote callers. Thread: loop thread only.
+extension Distribution {
+    // MARK: Outgoing: messages
+
+    /// Sends `message` from `sender` to a remote pid or name. Returns false when the node is unreachable
+    /// (unknown to EPMD or not connectable: the message is dropped, as Erlang drops it).
+    @discardableResult
+    func send(_ message: Term, from sender: PID?, to target: PID) -> Bool {
+        guard let (identity, connection) = route(target) else { return false }
+        switch identity {
+        case .pid(let pid):
+            if let sender, connection.peerFlags.contains(.sendSender) || connection.state != .up {
+                connection.send(ControlMessage.sendSender(from: external(sender), to: pid).control, payload: message)
+            } else {
+                connection.send(ControlMessage.send(to: pid).control, payload: message)
+            }
+        case .name(let name, _):
+            connection.send(ControlMessage.regSend(from: sender.map(external) ?? nodePID, to: name).control, payload: message)
+        }
+        return true
+    }
+
+    // MARK: Outgoing: links, exits, monitors
+
+    func link(_ local: PID, _ remote: PID) {
+        guard case .pid(let target)? = remote.remoteIdentity, let connection = connection(to: target.node) else {
+            node.signal(local, from: remote, reason: .noconnection, viaLink: true)
+            return
+        }
+        node.core(local)?.relations.links.insert(remote)
+        links[target.node, default: []].insert(LinkPair(local: local, remote: remote))
+        connection.send(ControlMessage.link(from: external(local), to: target).control)
+    }
+
+    func unlink(_ local: PID, _ remote: PID) {
+        guard case .pid(let target)? = remote.remoteIdentity else { return }
+        node.core(local)?.extras?.links.remove(remote)
+        guard links[target.node]?.remove(LinkPair(local: local, remote: remote)) != nil,
+              let connection = connections[target.node] else { return }
+        nextUnlinkID &+= 1
+        connection.send(ControlMessage.unlinkID(id: nextUnlinkID, from: external(local), to: target).control)
+    }
+
+    /// An exit signal from a local process (or the node) to a remote one: along a link (`EXIT`) or `exit/2`.
+    func exitSignal(to remote: PID, from: PID?, reason: ExitReason, viaLink: Bool) {
+        guard case .pid(let target)? = remote.remoteIdentity else { return }
+        let sender = from.map(external) ?? nodePID
+        if viaLink {
+            guard let from, links[target.node]?.remove(LinkPair(local: from, remote: remote)) != nil,
+                  let connection = connections[target.node] else { return }
+            sendExit(.exit(from: sender, to: target, reason: reason.term), on: connection)
+        } else if let connection = connection(to: target.node) {
+            sendExit(.exit2(from: sender, to: target, reason: reason.term), on: connection)
+        }
+    }
+
+    func sendExit(_ message: ControlMessage, on connection: NodeConnection) {
+        if connection.peerFlags.contains(.exitPayload) || connection.state != .up {
+            connection.send(message.control, payload: message.reasonPayload)
+        } else {
+            // A peer without payload exits: the reason goes inside the control tuple.
+            guard case .tuple(var elements) = message.control, let reason = message.reasonPayload else { return }
+            elements[0] = .integer(elements[0] == .integer(24) ? 3 : elements[0] == .integer(26) ? 8 : 21)
+            elements.append(reason)
+            connection.send(.tuple(elements))
+        }
+    }
+
+    /// A local process starts monitoring a remote process or name (`ref` is already in the node's table).
+    func monitor(_ ref: Ref, watcher: PID, target: PID) {
+        guard let (identity, connection) = route(target) else {
+            outgoingMonitors[ref] = (watcher, target)
+            fireOutgoingMonitor(ref, reason: .noconnection)
+            return
+        }
+        outgoingMonitors[ref] = (watcher, target)
+        let targetTerm: Term
+        switch identity {
+        case .pid(let pid): targetTerm = .pid(pid)
+        case .name(let name, _): targetTerm = .atom(name)
+        }
+        connection.send(ControlMessage.monitor(from: external(watcher), target: targetTerm, ref: external(ref)).control)
+    }
+
+    /// A local monitor on a remote target was removed (demonitor, the watcher's exit, a finished call).
+    func monitorRemoved(_ ref: Ref) {
+        awaitedReplies[ref] = nil
+        guard let monitor = outgoingMonitors.removeValue(forKey: ref),
+              let identity = monitor.target.remoteIdentity, let connection = connections[identity.node] else { return }
+        let targetTerm: Term
+        switch identity {
+        case .pid(let pid): targetTerm = .pid(pid)
+        case .name(let name, _): targetTerm = .atom(name)
+        }
+        connection.send(ControlMessage.demonitor(from: external(monitor.watcher), target: targetTerm, ref: external(ref)).control)
+    }
+
+    /// The remote target of monitor `ref` went down (or its node is unreachable): the watcher gets its `DOWN`.
+    func fireOutgoingMonitor(_ ref: Ref, reason: ExitReason) {
+        guard let monitor = outgoingMonitors.removeValue(forKey: ref) else { return }
+        awaitedReplies[ref] = nil
+        guard let slot = node.monitors.slot(ref), node.monitors[slot].watcher == monitor.watcher else { return }
+        if node.monitors.hasReply(slot) { return }  // an answered call: the reply stays, no DOWN follows
+        // An external call's request keeps its slot until the external caller takes the DOWN.
+        if !node.monitors.hasExternal(slot) { node.removeMonitor(slot) }
+        node.core(monitor.watcher)?.pushSystem(.down(Down(monitor: ref, pid: monitor.target, reason: reason)), node: node)
+    }
+
+    /// A local process exited: remote watchers get their `MONITOR_P_EXIT`.
+    func processExited(_ pid: PID, reason: ExitReason) {
+        guard let monitors = incomingMonitors.removeValue(forKey: pid) else { return }
+        for monitor in monitors {
+            guard let connection = connections[monitor.watcher.node] else { continue }
+            sendExit(.monitorExit(target: monitor.target, to: monitor.watcher, ref: monitor.ref, reason: reason.term),
+                     on: connection)
+        }
+    }
+
+    var hasIncomingMonitors: Bool { !incomingMonitors.isEmpty }
+
+    // MARK: Calls across nodes
+
+    /// A remote process called a local server: remembers how to answer, returns the request's reference.
+    func openRemoteCall(from caller: ExternalPID, tag: Term, server: PID) -> Ref {
+        let ref = node.monitors.detachedRef()
+        remoteCalls[ref] = RemoteCall(from: caller, tag: tag, server: server)
+        return ref
+    }
+
+    func cancelRemoteCall(_ ref: Ref) { remoteCalls[ref] = nil }
+
+    /// A local server answered a remote caller: `{Tag, Reply}` goes back (to the alias of a modern
+    /// `gen_server:call`, or to the caller's pid). Returns whether a call was waiting.
+    @usableFromInline
+    func reply<R>(_ ref: Ref, _ value: R) -> Bool {
+        guard let call = remoteCalls.removeValue(forKey: ref) else { return false }
+        let reply: Term
+        do throws(TermConversionError) {
+            guard let encodable = value as? any TermEncodable else {
+                throw .unrepresentable("a reply of type \(R.self), which is not TermEncodable")
+            }
+            reply = try encodable.toTerm()
+        } catch {
+            node.configuration.logger.error("reply to a remote caller cannot be encoded", metadata: [
+                "pid": "\(call.server)", "caller": "\(call.from)", "error": "\(error)"])
+            return false
+        }
+        guard let connection = connection(to: call.from.node) else { return false }
+        let message = Term.tuple([call.tag, reply])
+        if case .improperList(let head, .reference(let alias)) = call.tag, head == [.atom("alias")] {
+            connection.send(ControlMessage.aliasSend(from: external(call.server), alias: alias).control, payload: message)
+        } else {
+            connection.send(ControlMessage.send(to: call.from).control, payload: message)
+        }
+        return true
+    }
+
+    /// A local caller awaits the reply to request `ref` from a remote server; `deliver` decodes it.
+    func awaitReply(_ ref: Ref, deliver: @escaping (Term) -> Void) { awaitedReplies[ref] = deliver }
+}
