@@ -1,6 +1,8 @@
 // otp-demo: a tour of what swift-otp does so far, on a real libuv loop. Run with `make demo`.
 //   otp-demo --view [--view-socket PATH] [--view-seconds N]: then keep a small shop running and serve its
 //   live view for `otp-top` (`make view`).
+//   otp-demo --node NAME [--cookie COOKIE] [--node-seconds N]: then join an Erlang cluster as NAME with a
+//   `counter` GenServer that Erlang and Elixir nodes call (docs/distribution.md).
 import Dispatch
 import Logging
 import OTP
@@ -199,10 +201,16 @@ threaded.stop()
 threaded.join()
 print("  dedicated thread stopped; node closed")
 
+func option(_ name: String) -> String? {
+    CommandLine.arguments.firstIndex(of: name).flatMap { $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil }
+}
+
+if let name = option("--node") {
+    section("distribution: a node in an Erlang cluster")
+    try ClusterNode.run(name: name, cookie: option("--cookie"), seconds: option("--node-seconds").flatMap { Int64($0) })
+}
+
 if CommandLine.arguments.contains("--view") {
     section("live view: a shop that keeps running (watch it with otp-top)")
-    func option(_ name: String) -> String? {
-        CommandLine.arguments.firstIndex(of: name).flatMap { $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil }
-    }
     try LiveView.run(socket: option("--view-socket"), seconds: option("--view-seconds").flatMap { Int64($0) })
 }

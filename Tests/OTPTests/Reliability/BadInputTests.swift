@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import OTP
 
@@ -380,4 +381,86 @@ struct BadInputTests {
             node.runUntilIdle()
         }
     }
+
+    // MARK: Distribution
+
+    @Test("E28 a message for a remote pid that has no term form throws notTermEncodable; nothing is sent")
+    func remoteSendOfLocalType() async throws {
+        let node = Node(configuration: NodeConfiguration(report: { _ in }, logger: quietLogger))
+        let remote = PID.remote(.pid(ExternalPID(node: "far@away", id: 1, serial: 0, creation: 1)))
+        // Without distribution: noDistribution names the pid.
+        #expect(throws: ProcessError.noDistribution(remote)) { try node.send(Command.value(1), to: remote) }
+        #expect(node.statistics.delivered == 0)
+        ErlangPeer.ensureEPMD()
+        var started: Result<Void, DistributionError>?
+        try node.startDistribution(DistributionOptions(name: "e28_\(getpid())@localhost", cookie: .value("c"))) { started = $0 }
+        while started == nil { _ = node.runOnce(blocking: true) }
+        #expect(throws: ProcessError.notTermEncodable(remote, reason: "no Erlang term for Command (not TermEncodable)")) {
+            try node.send(Command.value(1), to: remote)
+        }
+        #expect(node.statistics.delivered == 0)
+        node.stopDistribution()
+        #expect(node.close() == 0)
+    }
+
+    @Test("E29 startDistribution: an invalid name, a second start, the manual clock, an insecure cookie file")
+    func startDistributionMisuse() throws {
+        let node = Node(configuration: NodeConfiguration(report: { _ in }, logger: quietLogger))
+        #expect(throws: DistributionError.invalidNodeName("no-host")) {
+            try node.startDistribution(DistributionOptions(name: "no-host", cookie: .value("c"))) { _ in }
+        }
+        let path = NSTemporaryDirectory() + "e29-cookie-\(getpid())"
+        try "x\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        chmod(path, 0o664)
+        #expect(throws: DistributionError.insecureCookieFile(path: path, mode: "664")) {
+            try node.startDistribution(DistributionOptions(name: "a@localhost", cookie: .file(path))) { _ in }
+        }
+        ErlangPeer.ensureEPMD()
+        var started: Result<Void, DistributionError>?
+        try node.startDistribution(DistributionOptions(name: "e29_\(getpid())@localhost", cookie: .value("c"))) { started = $0 }
+        #expect(throws: DistributionError.alreadyStarted("e29_\(getpid())@localhost")) {
+            try node.startDistribution(DistributionOptions(name: "other@localhost", cookie: .value("c"))) { _ in }
+        }
+        while started == nil { _ = node.runOnce(blocking: true) }
+        #expect(node.close() == 0)
+        let manual = Node.deterministic(report: { _ in })
+        #expect(throws: DistributionError.needsSystemClock) {
+            try manual.startDistribution(DistributionOptions(name: "m@localhost", cookie: .value("c"))) { _ in }
+        }
+    }
+
+    @Test("E30 a second node under a name EPMD already holds fails with the epmd error, and the first keeps it")
+    func nameTakenInEPMD() throws {
+        ErlangPeer.ensureEPMD()
+        let name = "e30_\(getpid())@localhost"
+        let first = Node(configuration: NodeConfiguration(report: { _ in }, logger: quietLogger))
+        var started: Result<Void, DistributionError>?
+        try first.startDistribution(DistributionOptions(name: name, cookie: .value("c"))) { started = $0 }
+        while started == nil { _ = first.runOnce(blocking: true) }
+        #expect(first.nodeName == name)
+        let second = Node(configuration: NodeConfiguration(report: { _ in }, logger: quietLogger))
+        var refused: Result<Void, DistributionError>?
+        try second.startDistribution(DistributionOptions(name: name, cookie: .value("c"))) { refused = $0 }
+        while refused == nil { _ = second.runOnce(blocking: true) }
+        guard case .failure(.epmd(let reason)) = refused else {
+            Issue.record("expected an epmd error, got \(String(describing: refused))")
+            return
+        }
+        #expect(reason.contains("already in use"))
+        #expect(second.nodeName == nil)
+        #expect(second.close() == 0)
+        #expect(first.close() == 0)
+    }
+
+    @Test("E31 bytes that are not a term, and a term that is not the type asked for, are typed errors")
+    func termErrors() {
+        #expect(throws: TermFormatError.truncated(offset: 2)) { try ExternalTermFormat.decode([131, 109, 0, 0]) }
+        #expect(throws: TermConversionError.mismatch(expected: "Int", got: .atom("x"))) { try Int(term: .atom("x")) }
+        #expect(throws: TermConversionError.missingKey("id", in: .map([]))) {
+            try TermDecoder().decode(E31Record.self, from: .map([]))
+        }
+    }
 }
+
+private struct E31Record: Codable { var id: Int }

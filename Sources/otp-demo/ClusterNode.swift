@@ -1,0 +1,32 @@
+import Dispatch
+import OTP
+import OTPExamples
+
+/// `otp-demo --node NAME [--cookie COOKIE] [--node-seconds N]`: joins a cluster as NAME (EPMD must run:
+/// `epmd -daemon`) with a `counter` (`ClusterCounter`) that Erlang and Elixir shells can call. Runs until
+/// interrupted, or for N seconds.
+enum ClusterNode {
+    static func run(name: String, cookie: String?, seconds: Int64?) throws {
+        let node = Node()
+        var started: Result<Void, DistributionError>?
+        try node.startDistribution(DistributionOptions(name: name, cookie: cookie.map(CookieSource.value) ?? .default)) {
+            started = $0
+        }
+        while started == nil { _ = node.runOnce(blocking: true) }
+        try started!.get()
+        _ = try node.start(ClusterCounter.self, ClusterCounter(), options: StartOptions(name: "counter"))
+        let short = name.split(separator: "@").last.map(String.init) ?? "localhost"
+        print("""
+          \(name) is in the cluster (port \(node.distributionPort)), serving `counter`. From another terminal:
+            erl -sname shell@\(short)\(cookie.map { " -setcookie \($0)" } ?? "")
+            1> net_adm:ping('\(name)').
+            2> gen_server:call({counter, '\(name)'}, {add, 5}).
+        """)
+        if let seconds {
+            DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(seconds))) { node.stop() }
+        }
+        node.run()
+        node.stopDistribution()
+        print("  \(name) left the cluster")
+    }
+}
