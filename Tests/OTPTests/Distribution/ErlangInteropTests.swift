@@ -379,6 +379,32 @@ struct ConnectionRobustnessTests {
         #expect(violations.last?.metadata["error"]?.contains("exceeds the limit") == true)
     }
 
+    @Test("Simultaneous connect: two nodes sending to each other at once keep one connection, nothing is lost")
+    func simultaneousConnect() async throws {
+        for round in 0..<5 {
+            let a = try await clusterNode("swift_sim_a\(round)")
+            let b = try await clusterNode("swift_sim_b\(round)")
+            let logA = Log<Envelope<Term>>(), logB = Log<Envelope<Term>>()
+            _ = try await spawnTermCollector(a, name: "collector", into: logA)
+            _ = try await spawnTermCollector(b, name: "collector", into: logB)
+            let (nameA, nameB) = (swiftName("swift_sim_a\(round)"), swiftName("swift_sim_b\(round)"))
+            // Posted back to back: each loop connects to the other at about the same moment.
+            a.execute { node in
+                for i in 1...3 { try? node.send(Term.integer(i), to: node.remote("collector", on: nameB)) }
+            }
+            b.execute { node in
+                for i in 1...3 { try? node.send(Term.integer(i), to: node.remote("collector", on: nameA)) }
+            }
+            try await eventually("both deliveries, round \(round)") { logA.count == 3 && logB.count == 3 }
+            #expect(logA.messages == [.integer(1), .integer(2), .integer(3)])
+            #expect(logB.messages == [.integer(1), .integer(2), .integer(3)])
+            #expect(try await a.perform { $0.connectedNodes() } == [nameB])
+            #expect(try await b.perform { $0.connectedNodes() } == [nameA])
+            shutdown(a)
+            shutdown(b)
+        }
+    }
+
     @Test("Ticks: a peer silent for the tick time is disconnected; its monitors see noconnection")
     func tickTimeout() async throws {
         // Both sides with a 2 s tick time (each ticks every half second when idle).

@@ -212,6 +212,45 @@ final class Distribution {
         for waiter in settleWaiters.removeValue(forKey: peer) ?? [] { waiter(up) }
     }
 
+    /// Frames of a connection the peer superseded, waiting for the peer's own connection.
+    private var parked: [String: [[UInt8]]] = [:]
+
+    /// An accepted connection learnt that `peer` is calling. Returns whether it takes the peer's place.
+    ///
+    /// Simultaneous connect (both nodes called each other): the connection initiated by the node with the
+    /// smaller name is kept on both sides — there the other is answered `nok`, here this node's own call
+    /// hands its queued frames over. A connection already up is stale when its peer calls again (the peer
+    /// restarted): it is closed, as Erlang does after its `alive` exchange.
+    func claim(_ connection: NodeConnection, peer: String) -> Bool {
+        if let existing = connections[peer], existing !== connection {
+            if existing.state == .up {
+                existing.close(reason: "\(peer) connected again (restarted)")
+            } else if existing.isInitiator {
+                if name < peer { return false }
+                existing.handOver(to: connection)
+            } else {
+                return false
+            }
+        }
+        anonymous[ObjectIdentifier(connection)] = nil
+        connections[peer] = connection
+        if let frames = parked.removeValue(forKey: peer) { connection.adopt(frames) }
+        return true
+    }
+
+    /// A connection replaced in a simultaneous connect closed: its frames wait for the peer's connection.
+    func connectionSuperseded(_ connection: NodeConnection) {
+        anonymous[ObjectIdentifier(connection)] = nil
+        guard let peer = connection.peer else { return }
+        let frames = connection.takePending()
+        if let successor = connections[peer], successor !== connection {
+            successor.adopt(frames)
+        } else {
+            if connections[peer] === connection { connections[peer] = nil }
+            if !frames.isEmpty { parked[peer, default: []] += frames }
+        }
+    }
+
     func connectionUp(_ connection: NodeConnection) {
         anonymous[ObjectIdentifier(connection)] = nil
         guard let peer = connection.peer else { return }
@@ -224,6 +263,7 @@ final class Distribution {
         anonymous[ObjectIdentifier(connection)] = nil
         guard let peer = connection.peer, connections[peer] === connection else { return }
         connections[peer] = nil
+        parked[peer] = nil
         defer { settled(peer, false) }
         if wasUp && isClosing {
             node.configuration.logger.info("node disconnected", metadata: [

@@ -28,10 +28,16 @@ final class NodeConnection: TCPStreamDelegate {
     private(set) var framesIn: UInt64 = 0
     private(set) var framesOut: UInt64 = 0
     private var failureLogged = false
+    /// Replaced by the connection the peer initiated (simultaneous connect): closes without a node-down.
+    private(set) var superseded = false
+
+    /// Whether this node called the peer (rather than accepting its call).
+    let isInitiator: Bool
 
     /// Calls `peer`: looks its port up with EPMD on its host, connects and starts the handshake.
     init(calling peer: String, distribution: Distribution) {
         self.distribution = distribution
+        isInitiator = true
         self.peer = peer
         state = .lookingUp
         let (alive, host) = Distribution.split(peer)
@@ -50,6 +56,7 @@ final class NodeConnection: TCPStreamDelegate {
     /// Answers a peer that connected to this node's listener.
     init(accepted stream: TCPStream, distribution: Distribution) {
         self.distribution = distribution
+        isInitiator = false
         state = .handshaking
         self.stream = stream
         handshake = Handshake(role: .acceptor, localName: distribution.name, creation: distribution.creation,
@@ -94,6 +101,11 @@ final class NodeConnection: TCPStreamDelegate {
     func streamClosed(_ stream: TCPStream, reason: String) {
         guard state != .closed else { return }
         let wasUp = state == .up
+        if superseded {
+            state = .closed
+            self.stream = nil
+            return distribution.connectionSuperseded(self)
+        }
         if state == .handshaking && !failureLogged {
             distribution.log(handshake?.isAwaitingAck == true ? .badCookie(peer ?? "?")
                              : .handshake(peer ?? "?", "connection closed: \(reason)"))
@@ -112,14 +124,21 @@ final class NodeConnection: TCPStreamDelegate {
             let steps = try handshake.receive(bytes)
             if peer == nil, let name = handshake.peerName {
                 peer = name
-                // A second connection to a node already connected: keep the first (Erlang's `alive` check).
-                if distribution.connections[name] != nil, handshake.role == .acceptor {
-                    throw .handshake(name, "already connected")
+                // The acceptor learns who calls: this connection takes the peer's place, unless this node's
+                // own call to the peer wins a simultaneous connect (then the peer is told `nok`).
+                if !distribution.claim(self, peer: name) {
+                    self.handshake = nil
+                    superseded = true
+                    stream?.write(Handshake.frame(Array("snok".utf8)))
+                    stream?.closeAfterWriting(reason: "simultaneous connect: \(distribution.name)'s own connection kept")
+                    return
                 }
             }
             self.handshake = handshake
             for step in steps {
                 switch step {
+                case .superseded:
+                    return supersede()
                 case .send(let bytes): stream?.write(bytes)
                 case .completed(let name, let flags, let creation):
                     peer = name
@@ -141,6 +160,31 @@ final class NodeConnection: TCPStreamDelegate {
         } catch {
             fail(error)
         }
+    }
+
+    /// Gives this connection's queued frames to `successor` (the peer's own connection, which replaces it)
+    /// and closes it quietly.
+    func handOver(to successor: NodeConnection) {
+        successor.pending = pending + successor.pending
+        pending = []
+        superseded = true
+        close(reason: "simultaneous connect: replaced by the peer's connection")
+    }
+
+    /// Takes frames queued before this connection took the peer's place.
+    func adopt(_ frames: [[UInt8]]) { pending = frames + pending }
+
+    /// The peer kept its own connection: queued frames wait for it (`Distribution.parked`).
+    private func supersede() {
+        superseded = true
+        handshake = nil
+        close(reason: "simultaneous connect: the peer keeps its own connection")
+    }
+
+    /// Frames not sent yet, taken by whoever carries them on.
+    func takePending() -> [[UInt8]] {
+        defer { pending = [] }
+        return pending
     }
 
     /// Closes the connection for `error`, logged without secrets.

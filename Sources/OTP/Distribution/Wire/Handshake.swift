@@ -3,7 +3,7 @@
 ///
 /// Initiator A, acceptor B (every message framed by a 2-byte length):
 /// 1. A → B `N` flags, creation, name          (send_name)
-/// 2. B → A `sok`                              (status; `snot_allowed`, `salive` ... refuse)
+/// 2. B → A `sok`                              (status; `snok`: B keeps its own connection to A)
 /// 3. B → A `N` flags, challenge, creation, name (send_challenge)
 /// 4. A → B `r` challenge, digest              (challenge reply: A's challenge and md5(cookie ++ B's))
 /// 5. B → A `a` digest                         (challenge ack: md5(cookie ++ A's challenge))
@@ -18,6 +18,9 @@ struct Handshake {
         case send([UInt8])
         /// The handshake finished: the peer's name, flags and creation.
         case completed(peer: String, flags: DistributionFlags, creation: UInt32)
+        /// The peer answered `nok`: both nodes called each other at once and the peer keeps the connection
+        /// it initiated; this one is to be dropped quietly.
+        case superseded
     }
 
     let role: Role
@@ -106,6 +109,7 @@ struct Handshake {
             throw .handshake(who, "peer uses the version 5 handshake; OTP 23 or later is required")
         case (.awaitingStatus, UInt8(ascii: "s")):
             let status = String(decoding: message.dropFirst(), as: UTF8.self)
+            if status == "nok" { return [.superseded] }
             guard status == "ok" || status == "ok_simultaneous" else {
                 throw .handshake(who, "peer refused the connection: \(status)")
             }

@@ -169,6 +169,31 @@ final class TCPStream {
         }
     }
 
+    /// Sends what is queued, then closes (`uv_shutdown` waits for the write): for a last word such as a
+    /// refusal status.
+    func closeAfterWriting(reason: String) {
+        guard !isClosed else { return }
+        flush()
+        let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+        request.pointee.data = Unmanaged.passRetained(ShutdownContext(stream: self, reason: reason)).toOpaque()
+        let status = uv_shutdown(request, otp_uv_stream(handle)) { request, _ in
+            let context = Unmanaged<ShutdownContext>.fromOpaque(request!.pointee.data).takeRetainedValue()
+            request!.deallocate()
+            context.stream.close(reason: context.reason)
+        }
+        if status != 0 {
+            Unmanaged<ShutdownContext>.fromOpaque(request.pointee.data).release()
+            request.deallocate()
+            close(reason: reason)
+        }
+    }
+
+    private final class ShutdownContext {
+        let stream: TCPStream
+        let reason: String
+        init(stream: TCPStream, reason: String) { self.stream = stream; self.reason = reason }
+    }
+
     /// Closes the connection (queued output is dropped); the delegate hears `streamClosed` once.
     func close(reason: String) {
         guard !isClosed else { return }
