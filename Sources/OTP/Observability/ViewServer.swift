@@ -185,20 +185,7 @@ final class ViewConnection {
     private func write(_ text: String) {
         guard !closing else { return }
         let bytes = Array(text.utf8)
-        let storage = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, bytes.count))
-        bytes.withUnsafeBytes { UnsafeMutableRawPointer(storage).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-        let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
-        request.pointee.data = UnsafeMutableRawPointer(storage)
-        var buffer = uv_buf_init(storage, UInt32(bytes.count))
-        let status = uv_write(request, otp_uv_stream(handle), &buffer, 1) { request, _ in
-            request!.pointee.data.deallocate()
-            request!.deallocate()
-        }
-        if status != 0 {
-            storage.deallocate()
-            request.deallocate()
-            close()
-        }
+        if bytes.withUnsafeBytes({ writeCopy($0, to: otp_uv_stream(handle)) }) != 0 { close() }
     }
 
     func close() {

@@ -58,11 +58,8 @@ private func exited(_ term: Term) -> Term { .tuple([.atom("exit"), term]) }
 struct ErlangInteropTests {
     @Test("net_adm:ping from Erlang answers pong; both nodes list each other")
     func ping() async throws {
-        let peer = try ErlangPeer(name: "ping_peer")
-        defer { peer.stop() }
-        let node = try await clusterNode("swift_ping")
-        defer { shutdown(node) }
-        try await connect(node, to: peer)
+        let (peer, node) = try await connectedPair("ping_peer", "swift_ping")
+        defer { stop(peer, node) }
         #expect(try await command(node, peer, .tuple([.atom("ping"), .atom(swiftName("swift_ping"))])) == .atom("pong"))
         #expect(try await command(node, peer, .atom("nodes")) == .list([.atom(swiftName("swift_ping"))]))
         #expect(try await node.perform { $0.connectedNodes() } == [peer.name])
@@ -72,12 +69,9 @@ struct ErlangInteropTests {
 
     @Test("Erlang calls and casts a Swift GenServer by name: replies, noproc, a crash, a timeout")
     func erlangCallsSwift() async throws {
-        let peer = try ErlangPeer(name: "caller_peer")
-        defer { peer.stop() }
-        let node = try await clusterNode("swift_server")
-        defer { shutdown(node) }
+        let (peer, node) = try await connectedPair("caller_peer", "swift_server")
+        defer { stop(peer, node) }
         try await startCounter(node)
-        try await connect(node, to: peer)
         let counter = Term.tuple([.atom("counter"), .atom(swiftName("swift_server"))])
         func call(_ request: Term, timeout: Int = 2000) async throws -> Term {
             try await command(node, peer, .tuple([.atom("call"), counter, request, .integer(timeout)]))
@@ -101,11 +95,8 @@ struct ErlangInteropTests {
 
     @Test("A Swift process calls an Erlang gen_server: reply, timeout, crash, noproc, unknown node")
     func swiftCallsErlang() async throws {
-        let peer = try ErlangPeer(name: "echo_peer")
-        defer { peer.stop() }
-        let node = try await clusterNode("swift_client")
-        defer { shutdown(node) }
-        try await connect(node, to: peer)
+        let (peer, node) = try await connectedPair("echo_peer", "swift_client")
+        defer { stop(peer, node) }
         let echo = peer.echo()
         let request = Term.tuple([.atom("echo"), .map([.init(.atom("k"), .string("v"))])])
         #expect(try await node.call(remote: echo, request, as: Term.self) == .map([.init(.atom("k"), .string("v"))]))
@@ -132,13 +123,10 @@ struct ErlangInteropTests {
 
     @Test("Messages both ways: to a registered name, to a pid, a cast from Swift forwarded back")
     func messages() async throws {
-        let peer = try ErlangPeer(name: "msg_peer")
-        defer { peer.stop() }
-        let node = try await clusterNode("swift_msg")
-        defer { shutdown(node) }
+        let (peer, node) = try await connectedPair("msg_peer", "swift_msg")
+        defer { stop(peer, node) }
         let log = Log<Envelope<Term>>()
         let collector = try await spawnTermCollector(node, name: "collector", into: log)
-        try await connect(node, to: peer)
         // Erlang sends to {collector, Node}.
         let byName = Term.tuple([.atom("collector"), .atom(swiftName("swift_msg"))])
         #expect(try await command(node, peer, .tuple([.atom("send"), byName, .atom("hello")])) == .ok)
@@ -162,16 +150,11 @@ struct ErlangInteropTests {
 
     @Test("Links: an Erlang process linked to a Swift one sees its exit; a Swift process sees an Erlang exit")
     func links() async throws {
-        let peer = try ErlangPeer(name: "link_peer")
-        defer { peer.stop() }
-        let node = try await clusterNode("swift_link")
-        defer { shutdown(node) }
-        let reports = Log<Envelope<Term>>()
-        let reporter = try await spawnTermCollector(node, name: "reports", into: reports)
-        let log = Log<Envelope<Term>>()
-        let agent = try await spawnAgent(node, name: "agent", into: log)
-        try await connect(node, to: peer)
-        let (agentExt, reporterExt) = try await node.perform { ($0.externalPID(for: agent)!, $0.externalPID(for: reporter)!) }
+        let (peer, node) = try await connectedPair("link_peer", "swift_link")
+        defer { stop(peer, node) }
+        let observers = try await Observers(on: node)
+        let (reports, log, agent) = (observers.reports, observers.log, observers.agent)
+        let (agentExt, reporterExt) = (observers.agentExternal, observers.reporterExternal)
 
         // Erlang links to the agent; the agent exits with `boom`; the Erlang linker traps it.
         let started = try await command(node, peer, .tuple([.atom("link_to"), .pid(agentExt), .pid(reporterExt)]))
@@ -205,16 +188,11 @@ struct ErlangInteropTests {
 
     @Test("Monitors: Erlang monitors a Swift process; a Swift process monitors an Erlang one that is killed")
     func monitors() async throws {
-        let peer = try ErlangPeer(name: "mon_peer")
-        defer { peer.stop() }
-        let node = try await clusterNode("swift_mon")
-        defer { shutdown(node) }
-        let reports = Log<Envelope<Term>>()
-        let reporter = try await spawnTermCollector(node, name: "reports", into: reports)
-        let log = Log<Envelope<Term>>()
-        let agent = try await spawnAgent(node, name: "agent", into: log)
-        try await connect(node, to: peer)
-        let (agentExt, reporterExt) = try await node.perform { ($0.externalPID(for: agent)!, $0.externalPID(for: reporter)!) }
+        let (peer, node) = try await connectedPair("mon_peer", "swift_mon")
+        defer { stop(peer, node) }
+        let observers = try await Observers(on: node)
+        let (reports, log, agent) = (observers.reports, observers.log, observers.agent)
+        let (agentExt, reporterExt) = (observers.agentExternal, observers.reporterExternal)
 
         let answer = try await command(node, peer, .tuple([.atom("watch"), .pid(agentExt), .pid(reporterExt)]))
         guard case .tuple(let okWatcher) = answer, case .pid(let watcher) = okWatcher[1] else {
@@ -247,16 +225,11 @@ struct ErlangInteropTests {
 
     @Test("A dropped connection: monitors get DOWN noconnection, trapping linked processes EXIT noconnection")
     func droppedConnection() async throws {
-        let peer = try ErlangPeer(name: "drop_peer")
-        defer { peer.stop() }
-        let node = try await clusterNode("swift_drop")
-        defer { shutdown(node) }
-        let reports = Log<Envelope<Term>>()
-        let reporter = try await spawnTermCollector(node, name: "reports", into: reports)
-        let log = Log<Envelope<Term>>()
-        let agent = try await spawnAgent(node, name: "agent", into: log)
-        try await connect(node, to: peer)
-        let reporterExt = try await node.perform { $0.externalPID(for: reporter)! }
+        let (peer, node) = try await connectedPair("drop_peer", "swift_drop")
+        defer { stop(peer, node) }
+        let observers = try await Observers(on: node)
+        let (reports, log, agent) = (observers.reports, observers.log, observers.agent)
+        let reporterExt = observers.reporterExternal
         let answer = try await command(node, peer, .tuple([.atom("link_to"), .pid(reporterExt), .pid(reporterExt)]))
         guard case .tuple(let okLinker) = answer, case .pid(let remote) = okLinker[1] else { return }
         try await tell(node, agent, .tuple([.atom("trap_exit"), .true]))
@@ -276,11 +249,8 @@ struct ErlangInteropTests {
 
     @Test("Large messages: a 1 MB binary each way and a term nested 1,000 deep")
     func largeMessages() async throws {
-        let peer = try ErlangPeer(name: "big_peer")
-        defer { peer.stop() }
-        let node = try await clusterNode("swift_big")
-        defer { shutdown(node) }
-        try await connect(node, to: peer)
+        let (peer, node) = try await connectedPair("big_peer", "swift_big")
+        defer { stop(peer, node) }
         let binary = try await command(node, peer, .tuple([.atom("binary"), .integer(1 << 20)]))
         #expect(binary == .binary([UInt8](repeating: 7, count: 1 << 20)))
         let payload = Term.binary((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })

@@ -104,6 +104,39 @@ func clusterNode(_ name: String, cookie: String = ErlangPeer.cookie, logger: Log
 /// A node name unique to this test run (names of an earlier run may still be registered while it ends).
 func swiftName(_ name: String) -> String { "\(name)_\(getpid())@localhost" }
 
+/// An Erlang peer and a swift-otp node connected to it.
+func connectedPair(_ peerName: String, _ nodeName: String) async throws -> (ErlangPeer, Node) {
+    let peer = try ErlangPeer(name: peerName)
+    let node = try await clusterNode(nodeName)
+    try await connect(node, to: peer)
+    return (peer, node)
+}
+
+func stop(_ peer: ErlangPeer, _ node: Node) {
+    shutdown(node)
+    peer.stop()
+}
+
+/// On a node: `reports`, a process that records what Erlang processes report to it, and `agent`, a
+/// process the test drives (`spawnAgent`), with their pids as other nodes see them.
+struct Observers {
+    let reports = Log<Envelope<Term>>()
+    let log = Log<Envelope<Term>>()
+    let reporter: PID
+    let agent: PID
+    let reporterExternal: ExternalPID
+    let agentExternal: ExternalPID
+
+    init(on node: Node) async throws {
+        reporter = try await spawnTermCollector(node, name: "reports", into: reports)
+        agent = try await spawnAgent(node, name: "agent", into: log)
+        let (reporter, agent) = (reporter, agent)
+        (reporterExternal, agentExternal) = try await node.perform {
+            ($0.externalPID(for: reporter)!, $0.externalPID(for: agent)!)
+        }
+    }
+}
+
 /// Stops the node; its thread closes it (connections, EPMD registration, listener) on the way out.
 func shutdown(_ node: Node) {
     node.stop()

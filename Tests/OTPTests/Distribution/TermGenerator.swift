@@ -1,24 +1,18 @@
 @testable import OTP
 
-/// Random terms from a seed (SplitMix64): every kind a node sends, nested, with map keys unique and the
+/// Random terms from a seed (`SplitMix64`, shared with the timer tests): every kind a node sends, nested, with map keys unique and the
 /// unused bits of bit strings zero (as Erlang makes them). `withMaps: false` leaves maps out, for byte
 /// comparisons against Erlang, which orders map keys its own way.
 struct TermGenerator {
-    private var state: UInt64
+    private var random: SplitMix64
     let withMaps: Bool
 
     init(seed: UInt64, withMaps: Bool = true) {
-        state = seed
+        random = SplitMix64(seed: seed)
         self.withMaps = withMaps
     }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { random.next() }
 
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 

@@ -7,11 +7,8 @@ import Testing
 struct TermRoundTripTests {
     @Test("Terms Erlang encodes decode in Swift and re-encode to the same bytes")
     func erlangToSwift() async throws {
-        let peer = try ErlangPeer(name: "terms_peer")
-        defer { peer.stop() }
-        let node = try await clusterNode("swift_terms")
-        defer { shutdown(node) }
-        try await connect(node, to: peer)
+        let (peer, node) = try await connectedPair("terms_peer", "swift_terms")
+        defer { stop(peer, node) }
         var checked = 0
         for seed in 1...5 {
             let answer = try await command(node, peer, .tuple([.atom("random_terms"), .integer(seed), .integer(200)]))
@@ -32,11 +29,8 @@ struct TermRoundTripTests {
 
     @Test("Terms Swift encodes decode in Erlang to the term sent, and Erlang re-encodes them to the same bytes")
     func swiftToErlang() async throws {
-        let peer = try ErlangPeer(name: "terms_back_peer")
-        defer { peer.stop() }
-        let node = try await clusterNode("swift_terms_back")
-        defer { shutdown(node) }
-        try await connect(node, to: peer)
+        let (peer, node) = try await connectedPair("terms_back_peer", "swift_terms_back")
+        defer { stop(peer, node) }
         await propertyCheck(count: 40, input: Gen.int(in: 0...Int(Int32.max))) { seed in
             var generator = TermGenerator(seed: UInt64(seed), withMaps: seed % 2 == 0)
             let terms = (0..<25).map { _ in generator.term() }

@@ -150,23 +150,10 @@ final class TCPStream {
     fileprivate func flush() {
         queuedForFlush = false
         guard !isClosed, !output.isEmpty else { return }
-        let count = output.count
-        let storage = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 1)
-        output.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress!, byteCount: count) }
+        let status = output.withUnsafeBytes { writeCopy($0, to: otp_uv_stream(handle)) }
+        bytesOut &+= UInt64(output.count)
         output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
-        bytesOut &+= UInt64(count)
-        let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
-        request.pointee.data = storage
-        var buffer = uv_buf_init(storage.assumingMemoryBound(to: CChar.self), UInt32(count))
-        let status = uv_write(request, otp_uv_stream(handle), &buffer, 1) { request, _ in
-            request!.pointee.data.deallocate()
-            request!.deallocate()
-        }
-        if status != 0 {
-            storage.deallocate()
-            request.deallocate()
-            close(reason: String(cString: uv_strerror(status)))
-        }
+        if status != 0 { close(reason: String(cString: uv_strerror(status))) }
     }
 
     /// Sends what is queued, then closes (`uv_shutdown` waits for the write): for a last word such as a
