@@ -86,21 +86,23 @@ test-asan: erlang
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
 
 ## valgrind memcheck over the libuv-heavy programs: the demo (real-loop timers and call timeouts, a node on a
-## dedicated thread woken by posts from another thread, supervision, node close; debug build) and the C
+## dedicated thread woken by posts from another thread, supervision, node close; debug build), the demo in
+## an Erlang cluster driven by a real Erlang node (Tests/valgrind/distribution.sh), and the C
 ## host (a node embedded in a host's loop, then closed; CMake release build). Any invalid read or write, or
 ## use of uninitialised memory (but for the Swift runtime's metadata layout:
 ## Tests/valgrind/swift-runtime.supp), fails the run. valgrind 3.19 itself crashes on programs parked in
 ## dispatchMain (the XCTest bundle, async @main hosts): see docs/reliability.md.
 VALGRIND := valgrind --tool=memcheck --error-exitcode=1 --leak-check=no --quiet \
 	--suppressions=Tests/valgrind/swift-runtime.supp
-valgrind: cmake-build
+valgrind: cmake-build erlang
 	$(call apt_install,valgrind)
 	$(SWIFT) build --product otp-demo
 	$(VALGRIND) $$($(SWIFT) build --show-bin-path)/otp-demo > $(CMAKE_DIR)/valgrind-demo.out
 	grep -q "dedicated thread stopped; node closed" $(CMAKE_DIR)/valgrind-demo.out
+	bash Tests/valgrind/distribution.sh $$($(SWIFT) build --show-bin-path)/otp-demo "$(VALGRIND)" $(CMAKE_DIR)/valgrind-node.out
 	$(VALGRIND) $(CMAKE_DIR)/otp-c-host | tee $(CMAKE_DIR)/valgrind-c-host.out
 	grep -q "uv_loop_close returned 0" $(CMAKE_DIR)/valgrind-c-host.out
-	@echo "valgrind OK: no invalid reads or writes in the demo or the C host"
+	@echo "valgrind OK: no invalid reads or writes in the demo, the demo in a cluster, or the C host"
 
 ## Long runs, not part of `make test` (about 4.5 minutes): 200,000 model-based sequences and 600 fault
 ## seeds; then, release build, 10M spawn/exit cycles, 1M live GenServers, 1M pending timers and facade

@@ -1,4 +1,6 @@
-import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import OTP
 import OTPExamples
 
@@ -16,17 +18,31 @@ enum ClusterNode {
         try started!.get()
         _ = try node.start(ClusterCounter.self, ClusterCounter(), options: StartOptions(name: "counter"))
         let short = name.split(separator: "@").last.map(String.init) ?? "localhost"
-        print("""
+        // Written at once (not through print's buffer): scripts wait for this line before they call.
+        say("""
           \(name) is in the cluster (port \(node.distributionPort)), serving `counter`. From another terminal:
             erl -sname shell@\(short)\(cookie.map { " -setcookie \($0)" } ?? "")
             1> net_adm:ping('\(name)').
             2> gen_server:call({counter, '\(name)'}, {add, 5}).
+
         """)
         if let seconds {
-            DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(seconds))) { node.stop() }
+            // A process that stops the loop after `seconds` (no thread of its own).
+            _ = try node.spawn(of: Never.self) { _ in
+                .receive(timeout: .seconds(seconds), after: { process in
+                    process.currentNode.stop()
+                    return .exit(.normal)
+                }) { _, _ in .same }
+            }
         }
         node.run()
         node.stopDistribution()
-        print("  \(name) left the cluster")
+        say("  \(name) left the cluster\n")
+    }
+
+    private static func say(_ text: String) {
+        fflush(nil)  // what print buffered goes first
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
     }
 }
