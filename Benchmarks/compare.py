@@ -81,7 +81,8 @@ def erlang_systems():
 
 
 # Distribution on loopback: who calls (or sends to) whom. Ratios are to Erlang calling Erlang.
-DIST_PAIRS = [("erlang", "erlang"), ("swift-otp", "erlang"), ("erlang", "swift-otp"), ("swift-otp", "swift-otp")]
+DIST_PAIRS = [("erlang", "erlang"), ("swift-otp", "erlang"), ("erlang", "swift-otp"), ("swift-otp", "swift-otp"),
+              ("swift-otp (no busy wait)", "erlang")]
 DIST_COOKIE = "swift-otp-bench"
 
 
@@ -124,7 +125,8 @@ def distribution_pairs():
                                f"dist_bench:client(['{names[server]}', '{calls}', '{messages}'])"]
                 else:
                     command = [dist_bench, "client", name, DIST_COOKIE, names[server], str(calls), str(messages)]
-                output = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300).stdout
+                client_env = dict(env, DIST_BENCH_BUSY_WAIT_US="0") if "no busy wait" in client else env
+                output = subprocess.run(command, env=client_env, capture_output=True, text=True, timeout=300).stdout
                 lines = [line for line in output.splitlines() if line.startswith("{")]
                 if lines:
                     figures.append(json.loads(lines[-1]))
@@ -298,8 +300,9 @@ def main():
                   "A client node calls `bench_echo` on a server node (`gen_server:call`, one at a time: microseconds "
                   "per round trip, lower is better), then sends it plain messages from one process and ends with one "
                   "call (messages per second, higher is better). Both nodes on 127.0.0.1, median of three runs; "
-                  "ratios to Erlang calling Erlang. Erlang side: `Benchmarks/erlang/dist_bench.erl`; swift-otp side: "
-                  "`Benchmarks/Tools/DistBench`.", "",
+                  "ratios to Erlang calling Erlang. Erlang side: `Benchmarks/erlang/dist_bench.erl`, default flags "
+                  "(its schedulers busy-wait before sleeping); swift-otp side: `Benchmarks/Tools/DistBench`, with "
+                  "`NodeConfiguration.busyWait` of 50 µs, and once without it.", "",
                   "| client -> server | call round trip (µs) | ratio | messages/s | ratio |", "|---|---|---|---|---|"]
         for client, server in DIST_PAIRS:
             pair = f"{client} -> {server}"

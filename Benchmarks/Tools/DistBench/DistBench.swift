@@ -5,6 +5,8 @@ import OTP
 // Erlang side; both speak to either):
 //   DistBench serve NAME COOKIE                      `bench_echo` on node NAME until killed
 //   DistBench client NAME COOKIE PEER CALLS MESSAGES  calls and sends to `bench_echo` on PEER; prints JSON
+// The node busy-waits 50 µs before sleeping (`NodeConfiguration.busyWait`, as Erlang's schedulers do by
+// default); DIST_BENCH_BUSY_WAIT_US=0 turns that off.
 
 /// Answers `ping` with `pong`, counts every other message, answers `count` with the count since the last one.
 struct BenchEcho: GenServer {
@@ -43,7 +45,8 @@ func fail(_ text: String) -> Never {
 
 /// Joins the cluster on the calling thread's loop (blocking until EPMD registered the name).
 func startNode(_ name: String, cookie: String) -> Node {
-    let node = Node()
+    let busyWait = ProcessInfo.processInfo.environment["DIST_BENCH_BUSY_WAIT_US"].flatMap { Int($0) } ?? 50
+    let node = Node(configuration: NodeConfiguration(busyWait: .microseconds(busyWait)))
     var started: Result<Void, DistributionError>?
     do {
         try node.startDistribution(DistributionOptions(name: name, cookie: .value(cookie))) { started = $0 }

@@ -21,8 +21,31 @@ extension Node {
         let uv = prepareToRun("run(until:)")
         uv.keepAlive(mode == .stopped)
         drainInbox()
-        uv_run(uv.loop, UV_RUN_DEFAULT)
+        if configuration.busyWait > .zero {
+            runBusyWaiting(uv, for: configuration.busyWait, mode: mode)
+        } else {
+            uv_run(uv.loop, UV_RUN_DEFAULT)
+        }
+        stopRequested = false
         phase = .ready
+    }
+
+    /// `run(until:)` with busy waiting: non-blocking iterations while work keeps coming, a blocking one
+    /// once `spin` has passed without any (`NodeConfiguration.busyWait`).
+    private func runBusyWaiting(_ uv: UVLoop, for spin: Duration, mode: RunMode) {
+        let clock = ContinuousClock()
+        var lastWork = clock.now
+        while true {
+            let alive = uv_run(uv.loop, UV_RUN_NOWAIT)
+            if stopRequested || (mode == .idle && alive == 0) { return }
+            if !runQueue.isEmpty {
+                lastWork = clock.now
+            } else if clock.now - lastWork >= spin {
+                let alive = uv_run(uv.loop, UV_RUN_ONCE)  // sleeps until a timer, I/O or a post
+                if stopRequested || (mode == .idle && alive == 0) { return }
+                lastWork = clock.now
+            }
+        }
     }
 
     /// Runs one libuv iteration on the calling thread (embedding mode 2: the host drives the loop). With
@@ -76,6 +99,7 @@ extension Node {
     /// the node is closed.
     public func stop() {
         _ = inbox.post(Inbox.Job(run: { node in
+            node.stopRequested = true
             if let uv = node.uv { uv_stop(uv.loop) }
         }, cancel: nil))
     }

@@ -54,6 +54,8 @@ public final class Node: @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked) var externalCaller: PID?
     @exclusivity(unchecked) var externalCallCount = 0
     @exclusivity(unchecked) var phase: Phase = .ready
+    /// `stop()` was called: ends a busy-waiting `run(until:)` (libuv clears its own stop flag per `uv_run`).
+    @exclusivity(unchecked) var stopRequested = false
     /// The swift-metrics handles; `nil` when metrics are off (`NodeConfiguration.metrics`).
     @usableFromInline let instruments: NodeInstruments?
     /// The view socket (`startView`), and one being closed.

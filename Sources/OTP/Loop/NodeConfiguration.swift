@@ -31,6 +31,12 @@ public struct NodeConfiguration: Sendable {
     public var report: (@Sendable (NodeReport) -> Void)?
     /// swift-metrics instrumentation; `nil` (the default) turns it off at no cost on the message path.
     public var metrics: MetricsOptions?
+    /// How long `run(until:)` keeps polling (non-blocking loop iterations) after its last work before it
+    /// sleeps in the kernel: Erlang's scheduler busy wait (`+sbwt`). A message from a socket or another
+    /// thread that arrives meanwhile is taken without a wake-up, which on a virtual machine is most of a
+    /// network round trip (`docs/distribution.md`: 98 → 24 µs for a call between two nodes). The cost is CPU:
+    /// up to this long of one core after each burst of work. Default `.zero`: sleep at once.
+    public var busyWait: Duration
 
     public init(
         clock: Clock = .system,
@@ -39,9 +45,11 @@ public struct NodeConfiguration: Sendable {
         messagesPerIteration: Int = 16_384,
         report: (@Sendable (NodeReport) -> Void)? = nil,
         logger: Logger = Logger(label: "swift-otp"),
-        metrics: MetricsOptions? = nil
+        metrics: MetricsOptions? = nil,
+        busyWait: Duration = .zero
     ) {
         self.metrics = metrics
+        self.busyWait = busyWait
         self.logger = logger
         self.clock = clock
         self.defaultMailboxCapacity = defaultMailboxCapacity

@@ -79,6 +79,7 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
                     }
                     endWait(node)
                     handled &+= 1
+                    scanned = 0  // the next receive is a new pattern: it looks at every queued message again
                     do { next = try behavior.timeout(context) } catch { return .crashed(error) }
                 } else {
                     if waitLimit != .max && waitTimer == 0 {

@@ -60,6 +60,8 @@ class MailboxProcess<Message>: ProcessCore {
     /// A `Term` mailbox takes the term as it is; a `TermDecodable` message type decodes it; a GenServer's
     /// `ServerMessage` turns `'$gen_call'` and `'$gen_cast'` into calls and casts (`RemoteMessage`).
     override final func deliverTerm(_ term: Term, node: Node) -> TermDelivery {
+        // Checked first: decoding a call opens its remote request, which a refusal would leave behind.
+        guard mailbox.count < mailbox.limit else { return .mailboxFull }
         let message: Message
         do throws(TermConversionError) {
             if let decodable = Message.self as? any TermDecodable.Type {

@@ -349,6 +349,36 @@ struct ConnectionRobustnessTests {
         #expect(violations.last?.metadata["error"]?.contains("exceeds the limit") == true)
     }
 
+    @Test("Backpressure: a full mailbox pauses the connection instead of dropping; every message arrives, in order")
+    func fullMailbox() async throws {
+        let captured = CapturedLog()
+        let a = try await clusterNode("swift_fast")
+        defer { shutdown(a) }
+        let b = try await clusterNode("swift_slow", logger: captured.logger)
+        defer { shutdown(b) }
+        let log = Log<Int>()
+        // A process with room for 5 messages that reads nothing for 300 ms, then everything.
+        try await b.perform { node in
+            let address = try node.spawn(of: Term.self, options: SpawnOptions(mailboxCapacity: 5)) { _ in
+                .receive(matching: { _ in false }, timeout: .milliseconds(300), after: { _ in
+                    .receive { envelope, _ in
+                        if case .message(let term) = envelope, let n = term.intValue { log.append(n) }
+                        return .same
+                    }
+                }) { _, _ in .same }
+            }
+            try node.register("slow", address.pid)
+        }
+        let slow = swiftName("swift_slow")
+        a.execute { node in
+            for i in 1...50 { try? node.send(Term.integer(i), to: node.remote("slow", on: slow)) }
+        }
+        try await eventually("all 50") { log.count == 50 }
+        #expect(log.entries == Array(1...50))
+        #expect(try await b.perform { $0.statistics.refusedMailboxFull } == 0)
+        #expect(!captured.records.entries.contains { $0.message.contains("dropped") })
+    }
+
     @Test("Simultaneous connect: two nodes sending to each other at once keep one connection, nothing is lost")
     func simultaneousConnect() async throws {
         for round in 0..<5 {

@@ -23,6 +23,19 @@ struct LoopTests {
         #expect(node.close() == 0)
     }
 
+    @Test("busy waiting: run until idle still ends, timers still fire, stop() ends a run on a dedicated thread")
+    func busyWait() async throws {
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler, busyWait: .microseconds(200)))
+        let log = Log<String>()
+        let server = try Self.busyWaitSetUp(node, log)
+        #expect(log.entries == ["timeout"])
+        // On a dedicated thread: calls are answered, and stop() ends the busy loop.
+        node.start()
+        #expect(try await node.call(server, .get) == 3)
+        node.stop()
+        node.join()
+    }
+
     @Test("a node that was idle for a while arms timers from the real now, not libuv's stale cached time")
     func staleClockAfterIdle() async throws {
         let node = Node(configuration: NodeConfiguration(report: Reports().handler))
@@ -34,6 +47,18 @@ struct LoopTests {
         try await node.shutdown()
         node.stop()
         node.join()
+    }
+
+    /// On the creating thread: a receive timeout run to the end with run(until: .idle), then a server.
+    static func busyWaitSetUp(_ node: Node, _ log: Log<String>) throws -> ServerRef<Counter> {
+        _ = try node.spawn(of: Int.self) { _ in
+            .receive(timeout: .milliseconds(20), after: { _ in
+                log.append("timeout")
+                return .exit(.normal)
+            }) { _, _ in .same }
+        }
+        node.run(until: .idle)
+        return try node.start(Counter.self, 3)
     }
 
     /// On the creating thread, before start(): a server, then 300 ms of idleness, then a 200 ms timer

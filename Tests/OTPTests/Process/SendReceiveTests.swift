@@ -84,6 +84,27 @@ struct SendReceiveTests {
         #expect(node.statistics.pendingTimers == 0)
     }
 
+    @Test("after a selective receive times out, the next receive sees the messages that stayed queued")
+    func receiveAfterSelectiveTimeout() throws {
+        let node = makeNode()
+        let log = Log<String>()
+        let target = try node.spawn(of: Int.self) { _ in
+            .receive(matching: { $0.message == 0 }, timeout: .milliseconds(300), after: { _ in
+                log.append("timeout")
+                return .receive { envelope, _ in
+                    log.append("got \(envelope.message!)")
+                    return .same
+                }
+            }) { _, _ in .same }
+        }
+        node.runUntilIdle()
+        for i in 1...3 { try node.send(i, to: target) }
+        node.runUntilIdle()
+        #expect(log.entries.isEmpty)
+        node.advance(by: .milliseconds(300))
+        #expect(log.entries == ["timeout", "got 1", "got 2", "got 3"])
+    }
+
     @Test("a message before the timeout cancels the receive timer")
     func messageBeatsTimeout() throws {
         let node = makeNode()

@@ -14,9 +14,9 @@ extension Distribution {
         guard let peer = connection.peer else { return }
         switch message {
         case .send(let to):
-            deliver(payload ?? .undefined, from: nil, to: to)
+            deliver(payload ?? .undefined, from: nil, to: to, on: connection)
         case .sendSender(let from, let to):
-            deliver(payload ?? .undefined, from: from, to: to)
+            deliver(payload ?? .undefined, from: from, to: to, on: connection)
         case .regSend(let from, let name):
             deliver(payload ?? .undefined, from: from, toName: name, on: connection)
         case .aliasSend(let from, let alias):
@@ -87,7 +87,7 @@ extension Distribution {
     }
 
     /// A message for a local pid.
-    private func deliver(_ message: Term, from: ExternalPID?, to target: ExternalPID) {
+    private func deliver(_ message: Term, from: ExternalPID?, to target: ExternalPID, on connection: NodeConnection) {
         // The reply to a call this node made: `{Ref, Reply}`.
         if case .tuple(let elements) = message, elements.count == 2, case .reference(let tag) = elements[0],
            let ref = localRef(tag), let deliverReply = awaitedReplies.removeValue(forKey: ref) {
@@ -96,7 +96,7 @@ extension Distribution {
         guard target.node == name, target.creation == creation || target.creation == 0 else {
             return dropped(message, to: "\(target)", reason: "a pid of another incarnation of this node")
         }
-        deliverTerm(message, to: PID(index: target.id, serial: target.serial), label: "\(target)")
+        deliverTerm(message, to: PID(index: target.id, serial: target.serial), label: "\(target)", on: connection)
     }
 
     private func deliver(_ message: Term, from: ExternalPID, toName name: String, on connection: NodeConnection) {
@@ -104,25 +104,35 @@ extension Distribution {
             if answerSystemService(name, message, from: from, on: connection) { return }
             return dropped(message, to: name, reason: "no process is registered under this name")
         }
-        deliverTerm(message, to: local, label: name)
+        deliverTerm(message, to: local, label: name, on: connection)
     }
 
-    private func deliverTerm(_ message: Term, to local: PID, label: String) {
+    private func deliverTerm(_ message: Term, to local: PID, label: String, on connection: NodeConnection) {
+        if !redeliver(message, to: local, label: label) {
+            // A full mailbox: the connection stops reading until it has room (`NodeConnection.stall`), so
+            // the sender feels it as TCP backpressure, as an Erlang sender feels a busy distribution port.
+            connection.stall(message, to: local, label: label)
+        }
+    }
+
+    /// Delivers a message from another node; `false` only when the target's mailbox is full (the message
+    /// is kept and tried again). Every other outcome is final: delivered, or dropped and logged.
+    func redeliver(_ message: Term, to local: PID, label: String) -> Bool {
         guard let process = node.core(local), process.status != .terminated else {
             node.counters.droppedToDeadProcesses &+= 1  // a dead pid drops the message, as in Erlang
-            return
+            return true
         }
         switch process.deliverTerm(message, node: node) {
         case .delivered:
             node.counters.delivered &+= 1
         case .mailboxFull:
-            node.counters.refusedMailboxFull &+= 1
-            dropped(message, to: label, reason: "mailbox full")
+            return false
         case .undecodable(let error):
             dropped(message, to: label, reason: "\(error)")
         case .notAccepted(let type):
             dropped(message, to: label, reason: "its message type \(type) is not TermDecodable")
         }
+        return true
     }
 
     /// A message from another node that cannot be delivered is logged (with its target and why), never lost quietly.

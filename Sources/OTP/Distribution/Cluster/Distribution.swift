@@ -180,6 +180,13 @@ final class Distribution {
         listener?.close()
         listener = nil
         uv_timer_stop(tickTimer)
+        stalledConnections = [:]
+        if retryHandleCreated {
+            uv_close(otp_uv_handle(retryHandle)) { handle in
+                Unmanaged<Distribution>.fromOpaque(handle!.pointee.data).takeUnretainedValue().flusher.openHandles -= 1
+                UnsafeMutableRawPointer(handle)?.deallocate()
+            }
+        }
         uv_close(otp_uv_handle(tickTimer)) { handle in
             Unmanaged<Distribution>.fromOpaque(handle!.pointee.data).takeUnretainedValue().flusher.openHandles -= 1
             UnsafeMutableRawPointer(handle)?.deallocate()
@@ -210,6 +217,36 @@ final class Distribution {
 
     private func settled(_ peer: String, _ up: Bool) {
         for waiter in settleWaiters.removeValue(forKey: peer) ?? [] { waiter(up) }
+    }
+
+    /// Connections paused on a full mailbox, and the handle that retries them in each loop iteration, after
+    /// the processes ran and before libuv polls (a check handle would wait behind a poll that may block).
+    private var stalledConnections: [ObjectIdentifier: NodeConnection] = [:]
+    private lazy var retryHandle: UnsafeMutablePointer<uv_prepare_t> = {
+        let handle = UnsafeMutablePointer<uv_prepare_t>.allocate(capacity: 1)
+        uv_prepare_init(loop, handle)
+        handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        flusher.openHandles += 1
+        retryHandleCreated = true
+        return handle
+    }()
+    private var retryHandleCreated = false
+
+    /// `connection` paused on a full mailbox: retried in each loop iteration until the message fits.
+    func stalled(_ connection: NodeConnection) {
+        if stalledConnections.isEmpty {
+            uv_prepare_start(retryHandle) { handle in
+                Unmanaged<Distribution>.fromOpaque(handle!.pointee.data).takeUnretainedValue().retryStalled()
+            }
+        }
+        stalledConnections[ObjectIdentifier(connection)] = connection
+    }
+
+    private func retryStalled() {
+        for (key, connection) in stalledConnections where connection.retryStalled() {
+            stalledConnections[key] = nil
+        }
+        if stalledConnections.isEmpty { uv_prepare_stop(retryHandle) }
     }
 
     /// Frames of a connection the peer superseded, waiting for the peer's own connection.

@@ -28,6 +28,8 @@ final class NodeConnection: TCPStreamDelegate {
     private(set) var framesIn: UInt64 = 0
     private(set) var framesOut: UInt64 = 0
     private var failureLogged = false
+    /// A message whose target's mailbox was full: reading is paused until it is delivered.
+    private var stalled: (message: Term, target: PID, label: String)?
     /// Replaced by the connection the peer initiated (simultaneous connect): closes without a node-down.
     private(set) var superseded = false
 
@@ -197,8 +199,31 @@ final class NodeConnection: TCPStreamDelegate {
 
     // MARK: Frames
 
+    /// Keeps a message for a full mailbox and stops reading from the peer until it fits.
+    func stall(_ message: Term, to target: PID, label: String) {
+        stalled = (message, target, label)
+        stream?.stopReading()
+        distribution.stalled(self)
+    }
+
+    /// Tries the kept message again (each loop iteration while stalled); on success reading resumes,
+    /// starting with the frames already received. Returns whether it is unstalled (those frames may have
+    /// stalled it again).
+    func retryStalled() -> Bool {
+        guard let (message, target, label) = stalled else { return true }
+        guard state == .up else {
+            stalled = nil
+            return true
+        }
+        guard distribution.redeliver(message, to: target, label: label) else { return false }
+        stalled = nil
+        stream?.startReading()
+        readFrames()
+        return stalled == nil
+    }
+
     private func readFrames() {
-        while input.count - inputStart >= 4 {
+        while stalled == nil && input.count - inputStart >= 4 {
             let length = Int(input[inputStart]) << 24 | Int(input[inputStart + 1]) << 16
                 | Int(input[inputStart + 2]) << 8 | Int(input[inputStart + 3])
             if length == 0 {  // a tick
@@ -220,6 +245,7 @@ final class NodeConnection: TCPStreamDelegate {
             case .success(let (control, payload)):
                 distribution.received(control: control, payload: payload, from: self)
                 guard state == .up else { return }
+                if stalled != nil { break }
             }
         }
         if inputStart == input.count {

@@ -125,6 +125,12 @@ final class TCPStream {
         })
     }
 
+    /// Stops delivering received bytes (backpressure: the peer's sends fill the socket buffers).
+    func stopReading() {
+        guard !isClosed else { return }
+        uv_read_stop(otp_uv_stream(handle))
+    }
+
     /// Queues `bytes`; they go out before the loop next waits for I/O.
     func write(_ bytes: [UInt8]) {
         guard !isClosed else { return }
@@ -150,7 +156,23 @@ final class TCPStream {
     fileprivate func flush() {
         queuedForFlush = false
         guard !isClosed, !output.isEmpty else { return }
-        let status = output.withUnsafeBytes { writeCopy($0, to: otp_uv_stream(handle)) }
+        // Straight into the socket when it takes it all (the common case: no request, no copy, no callback,
+        // no change to the epoll set); what it does not take goes through a queued uv_write.
+        let status = output.withUnsafeBytes { bytes -> Int32 in
+            var written = 0
+            if uv_stream_get_write_queue_size(otp_uv_stream(handle)) == 0 {
+                var buffer = uv_buf_init(UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: CChar.self)),
+                                         UInt32(bytes.count))
+                let result = uv_try_write(otp_uv_stream(handle), &buffer, 1)
+                if result >= 0 {
+                    written = Int(result)
+                } else if result != UV_EAGAIN.rawValue {
+                    return result
+                }
+            }
+            guard written < bytes.count else { return 0 }
+            return writeCopy(UnsafeRawBufferPointer(rebasing: bytes[written...]), to: otp_uv_stream(handle))
+        }
         bytesOut &+= UInt64(output.count)
         output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
         if status != 0 { close(reason: String(cString: uv_strerror(status))) }
