@@ -104,6 +104,10 @@ struct ErlangInteropTests {
             try await node.call(remote: echo, Term.tuple([.atom("sleep"), .integer(500)]), as: Term.self,
                                 timeout: .milliseconds(100))
         }
+        // The late reply (the server answers after its 500 ms) is dropped and counted, as a local one.
+        try await eventually("the late reply") {
+            (try? awaitSync { try await node.perform { $0.statistics.ignoredReplies } }) == 1
+        }
         // A reply that does not decode as the caller's type is a typed error.
         await #expect(throws: CallError.self) {
             try await node.call(remote: echo, Term.tuple([.atom("echo"), .atom("x")]), as: Int.self)

@@ -88,9 +88,14 @@ extension Distribution {
 
     /// A message for a local pid.
     private func deliver(_ message: Term, from: ExternalPID?, to target: ExternalPID, on connection: NodeConnection) {
-        // The reply to a call this node made: `{Ref, Reply}`.
+        // The reply to a call this node made: `{Ref, Reply}` with one of this node's references. One that
+        // comes after its call ended (timed out, server down) is dropped and counted, as a late local reply.
         if case .tuple(let elements) = message, elements.count == 2, case .reference(let tag) = elements[0],
-           let ref = localRef(tag), let deliverReply = awaitedReplies.removeValue(forKey: ref) {
+           let ref = localRef(tag) {
+            guard let deliverReply = awaitedReplies.removeValue(forKey: ref) else {
+                node.counters.ignoredReplies &+= 1
+                return
+            }
             return deliverReply(elements[1])
         }
         guard target.node == name, target.creation == creation || target.creation == 0 else {
