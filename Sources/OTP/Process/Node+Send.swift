@@ -53,6 +53,13 @@ extension Node {
     /// Encodes `message` and hands it to the connection of the pid's node.
     func sendRemote<M>(_ message: M, to pid: PID) throws(ProcessError) {
         guard let distribution else { throw .noDistribution(pid) }
+        // `{Name, node()}` (or a stand-in for one of this node's own pids): a local send, as in Erlang.
+        switch pid.remoteIdentity {
+        case .name(let name, let node)? where node == distribution.name: return try send(message, to: name)
+        case .pid(let own)? where own.node == distribution.name:
+            return try send(message, to: PID(index: own.id, serial: own.serial))
+        default: break
+        }
         let term: Term
         do throws(TermConversionError) {
             guard let encodable = message as? any TermEncodable else {

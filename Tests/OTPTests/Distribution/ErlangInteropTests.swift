@@ -383,6 +383,19 @@ struct ConnectionRobustnessTests {
         #expect(!captured.records.entries.contains { $0.message.contains("dropped") })
     }
 
+    @Test("{Name, node()}: a send to a name on this very node is a local send")
+    func ownNodeName() async throws {
+        let node = try await clusterNode("swift_self")
+        defer { shutdown(node) }
+        let log = Log<Envelope<Term>>()
+        _ = try await spawnTermCollector(node, name: "collector", into: log)
+        let own = swiftName("swift_self")
+        try await node.perform { node in try node.send(Term.atom("hi"), to: node.remote("collector", on: own)) }
+        try await eventually("the local delivery") { log.count == 1 }
+        #expect(log.messages == [.atom("hi")])
+        #expect(try await node.perform { $0.connectedNodes() } == [])
+    }
+
     @Test("Simultaneous connect: two nodes sending to each other at once keep one connection, nothing is lost")
     func simultaneousConnect() async throws {
         for round in 0..<5 {
