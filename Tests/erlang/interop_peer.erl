@@ -39,6 +39,7 @@ run({link_to, Target, ReportTo}) -> Pid = spawn(?MODULE, linker, [Target, Report
 run({kill, Pid}) -> exit(Pid, kill), ok;
 run({exit, Pid, Reason}) -> exit(Pid, Reason), ok;
 run({is_alive, Pid}) -> is_process_alive(Pid);
+run({links, Pid}) -> {links, Links} = process_info(Pid, links), lists:sort(Links);
 run({term_to_binary, Term}) -> term_to_binary(Term, [{minor_version, 2}]);
 run({reencode, Binary}) -> term_to_binary(binary_to_term(Binary), [{minor_version, 2}]);
 run({same, Binary, Term}) -> binary_to_term(Binary) =:= Term;

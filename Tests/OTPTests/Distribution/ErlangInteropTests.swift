@@ -190,6 +190,44 @@ struct ErlangInteropTests {
         #expect(log2.exits == [ExitSignal(from: linkerPid, reason: .custom("bye"))])
     }
 
+    @Test("Unlink (UNLINK_ID) stops exit propagation; exit/2 works both ways, kill included")
+    func unlinkAndExit2() async throws {
+        let (peer, node) = try await connectedPair("exit_peer", "swift_exit")
+        defer { stop(peer, node) }
+        let observers = try await Observers(on: node)
+        let log = observers.log
+        try await tell(node, observers.agent, .tuple([.atom("trap_exit"), .true]))
+        // An Erlang process linked to the reporter (it traps exits and stays alive).
+        let answer = try await command(node, peer, .tuple([.atom("link_to"), .pid(observers.reporterExternal),
+                                                           .pid(observers.reporterExternal)]))
+        guard case .tuple(let okPid) = answer, case .pid(let erlangPid) = okPid[1] else { return }
+        let remote = try await node.perform { $0.pid(for: erlangPid) }
+        // The agent links, then unlinks; the Erlang process then exits: no EXIT reaches the agent.
+        let linksInErlang = Term.tuple([.atom("links"), .pid(erlangPid)])
+        try await tell(node, observers.agent, .tuple([.atom("link"), .pid(erlangPid)]))
+        try await eventually("linked on both sides") {
+            guard case .list(let links)? = try? awaitSync({ try await command(node, peer, linksInErlang) }) else { return false }
+            return Set(links) == [.pid(observers.reporterExternal), .pid(observers.agentExternal)]
+        }
+        try await tell(node, observers.agent, .tuple([.atom("unlink"), .pid(erlangPid)]))
+        try await eventually("unlinked on both sides") {
+            (try? awaitSync { try await command(node, peer, linksInErlang) }) == .list([.pid(observers.reporterExternal)])
+        }
+        #expect(try await node.perform { $0.processInfo(observers.agent)?.links } == [])
+        // exit/2 from Erlang to the trapping agent: an EXIT message from the control process.
+        _ = try await command(node, peer, .tuple([.atom("exit"), .pid(observers.agentExternal), .atom("go_away")]))
+        try await eventually("EXIT from exit/2") { log.exits.count == 1 }
+        #expect(log.exits.first?.reason == .custom("go_away"))
+        // exit/2 from Swift with kill: the trapping Erlang process dies anyway.
+        try await node.perform { node in node.exit(remote, reason: .kill, from: observers.agent) }
+        try await eventually("killed") {
+            (try? awaitSync { try await command(node, peer, .tuple([.atom("is_alive"), .pid(erlangPid)])) }) == .false
+        }
+        // Its death reached the reporter it was linked to, but not the agent, which had unlinked.
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(log.exits.count == 1)
+    }
+
     @Test("Monitors: Erlang monitors a Swift process; a Swift process monitors an Erlang one that is killed")
     func monitors() async throws {
         let (peer, node) = try await connectedPair("mon_peer", "swift_mon")
