@@ -157,7 +157,7 @@ struct ErlangInteropTests {
         let (peer, node) = try await connectedPair("link_peer", "swift_link")
         defer { stop(peer, node) }
         let observers = try await Observers(on: node)
-        let (reports, log, agent) = (observers.reports, observers.log, observers.agent)
+        let (reports, agent) = (observers.reports, observers.agent)
         let (agentExt, reporterExt) = (observers.agentExternal, observers.reporterExternal)
 
         // Erlang links to the agent; the agent exits with `boom`; the Erlang linker traps it.
@@ -233,7 +233,7 @@ struct ErlangInteropTests {
         let (peer, node) = try await connectedPair("mon_peer", "swift_mon")
         defer { stop(peer, node) }
         let observers = try await Observers(on: node)
-        let (reports, log, agent) = (observers.reports, observers.log, observers.agent)
+        let (reports, agent) = (observers.reports, observers.agent)
         let (agentExt, reporterExt) = (observers.agentExternal, observers.reporterExternal)
 
         let answer = try await command(node, peer, .tuple([.atom("watch"), .pid(agentExt), .pid(reporterExt)]))
@@ -270,7 +270,7 @@ struct ErlangInteropTests {
         let (peer, node) = try await connectedPair("drop_peer", "swift_drop")
         defer { stop(peer, node) }
         let observers = try await Observers(on: node)
-        let (reports, log, agent) = (observers.reports, observers.log, observers.agent)
+        let (log, agent) = (observers.log, observers.agent)
         let reporterExt = observers.reporterExternal
         let answer = try await command(node, peer, .tuple([.atom("link_to"), .pid(reporterExt), .pid(reporterExt)]))
         guard case .tuple(let okLinker) = answer, case .pid(let remote) = okLinker[1] else { return }
