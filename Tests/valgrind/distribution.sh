@@ -3,6 +3,7 @@
 # listening socket, an Erlang node connecting, the handshake, ping, calls and a cast over libuv TCP, leaving
 # the cluster), while a real Erlang node drives it. Fails on any valgrind error or a wrong answer.
 set -euo pipefail
+export ERL_CRASH_DUMP_SECONDS=0  # a failing Erlang client writes no erl_crash.dump into the tree
 demo="$1"; valgrind_cmd="$2"; out="$3"
 tag=$$
 node="valgrind_$tag@localhost"

@@ -44,6 +44,7 @@ final class ErlangPeer: @unchecked Sendable {
         defer { argv.forEach { free($0) } }
         var environment = ProcessInfo.processInfo.environment
         environment["ERL_EPMD_ADDRESS"] = "127.0.0.1"
+        environment["ERL_CRASH_DUMP_SECONDS"] = "0"  // a peer killed by a test writes no erl_crash.dump
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
