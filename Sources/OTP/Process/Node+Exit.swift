@@ -32,11 +32,12 @@ extension Node {
 
     /// Delivers one exit signal according to the table above.
     func signal(_ target: PID, from: PID?, reason: ExitReason, viaLink: Bool) {
-        if target.isRemote {
-            distribution?.exitSignal(to: target, from: from, reason: reason, viaLink: viaLink)
+        guard let process = core(target) else {
+            // Not a local process: a remote one gets the signal over its connection.
+            if target.isRemote { distribution?.exitSignal(to: target, from: from, reason: reason, viaLink: viaLink) }
             return
         }
-        guard let process = core(target), process.status != .stopping, process.status != .terminated else { return }
+        guard process.status != .stopping, process.status != .terminated else { return }
         if !viaLink, case .kill = reason {
             kill(process, reason: .killed)
         } else if process.trapExits {

@@ -6,12 +6,12 @@ extension Node {
     public func link(_ a: PID, _ b: PID) {
         preconditionInLoop()
         guard a != b, let first = core(a) else { return }
-        if b.isRemote {
-            guard let distribution else { return signal(a, from: b, reason: .noconnection, viaLink: true) }
-            if !first.relations.links.contains(b) { distribution.link(a, b) }
-            return
-        }
         guard let second = core(b), second.status != .terminated else {
+            if b.isRemote {
+                guard let distribution else { return signal(a, from: b, reason: .noconnection, viaLink: true) }
+                if !first.relations.links.contains(b) { distribution.link(a, b) }
+                return
+            }
             signal(a, from: b, reason: .noproc, viaLink: true)
             return
         }

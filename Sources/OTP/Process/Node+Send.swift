@@ -42,10 +42,11 @@ extension Node {
     ///   message (counted).
     public func send<M>(_ message: M, to pid: PID) throws(ProcessError) {
         preconditionInLoop("send(_:to:)")
-        if pid.isRemote { return try sendRemote(message, to: pid) }
         do {
             try send(message, to: try typedAddress(pid, as: M.self))
         } catch .noProcess {
+            // Not a local process: a remote one gets the message over its connection.
+            if pid.isRemote { return try sendRemote(message, to: pid) }
             counters.droppedToDeadProcesses &+= 1  // a dead pid drops the message, as in Erlang
         }
     }

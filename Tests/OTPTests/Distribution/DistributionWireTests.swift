@@ -51,12 +51,13 @@ struct DistributionWireTests {
     @Test("A peer lacking a mandatory flag is refused, naming the flag; a version 5 peer is refused")
     func handshakeFlags() throws {
         var b = Handshake(role: .acceptor, localName: "b@h", creation: 2, cookie: "c", challenge: 1)
-        var name: [UInt8] = [UInt8(ascii: "N")]
-        Handshake.append64(&name, DistributionFlags.ours.subtracting([.utf8Atoms, .unlinkID]).rawValue)
-        Handshake.append32(&name, 1)
-        Handshake.append16(&name, 3)
-        name += Array("a@h".utf8)
-        let framed = Handshake.frame(name)
+        var name = TermWriter()
+        name.u8(UInt8(ascii: "N"))
+        name.u64(DistributionFlags.ours.subtracting([.utf8Atoms, .unlinkID]).rawValue)
+        name.u32(1)
+        name.u16(3)
+        name.bytes += Array("a@h".utf8)
+        let framed = Handshake.frame(name.bytes)
         #expect(throws: DistributionError.missingFlags("a@h", ["UTF8_ATOMS", "UNLINK_ID"])) {
             try framed.withUnsafeBytes { _ = try b.receive($0) }
         }

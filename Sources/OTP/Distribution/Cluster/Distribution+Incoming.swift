@@ -48,21 +48,12 @@ extension Distribution {
         case .monitor(let from, let target, let ref):
             monitored(by: from, target: target, ref: ref, on: connection)
         case .demonitor(_, let target, let ref):
-            let local: PID?
-            switch target {
-            case .pid(let p): local = pid(for: p)
-            case .atom(let n): local = node.registry[n]
-            default: local = nil
-            }
-            if let local, var monitors = incomingMonitors[local] {
+            if let local = localProcess(target), var monitors = incomingMonitors[local] {
                 monitors.removeAll { $0.ref == ref }
                 incomingMonitors[local] = monitors.isEmpty ? nil : monitors
             }
             // gen_server:call's monitor doubles as its alias: the call is over.
-            remoteCalls = remoteCalls.filter {
-                if case .improperList(_, .reference(let alias)) = $0.value.tag { return alias != ref }
-                return true
-            }
+            if let call = remoteCallsByAlias.removeValue(forKey: ref) { remoteCalls[call] = nil }
         case .monitorExit(_, _, let ref, let reason):
             if let local = localRef(ref) { fireOutgoingMonitor(local, reason: ExitReason(term: reason)) }
         case .unsupported(let tag, _):
@@ -72,18 +63,21 @@ extension Distribution {
     }
 
     private func monitored(by watcher: ExternalPID, target: Term, ref: ExternalReference, on connection: NodeConnection) {
-        let local: PID?
-        switch target {
-        case .pid(let p): local = p.node == name ? pid(for: p) : nil
-        case .atom("net_kernel"): return  // always there while the connection is
-        case .atom(let n): local = node.registry[n]
-        default: local = nil
-        }
-        guard let local, let process = node.core(local), process.status != .terminated else {
+        if target == .atom("net_kernel") { return }  // always there while the connection is
+        guard let local = localProcess(target), let process = node.core(local), process.status != .terminated else {
             sendExit(.monitorExit(target: target, to: watcher, ref: ref, reason: .atom("noproc")), on: connection)
             return
         }
         incomingMonitors[local, default: []].append(IncomingMonitor(ref: ref, watcher: watcher, target: target))
+    }
+
+    /// The local process a monitor target names: one of this node's pids, or a registered name.
+    private func localProcess(_ target: Term) -> PID? {
+        switch target {
+        case .pid(let p) where p.node == name: return pid(for: p)
+        case .atom(let n): return node.registry[n]
+        default: return nil
+        }
     }
 
     /// A message for a local pid.

@@ -75,12 +75,7 @@ extension Distribution {
             return
         }
         outgoingMonitors[ref] = (watcher, target)
-        let targetTerm: Term
-        switch identity {
-        case .pid(let pid): targetTerm = .pid(pid)
-        case .name(let name, _): targetTerm = .atom(name)
-        }
-        connection.send(ControlMessage.monitor(from: external(watcher), target: targetTerm, ref: external(ref)).control)
+        connection.send(ControlMessage.monitor(from: external(watcher), target: identity.term, ref: external(ref)).control)
     }
 
     /// A local monitor on a remote target was removed (demonitor, the watcher's exit, a finished call).
@@ -88,12 +83,7 @@ extension Distribution {
         awaitedReplies[ref] = nil
         guard let monitor = outgoingMonitors.removeValue(forKey: ref),
               let identity = monitor.target.remoteIdentity, let connection = connections[identity.node] else { return }
-        let targetTerm: Term
-        switch identity {
-        case .pid(let pid): targetTerm = .pid(pid)
-        case .name(let name, _): targetTerm = .atom(name)
-        }
-        connection.send(ControlMessage.demonitor(from: external(monitor.watcher), target: targetTerm, ref: external(ref)).control)
+        connection.send(ControlMessage.demonitor(from: external(monitor.watcher), target: identity.term, ref: external(ref)).control)
     }
 
     /// The remote target of monitor `ref` went down (or its node is unreachable): the watcher gets its `DOWN`.
@@ -124,17 +114,18 @@ extension Distribution {
     /// A remote process called a local server: remembers how to answer, returns the request's reference.
     func openRemoteCall(from caller: ExternalPID, tag: Term, server: PID) -> Ref {
         let ref = node.monitors.detachedRef()
-        remoteCalls[ref] = RemoteCall(from: caller, tag: tag, server: server)
+        let call = RemoteCall(from: caller, tag: tag, server: server)
+        remoteCalls[ref] = call
+        if let alias = call.alias { remoteCallsByAlias[alias] = ref }
         return ref
     }
-
-    func cancelRemoteCall(_ ref: Ref) { remoteCalls[ref] = nil }
 
     /// A local server answered a remote caller: `{Tag, Reply}` goes back (to the alias of a modern
     /// `gen_server:call`, or to the caller's pid). Returns whether a call was waiting.
     @usableFromInline
     func reply<R>(_ ref: Ref, _ value: R) -> Bool {
         guard let call = remoteCalls.removeValue(forKey: ref) else { return false }
+        if let alias = call.alias { remoteCallsByAlias[alias] = nil }
         let reply: Term
         do throws(TermConversionError) {
             guard let encodable = value as? any TermEncodable else {
@@ -147,13 +138,19 @@ extension Distribution {
             return false
         }
         guard let connection = connection(to: call.from.node) else { return false }
-        let message = Term.tuple([call.tag, reply])
-        if case .improperList(let head, .reference(let alias)) = call.tag, head == [.atom("alias")] {
-            connection.send(ControlMessage.aliasSend(from: external(call.server), alias: alias).control, payload: message)
-        } else {
-            connection.send(ControlMessage.send(to: call.from).control, payload: message)
-        }
+        sendReply(reply, tag: call.tag, to: call.from, from: external(call.server), on: connection)
         return true
+    }
+
+    /// `{Tag, Reply}` to a `gen_server:call` caller: to its alias (`ALIAS_SEND`), or to its pid for a caller
+    /// that tagged the call with a plain reference.
+    func sendReply(_ reply: Term, tag: Term, to caller: ExternalPID, from sender: ExternalPID, on connection: NodeConnection) {
+        let message = Term.tuple([tag, reply])
+        if let alias = Self.alias(in: tag) {
+            connection.send(ControlMessage.aliasSend(from: sender, alias: alias).control, payload: message)
+        } else {
+            connection.send(ControlMessage.send(to: caller).control, payload: message)
+        }
     }
 
     /// A local caller awaits the reply to request `ref` from a remote server; `deliver` decodes it.

@@ -47,6 +47,8 @@ final class Distribution {
     var links: [String: Set<LinkPair>] = [:]
     /// Calls from remote processes to local servers awaiting the reply, by the request reference.
     var remoteCalls: [Ref: RemoteCall] = [:]
+    /// The same calls by their alias, for the caller's `DEMONITOR_P` that ends one.
+    var remoteCallsByAlias: [ExternalReference: Ref] = [:]
     /// Replies awaited by local callers of remote servers: decode the reply term and deliver it.
     var awaitedReplies: [Ref: (Term) -> Void] = [:]
     var nextUnlinkID: UInt64 = 1
@@ -68,6 +70,15 @@ final class Distribution {
         let from: ExternalPID
         let tag: Term
         let server: PID
+
+        /// The alias of a modern `gen_server:call` (`[alias | Ref]`): also the caller's monitor reference.
+        var alias: ExternalReference? { Distribution.alias(in: tag) }
+    }
+
+    /// The alias in a `gen_server:call` tag `[alias | Ref]` (OTP 24+); `nil` for an older plain reference.
+    static func alias(in tag: Term) -> ExternalReference? {
+        if case .improperList(let head, .reference(let alias)) = tag, head == [.atom("alias")] { return alias }
+        return nil
     }
 
     /// Resolves the cookie and prepares the handles; `start` listens and registers.
@@ -330,6 +341,7 @@ final class Distribution {
             incomingMonitors[local] = kept.isEmpty ? nil : kept
         }
         remoteCalls = remoteCalls.filter { $0.value.from.node != peer }
+        remoteCallsByAlias = remoteCallsByAlias.filter { remoteCalls[$0.value] != nil }
     }
 
     /// Logs a refused or broken connection. The cookie never appears in any error.

@@ -31,11 +31,7 @@ extension Distribution {
         guard case .tuple(let elements) = message, elements.count == 3, elements[0] == .atom("$gen_call"),
               case .tuple(let fromTag) = elements[1], fromTag.count == 2 else { return }
         let reply: Term = elements[2].tupleElements?.first == .atom("is_auth") ? .atom("yes") : .atom("error")
-        let answer = Term.tuple([fromTag[1], reply])
-        if case .improperList(_, .reference(let alias)) = fromTag[1] {
-            connection.send(ControlMessage.aliasSend(from: nodePID, alias: alias).control, payload: answer)
-        } else if case .pid(let caller) = fromTag[0] {
-            connection.send(ControlMessage.send(to: caller).control, payload: answer)
-        }
+        guard case .pid(let caller) = fromTag[0] else { return }
+        sendReply(reply, tag: fromTag[1], to: caller, from: nodePID, on: connection)
     }
 }

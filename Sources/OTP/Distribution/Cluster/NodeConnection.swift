@@ -224,8 +224,7 @@ final class NodeConnection: TCPStreamDelegate {
 
     private func readFrames() {
         while stalled == nil && input.count - inputStart >= 4 {
-            let length = Int(input[inputStart]) << 24 | Int(input[inputStart + 1]) << 16
-                | Int(input[inputStart + 2]) << 8 | Int(input[inputStart + 3])
+            let length = Int(input.uint32(at: inputStart))
             if length == 0 {  // a tick
                 inputStart += 4
                 continue

@@ -15,6 +15,14 @@ public enum RemoteIdentity: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// How the wire names it in a monitor: the pid, or the name as an atom.
+    var term: Term {
+        switch self {
+        case .pid(let pid): return .pid(pid)
+        case .name(let name, _): return .atom(name)
+        }
+    }
+
     public var description: String {
         switch self {
         case .pid(let pid): return pid.description

@@ -189,10 +189,7 @@ struct TermWriter {
         } else if value >= Int(Int32.min) && value <= Int(Int32.max) {
             u8(TermTag.integer); u32(UInt32(bitPattern: Int32(value)))
         } else {
-            var magnitude: [UInt8] = []
-            var rest = value.magnitude
-            while rest > 0 { magnitude.append(UInt8(truncatingIfNeeded: rest)); rest >>= 8 }
-            writeBig(isNegative: value < 0, magnitude: magnitude)
+            writeBig(isNegative: value < 0, magnitude: BigInteger.magnitudeBytes(of: value))
         }
     }
 

@@ -115,11 +115,25 @@ public struct BigInteger: Hashable, Sendable, CustomStringConvertible {
         self.magnitude = bytes
     }
 
+    /// The little-endian magnitude of `value`, without trailing zero bytes (any integer type, any width).
+    static func magnitudeBytes(of value: some BinaryInteger) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for word in value.magnitude.words {
+            for shift in stride(from: 0, to: UInt.bitWidth, by: 8) { bytes.append(UInt8(truncatingIfNeeded: word >> shift)) }
+        }
+        while bytes.last == 0 { bytes.removeLast() }
+        return bytes
+    }
+
+    /// The magnitude as a `UInt64`, when it fits in 8 bytes.
+    var magnitudeValue: UInt64? {
+        guard magnitude.count <= 8 else { return nil }
+        return magnitude.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    }
+
     /// The value as an `Int`, when it fits.
     public var intValue: Int? {
-        guard magnitude.count <= 8 else { return nil }
-        var value: UInt64 = 0
-        for (i, byte) in magnitude.enumerated() { value |= UInt64(byte) << (8 * UInt64(i)) }
+        guard let value = magnitudeValue else { return nil }
         if isNegative {
             if value <= UInt64(Int.max) { return -Int(value) }
             return value == UInt64(Int.max) + 1 ? Int.min : nil
@@ -145,6 +159,15 @@ extension Term {
     public static let undefined = Term.atom("undefined")
     /// `[]`.
     public static let emptyList = Term.list([])
+
+    /// Any Swift integer: `integer` when it fits in an `Int`, `bigInteger` beyond.
+    public init(integer value: some BinaryInteger) {
+        if let small = Int(exactly: value) {
+            self = .integer(small)
+        } else {
+            self = .bigInteger(BigInteger(isNegative: value < 0, magnitude: BigInteger.magnitudeBytes(of: value)))
+        }
+    }
 
     /// A UTF-8 binary, as Elixir strings and Erlang's `<<"text">>`.
     public static func string(_ text: String) -> Term { .binary(Array(text.utf8)) }
@@ -173,8 +196,7 @@ extension Term {
     public var unsignedValue: UInt64? {
         switch self {
         case .integer(let value): return value >= 0 ? UInt64(value) : nil
-        case .bigInteger(let big) where !big.isNegative && big.magnitude.count <= 8:
-            return big.magnitude.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        case .bigInteger(let big) where !big.isNegative: return big.magnitudeValue
         default: return nil
         }
     }

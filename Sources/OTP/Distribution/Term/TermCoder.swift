@@ -99,16 +99,9 @@ private func primitive(_ value: Any) throws -> Term? {
     case let v as Float:
         guard v.isFinite else { throw TermConversionError.unrepresentable("the float \(v)") }
         return .float(Double(v))
-    case let v as any BinaryInteger: return integerTerm(v)
+    case let v as any BinaryInteger: return Term(integer: v)
     default: return nil
     }
-}
-
-private func integerTerm<I: BinaryInteger>(_ v: I) -> Term {
-    if let small = Int(exactly: v) { return .integer(small) }
-    let magnitude = UInt64(v.magnitude)
-    return .bigInteger(BigInteger(isNegative: v.signum() < 0,
-                                  magnitude: (0..<8).map { UInt8(truncatingIfNeeded: magnitude >> (8 * UInt64($0))) }))
 }
 
 private struct KeyedTermEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {

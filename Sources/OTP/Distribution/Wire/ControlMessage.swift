@@ -89,8 +89,8 @@ enum ControlMessage: Equatable {
         case .monitor(let from, let target, let ref): return .tuple([.integer(19), .pid(from), target, .reference(ref)])
         case .demonitor(let from, let target, let ref): return .tuple([.integer(20), .pid(from), target, .reference(ref)])
         case .monitorExit(let target, let to, let ref, _): return .tuple([.integer(28), target, .pid(to), .reference(ref)])
-        case .unlinkID(let id, let from, let to): return .tuple([.integer(35), Self.idTerm(id), .pid(from), .pid(to)])
-        case .unlinkIDAck(let id, let from, let to): return .tuple([.integer(36), Self.idTerm(id), .pid(from), .pid(to)])
+        case .unlinkID(let id, let from, let to): return .tuple([.integer(35), Term(integer: id), .pid(from), .pid(to)])
+        case .unlinkIDAck(let id, let from, let to): return .tuple([.integer(36), Term(integer: id), .pid(from), .pid(to)])
         case .unsupported(_, let term): return term
         }
     }
@@ -101,10 +101,5 @@ enum ControlMessage: Equatable {
         case .exit(_, _, let reason), .exit2(_, _, let reason), .monitorExit(_, _, _, let reason): return reason
         default: return nil
         }
-    }
-
-    private static func idTerm(_ id: UInt64) -> Term {
-        if id <= UInt64(Int.max) { return .integer(Int(id)) }
-        return .bigInteger(BigInteger(isNegative: false, magnitude: (0..<8).map { UInt8(truncatingIfNeeded: id >> (8 * UInt64($0))) }))
     }
 }

@@ -15,15 +15,16 @@ enum EPMD {
 
     /// `ALIVE2_REQ`: a normal node (77), TCP (0), protocol version 6 only.
     static func aliveRequest(name: String, port: UInt16) -> [UInt8] {
-        var body: [UInt8] = [120]
-        Handshake.append16(&body, port)
-        body += [77, 0]
-        Handshake.append16(&body, 6)
-        Handshake.append16(&body, 6)
-        Handshake.append16(&body, UInt16(name.utf8.count))
-        body += name.utf8
-        Handshake.append16(&body, 0)
-        return Handshake.frame(body)
+        var body = TermWriter()
+        body.u8(120)
+        body.u16(port)
+        body.bytes += [77, 0]
+        body.u16(6)
+        body.u16(6)
+        body.u16(UInt16(name.utf8.count))
+        body.bytes += name.utf8
+        body.u16(0)
+        return Handshake.frame(body.bytes)
     }
 
     /// The creation from `ALIVE2_X_RESP` (118) or `ALIVE2_RESP` (121); `nil` until the answer is complete.
@@ -33,11 +34,11 @@ enum EPMD {
         case 118:
             guard bytes.count >= 6 else { return nil }
             guard bytes[1] == 0 else { throw .epmd("registration refused (result \(bytes[1])): is the name already in use?") }
-            return Handshake.read32(bytes, 2)
+            return bytes.uint32(at: 2)
         case 121:
             guard bytes.count >= 4 else { return nil }
             guard bytes[1] == 0 else { throw .epmd("registration refused (result \(bytes[1])): is the name already in use?") }
-            return UInt32(Handshake.read16(bytes, 2))
+            return UInt32(bytes.uint16(at: 2))
         default:
             throw .epmd("unexpected answer \(tag) to the registration")
         }
@@ -52,11 +53,11 @@ enum EPMD {
         guard bytes[0] == 119 else { throw .unreachable(node: node, reason: "unexpected epmd answer \(bytes[0])") }
         guard bytes[1] == 0 else { throw .unreachable(node: node, reason: "not registered with epmd") }
         guard bytes.count >= 12 else { return nil }
-        let highest = Handshake.read16(bytes, 6), lowest = Handshake.read16(bytes, 8)
+        let highest = bytes.uint16(at: 6), lowest = bytes.uint16(at: 8)
         guard lowest <= 6 && highest >= 6 else {
             throw .unreachable(node: node, reason: "speaks distribution versions \(lowest)...\(highest), not 6")
         }
-        return Handshake.read16(bytes, 2)
+        return bytes.uint16(at: 2)
     }
 }
 

@@ -48,13 +48,19 @@ struct Handshake {
     }
 
     /// The first message, for the initiator.
-    func start() -> [UInt8] {
-        var body: [UInt8] = [UInt8(ascii: "N")]
-        Self.append64(&body, DistributionFlags.ours.rawValue)
-        Self.append32(&body, localCreation)
-        Self.append16(&body, UInt16(localName.utf8.count))
-        body += localName.utf8
-        return Self.frame(body)
+    func start() -> [UInt8] { nameMessage(challenge: nil) }
+
+    /// `N`, our flags, [challenge,] creation and name: the initiator's send_name, or (with a challenge) the
+    /// acceptor's send_challenge.
+    private func nameMessage(challenge: UInt32?) -> [UInt8] {
+        var body = TermWriter()
+        body.u8(UInt8(ascii: "N"))
+        body.u64(DistributionFlags.ours.rawValue)
+        if let challenge { body.u32(challenge) }
+        body.u32(localCreation)
+        body.u16(UInt16(localName.utf8.count))
+        body.bytes += localName.utf8
+        return Self.frame(body.bytes)
     }
 
     /// Bytes left over after the handshake: the first distribution frames, sent right after the ack.
@@ -90,21 +96,15 @@ struct Handshake {
         case (.awaitingName, UInt8(ascii: "N")):
             // send_name: flags(8) creation(4) nlen(2) name
             guard message.count >= 15 else { throw .handshake(who, "short name message") }
-            peerFlags = DistributionFlags(rawValue: Self.read64(message, 1))
-            peerCreation = Self.read32(message, 9)
-            let length = Int(Self.read16(message, 13))
+            peerFlags = DistributionFlags(rawValue: message.uint64(at: 1))
+            peerCreation = message.uint32(at: 9)
+            let length = Int(message.uint16(at: 13))
             guard message.count >= 15 + length else { throw .handshake(who, "short name message") }
             let name = String(decoding: message[15..<15 + length], as: UTF8.self)
             peerName = name
             try checkFlags(name)
-            var challenge: [UInt8] = [UInt8(ascii: "N")]
-            Self.append64(&challenge, DistributionFlags.ours.rawValue)
-            Self.append32(&challenge, ourChallenge)
-            Self.append32(&challenge, localCreation)
-            Self.append16(&challenge, UInt16(localName.utf8.count))
-            challenge += localName.utf8
             state = .awaitingReply
-            return [.send(Self.frame(Array("sok".utf8))), .send(Self.frame(challenge))]
+            return [.send(Self.frame(Array("sok".utf8))), .send(nameMessage(challenge: ourChallenge))]
         case (.awaitingName, UInt8(ascii: "n")):
             throw .handshake(who, "peer uses the version 5 handshake; OTP 23 or later is required")
         case (.awaitingStatus, UInt8(ascii: "s")):
@@ -118,10 +118,10 @@ struct Handshake {
         case (.awaitingChallenge, UInt8(ascii: "N")):
             // challenge: flags(8) challenge(4) creation(4) nlen(2) name
             guard message.count >= 19 else { throw .handshake(who, "short challenge") }
-            peerFlags = DistributionFlags(rawValue: Self.read64(message, 1))
-            let challenge = Self.read32(message, 9)
-            peerCreation = Self.read32(message, 13)
-            let length = Int(Self.read16(message, 17))
+            peerFlags = DistributionFlags(rawValue: message.uint64(at: 1))
+            let challenge = message.uint32(at: 9)
+            peerCreation = message.uint32(at: 13)
+            let length = Int(message.uint16(at: 17))
             guard message.count >= 19 + length else { throw .handshake(who, "short challenge") }
             let name = String(decoding: message[19..<19 + length], as: UTF8.self)
             guard peerName == nil || peerName == name else {
@@ -129,14 +129,15 @@ struct Handshake {
             }
             peerName = name
             try checkFlags(name)
-            var reply: [UInt8] = [UInt8(ascii: "r")]
-            Self.append32(&reply, ourChallenge)
-            reply += digest(challenge)
+            var reply = TermWriter()
+            reply.u8(UInt8(ascii: "r"))
+            reply.u32(ourChallenge)
+            reply.bytes += digest(challenge)
             state = .awaitingAck
-            return [.send(Self.frame(reply))]
+            return [.send(Self.frame(reply.bytes))]
         case (.awaitingReply, UInt8(ascii: "r")):
             guard message.count == 21 else { throw .handshake(who, "malformed challenge reply") }
-            let theirChallenge = Self.read32(message, 1)
+            let theirChallenge = message.uint32(at: 1)
             guard Array(message[5..<21]) == digest(ourChallenge) else { throw .badCookie(who) }
             var ack: [UInt8] = [UInt8(ascii: "a")]
             ack += digest(theirChallenge)
@@ -160,22 +161,11 @@ struct Handshake {
     /// `md5(Cookie ++ integer_to_list(Challenge))`.
     func digest(_ challenge: UInt32) -> [UInt8] { MD5.digest(cookie + Array(String(challenge).utf8)) }
 
+    /// A handshake (or EPMD) message: its 2-byte length, then `body`.
     static func frame(_ body: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        append16(&out, UInt16(body.count))
-        return out + body
+        var out = TermWriter(capacity: body.count + 2)
+        out.u16(UInt16(body.count))
+        out.bytes += body
+        return out.bytes
     }
-
-    static func append16(_ out: inout [UInt8], _ v: UInt16) { out += [UInt8(v >> 8), UInt8(truncatingIfNeeded: v)] }
-    static func append32(_ out: inout [UInt8], _ v: UInt32) {
-        out += [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)]
-    }
-    static func append64(_ out: inout [UInt8], _ v: UInt64) {
-        append32(&out, UInt32(v >> 32)); append32(&out, UInt32(truncatingIfNeeded: v))
-    }
-    static func read16(_ b: [UInt8], _ at: Int) -> UInt16 { UInt16(b[at]) << 8 | UInt16(b[at + 1]) }
-    static func read32(_ b: [UInt8], _ at: Int) -> UInt32 {
-        UInt32(b[at]) << 24 | UInt32(b[at + 1]) << 16 | UInt32(b[at + 2]) << 8 | UInt32(b[at + 3])
-    }
-    static func read64(_ b: [UInt8], _ at: Int) -> UInt64 { UInt64(read32(b, at)) << 32 | UInt64(read32(b, at + 4)) }
 }
