@@ -23,8 +23,12 @@ extension Node {
     /// Thread: loop thread only.
     public func unlink(_ a: PID, _ b: PID) {
         preconditionInLoop()
-        if b.isRemote { return distribution?.unlink(a, b) ?? () }
         core(a)?.extras?.links.remove(b)
-        core(b)?.extras?.links.remove(a)
+        guard let second = core(b) else {
+            // Not a local process: a remote one is told over its connection (UNLINK_ID).
+            if b.isRemote { distribution?.unlink(a, b) }
+            return
+        }
+        second.extras?.links.remove(a)
     }
 }

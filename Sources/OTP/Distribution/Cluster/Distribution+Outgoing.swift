@@ -35,7 +35,6 @@ extension Distribution {
 
     func unlink(_ local: PID, _ remote: PID) {
         guard case .pid(let target)? = remote.remoteIdentity else { return }
-        node.core(local)?.extras?.links.remove(remote)
         guard links[target.node]?.remove(LinkPair(local: local, remote: remote)) != nil,
               let connection = connections[target.node] else { return }
         nextUnlinkID &+= 1
