@@ -76,7 +76,8 @@ unit-test: erlang
 TSAN_FILTER := AsyncFacade|LoopTests|Embedding|LoopExecutor|ServiceLifecycle|ApplicationTests|ErlangInterop|ConnectionRobustness
 test-tsan: erlang
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan \
+	TSAN_OPTIONS=halt_on_error=1:suppressions=$(CURDIR)/Tests/tsan/swift-concurrency.supp \
+		$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan \
 		--filter "$(TSAN_FILTER)"
 
 ## The whole suite under AddressSanitizer; any report fails the run. (libuv itself is not instrumented:

@@ -3,12 +3,26 @@
 %% result, so every interaction under test crosses the wire the way user code does.
 -module(interop_peer).
 -behaviour(gen_server).
--export([start/0, init/1, handle_call/3, handle_cast/2, handle_info/2, watcher/2, linker/2, random_term/1]).
+-export([start/0, start/1, init/1, handle_call/3, handle_cast/2, handle_info/2, watcher/2, linker/2, random_term/1]).
 
 start() ->
     {ok, _} = gen_server:start({local, control}, ?MODULE, control, []),
     {ok, _} = gen_server:start({local, echo}, ?MODULE, echo, []),
     ok.
+
+%% As start/0, and halts this node once the OS process Owner (the test run) no longer exists, so a test
+%% run that crashed leaves no Erlang node behind.
+start(Owner) ->
+    ok = start(),
+    spawn(fun() -> watch_owner("/proc/" ++ integer_to_list(Owner)) end),
+    ok.
+
+watch_owner(Path) ->
+    timer:sleep(500),
+    case filelib:is_dir(Path) of
+        true -> watch_owner(Path);
+        false -> erlang:halt(0)
+    end.
 
 init(Role) -> {ok, Role}.
 

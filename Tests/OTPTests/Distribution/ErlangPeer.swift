@@ -38,7 +38,11 @@ final class ErlangPeer: @unchecked Sendable {
     static func spawn(_ tool: String, _ arguments: [String]) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
+        // No descriptor of the test process is inherited: an Erlang node left behind by a crashed test
+        // run must not keep `swift test`'s output pipes open (it would wait for them forever).
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         defer { posix_spawn_file_actions_destroy(&actions) }
         let argv = ([tool] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -66,7 +70,8 @@ final class ErlangPeer: @unchecked Sendable {
             "-sname", self.name, "-setcookie", Self.cookie, "-noinput", "-pa", Self.moduleDirectory,
             "-kernel", "inet_dist_use_interface", "{127,0,0,1}",
         ] + (tickTime.map { ["-kernel", "net_ticktime", "\($0)"] } ?? []) + [
-            "-eval", "ok = interop_peer:start()",
+            // The node halts by itself when this test process is gone (however it ended).
+            "-eval", "ok = interop_peer:start(\(getpid()))",
         ])
     }
 
