@@ -75,9 +75,8 @@ unit-test: erlang
 ## The cross-thread tests (facade, loop, embedding) under ThreadSanitizer; any report fails the run.
 TSAN_FILTER := AsyncFacade|LoopTests|Embedding|LoopExecutor|ServiceLifecycle|ApplicationTests|ErlangInterop|ConnectionRobustness
 test-tsan: erlang
-	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	TSAN_OPTIONS=halt_on_error=1:suppressions=$(CURDIR)/Tests/tsan/swift-concurrency.supp \
-		$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan \
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan -Xswiftc -DOTP_TSAN
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan \
 		--filter "$(TSAN_FILTER)"
 
 ## The whole suite under AddressSanitizer; any report fails the run. (libuv itself is not instrumented:

@@ -10,18 +10,23 @@ start() ->
     {ok, _} = gen_server:start({local, echo}, ?MODULE, echo, []),
     ok.
 
-%% As start/0, and halts this node once the OS process Owner (the test run) no longer exists, so a test
-%% run that crashed leaves no Erlang node behind.
+%% As start/0, and halts this node once the OS process Owner (the test run) has ended (gone, or a zombie
+%% its parent has not reaped yet), so a test run that crashed leaves no Erlang node behind.
 start(Owner) ->
     ok = start(),
-    spawn(fun() -> watch_owner("/proc/" ++ integer_to_list(Owner)) end),
+    spawn(fun() -> watch_owner("/proc/" ++ integer_to_list(Owner) ++ "/stat") end),
     ok.
 
-watch_owner(Path) ->
+watch_owner(Stat) ->
     timer:sleep(500),
-    case filelib:is_dir(Path) of
-        true -> watch_owner(Path);
-        false -> erlang:halt(0)
+    case file:read_file(Stat) of
+        {ok, Bin} ->
+            [_, Rest] = binary:split(Bin, <<") ">>),
+            case Rest of
+                <<"Z", _/binary>> -> erlang:halt(0);
+                _ -> watch_owner(Stat)
+            end;
+        {error, _} -> erlang:halt(0)
     end.
 
 init(Role) -> {ok, Role}.

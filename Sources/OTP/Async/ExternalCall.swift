@@ -1,5 +1,15 @@
 import Synchronization
 
+#if OTP_TSAN
+/// Under ThreadSanitizer (`make test-tsan` builds with `-DOTP_TSAN`) the facade awaits a checked continuation:
+/// TSan cannot see the concurrency runtime's hand-off after an unsafe one is resumed on the loop thread and
+/// reports it as a race now and then (../shared/reference/toolchain-notes.md); the checked one it follows.
+/// The state machine below is the same in both builds.
+@usableFromInline typealias ExternalContinuation<Value: Sendable> = CheckedContinuation<Value, any Error>
+#else
+@usableFromInline typealias ExternalContinuation<Value: Sendable> = UnsafeContinuation<Value, any Error>
+#endif
+
 /// One operation awaited by Swift async code outside the loop: the continuation plus a tiny state machine
 /// that guarantees exactly one outcome, whichever comes first — the loop's answer, the task's
 /// cancellation, or the node's shutdown.
@@ -16,7 +26,7 @@ final class ExternalCall<Value: Sendable>: InboxWork, @unchecked Sendable {
     @usableFromInline let lockWord = Atomic<Bool>(false)
     /// Guarded by `lockWord`. Plain optionals rather than one generic enum: their destruction stays
     /// specialised (a generic enum's value witnesses cost a metadata lookup per call).
-    @usableFromInline var continuation: UnsafeContinuation<Value, any Error>?
+    @usableFromInline var continuation: ExternalContinuation<Value>?
     @usableFromInline var outcome: Result<Value, any Error>?
     @usableFromInline var finished = false
     /// The request this call opened on the loop, once registered. Loop thread only.
@@ -51,7 +61,7 @@ final class ExternalCall<Value: Sendable>: InboxWork, @unchecked Sendable {
 
     /// Installs the continuation; resumes it at once if the outcome is already known.
     @inlinable
-    func install(_ continuation: UnsafeContinuation<Value, any Error>) {
+    func install(_ continuation: ExternalContinuation<Value>) {
         lock()
         if finished, let outcome = outcome.take() {
             unlock()

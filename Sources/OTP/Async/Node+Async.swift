@@ -128,7 +128,7 @@ extension Node {
         let call = ExternalCall<R>()
         call.start = start
         return try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { continuation in
+            try await withExternalContinuation { continuation in
                 call.install(continuation)
                 if !post(call) { call.finish(.failure(CallError.nodeStopped)) }
             }
@@ -138,4 +138,17 @@ extension Node {
             }
         }
     }
+}
+
+/// Suspends until `body`'s continuation is resumed: an unsafe continuation, or a checked one in the
+/// ThreadSanitizer build (see `ExternalContinuation`).
+@inlinable
+func withExternalContinuation<Value: Sendable>(
+    _ body: (ExternalContinuation<Value>) -> Void
+) async throws -> Value {
+    #if OTP_TSAN
+    try await withCheckedThrowingContinuation(body)
+    #else
+    try await withUnsafeThrowingContinuation(body)
+    #endif
 }

@@ -36,6 +36,10 @@ final class ErlangPeer: @unchecked Sendable {
     /// Starts `tool` (posix_spawn: no Foundation child monitoring, so stopping is a plain kill and waitpid)
     /// with output discarded and EPMD bound to 127.0.0.1.
     static func spawn(_ tool: String, _ arguments: [String]) -> pid_t {
+        // Nor any other descriptor (swift test's event pipes): every one above 2 is closed on exec.
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            if let fd = Int32(entry), fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         // No descriptor of the test process is inherited: an Erlang node left behind by a crashed test
