@@ -6,6 +6,8 @@ import Logging
 /// Something the node tells its host: a process crashed, a message was refused, a traced server did
 /// something, or something else went wrong. Every report is logged through `NodeConfiguration.logger` with
 /// metadata (`pid`, `name`, `reason` and the like), then given to `NodeConfiguration.report` if set.
+/// Every text in the description and the metadata is escaped and bounded (`LogText`, 1,000 characters): a
+/// last message, a reason or a name may hold what a peer sent, and one report is always one line.
 public enum NodeReport: Sendable, CustomStringConvertible {
     /// A process exited with a reason that is not quiet (not normal, shutdown or killed by its supervisor).
     case crash(pid: PID, name: String?, reason: ExitReason)
@@ -21,18 +23,24 @@ public enum NodeReport: Sendable, CustomStringConvertible {
     case warning(pid: PID, name: String?, text: String)
 
     public var description: String {
+        func t(_ text: String) -> LogText { LogText(text, limit: Term.descriptionLimit) }
+        let name: String? = switch self {
+        case .crash(_, let name, _), .serverCrash(_, let name, _, _, _), .trace(_, let name, _), .warning(_, let name, _): name
+        case .refused: nil
+        }
+        let named = name.map { " (\(t($0)))" } ?? ""
         switch self {
-        case .crash(let pid, let name, let reason):
-            return "crash report: process \(pid)\(name.map { " (\($0))" } ?? "") exited: \(reason)"
+        case .crash(let pid, _, let reason):
+            return "crash report: process \(pid)\(named) exited: \(reason)"
         case .refused(let target, let error):
-            return "refused message to \(target): \(error)"
-        case .serverCrash(let pid, let name, let lastMessage, let state, let reason):
-            return "crash report: server \(pid)\(name.map { " (\($0))" } ?? "") terminating: reason \(reason); "
-                + "last message: \(lastMessage); state: \(state)"
-        case .trace(let pid, let name, let event):
-            return "trace \(pid)\(name.map { " (\($0))" } ?? ""): \(event)"
-        case .warning(let pid, let name, let text):
-            return "warning \(pid)\(name.map { " (\($0))" } ?? ""): \(text)"
+            return "refused message to \(t(target)): \(t(error.description))"
+        case .serverCrash(let pid, _, let lastMessage, let state, let reason):
+            return "crash report: server \(pid)\(named) terminating: reason \(reason); "
+                + "last message: \(t(lastMessage)); state: \(t(state))"
+        case .trace(let pid, _, let event):
+            return "trace \(pid)\(named): \(t(event))"
+        case .warning(let pid, _, let text):
+            return "warning \(pid)\(named): \(t(text))"
         }
     }
 
@@ -52,8 +60,8 @@ public enum NodeReport: Sendable, CustomStringConvertible {
         case .crash: return "crash report: process exited"
         case .serverCrash: return "crash report: server terminating"
         case .refused: return "message refused"
-        case .trace(_, _, let event): return "trace: \(event)"
-        case .warning(_, _, let text): return "\(text)"
+        case .trace(_, _, let event): return "trace: \(LogText(event, limit: Term.descriptionLimit))"
+        case .warning(_, _, let text): return "\(LogText(text, limit: Term.descriptionLimit))"
         }
     }
 
@@ -61,9 +69,10 @@ public enum NodeReport: Sendable, CustomStringConvertible {
     /// for a refusal `target` and `error`.
     public var metadata: Logger.Metadata {
         var metadata: Logger.Metadata = [:]
+        func t(_ text: String) -> Logger.MetadataValue { "\(LogText(text, limit: Term.descriptionLimit))" }
         func process(_ pid: PID, _ name: String?) {
             metadata["pid"] = "\(pid)"
-            if let name { metadata["name"] = "\(name)" }
+            if let name { metadata["name"] = t(name) }
         }
         switch self {
         case .crash(let pid, let name, let reason):
@@ -72,11 +81,11 @@ public enum NodeReport: Sendable, CustomStringConvertible {
         case .serverCrash(let pid, let name, let lastMessage, let state, let reason):
             process(pid, name)
             metadata["reason"] = "\(reason)"
-            metadata["last_message"] = "\(lastMessage)"
-            metadata["state"] = "\(state)"
+            metadata["last_message"] = t(lastMessage)
+            metadata["state"] = t(state)
         case .refused(let target, let error):
-            metadata["target"] = "\(target)"
-            metadata["error"] = "\(error)"
+            metadata["target"] = t(target)
+            metadata["error"] = t(error.description)
         case .trace(let pid, let name, _), .warning(let pid, let name, _):
             process(pid, name)
         }

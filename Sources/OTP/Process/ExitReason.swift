@@ -40,13 +40,14 @@ public enum ExitReason: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .normal: return "normal"
         case .shutdown: return "shutdown"
-        case .shutdownWith(let info): return "{shutdown, \(info)}"
+        case .shutdownWith(let info): return "{shutdown, \(LogText(info, limit: Term.descriptionLimit))}"
         case .kill: return "kill"
         case .killed: return "killed"
         case .noproc: return "noproc"
         case .noconnection: return "noconnection"
-        case .custom(let text): return text
-        case .error(let error): return "error(\(String(describing: type(of: error))): \(error))"
+        case .custom(let text): return LogText(text, limit: Term.descriptionLimit).description
+        case .error(let error):
+            return "error(\(String(describing: type(of: error))): \(LogText(String(describing: error), limit: Term.descriptionLimit)))"
         }
     }
 

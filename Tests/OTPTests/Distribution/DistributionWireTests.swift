@@ -24,7 +24,9 @@ struct DistributionWireTests {
         var toB = a.start(), toA: [UInt8] = []
         var doneA: Handshake.Step?, doneB: Handshake.Step?
         for _ in 0..<4 {
-            for step in try toB.withUnsafeBytes({ try b.receive($0) }) {
+            var steps = try toB.withUnsafeBytes({ try b.receive($0) })
+            if case .named = steps.first { steps = try b.proceed(with: .ok) }
+            for step in steps {
                 if case .send(let bytes) = step { toA += bytes } else { doneB = step }
             }
             toB = []
@@ -93,9 +95,17 @@ struct DistributionWireTests {
 
     @Test("Node names: name@host only")
     func nodeNames() {
-        #expect(Distribution.isValid("swift@localhost"))
-        #expect(Distribution.isValid("a_b-1@host.example.com"))
-        for bad in ["swift", "@host", "swift@", "a@b@c", "sp ace@h"] { #expect(!Distribution.isValid(bad), "\(bad)") }
+        #expect(NodeName.isValidLocal("swift@localhost"))
+        #expect(NodeName.isValidLocal("a_b-1@host.example.com"))
+        for bad in ["swift", "@host", "swift@", "a@b@c", "sp ace@h", "a.b@h"] { #expect(!NodeName.isValidLocal(bad), "\(bad)") }
+        // A peer's name may be any printable name@host of at most 255 characters.
+        #expect(NodeName.problem(with: "elixir.app-1@host.example.com") == nil)
+        #expect(NodeName.problem(with: "ünï@höst") == nil)
+        #expect(NodeName.problem(with: String(repeating: "a", count: 250) + "@host") == nil)
+        for bad in ["", "nohost", "@h", "a@", "a@b@c", "a b@h", "a\nb@h", "a\u{1B}[31m@h", "a\u{202E}b@h",
+                    "a\u{0}@h", String(repeating: "a", count: 251) + "@host"] {
+            #expect(NodeName.problem(with: bad) != nil, "\(LogText(bad))")
+        }
     }
 
     @Test("Control messages decode from and encode to their tuples; trace-token and payload forms read too")

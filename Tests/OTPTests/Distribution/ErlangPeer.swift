@@ -104,10 +104,12 @@ final class ErlangPeer: @unchecked Sendable {
 
 /// A swift-otp node running on its own thread and joined to the cluster.
 func clusterNode(_ name: String, cookie: String = ErlangPeer.cookie, logger: Logger = quietLogger,
-                 tickTime: Duration = .seconds(60)) async throws -> Node {
+                 tickTime: Duration = .seconds(60), adjust: (inout DistributionOptions) -> Void = { _ in }) async throws -> Node {
     let node = Node(configuration: NodeConfiguration(logger: logger))
     node.start()
-    try await node.startDistribution(DistributionOptions(name: swiftName(name), cookie: .value(cookie), tickTime: tickTime))
+    var options = DistributionOptions(name: swiftName(name), cookie: .value(cookie), tickTime: tickTime)
+    adjust(&options)
+    try await node.startDistribution(options)
     return node
 }
 

@@ -107,10 +107,11 @@ extension Distribution {
     }
 
     private func deliverTerm(_ message: Term, to local: PID, label: String, on connection: NodeConnection) {
-        if !redeliver(message, to: local, label: label) {
-            // A full mailbox: the connection stops reading until it has room (`NodeConnection.stall`), so
-            // the sender feels it as TCP backpressure, as an Erlang sender feels a busy distribution port.
-            connection.stall(message, to: local, label: label)
+        // A full mailbox holds back its own messages (`HeldMessages`); past the connection's bound the
+        // connection stops reading, so the sender feels it as TCP backpressure, as an Erlang sender feels
+        // a busy distribution port.
+        if connection.isHolding(local) || !redeliver(message, to: local, label: label) {
+            connection.hold(message, for: local, label: label)
         }
     }
 
@@ -136,10 +137,9 @@ extension Distribution {
 
     /// A message from another node that cannot be delivered is logged (with its target and why), never lost quietly.
     private func dropped(_ message: Term, to target: String, reason: String) {
-        let text = message.description
         node.configuration.logger.warning("message from another node dropped", metadata: [
-            "node": "\(name)", "target": "\(target)", "reason": "\(reason)",
-            "message": "\(text.count > 200 ? String(text.prefix(200)) + "..." : text)"])
+            "node": "\(name)", "target": "\(LogText(target))", "reason": "\(LogText(reason, limit: 500))",
+            "message": "\(message.description(limit: 200))"])
     }
 }
 

@@ -31,6 +31,10 @@ final class Distribution {
     private var listener: TCPListener?
     private var registration: EPMDExchange?
     private let tickTimer: UnsafeMutablePointer<uv_timer_t>
+    /// Ends connections not up by their `setupDeadline`; runs while the node is started.
+    private let setupTimer: UnsafeMutablePointer<uv_timer_t>
+    /// When the last refusal of a caller for too many pending handshakes was logged (at most once a second).
+    private var lastRefusalLogged: UInt64?
     private(set) var isStarted = false
     /// This node is leaving the cluster: its own disconnections are not warnings.
     private var isClosing = false
@@ -83,7 +87,7 @@ final class Distribution {
 
     /// Resolves the cookie and prepares the handles; `start` listens and registers.
     init(node: Node, options: DistributionOptions, loop: UnsafeMutablePointer<uv_loop_t>) throws(DistributionError) {
-        guard Self.isValid(options.name) else { throw .invalidNodeName(options.name) }
+        guard NodeName.isValidLocal(options.name) else { throw .invalidNodeName(options.name) }
         self.node = node
         self.options = options
         self.name = options.name
@@ -92,15 +96,12 @@ final class Distribution {
         flusher = TCPFlusher(loop: loop)
         tickTimer = .allocate(capacity: 1)
         uv_timer_init(loop, tickTimer)
-        flusher.openHandles += 1
+        setupTimer = .allocate(capacity: 1)
+        uv_timer_init(loop, setupTimer)
+        flusher.openHandles += 2
         challengeState = UInt64.random(in: 1...UInt64.max)  // the system generator: getrandom(2)
         tickTimer.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-    }
-
-    static func isValid(_ name: String) -> Bool {
-        let parts = name.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return false }
-        return parts[0].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
+        setupTimer.pointee.data = Unmanaged.passUnretained(self).toOpaque()
     }
 
     /// `("name", "host")` of `name@host`.
@@ -155,12 +156,22 @@ final class Distribution {
     var port: UInt16 { listener?.port ?? 0 }
 
     /// `options.tickTime` in milliseconds.
-    private var tickMillis: UInt64 {
-        let (seconds, attoseconds) = options.tickTime.components
-        return max(UInt64(max(seconds, 0)) * 1000 + UInt64(max(attoseconds, 0) / 1_000_000_000_000_000), 4)
+    private var tickMillis: UInt64 { Self.millis(options.tickTime, minimum: 4) }
+
+    /// `options.setupTime` in milliseconds.
+    var setupMillis: UInt64 { Self.millis(options.setupTime, minimum: 1) }
+
+    private static func millis(_ duration: Duration, minimum: UInt64) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return max(UInt64(max(seconds, 0)) * 1000 + UInt64(max(attoseconds, 0) / 1_000_000_000_000_000), minimum)
     }
 
     private func startTicks() {
+        let check = min(max(setupMillis / 4, 10), 1000)
+        uv_timer_start(setupTimer, { timer in
+            Unmanaged<Distribution>.fromOpaque(timer!.pointee.data).takeUnretainedValue().expireSetups()
+        }, check, check)
+        uv_unref(otp_uv_handle(setupTimer))
         let interval = tickMillis / 4
         uv_timer_start(tickTimer, { timer in
             Unmanaged<Distribution>.fromOpaque(timer!.pointee.data).takeUnretainedValue().tick()
@@ -172,11 +183,25 @@ final class Distribution {
     private func tick() {
         let current = now
         for connection in Array(connections.values) where connection.state == .up {
-            if current &- connection.lastReceived > tickMillis {
+            if connection.isPaused {
+                connection.tick(now: current, interval: tickMillis / 4)  // we stopped listening; the peer did not
+            } else if current &- connection.lastReceived > tickMillis {
                 connection.fail(.tickTimeout(node: connection.peer ?? "?", milliseconds: tickMillis))
             } else {
                 connection.tick(now: current, interval: tickMillis / 4)
             }
+        }
+    }
+
+    /// Ends every connection still being set up past its deadline (Erlang's `net_setuptime`).
+    private func expireSetups() {
+        let current = now
+        let late = (Array(anonymous.values) + Array(connections.values)).filter {
+            $0.state != .up && $0.state != .closed && current >= $0.setupDeadline
+        }
+        for connection in late {
+            connection.fail(.setupTimeout(node: connection.peer ?? "unknown peer", milliseconds: setupMillis),
+                            quietly: connection.peer == nil)
         }
     }
 
@@ -191,31 +216,51 @@ final class Distribution {
         listener?.close()
         listener = nil
         uv_timer_stop(tickTimer)
-        stalledConnections = [:]
+        uv_timer_stop(setupTimer)
+        holdingConnections = [:]
         if retryHandleCreated {
             uv_close(otp_uv_handle(retryHandle)) { handle in
                 Unmanaged<Distribution>.fromOpaque(handle!.pointee.data).takeUnretainedValue().flusher.openHandles -= 1
                 UnsafeMutableRawPointer(handle)?.deallocate()
             }
         }
-        uv_close(otp_uv_handle(tickTimer)) { handle in
-            Unmanaged<Distribution>.fromOpaque(handle!.pointee.data).takeUnretainedValue().flusher.openHandles -= 1
-            UnsafeMutableRawPointer(handle)?.deallocate()
+        for timer in [tickTimer, setupTimer] {
+            uv_close(otp_uv_handle(timer)) { handle in
+                Unmanaged<Distribution>.fromOpaque(handle!.pointee.data).takeUnretainedValue().flusher.openHandles -= 1
+                UnsafeMutableRawPointer(handle)?.deallocate()
+            }
         }
         flusher.close()
     }
 
     // MARK: Connections
 
+    /// A caller connected: it gets a handshake, unless `maximumPendingHandshakes` are already under way
+    /// (then it is closed at once, and that is logged at most once a second).
     private func accept(_ stream: TCPStream) {
+        guard anonymous.count < options.maximumPendingHandshakes else {
+            stream.close(reason: "too many pending handshakes")
+            if lastRefusalLogged.map({ now &- $0 >= 1000 }) ?? true {
+                lastRefusalLogged = now
+                node.configuration.logger.warning("distribution caller refused: too many pending handshakes", metadata: [
+                    "node": "\(name)", "limit": "\(options.maximumPendingHandshakes)"])
+            }
+            return
+        }
         let connection = NodeConnection(accepted: stream, distribution: self)
         anonymous[ObjectIdentifier(connection)] = connection
     }
 
-    /// The connection to `peer`, set up (auto-connect, as Erlang does) when there is none.
+    /// The connection to `peer`, set up (auto-connect, as Erlang does) when there is none. A call from the
+    /// peer still in its handshake, answered `ok`, carries the frames (they are handed on if it fails).
     func connection(to peer: String) -> NodeConnection? {
         if let existing = connections[peer] { return existing }
-        guard isStarted, peer != name, Self.isValid(peer) else { return nil }
+        if let accepting = anonymous.values.first(where: {
+            $0.peer == peer && ($0.answered == .ok || $0.answered == .okSimultaneous) && $0.state == .handshaking
+        }) {
+            return accepting
+        }
+        guard isStarted, peer != name, NodeName.problem(with: peer) == nil else { return nil }
         let connection = NodeConnection(calling: peer, distribution: self)
         if connection.state != .closed { connections[peer] = connection }
         return connection.state == .closed ? nil : connection
@@ -230,9 +275,10 @@ final class Distribution {
         for waiter in settleWaiters.removeValue(forKey: peer) ?? [] { waiter(up) }
     }
 
-    /// Connections paused on a full mailbox, and the handle that retries them in each loop iteration, after
-    /// the processes ran and before libuv polls (a check handle would wait behind a poll that may block).
-    private var stalledConnections: [ObjectIdentifier: NodeConnection] = [:]
+    /// Connections holding messages for full mailboxes, and the handle that retries them in each loop
+    /// iteration, after the processes ran and before libuv polls (a check handle would wait behind a poll
+    /// that may block).
+    private var holdingConnections: [ObjectIdentifier: NodeConnection] = [:]
     private lazy var retryHandle: UnsafeMutablePointer<uv_prepare_t> = {
         let handle = UnsafeMutablePointer<uv_prepare_t>.allocate(capacity: 1)
         uv_prepare_init(loop, handle)
@@ -243,47 +289,55 @@ final class Distribution {
     }()
     private var retryHandleCreated = false
 
-    /// `connection` paused on a full mailbox: retried in each loop iteration until the message fits.
-    func stalled(_ connection: NodeConnection) {
-        if stalledConnections.isEmpty {
+    /// `connection` holds messages for full mailboxes: retried in each loop iteration until none are left.
+    func holding(_ connection: NodeConnection) {
+        if holdingConnections.isEmpty {
             uv_prepare_start(retryHandle) { handle in
-                Unmanaged<Distribution>.fromOpaque(handle!.pointee.data).takeUnretainedValue().retryStalled()
+                Unmanaged<Distribution>.fromOpaque(handle!.pointee.data).takeUnretainedValue().retryHeld()
             }
         }
-        stalledConnections[ObjectIdentifier(connection)] = connection
+        holdingConnections[ObjectIdentifier(connection)] = connection
     }
 
-    private func retryStalled() {
-        for (key, connection) in stalledConnections where connection.retryStalled() {
-            stalledConnections[key] = nil
+    private func retryHeld() {
+        for (key, connection) in holdingConnections where connection.retryHeld() {
+            holdingConnections[key] = nil
         }
-        if stalledConnections.isEmpty { uv_prepare_stop(retryHandle) }
+        if holdingConnections.isEmpty { uv_prepare_stop(retryHandle) }
     }
 
     /// Frames of a connection the peer superseded, waiting for the peer's own connection.
     private var parked: [String: [[UInt8]]] = [:]
 
-    /// An accepted connection learnt that `peer` is calling. Returns whether it takes the peer's place.
-    ///
-    /// Simultaneous connect (both nodes called each other): the connection initiated by the node with the
-    /// smaller name is kept on both sides — there the other is answered `nok`, here this node's own call
-    /// hands its queued frames over. A connection already up is stale when its peer calls again (the peer
-    /// restarted): it is closed, as Erlang does after its `alive` exchange.
-    func claim(_ connection: NodeConnection, peer: String) -> Bool {
+    /// The acceptor's answer to a caller that named itself `peer` (Erlang's `accept_pending`). It reads the
+    /// other connections and changes none: the caller has not proved the cookie yet.
+    /// - a connection to `peer` is up: `alive` (the caller must say it restarted; only if it then completes
+    ///   the handshake does it replace that connection);
+    /// - this node is calling `peer` too (simultaneous connect): the call initiated by the smaller name wins —
+    ///   `nok` when it is this node's, else `ok_simultaneous` (this node's call is dropped once the caller
+    ///   has proved the cookie);
+    /// - `peer` is this node's own name: `not_allowed`.
+    func status(forCaller peer: String, on connection: NodeConnection) -> Handshake.Status {
+        if peer == name { return .notAllowed }
+        guard let existing = connections[peer], existing !== connection else { return .ok }
+        if existing.state == .up { return .alive }
+        return name < peer ? .nok : .okSimultaneous
+    }
+
+    /// An accepted connection completed its handshake: the peer proved the cookie, and takes its name's
+    /// place. A connection to it that is up is stale (the peer restarted, as it said after `alive`); this
+    /// node's own call to it hands its queued frames over.
+    func claim(_ connection: NodeConnection, peer: String) {
         if let existing = connections[peer], existing !== connection {
             if existing.state == .up {
                 existing.close(reason: "\(peer) connected again (restarted)")
             } else if existing.isInitiator {
-                if name < peer { return false }
                 existing.handOver(to: connection)
-            } else {
-                return false
             }
         }
         anonymous[ObjectIdentifier(connection)] = nil
         connections[peer] = connection
         if let frames = parked.removeValue(forKey: peer) { connection.adopt(frames) }
-        return true
     }
 
     /// A connection replaced in a simultaneous connect closed: its frames wait for the peer's connection.
@@ -309,6 +363,12 @@ final class Distribution {
 
     func connectionClosed(_ connection: NodeConnection, wasUp: Bool, reason: String, droppedFrames: Int) {
         anonymous[ObjectIdentifier(connection)] = nil
+        if !connection.isInitiator, !wasUp, let peer = connection.peer, connections[peer] !== connection {
+            // A caller that never proved its name: frames queued for that name go out on a call of our own.
+            let frames = connection.takePending()
+            if !frames.isEmpty, let next = self.connection(to: peer) { next.adopt(frames) }
+            return
+        }
         guard let peer = connection.peer, connections[peer] === connection else { return }
         connections[peer] = nil
         parked[peer] = nil
@@ -345,8 +405,8 @@ final class Distribution {
     }
 
     /// Logs a refused or broken connection. The cookie never appears in any error.
-    func log(_ error: DistributionError) {
-        node.configuration.logger.warning("distribution connection refused or closed", metadata: [
+    func log(_ error: DistributionError, level: Logger.Level = .warning) {
+        node.configuration.logger.log(level: level, "distribution connection refused or closed", metadata: [
             "node": "\(name)", "error": "\(error)"])
     }
 

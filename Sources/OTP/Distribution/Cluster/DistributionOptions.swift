@@ -21,24 +21,51 @@ public struct DistributionOptions: Sendable, CustomStringConvertible {
     public var tickTime: Duration
     /// Largest frame accepted from a peer; a bigger one closes that connection.
     public var maximumFrameSize: Int
+    /// Erlang's `net_setuptime`: a connection not up this long after it began (EPMD lookup, connect and
+    /// handshake, in either direction) is closed. 7 s by default, as Erlang.
+    public var setupTime: Duration
+    /// How many accepted connections may be in their handshake at once; a caller beyond it is closed at
+    /// once (bounds what unauthenticated peers can hold: descriptors and handshake buffers).
+    public var maximumPendingHandshakes: Int
+    /// How many bytes of messages one connection may hold for local mailboxes that are full
+    /// (`SpawnOptions.mailboxCapacity`) before it stops reading from the peer (backpressure). Until then it
+    /// keeps reading: ticks are heard and other processes get their messages.
+    public var maximumHeldBytes: Int
 
     public init(name: String, cookie: CookieSource = .default, listenAddress: String = "127.0.0.1",
-                port: UInt16 = 0, tickTime: Duration = .seconds(60), maximumFrameSize: Int = 128 << 20) {
+                port: UInt16 = 0, tickTime: Duration = .seconds(60), maximumFrameSize: Int = 128 << 20,
+                setupTime: Duration = .seconds(7), maximumPendingHandshakes: Int = 64, maximumHeldBytes: Int = 64 << 20) {
         self.name = name
         self.cookie = cookie
         self.listenAddress = listenAddress
         self.port = port
         self.tickTime = tickTime
         self.maximumFrameSize = maximumFrameSize
+        self.setupTime = setupTime
+        self.maximumPendingHandshakes = maximumPendingHandshakes
+        self.maximumHeldBytes = maximumHeldBytes
     }
 
     public var description: String {
-        "DistributionOptions(name: \(name), listen: \(listenAddress):\(port), tickTime: \(tickTime))"
+        "DistributionOptions(name: \(name), cookie: \(cookie), listen: \(listenAddress):\(port), tickTime: \(tickTime), "
+            + "setupTime: \(setupTime), maximumFrameSize: \(maximumFrameSize), "
+            + "maximumPendingHandshakes: \(maximumPendingHandshakes), maximumHeldBytes: \(maximumHeldBytes))"
+    }
+}
+
+extension DistributionOptions: CustomReflectable {
+    /// What `dump` and debuggers show: the same fields as `description`, the cookie by its source only.
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "name": name, "cookie": cookie, "listenAddress": listenAddress, "port": port, "tickTime": tickTime,
+            "maximumFrameSize": maximumFrameSize, "setupTime": setupTime,
+            "maximumPendingHandshakes": maximumPendingHandshakes, "maximumHeldBytes": maximumHeldBytes,
+        ])
     }
 }
 
 /// Where a node's cookie comes from: given, or looked up as Erlang does.
-public enum CookieSource: Sendable, Equatable, CustomStringConvertible {
+public enum CookieSource: Sendable, Equatable, CustomStringConvertible, CustomReflectable {
     /// `ERLANG_COOKIE` from the environment if set, else `~/.erlang.cookie` (which must be readable by its
     /// owner only, as Erlang requires; Erlang creates it when missing, this node does not).
     case `default`
@@ -85,6 +112,9 @@ public enum CookieSource: Sendable, Equatable, CustomStringConvertible {
         case .file(let path): return "file \(path)"
         }
     }
+
+    /// What `dump` and debuggers show: `description`, never the cookie itself.
+    public var customMirror: Mirror { Mirror(self, children: ["source": description], displayStyle: .enum) }
 }
 
 extension String {

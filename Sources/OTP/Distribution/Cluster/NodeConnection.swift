@@ -28,18 +28,29 @@ final class NodeConnection: TCPStreamDelegate {
     private(set) var framesIn: UInt64 = 0
     private(set) var framesOut: UInt64 = 0
     private var failureLogged = false
-    /// A message whose target's mailbox was full: reading is paused until it is delivered.
-    private var stalled: (message: Term, target: PID, label: String)?
+    /// Messages whose targets' mailboxes were full, waiting per target (`HeldMessages`).
+    private var held = HeldMessages()
+    /// Reading is paused because `held` is over `maximumHeldBytes`; the tick timeout is suspended meanwhile
+    /// (this node stopped listening, the peer did not go quiet).
+    private(set) var isPaused = false
+    /// The size of the frame being delivered (what a held message counts against the bound).
+    private var currentFrameSize = 0
     /// Replaced by the connection the peer initiated (simultaneous connect): closes without a node-down.
     private(set) var superseded = false
 
     /// Whether this node called the peer (rather than accepting its call).
     let isInitiator: Bool
+    /// Loop time (ms) by which the connection must be up (`DistributionOptions.setupTime`), as Erlang's
+    /// `net_setuptime`: lookup, connect and handshake all count.
+    let setupDeadline: UInt64
+    /// The acceptor's answer to the caller's name (`nil` before it named itself, and for the initiator).
+    private(set) var answered: Handshake.Status?
 
     /// Calls `peer`: looks its port up with EPMD on its host, connects and starts the handshake.
     init(calling peer: String, distribution: Distribution) {
         self.distribution = distribution
         isInitiator = true
+        setupDeadline = distribution.now &+ distribution.setupMillis
         self.peer = peer
         state = .lookingUp
         let (alive, host) = Distribution.split(peer)
@@ -59,6 +70,7 @@ final class NodeConnection: TCPStreamDelegate {
     init(accepted stream: TCPStream, distribution: Distribution) {
         self.distribution = distribution
         isInitiator = false
+        setupDeadline = distribution.now &+ distribution.setupMillis
         state = .handshaking
         self.stream = stream
         handshake = Handshake(role: .acceptor, localName: distribution.name, creation: distribution.creation,
@@ -108,7 +120,7 @@ final class NodeConnection: TCPStreamDelegate {
             self.stream = nil
             return distribution.connectionSuperseded(self)
         }
-        if state == .handshaking && !failureLogged {
+        if state == .handshaking && !failureLogged && !(handshake?.isAwaitingName ?? false) {
             distribution.log(handshake?.isAwaitingAck == true ? .badCookie(peer ?? "?")
                              : .handshake(peer ?? "?", "connection closed: \(reason)"))
         }
@@ -123,26 +135,26 @@ final class NodeConnection: TCPStreamDelegate {
     private func receiveHandshake(_ bytes: UnsafeRawBufferPointer) {
         guard var handshake else { return }
         do throws(DistributionError) {
-            let steps = try handshake.receive(bytes)
-            if peer == nil, let name = handshake.peerName {
-                peer = name
-                // The acceptor learns who calls: this connection takes the peer's place, unless this node's
-                // own call to the peer wins a simultaneous connect (then the peer is told `nok`).
-                if !distribution.claim(self, peer: name) {
+            var steps = try handshake.receive(bytes)[...]
+            while let step = steps.popFirst() {
+                switch step {
+                case .named(let name):
+                    // The acceptor learnt who calls. The answer depends on the node's other connections but
+                    // changes none of them: only a peer that proves the cookie may replace one (`claim`).
+                    peer = name
+                    let status = distribution.status(forCaller: name, on: self)
+                    answered = status
+                    steps += try handshake.proceed(with: status)
+                case .superseded:
+                    self.handshake = nil
+                    return supersede()
+                case .declined:
                     self.handshake = nil
                     superseded = true
-                    stream?.write(Handshake.frame(Array("snok".utf8)))
-                    stream?.closeAfterWriting(reason: "simultaneous connect: \(distribution.name)'s own connection kept")
-                    return
-                }
-            }
-            self.handshake = handshake
-            for step in steps {
-                switch step {
-                case .superseded:
-                    return supersede()
+                    return close(reason: "\(peer ?? "?") keeps its connection to this node")
                 case .send(let bytes): stream?.write(bytes)
                 case .completed(let name, let flags, let creation):
+                    if !isInitiator { distribution.claim(self, peer: name) }
                     peer = name
                     peerFlags = flags
                     peerCreation = creation
@@ -157,8 +169,10 @@ final class NodeConnection: TCPStreamDelegate {
                         input = rest
                         readFrames()
                     }
+                    return
                 }
             }
+            self.handshake = handshake
         } catch {
             fail(error)
         }
@@ -176,11 +190,12 @@ final class NodeConnection: TCPStreamDelegate {
     /// Takes frames queued before this connection took the peer's place.
     func adopt(_ frames: [[UInt8]]) { pending = frames + pending }
 
-    /// The peer kept its own connection: queued frames wait for it (`Distribution.parked`).
+    /// The peer kept its own connection (or, as acceptor, this node keeps its own call): queued frames wait
+    /// for the connection that is kept (`Distribution.parked`). A refusal status goes out before the close.
     private func supersede() {
         superseded = true
         handshake = nil
-        close(reason: "simultaneous connect: the peer keeps its own connection")
+        stream?.closeAfterWriting(reason: "simultaneous connect: the connection initiated by the smaller name is kept")
     }
 
     /// Frames not sent yet, taken by whoever carries them on.
@@ -189,41 +204,47 @@ final class NodeConnection: TCPStreamDelegate {
         return pending
     }
 
-    /// Closes the connection for `error`, logged without secrets.
-    func fail(_ error: DistributionError) {
+    /// Closes the connection for `error`, logged without secrets (`quietly`: at debug level, for a caller
+    /// that never said who it is — a port scan or a silent socket is not worth a warning each).
+    func fail(_ error: DistributionError, quietly: Bool = false) {
         guard state != .closed else { return }
-        distribution.log(error)
+        distribution.log(error, level: quietly ? .debug : .warning)
         failureLogged = true  // the close that follows is not a second failure
         close(reason: error.description)
     }
 
     // MARK: Frames
 
-    /// Keeps a message for a full mailbox and stops reading from the peer until it fits.
-    func stall(_ message: Term, to target: PID, label: String) {
-        stalled = (message, target, label)
-        stream?.stopReading()
-        distribution.stalled(self)
+    /// Whether messages to `target` are held (a new one must wait behind them).
+    func isHolding(_ target: PID) -> Bool { !held.isEmpty && held.isHolding(target) }
+
+    /// Keeps a message for a full mailbox; reading goes on unless the held bytes pass the bound.
+    func hold(_ message: Term, for target: PID, label: String) {
+        if held.isEmpty { distribution.holding(self) }
+        held.hold(.init(term: message, label: label, size: currentFrameSize), for: target)
+        if held.bytes > distribution.options.maximumHeldBytes, !isPaused {
+            isPaused = true
+            stream?.stopReading()
+        }
     }
 
-    /// Tries the kept message again (each loop iteration while stalled); on success reading resumes,
-    /// starting with the frames already received. Returns whether it is unstalled (those frames may have
-    /// stalled it again).
-    func retryStalled() -> Bool {
-        guard let (message, target, label) = stalled else { return true }
-        guard state == .up else {
-            stalled = nil
-            return true
+    /// Offers the held messages again (each loop iteration while some are held). Returns whether none are
+    /// left. Reading resumes, with the frames already received, once the held bytes are under the bound.
+    /// Messages that arrived before the connection closed are still delivered (they were received, as
+    /// Erlang's would be in the mailbox already).
+    func retryHeld() -> Bool {
+        held.retry { target, message in distribution.redeliver(message.term, to: target, label: message.label) }
+        if isPaused, state == .up, held.bytes <= distribution.options.maximumHeldBytes {
+            isPaused = false
+            lastReceived = distribution.now  // silence while paused was ours, not the peer's
+            stream?.startReading()
+            readFrames()
         }
-        guard distribution.redeliver(message, to: target, label: label) else { return false }
-        stalled = nil
-        stream?.startReading()
-        readFrames()
-        return stalled == nil
+        return held.isEmpty
     }
 
     private func readFrames() {
-        while stalled == nil && input.count - inputStart >= 4 {
+        while !isPaused && input.count - inputStart >= 4 {
             let length = Int(input.uint32(at: inputStart))
             if length == 0 {  // a tick
                 inputStart += 4
@@ -236,6 +257,7 @@ final class NodeConnection: TCPStreamDelegate {
             let start = inputStart + 4
             inputStart += 4 + length
             framesIn &+= 1
+            currentFrameSize = length
             let result = input.withUnsafeBytes { buffer -> Result<(Term, Term?), DistributionError> in
                 Self.parse(UnsafeRawBufferPointer(rebasing: buffer[start..<start + length]), peer: peer ?? "?")
             }
@@ -244,7 +266,6 @@ final class NodeConnection: TCPStreamDelegate {
             case .success(let (control, payload)):
                 distribution.received(control: control, payload: payload, from: self)
                 guard state == .up else { return }
-                if stalled != nil { break }
             }
         }
         if inputStart == input.count {

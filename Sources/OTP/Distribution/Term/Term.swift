@@ -62,7 +62,7 @@ public struct ExternalPID: Hashable, Sendable, CustomStringConvertible {
         self.creation = creation
     }
 
-    public var description: String { "<\(node).\(id).\(serial)>" }
+    public var description: String { "<\(LogText(node)).\(id).\(serial)>" }
 }
 
 /// A reference of any node (`NEWER_REFERENCE_EXT`): up to five 32-bit words and the node's creation.
@@ -77,7 +77,9 @@ public struct ExternalReference: Hashable, Sendable, CustomStringConvertible {
         self.ids = ids
     }
 
-    public var description: String { "#Ref<\(node).\(ids.reversed().map(String.init).joined(separator: "."))>" }
+    public var description: String {
+        "#Ref<\(LogText(node)).\(ids.prefix(5).reversed().map(String.init).joined(separator: "."))>"
+    }
 }
 
 /// A port of any node (`NEW_PORT_EXT`, or `V4_PORT_EXT` for 64-bit ids).
@@ -92,7 +94,7 @@ public struct ExternalPort: Hashable, Sendable, CustomStringConvertible {
         self.creation = creation
     }
 
-    public var description: String { "#Port<\(node).\(id)>" }
+    public var description: String { "#Port<\(LogText(node)).\(id)>" }
 }
 
 /// A fun of another node, as received (`NEW_FUN_EXT` without its tag byte). It can be sent back unchanged.
@@ -231,40 +233,128 @@ extension Term {
 }
 
 extension Term: CustomStringConvertible {
-    /// Erlang's notation: `{ok, [1, 2]}`, `#{a => 1}`, `<<1,2>>`.
-    public var description: String {
-        switch self {
-        case .atom(let name): return Term.quotedAtom(name)
-        case .integer(let value): return String(value)
-        case .bigInteger(let big): return big.description
-        case .float(let value): return String(value)
-        case .tuple(let elements): return "{" + elements.map(\.description).joined(separator: ", ") + "}"
-        case .list(let elements): return "[" + elements.map(\.description).joined(separator: ", ") + "]"
-        case .improperList(let elements, let tail):
-            return "[" + elements.map(\.description).joined(separator: ", ") + " | \(tail)]"
-        case .map(let pairs): return "#{" + pairs.map { "\($0.key) => \($0.value)" }.joined(separator: ", ") + "}"
-        case .binary(let bytes):
-            if let text = String(validating: bytes, as: UTF8.self),
-               text.unicodeScalars.allSatisfy({ $0.value >= 32 && $0 != "\"" && $0 != "\\" }) {
-                return "<<\"\(text)\">>"
-            }
-            return "<<" + bytes.map(String.init).joined(separator: ",") + ">>"
-        case .bitBinary(let bytes, let bits):
-            let whole = bytes.dropLast().map(String.init)
-            let last = bytes.last.map { "\($0 >> (8 - bits)):\(bits)" }
-            return "<<" + (whole + (last.map { [$0] } ?? [])).joined(separator: ",") + ">>"
-        case .pid(let pid): return pid.description
-        case .reference(let ref): return ref.description
-        case .port(let port): return port.description
-        case .export(let module, let function, let arity):
-            return "fun \(Term.quotedAtom(module)):\(Term.quotedAtom(function))/\(arity)"
-        case .fun: return "#Fun<>"
-        }
+    /// How many characters `description` writes at most: a term may come from a peer and be any size.
+    public static let descriptionLimit = 1000
+
+    /// Erlang's notation (`{ok, [1, 2]}`, `#{a => 1}`, `<<1,2>>`), at most `Term.descriptionLimit`
+    /// characters: a longer term ends in `…`. Atoms and binary text are escaped (`LogText`), so the text
+    /// is one printable line whatever the term holds.
+    public var description: String { description(limit: Term.descriptionLimit) }
+
+    /// `description` with another bound: it costs O(`limit`), whatever the size of the term.
+    public func description(limit: Int) -> String {
+        var printer = TermPrinter(budget: max(limit, 1))
+        printer.write(self)
+        return printer.text
     }
 
-    private static func quotedAtom(_ name: String) -> String {
+    fileprivate static func quotedAtom(_ name: String) -> String {
         let plain = name.first.map { $0.isLowercase && $0.isASCII } ?? false
             && name.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "_" || $0 == "@" }
         return plain ? name : "'" + name.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "\\'") + "'"
+    }
+}
+
+/// Writes a term in Erlang's notation until a budget of characters is spent, then `…`: work and output
+/// are bounded by the budget, not by the term.
+private struct TermPrinter {
+    var text = ""
+    var budget: Int
+    var isFull: Bool { budget <= 0 }
+
+    init(budget: Int) { self.budget = budget }
+
+    mutating func emit(_ piece: String) {
+        guard !isFull else { return }
+        let count = piece.count
+        if count <= budget {
+            text += piece
+            budget -= count
+        } else {
+            text += piece.prefix(budget)
+            text += "…"
+            budget = 0
+        }
+    }
+
+    mutating func write(_ term: Term) {
+        guard !isFull else { return }
+        switch term {
+        case .atom(let name): emit(LogText(Term.quotedAtom(name), limit: budget + 1).description)
+        case .integer(let value): emit(String(value))
+        case .bigInteger(let big): emit(big.magnitude.count > budget ? "<big integer of \(big.magnitude.count) bytes>" : big.description)
+        case .float(let value): emit(String(value))
+        case .tuple(let elements): sequence("{", elements, "}")
+        case .list(let elements): sequence("[", elements, "]")
+        case .improperList(let elements, let tail):
+            sequence("[", elements, "")
+            emit(" | ")
+            write(tail)
+            emit("]")
+        case .map(let pairs):
+            emit("#{")
+            for (index, pair) in pairs.enumerated() {
+                guard !isFull else { return }
+                if index > 0 { emit(", ") }
+                write(pair.key)
+                emit(" => ")
+                write(pair.value)
+            }
+            emit("}")
+        case .binary(let bytes): binary(bytes)
+        case .bitBinary(let bytes, let bits):
+            emit("<<")
+            for (index, byte) in bytes.enumerated() {
+                guard !isFull else { return }
+                if index > 0 { emit(",") }
+                emit(index == bytes.count - 1 ? "\(byte >> (8 - bits)):\(bits)" : String(byte))
+            }
+            emit(">>")
+        case .pid(let pid): emit(pid.description)
+        case .reference(let ref): emit(ref.description)
+        case .port(let port): emit(port.description)
+        case .export(let module, let function, let arity):
+            emit("fun ")
+            write(.atom(module))
+            emit(":")
+            write(.atom(function))
+            emit("/\(arity)")
+        case .fun: emit("#Fun<>")
+        }
+    }
+
+    private mutating func sequence(_ open: String, _ elements: [Term], _ close: String) {
+        emit(open)
+        for (index, element) in elements.enumerated() {
+            guard !isFull else { return }
+            if index > 0 { emit(", ") }
+            write(element)
+        }
+        emit(close)
+    }
+
+    /// `<<"text">>` for printable UTF-8 (only what the budget shows is examined), else `<<1,2,3>>`.
+    private mutating func binary(_ bytes: [UInt8]) {
+        let shown = bytes.prefix(budget + 4)
+        let text = String(decoding: shown, as: UTF8.self)
+        let scalars = text.unicodeScalars.count
+        // A character cut by the prefix decodes as U+FFFD at the very end: that does not make it binary.
+        let isText = !bytes.isEmpty && text.unicodeScalars.enumerated().allSatisfy { index, scalar in
+            (LogText.isPlain(scalar) && scalar != "\"")
+                || (scalar == "\u{FFFD}" && shown.count < bytes.count && index >= scalars - 3)
+        }
+        if isText {
+            emit("<<\"")
+            emit(text)
+            emit("\">>")
+            return
+        }
+        emit("<<")
+        for (index, byte) in bytes.enumerated() {
+            guard !isFull else { return }
+            if index > 0 { emit(",") }
+            emit(String(byte))
+        }
+        emit(">>")
     }
 }

@@ -1,4 +1,5 @@
 /// What went wrong with distribution. Every case names the node (or file) involved; none carries the cookie.
+/// `description` escapes and shortens every text in it (`LogText`): names and reasons may come from a peer.
 public enum DistributionError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Distribution runs on the libuv loop: a node on the manual clock has none.
     case needsSystemClock
@@ -25,28 +26,34 @@ public enum DistributionError: Error, Equatable, Sendable, CustomStringConvertib
     /// The peer broke the protocol after the handshake (a malformed or oversized frame, an unknown control
     /// message): its connection is closed.
     case protocolViolation(node: String, reason: String)
+    /// The connection with `node` was not up within `DistributionOptions.setupTime` (Erlang's
+    /// `net_setuptime`): it is closed.
+    case setupTimeout(node: String, milliseconds: UInt64)
     /// Nothing arrived from `node` for the tick time (`DistributionOptions.tickTime`): it is considered down.
     case tickTimeout(node: String, milliseconds: UInt64)
 
     public var description: String {
+        func t(_ text: String) -> LogText { LogText(text) }
         switch self {
         case .needsSystemClock: return "distribution needs a node on the system clock (a libuv loop)"
-        case .alreadyStarted(let name): return "distribution is already started as \(name)"
+        case .alreadyStarted(let name): return "distribution is already started as \(t(name))"
         case .notStarted: return "distribution is not started on this node"
-        case .invalidNodeName(let name): return "invalid node name '\(name)': expected name@host"
-        case .noCookie(let path): return "no cookie: none given, ERLANG_COOKIE unset, and \(path) missing"
+        case .invalidNodeName(let name): return "invalid node name '\(t(name))': expected name@host"
+        case .noCookie(let path): return "no cookie: none given, ERLANG_COOKIE unset, and \(t(path)) missing"
         case .insecureCookieFile(let path, let mode):
-            return "cookie file \(path) has mode \(mode): it must be readable by its owner only (chmod 400)"
-        case .epmd(let reason): return "epmd: \(reason)"
-        case .listen(let reason): return "cannot listen for distribution: \(reason)"
-        case .unreachable(let node, let reason): return "cannot reach \(node): \(reason)"
-        case .handshake(let node, let reason): return "handshake with \(node) failed: \(reason)"
-        case .badCookie(let node): return "connection with \(node) refused: the cookie digest does not match"
+            return "cookie file \(t(path)) has mode \(mode): it must be readable by its owner only (chmod 400)"
+        case .epmd(let reason): return "epmd: \(t(reason))"
+        case .listen(let reason): return "cannot listen for distribution: \(t(reason))"
+        case .unreachable(let node, let reason): return "cannot reach \(t(node)): \(t(reason))"
+        case .handshake(let node, let reason): return "handshake with \(t(node)) failed: \(t(reason))"
+        case .badCookie(let node): return "connection with \(t(node)) refused: the cookie digest does not match"
         case .missingFlags(let node, let flags):
-            return "\(node) lacks mandatory distribution flags: \(flags.joined(separator: ", "))"
-        case .protocolViolation(let node, let reason): return "protocol violation by \(node): \(reason)"
+            return "\(t(node)) lacks mandatory distribution flags: \(flags.joined(separator: ", "))"
+        case .protocolViolation(let node, let reason): return "protocol violation by \(t(node)): \(t(reason))"
+        case .setupTimeout(let node, let milliseconds):
+            return "net_setuptime: the connection with \(t(node)) was not up within \(milliseconds) ms"
         case .tickTimeout(let node, let milliseconds):
-            return "net_tick_timeout: nothing from \(node) for \(milliseconds) ms"
+            return "net_tick_timeout: nothing from \(t(node)) for \(milliseconds) ms"
         }
     }
 }

@@ -3,11 +3,18 @@
 ///
 /// Initiator A, acceptor B (every message framed by a 2-byte length):
 /// 1. A → B `N` flags, creation, name          (send_name)
-/// 2. B → A `sok`                              (status; `snok`: B keeps its own connection to A)
+/// 2. B → A `s` status                         (`ok`; `ok_simultaneous`; `nok`: B keeps its own connection
+///                                             to A; `alive`: B has a connection to A up, A answers `strue`
+///                                             to go on, as a restarted A does, or `sfalse`)
 /// 3. B → A `N` flags, challenge, creation, name (send_challenge)
 /// 4. A → B `r` challenge, digest              (challenge reply: A's challenge and md5(cookie ++ B's))
 /// 5. B → A `a` digest                         (challenge ack: md5(cookie ++ A's challenge))
 /// Either side checks the other's digest against its own cookie; a mismatch ends the connection.
+///
+/// The acceptor stops after step 1 with `.named`: the connection decides the status (`proceed(with:)`) from
+/// the node's other connections, but changes none of them — only a peer that completes step 4 may take the
+/// place of an existing connection. Every message is at most `maximumMessageLength` bytes, refused from its
+/// length prefix before it is buffered, and a peer's name must pass `NodeName.validate`.
 ///
 /// Thread: loop thread (a plain value owned by one connection).
 struct Handshake {
@@ -21,7 +28,30 @@ struct Handshake {
         /// The peer answered `nok`: both nodes called each other at once and the peer keeps the connection
         /// it initiated; this one is to be dropped quietly.
         case superseded
+        /// The acceptor learnt the (valid) name of the peer that calls: the connection answers with
+        /// `proceed(with:)`; nothing more is read until then.
+        case named(String)
+        /// The peer answered `sfalse` to `alive`: it keeps its connection; this one ends quietly.
+        case declined
     }
+
+    /// The acceptor's answer to a peer's name (step 2), decided by the connection.
+    enum Status: String {
+        case ok
+        /// Both nodes call each other and the peer's call wins: this node drops its own call once the peer
+        /// has proved its cookie.
+        case okSimultaneous = "ok_simultaneous"
+        /// Both nodes call each other and this node's call wins.
+        case nok
+        /// A connection to the peer is up: the peer must confirm (`strue`) that it restarted.
+        case alive
+        /// The name is not allowed here (this node's own name).
+        case notAllowed = "not_allowed"
+    }
+
+    /// The longest handshake message accepted (the largest legal one, a challenge naming a 255-byte node,
+    /// is 274 bytes): a longer length prefix ends the handshake before anything is buffered.
+    static let maximumMessageLength = 1024
 
     let role: Role
     let localName: String
@@ -34,7 +64,10 @@ struct Handshake {
     private var peerFlags: DistributionFlags = []
     private var peerCreation: UInt32 = 0
 
-    private enum State { case awaitingName, awaitingStatus, awaitingChallenge, awaitingReply, awaitingAck, done }
+    private enum State {
+        case awaitingName, awaitingDecision, awaitingAliveAnswer, awaitingStatus, awaitingChallenge, awaitingReply
+        case awaitingAck, done
+    }
 
     /// The initiator also knows whom it calls (`expectedPeer`); the acceptor learns it from step 1.
     init(role: Role, localName: String, creation: UInt32, cookie: String, challenge: UInt32, expectedPeer: String? = nil) {
@@ -75,12 +108,43 @@ struct Handshake {
     /// (Erlang closes without a word on a digest mismatch).
     var isAwaitingAck: Bool { state == .awaitingAck }
 
+    /// The acceptor has not heard the caller's name yet (a silent or closed socket is not worth a warning).
+    var isAwaitingName: Bool { state == .awaitingName }
+
     /// Feeds received bytes; returns the steps they complete, in order.
     mutating func receive(_ bytes: UnsafeRawBufferPointer) throws(DistributionError) -> [Step] {
         buffer.append(contentsOf: bytes)
+        return try drain()
+    }
+
+    /// The acceptor's status for the peer named in `.named`: sends it, and the challenge when the handshake
+    /// goes on; then handles what the peer sent meanwhile.
+    mutating func proceed(with status: Status) throws(DistributionError) -> [Step] {
+        precondition(state == .awaitingDecision, "proceed(with:) answers .named only")
+        let who = peerName ?? "unknown peer"
+        var steps: [Step] = [.send(Self.frame(Array(("s" + status.rawValue).utf8)))]
+        switch status {
+        case .ok, .okSimultaneous:
+            state = .awaitingReply
+            steps.append(.send(nameMessage(challenge: ourChallenge)))
+        case .alive:
+            state = .awaitingAliveAnswer
+        case .nok:
+            state = .done
+            return steps + [.superseded]
+        case .notAllowed:
+            throw .handshake(who, "the name is not allowed here")
+        }
+        return try steps + drain()
+    }
+
+    private mutating func drain() throws(DistributionError) -> [Step] {
         var steps: [Step] = []
-        while state != .done, buffer.count >= 2 {
+        while state != .done, state != .awaitingDecision, buffer.count >= 2 {
             let length = Int(buffer[0]) << 8 | Int(buffer[1])
+            guard length <= Self.maximumMessageLength else {
+                throw .handshake(peerName ?? "unknown peer", "handshake message of \(length) bytes exceeds \(Self.maximumMessageLength)")
+            }
             guard buffer.count >= 2 + length else { break }
             let message = Array(buffer[2..<2 + length])
             buffer.removeFirst(2 + length)
@@ -100,21 +164,37 @@ struct Handshake {
             peerCreation = message.uint32(at: 9)
             let length = Int(message.uint16(at: 13))
             guard message.count >= 15 + length else { throw .handshake(who, "short name message") }
-            let name = String(decoding: message[15..<15 + length], as: UTF8.self)
+            let name = try NodeName.validate(message[15..<15 + length])
             peerName = name
             try checkFlags(name)
-            state = .awaitingReply
-            return [.send(Self.frame(Array("sok".utf8))), .send(nameMessage(challenge: ourChallenge))]
+            state = .awaitingDecision
+            return [.named(name)]
+        case (.awaitingAliveAnswer, UInt8(ascii: "s")):
+            switch message.dropFirst().elementsEqual("true".utf8) {
+            case true:
+                state = .awaitingReply
+                return [.send(nameMessage(challenge: ourChallenge))]
+            case false:
+                state = .done
+                return [.declined]
+            }
         case (.awaitingName, UInt8(ascii: "n")):
             throw .handshake(who, "peer uses the version 5 handshake; OTP 23 or later is required")
         case (.awaitingStatus, UInt8(ascii: "s")):
             let status = String(decoding: message.dropFirst(), as: UTF8.self)
-            if status == "nok" { return [.superseded] }
-            guard status == "ok" || status == "ok_simultaneous" else {
+            switch status {
+            case "nok": return [.superseded]
+            case "ok", "ok_simultaneous":
+                state = .awaitingChallenge
+                return []
+            case "alive":
+                // The peer has a connection to this node's name up; this node has none (it calls): it is the
+                // restarted side, and says so.
+                state = .awaitingChallenge
+                return [.send(Self.frame(Array("strue".utf8)))]
+            default:
                 throw .handshake(who, "peer refused the connection: \(status)")
             }
-            state = .awaitingChallenge
-            return []
         case (.awaitingChallenge, UInt8(ascii: "N")):
             // challenge: flags(8) challenge(4) creation(4) nlen(2) name
             guard message.count >= 19 else { throw .handshake(who, "short challenge") }
@@ -123,7 +203,7 @@ struct Handshake {
             peerCreation = message.uint32(at: 13)
             let length = Int(message.uint16(at: 17))
             guard message.count >= 19 + length else { throw .handshake(who, "short challenge") }
-            let name = String(decoding: message[19..<19 + length], as: UTF8.self)
+            let name = try NodeName.validate(message[19..<19 + length])
             guard peerName == nil || peerName == name else {
                 throw .handshake(who, "answered as \(name)")
             }
@@ -149,7 +229,7 @@ struct Handshake {
             state = .done
             return [.completed(peer: who, flags: peerFlags, creation: peerCreation)]
         default:
-            throw .handshake(who, "unexpected message '\(Character(Unicode.Scalar(tag)))' during the handshake")
+            throw .handshake(who, "unexpected message '\(String(decoding: [tag], as: UTF8.self))' during the handshake")
         }
     }
 

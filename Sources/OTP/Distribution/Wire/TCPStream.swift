@@ -19,16 +19,15 @@ protocol TCPStreamDelegate: AnyObject {
 /// stream's buffer in one `uv_write` per loop iteration (before libuv polls), so a burst of messages costs
 /// one system call, as Erlang's distribution ports do.
 ///
-/// Thread: loop thread only. Memory: the handle and a 64 KiB read buffer; the handle is freed in its close
+/// Thread: loop thread only. Memory: the handle and the output buffer (reads go through the flusher's one
+/// shared 64 KiB buffer: a thousand idle peers cost no read buffers); the handle is freed in its close
 /// callback, and the object lives until then (it retains itself through `handle.data`).
 final class TCPStream {
     weak var delegate: (any TCPStreamDelegate)?
     let handle: UnsafeMutablePointer<uv_tcp_t>
-    private let readBuffer: UnsafeMutablePointer<CChar>
-    private static let readSize = 64 * 1024
     private(set) var output: [UInt8] = []
     private(set) var isClosed = false
-    private let flusher: TCPFlusher
+    fileprivate let flusher: TCPFlusher
     private var queuedForFlush = false
     /// Bytes written and read, for statistics.
     private(set) var bytesOut: UInt64 = 0
@@ -39,12 +38,9 @@ final class TCPStream {
         handle = .allocate(capacity: 1)
         uv_tcp_init(loop, handle)
         uv_tcp_nodelay(handle, 1)
-        readBuffer = .allocate(capacity: Self.readSize)
         handle.pointee.data = Unmanaged.passRetained(self).toOpaque()  // released in the close callback
         flusher.openHandles += 1
     }
-
-    deinit { readBuffer.deallocate() }
 
     fileprivate static func from(_ pointer: UnsafeMutableRawPointer?) -> TCPStream {
         Unmanaged<TCPStream>.fromOpaque(pointer!.assumingMemoryBound(to: uv_handle_t.self).pointee.data)
@@ -113,7 +109,7 @@ final class TCPStream {
     func startReading() {
         uv_read_start(otp_uv_stream(handle), { handle, _, buffer in
             let stream = TCPStream.from(UnsafeMutableRawPointer(handle))
-            buffer!.pointee = uv_buf_init(stream.readBuffer, UInt32(TCPStream.readSize))
+            buffer!.pointee = uv_buf_init(stream.flusher.readBuffer, UInt32(TCPFlusher.readSize))
         }, { handle, count, _ in
             let stream = TCPStream.from(UnsafeMutableRawPointer(handle))
             guard count >= 0 else {
@@ -121,7 +117,7 @@ final class TCPStream {
                                     : String(cString: uv_strerror(Int32(count))))
             }
             stream.bytesIn &+= UInt64(count)
-            stream.delegate?.streamReceived(stream, UnsafeRawBufferPointer(start: stream.readBuffer, count: count))
+            stream.delegate?.streamReceived(stream, UnsafeRawBufferPointer(start: stream.flusher.readBuffer, count: count))
         })
     }
 
@@ -223,9 +219,14 @@ final class TCPStream {
 /// Sends the gathered output of every stream written to since the last flush, from a `uv_prepare_t`
 /// that is active only while some stream has output (libuv runs prepare callbacks right before it polls).
 ///
+/// It also owns the read buffer all its streams share: libuv asks for a buffer right before each read
+/// callback, and the bytes are consumed within it, so one buffer per loop serves every connection.
+///
 /// Thread: loop thread only. The handle is freed in its close callback.
 final class TCPFlusher {
     private let handle: UnsafeMutablePointer<uv_prepare_t>
+    static let readSize = 64 * 1024
+    let readBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: TCPFlusher.readSize)
     private var dirty: [TCPStream] = []
     private var active = false
     /// libuv handles of the distribution still open or closing (streams, listener, this one): closing the
@@ -237,6 +238,8 @@ final class TCPFlusher {
         uv_prepare_init(loop, handle)
         handle.pointee.data = Unmanaged.passRetained(self).toOpaque()  // released in the close callback
     }
+
+    deinit { readBuffer.deallocate() }
 
     func schedule(_ stream: TCPStream) {
         dirty.append(stream)
