@@ -50,6 +50,22 @@ struct DistributionWireTests {
         #expect(throws: DistributionError.badCookie("a@h")) { try handshake(initiatorCookie: "x", acceptorCookie: "y") }
     }
 
+    @Test("Status alive: the initiator confirms it restarted with strue; an acceptor told sfalse declines")
+    func handshakeAlive() throws {
+        var a = Handshake(role: .initiator, localName: "a@h", creation: 1, cookie: "c", challenge: 1, expectedPeer: "b@h")
+        _ = a.start()
+        #expect(try Handshake.frame(Array("salive".utf8)).withUnsafeBytes { try a.receive($0) }
+            == [.send(Handshake.frame(Array("strue".utf8)))])
+        var b = Handshake(role: .acceptor, localName: "b@h", creation: 2, cookie: "c", challenge: 1)
+        let named = try a.start().withUnsafeBytes { try b.receive($0) }
+        #expect(named == [.named("a@h")])
+        #expect(try b.proceed(with: .alive) == [.send(Handshake.frame(Array("salive".utf8)))])
+        #expect(try Handshake.frame(Array("sfalse".utf8)).withUnsafeBytes { try b.receive($0) } == [.declined])
+        // A length prefix over the bound is refused before its body arrives.
+        var c = Handshake(role: .acceptor, localName: "b@h", creation: 2, cookie: "c", challenge: 1)
+        #expect(throws: DistributionError.self) { try [UInt8]([0x04, 0x01]).withUnsafeBytes { _ = try c.receive($0) } }
+    }
+
     @Test("A peer lacking a mandatory flag is refused, naming the flag; a version 5 peer is refused")
     func handshakeFlags() throws {
         var b = Handshake(role: .acceptor, localName: "b@h", creation: 2, cookie: "c", challenge: 1)

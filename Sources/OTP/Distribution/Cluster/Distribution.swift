@@ -42,6 +42,8 @@ final class Distribution {
     /// Connections by peer name (up or being set up), and accepted ones whose peer is not known yet.
     private(set) var connections: [String: NodeConnection] = [:]
     private var anonymous: [ObjectIdentifier: NodeConnection] = [:]
+    /// Accepted connections still in their handshake (bounded by `options.maximumPendingHandshakes`).
+    var pendingHandshakes: Int { anonymous.count }
 
     /// Monitors held by local processes on remote processes, by the monitor's reference.
     var outgoingMonitors: [Ref: (watcher: PID, target: PID)] = [:]

@@ -148,6 +148,12 @@ final class NodeConnection: TCPStreamDelegate {
                 case .superseded:
                     self.handshake = nil
                     return supersede()
+                case .refused(let error):
+                    self.handshake = nil
+                    distribution.log(error)
+                    failureLogged = true
+                    stream?.closeAfterWriting(reason: error.description)
+                    return
                 case .declined:
                     self.handshake = nil
                     superseded = true

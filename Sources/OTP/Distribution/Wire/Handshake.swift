@@ -33,6 +33,8 @@ struct Handshake {
         case named(String)
         /// The peer answered `sfalse` to `alive`: it keeps its connection; this one ends quietly.
         case declined
+        /// The acceptor refused the caller (after sending the status that says so): end the connection.
+        case refused(DistributionError)
     }
 
     /// The acceptor's answer to a peer's name (step 2), decided by the connection.
@@ -133,7 +135,8 @@ struct Handshake {
             state = .done
             return steps + [.superseded]
         case .notAllowed:
-            throw .handshake(who, "the name is not allowed here")
+            state = .done
+            return steps + [.refused(.handshake(who, "a caller may not use this node's own name"))]
         }
         return try steps + drain()
     }
