@@ -30,8 +30,10 @@ public final class Node: @unchecked Sendable {
     // Loop-thread state. `@exclusivity(unchecked)`: only the loop thread touches these, one access at a time
     // by construction, so the dynamic exclusivity checks would only cost time on the message path.
 
+    /// This node's number in the OS process (`NodeNumbers`): the `node` of every pid it hands out.
+    public let number: UInt32
     /// Every live process, by slot.
-    @usableFromInline @exclusivity(unchecked) var table = ProcessTable()
+    @usableFromInline @exclusivity(unchecked) var table: ProcessTable
     /// PIDs (raw) of processes that have work, in order.
     @usableFromInline @exclusivity(unchecked) var runQueue = RingBuffer<UInt64>(limit: .max)
     /// Whether the scheduler's libuv handle is active (or a drain is under way), so that scheduling a
@@ -107,6 +109,8 @@ public final class Node: @unchecked Sendable {
 
     private init(configuration: NodeConfiguration, uv: UVLoop?) {
         self.configuration = configuration
+        self.number = NodeNumbers.next()
+        self.table = ProcessTable(node: number)
         self.loopThread = pthread_self()
         self.inbox = Inbox()
         self.uv = uv

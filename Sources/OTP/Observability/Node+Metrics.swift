@@ -32,7 +32,7 @@ extension Node {
         while handled < limit, let raw = runQueue.popFirst() {
             let started = instrumentTime
             let arrived = instruments.popped(at: started)
-            let pid = PID(rawValue: raw)
+            let pid = PID(node: number, rawValue: raw)
             guard let object = table.object(for: pid) else { continue }
             instruments.mailboxWait.recordNanoseconds(Int64(started &- min(arrived, started)))
             currentProcess = object

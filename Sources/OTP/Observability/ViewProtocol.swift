@@ -12,7 +12,7 @@ import Glibc
 /// p <pid> <supervisor pid|-> <kind> <status> <mailbox> <in> <out> <memory> <handler ns> <name|-> <type>
 /// end
 /// ```
-/// Pids are `PID.rawValue`; names and types have tabs and newlines replaced by spaces. Anything else
+/// Pids are `<node>.<PID.rawValue>`; names and types have tabs and newlines replaced by spaces. Anything else
 /// answers `error <text>`.
 public enum ViewProtocol {
     /// The first line of every answer.
@@ -52,7 +52,7 @@ extension NodeSnapshot {
         text += node.joined(separator: "\t") + "\n"
         for row in processes {
             let fields: [String] = [
-                "p", "\(row.pid.rawValue)", row.supervisor.map { "\($0.rawValue)" } ?? "-", row.kind.rawValue,
+                "p", Self.field(row.pid), row.supervisor.map(Self.field) ?? "-", row.kind.rawValue,
                 row.status.description, "\(row.mailboxLength)", "\(row.messagesIn)", "\(row.messagesOut)",
                 "\(row.memory)", "\(row.handlerTime)", row.name.map(Self.clean) ?? "-", Self.clean(row.typeName),
             ]
@@ -60,6 +60,8 @@ extension NodeSnapshot {
         }
         return text + "end\n"
     }
+
+    private static func field(_ pid: PID) -> String { "\(pid.node).\(pid.rawValue)" }
 
     private static func clean(_ text: String) -> String {
         String(text.map { $0 == "\t" || $0 == "\n" || $0 == "\r" ? " " : $0 })
@@ -80,6 +82,11 @@ extension NodeSnapshot {
         func number<T: FixedWidthInteger>(_ field: Substring, _ line: Substring) throws(ViewProtocolError) -> T {
             guard let value = T(field) else { throw ViewProtocolError(line: String(line), problem: "not a number: \(field)") }
             return value
+        }
+        func pid(_ field: Substring, _ line: Substring) throws(ViewProtocolError) -> PID {
+            let parts = field.split(separator: ".", maxSplits: 1)
+            guard parts.count == 2 else { throw ViewProtocolError(line: String(line), problem: "not a pid: \(field)") }
+            return PID(node: try number(parts[0], line), rawValue: try number(parts[1], line))
         }
         var statistics = NodeStatistics()
         statistics.spawned = try number(node[4], nodeLine)
@@ -106,12 +113,12 @@ extension NodeSnapshot {
                 throw ViewProtocolError(line: String(line), problem: "kind or status")
             }
             rows.append(ProcessRow(
-                pid: PID(rawValue: try number(f[1], line)),
+                pid: try pid(f[1], line),
                 name: f[10] == "-" ? nil : String(f[10]), kind: kind, typeName: String(f[11]), status: status,
                 mailboxLength: try number(f[5], line), messagesIn: try number(f[6], line),
                 messagesOut: try number(f[7], line), memory: try number(f[8], line),
                 handlerTime: try number(f[9], line),
-                supervisor: f[2] == "-" ? nil : PID(rawValue: try number(f[2], line))))
+                supervisor: f[2] == "-" ? nil : try pid(f[2], line)))
         }
         guard ended else { throw ViewProtocolError(line: String(text.suffix(80)), problem: "no end line") }
         self.init(time: try number(node[1], nodeLine), statistics: statistics, metricsEnabled: node[2] == "1",

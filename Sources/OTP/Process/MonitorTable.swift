@@ -17,8 +17,8 @@ struct MonitorTable {
 
     @usableFromInline
     struct Entry {
-        @usableFromInline var watcher = PID(index: 0, serial: 0)
-        @usableFromInline var target = PID(index: 0, serial: 0)
+        @usableFromInline var watcher = PID(node: 0, index: 0, serial: 0)
+        @usableFromInline var target = PID(node: 0, index: 0, serial: 0)
         @usableFromInline var serial: UInt32 = 1
         @usableFromInline var inUse = false
         /// Linked into its target's list (a reserved request is not, until `attach`).

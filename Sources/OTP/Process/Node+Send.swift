@@ -14,6 +14,7 @@ extension Node {
     public func send<M>(_ message: M, to address: Address<M>) throws(ProcessError) {
         debugAssertInLoop("send")
         guard let object = table.object(for: address.pid) else {
+            if address.pid.node != number { return try sendAcross(message, to: address.pid) }
             counters.droppedToDeadProcesses &+= 1
             return
         }
@@ -45,10 +46,22 @@ extension Node {
         do {
             try send(message, to: try typedAddress(pid, as: M.self))
         } catch .noProcess {
-            // Not a local process: a remote one gets the message over its connection.
-            if pid.isRemote { return try sendRemote(message, to: pid) }
+            // Not a process of this node: a remote one gets the message over its connection.
+            if pid.node != number { return try sendAcross(message, to: pid) }
             counters.droppedToDeadProcesses &+= 1  // a dead pid drops the message, as in Erlang
         }
+    }
+
+    /// A pid of another node: of the cluster (over its connection), or of another node of this OS process,
+    /// reached through the cluster when both nodes are in one — never taken for a process of this node.
+    /// - Throws: `otherNode` when nothing routes to it; the errors of `sendRemote`.
+    @usableFromInline
+    func sendAcross<M>(_ message: M, to pid: PID) throws(ProcessError) {
+        if pid.isRemote { return try sendRemote(message, to: pid) }
+        guard distribution?.isStarted == true, let external = RemoteIdentities.shared.clusterIdentity(of: pid) else {
+            throw .otherNode(pid)
+        }
+        try sendRemote(message, to: PID.remote(.pid(external)))
     }
 
     /// Encodes `message` and hands it to the connection of the pid's node.
@@ -57,8 +70,8 @@ extension Node {
         // `{Name, node()}` (or a stand-in for one of this node's own pids): a local send, as in Erlang.
         switch pid.remoteIdentity {
         case .name(let name, let node)? where node == distribution.name: return try send(message, to: name)
-        case .pid(let own)? where own.node == distribution.name:
-            return try send(message, to: PID(index: own.id, serial: own.serial))
+        case .pid(let own)? where distribution.isOwn(own):
+            return try send(message, to: PID(node: number, index: own.id, serial: own.serial))
         default: break
         }
         let term: Term

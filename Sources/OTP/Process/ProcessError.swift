@@ -26,13 +26,19 @@ public enum ProcessError: Error, Sendable, Equatable, CustomStringConvertible {
     case notTermEncodable(PID, reason: String)
     /// A remote pid was used on a node that has not joined a cluster (`startDistribution`).
     case noDistribution(PID)
+    /// The pid belongs to another node of this OS process, and the two are not in one cluster (that node is
+    /// closed, or either has not started distribution): nothing routes to it from here.
+    case otherNode(PID)
+    /// A name that cannot be registered: empty, longer than 255 characters, or holding a control or
+    /// invisible character (`reason` says which).
+    case invalidName(String, reason: String)
 
     public var description: String {
         switch self {
-        case .unknownName(let name): return "no process is registered as '\(name)'"
+        case .unknownName(let name): return "no process is registered as '\(LogText(name))'"
         case .noProcess(let pid): return "process \(pid) is not alive"
-        case .nameTaken(let name, let pid): return "name '\(name)' is already registered by \(pid)"
-        case .alreadyRegistered(let pid, let name): return "process \(pid) is already registered as '\(name)'"
+        case .nameTaken(let name, let pid): return "name '\(LogText(name))' is already registered by \(pid)"
+        case .alreadyRegistered(let pid, let name): return "process \(pid) is already registered as '\(LogText(name))'"
         case .mailboxFull(let pid, let capacity): return "mailbox of \(pid) is full (\(capacity) messages)"
         case .wrongMessageType(let pid, let expected, let accepted):
             return "process \(pid) accepts \(accepted), not \(expected)"
@@ -41,6 +47,9 @@ public enum ProcessError: Error, Sendable, Equatable, CustomStringConvertible {
         case .nodeStopped: return "the node is stopped"
         case .notTermEncodable(let pid, let reason): return "cannot send to \(pid): \(reason)"
         case .noDistribution(let pid): return "cannot reach \(pid): this node has not started distribution"
+        case .otherNode(let pid):
+            return "cannot reach \(pid): it belongs to another node of this OS process, closed or not in a cluster with this one"
+        case .invalidName(let name, let reason): return "invalid name '\(LogText(name))': \(reason)"
         }
     }
 }

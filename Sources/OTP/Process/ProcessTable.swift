@@ -1,5 +1,5 @@
-/// Every live process of a node, by slot: a PID is `(slot, serial)`, so a lookup is one array read and one
-/// comparison, and a PID of a dead process never matches again.
+/// Every live process of a node, by slot: a PID is `(node, slot, serial)`, so a lookup is one array read and
+/// two comparisons, a PID of a dead process never matches again, and a PID of another node never matches.
 ///
 /// Slots hold manually retained raw pointers to the process objects (retained at spawn, released at
 /// exit), so lookups cause no reference counting. Freed slots are reused most-recent-first with their
@@ -18,6 +18,8 @@ struct ProcessTable {
 
     private static let none = UInt32.max
 
+    /// The node's number: the `node` of every pid in this table.
+    @usableFromInline let node: UInt32
     @usableFromInline var slots: UnsafeMutablePointer<Slot>
     private var capacity: Int
     @usableFromInline var highWater = 0
@@ -26,7 +28,8 @@ struct ProcessTable {
     private(set) var count = 0
 
     @usableFromInline
-    init() {
+    init(node: UInt32) {
+        self.node = node
         capacity = 1024
         slots = .allocate(capacity: capacity)
     }
@@ -39,7 +42,7 @@ struct ProcessTable {
     /// The process object for `pid`, if that process is alive.
     @inlinable @inline(__always)
     func object(for pid: PID) -> UnsafeMutableRawPointer? {
-        guard Int(pid.index) < highWater else { return nil }
+        guard pid.node == node, Int(pid.index) < highWater else { return nil }
         let slot = slots[Int(pid.index)]
         guard slot.serial == pid.serial else { return nil }
         return slot.object
@@ -59,7 +62,7 @@ struct ProcessTable {
             (slots + highWater).initialize(to: Slot(serial: 0, nextFree: Self.none, object: nil))
             highWater += 1
         }
-        let pid = PID(index: index, serial: slots[Int(index)].serial)
+        let pid = PID(node: node, index: index, serial: slots[Int(index)].serial)
         slots[Int(index)].object = make(pid)
         count += 1
         return pid
@@ -87,7 +90,7 @@ struct ProcessTable {
         var result: [PID] = []
         result.reserveCapacity(count)
         for i in 0..<highWater where slots[i].object != nil {
-            result.append(PID(index: UInt32(i), serial: slots[i].serial))
+            result.append(PID(node: node, index: UInt32(i), serial: slots[i].serial))
         }
         return result
     }

@@ -38,7 +38,7 @@ extension Node {
         } else {
             var handled = 0
             while handled < limit, let raw = runQueue.popFirst() {
-                guard let object = table.object(for: PID(rawValue: raw)) else { continue }  // exited while queued
+                guard let object = table.object(for: PID(node: number, rawValue: raw)) else { continue }  // exited while queued
                 currentProcess = object
                 var turnHandled = 0
                 let outcome = Unmanaged<ProcessCore>.fromOpaque(object)._withUnsafeGuaranteedRef { process in

@@ -98,7 +98,7 @@ extension Node {
     private func fire(_ timer: TimerWheel.Expired) {
         switch timer.kind {
         case .receiveTimeout:
-            guard let process = core(PID(rawValue: timer.target)), process.waitTimer == timer.ref.rawValue else {
+            guard let process = core(PID(node: number, rawValue: timer.target)), process.waitTimer == timer.ref.rawValue else {
                 return
             }
             process.waitTimer = 0
@@ -118,7 +118,7 @@ extension Node {
                 label = name
                 guard process != nil else { return }  // Erlang: nothing happens for an unregistered name
             } else {
-                let pid = PID(rawValue: timer.target)
+                let pid = PID(node: number, rawValue: timer.target)
                 process = core(pid)
                 label = pid.description
             }

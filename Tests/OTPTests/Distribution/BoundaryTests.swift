@@ -195,6 +195,28 @@ struct BoundaryTests {
         #expect(try await a.perform { $0.connectedNodes() } == [nameB])
     }
 
+    @Test("A control message naming a sender of another node than the peer is a protocol violation")
+    func forgedSender() async throws {
+        let log = CapturedLog()
+        let a = try await clusterNode("swift_forge_a")
+        let b = try await clusterNode("swift_forge_b", logger: log.logger)
+        defer { shutdown(a); shutdown(b) }
+        let nameB = swiftName("swift_forge_b")
+        let received = Log<Envelope<Term>>()
+        _ = try await spawnTermCollector(b, name: "inbox", into: received)
+        #expect(try await a.connect(to: nameB))
+        let forged = ExternalPID(node: "someone_else@h", id: 1, serial: 0, creation: 1)
+        let rows = RemoteIdentities.shared.size.nodes
+        try await a.perform { node in
+            node.distribution?.connections[nameB]?.send(ControlMessage.regSend(from: forged, to: "inbox").control,
+                                                         payload: .atom("forged"))
+        }
+        try await eventually("the violation") { log.records.entries.contains { $0.metadata["error"]?.contains("protocol violation") == true } }
+        #expect(log.records.entries.contains { $0.metadata["error"]?.contains("not a process of") == true })
+        #expect(received.count == 0)
+        #expect(RemoteIdentities.shared.size.nodes == rows)
+    }
+
     @Test("A full mailbox holds back only its own messages: ticks are heard, other processes get theirs")
     func fullMailboxKeepsTheConnection() async throws {
         let log = CapturedLog()

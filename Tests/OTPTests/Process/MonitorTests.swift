@@ -24,7 +24,7 @@ struct MonitorTests {
         let dead = try spawnIdler(node)
         try node.send(.exit(.normal), to: dead)
         node.runUntilIdle()
-        let ghost = PID(index: 999_999, serial: 0)
+        let ghost = PID(node: node.number, index: 999_999, serial: 0)
         let ref1 = node.monitor(dead.pid, by: watcher.pid)
         let ref2 = node.monitor(ghost, by: watcher.pid)
         node.runUntilIdle()

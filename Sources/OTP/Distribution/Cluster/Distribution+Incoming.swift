@@ -12,6 +12,11 @@ extension Distribution {
             return connection.fail(.protocolViolation(node: connection.peer ?? "?", reason: error.description))
         }
         guard let peer = connection.peer else { return }
+        if let sender = message.sender, sender.node != peer {
+            // Only the peer's own processes: a pid of any other node would be a forged sender (and a row in
+            // the node table per name a peer makes up).
+            return connection.fail(.protocolViolation(node: peer, reason: "a control message from \(sender), not a process of \(peer)"))
+        }
         switch message {
         case .send(let to):
             deliver(payload ?? .undefined, from: nil, to: to, on: connection)
@@ -92,10 +97,11 @@ extension Distribution {
             }
             return deliverReply(elements[1])
         }
-        guard target.node == name, target.creation == creation || target.creation == 0 else {
+        guard isOwn(target) else {
             return dropped(message, to: "\(target)", reason: "a pid of another incarnation of this node")
         }
-        deliverTerm(message, to: PID(index: target.id, serial: target.serial), label: "\(target)", on: connection)
+        deliverTerm(message, to: PID(node: node.number, index: target.id, serial: target.serial), label: "\(target)",
+                    on: connection)
     }
 
     private func deliver(_ message: Term, from: ExternalPID, toName name: String, on connection: NodeConnection) {

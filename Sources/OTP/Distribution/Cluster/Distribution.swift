@@ -140,6 +140,7 @@ final class Distribution {
                 guard let creation = try EPMD.aliveResponse(bytes) else { return false }
                 self.creation = creation
                 self.isStarted = true
+                RemoteIdentities.shared.enroll(self.node.number, as: (self.name, creation))
                 self.startTicks()
                 self.node.configuration.logger.info("distribution started", metadata: [
                     "node": "\(self.name)", "port": "\(self.listener?.port ?? 0)", "creation": "\(creation)"])
@@ -210,6 +211,7 @@ final class Distribution {
     /// Leaves the cluster: every connection closes (links and monitors across them see `noconnection`),
     /// EPMD forgets the name, and the handles close.
     func close() {
+        if isStarted { RemoteIdentities.shared.enroll(node.number, as: nil) }
         isStarted = false
         isClosing = true
         for connection in Array(connections.values) + Array(anonymous.values) { connection.close(reason: "node stopped") }
@@ -414,14 +416,24 @@ final class Distribution {
 
     // MARK: Identities
 
-    /// This node's wire identity of a local pid.
+    /// The wire identity of a pid of this OS process: this node's own, or another node's in a cluster
+    /// (`RemoteIdentities.enroll`); a pid of a node of this OS process in no cluster is `nonode@nohost`'s,
+    /// as Erlang names a node without distribution.
     func external(_ pid: PID) -> ExternalPID {
-        ExternalPID(node: name, id: pid.index, serial: pid.serial, creation: creation)
+        if pid.node == node.number { return ExternalPID(node: name, id: pid.index, serial: pid.serial, creation: creation) }
+        if case .pid(let remote)? = pid.remoteIdentity { return remote }
+        return RemoteIdentities.shared.clusterIdentity(of: pid)
+            ?? ExternalPID(node: "nonode@nohost", id: pid.index, serial: pid.serial, creation: 0)
     }
 
-    /// The `PID` for a wire pid: local for this node's own (of this creation), a remote stand-in otherwise.
+    /// Whether a wire pid is one of this node's own (this incarnation's, or of a peer that sends no creation).
+    func isOwn(_ external: ExternalPID) -> Bool {
+        external.node == name && (external.creation == creation || external.creation == 0)
+    }
+
+    /// The `PID` for a wire pid: local for this node's own (of this creation), a remote pid otherwise.
     func pid(for external: ExternalPID) -> PID {
-        if external.node == name { return PID(index: external.id, serial: external.serial) }
+        if isOwn(external) { return PID(node: node.number, index: external.id, serial: external.serial) }
         return PID.remote(.pid(external))
     }
 

@@ -100,7 +100,8 @@ extension Node {
     public func externalPID(for pid: PID) -> ExternalPID? {
         preconditionInLoop()
         if case .pid(let external)? = pid.remoteIdentity { return external }
-        guard !pid.isRemote, let distribution, distribution.isStarted else { return nil }
+        guard !pid.isRemote else { return nil }
+        guard let distribution, distribution.isStarted else { return RemoteIdentities.shared.clusterIdentity(of: pid) }
         return distribution.external(pid)
     }
 

@@ -26,60 +26,118 @@ public enum RemoteIdentity: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .pid(let pid): return pid.description
-        case .name(let name, let node): return "{\(name), \(node)}"
+        case .name(let name, let node): return "{\(LogText(name)), \(LogText(node))}"
         }
     }
 }
 
-/// Remote processes as `PID`s: each process of another node (or name there) that this OS process meets gets
-/// one stand-in `PID` with the top bit of its index set, so every API that takes a `PID` — send, link,
-/// monitor, exit, call — takes remote ones too, and messages, `DOWN`s and `EXIT`s carry them.
+/// Remote processes as `PID`s, so every API that takes a `PID` — send, link, monitor, exit, call — takes
+/// remote ones too, and messages, `DOWN`s and `EXIT`s carry them.
 ///
-/// The table is shared by all nodes of the OS process and only grows (as Erlang's node table keeps every
-/// remote pid it has seen while it is referenced; here for the process lifetime: about 80 bytes an entry).
+/// A remote pid is `PID(node: remoteBit | entry, index: id, serial: serial)`, where `entry` is the node's
+/// row in this process-wide node table (one row per node name and creation, as Erlang's node table): the
+/// pid itself needs no row, so a stream of short-lived remote callers costs no memory. A registered name
+/// of another node (`{name, node}`) is `PID(node: remoteBit | nameEntry, index: name, serial: 0)`, where
+/// `nameEntry` is the node's row for names and `name` a row in the table of names used with it. Rows are
+/// added by the node names and creations this OS process meets in control messages (only the connected
+/// peer's own, checked) and by names that local code addresses: bounded by the cluster, not by traffic.
+///
+/// The table also knows which nodes of this OS process are in a cluster under which name (`enroll`), so
+/// a pid of another node of the same OS process can be reached through the cluster.
+///
 /// Interning and lookup take a mutex; only remote paths use them, never local message passing.
 ///
 /// Thread: any thread.
 final class RemoteIdentities: @unchecked Sendable {
     static let shared = RemoteIdentities()
-    static let remoteBit: UInt32 = 0x8000_0000
+
+    private struct NodeKey: Hashable {
+        let name: String
+        /// `nil`: the row for registered names on that node.
+        let creation: UInt32?
+    }
 
     private var mutex = pthread_mutex_t()
-    private var identities: [RemoteIdentity] = []
-    private var indices: [RemoteIdentity: UInt32] = [:]
+    private var nodes: [NodeKey] = []
+    private var nodeRows: [NodeKey: UInt32] = [:]
+    private var names: [String] = []
+    private var nameRows: [String: UInt32] = [:]
+    private var enrolled: [UInt32: (name: String, creation: UInt32)] = [:]
 
     private init() { pthread_mutex_init(&mutex, nil) }
 
-    /// The stand-in for `identity`, the same every time.
-    func pid(for identity: RemoteIdentity) -> PID {
+    private func locked<T>(_ body: () -> T) -> T {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
-        if let index = indices[identity] { return PID(index: Self.remoteBit | index, serial: 0) }
-        let index = UInt32(identities.count)
-        precondition(index < Self.remoteBit, "remote identity table full")
-        identities.append(identity)
-        indices[identity] = index
-        return PID(index: Self.remoteBit | index, serial: 0)
+        return body()
     }
 
-    /// What a stand-in `PID` stands for; `nil` for a local pid or an index never handed out.
+    private func row(_ key: NodeKey) -> UInt32 {
+        if let row = nodeRows[key] { return row }
+        let row = UInt32(nodes.count)
+        precondition(row < PID.remoteBit, "remote node table full")
+        nodes.append(key)
+        nodeRows[key] = row
+        return row
+    }
+
+    /// The pid for `identity`, the same every time.
+    func pid(for identity: RemoteIdentity) -> PID {
+        locked {
+            switch identity {
+            case .pid(let external):
+                let node = row(NodeKey(name: external.node, creation: external.creation))
+                return PID(node: PID.remoteBit | node, index: external.id, serial: external.serial)
+            case .name(let name, let nodeName):
+                let node = row(NodeKey(name: nodeName, creation: nil))
+                let index: UInt32
+                if let existing = nameRows[name] {
+                    index = existing
+                } else {
+                    index = UInt32(names.count)
+                    names.append(name)
+                    nameRows[name] = index
+                }
+                return PID(node: PID.remoteBit | node, index: index, serial: 0)
+            }
+        }
+    }
+
+    /// What a remote `PID` stands for; `nil` for a pid of this OS process or a row never handed out.
     func identity(of pid: PID) -> RemoteIdentity? {
-        guard pid.index & Self.remoteBit != 0 else { return nil }
-        let index = Int(pid.index & ~Self.remoteBit)
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return index < identities.count ? identities[index] : nil
+        guard pid.isRemote else { return nil }
+        let row = Int(pid.node & ~PID.remoteBit)
+        return locked {
+            guard row < nodes.count else { return nil }
+            let key = nodes[row]
+            guard let creation = key.creation else {
+                return Int(pid.index) < names.count ? .name(names[Int(pid.index)], node: key.name) : nil
+            }
+            return .pid(ExternalPID(node: key.name, id: pid.index, serial: pid.serial, creation: creation))
+        }
+    }
+
+    /// Rows of the node table and of the name table (they grow with the cluster, not with traffic).
+    var size: (nodes: Int, names: Int) { locked { (nodes.count, names.count) } }
+
+    /// Node `number` of this OS process is in a cluster as `name` (`nil`: it left).
+    func enroll(_ number: UInt32, as identity: (name: String, creation: UInt32)?) {
+        locked { enrolled[number] = identity }
+    }
+
+    /// The cluster identity of a process of another node of this OS process, if that node is in a cluster.
+    func clusterIdentity(of pid: PID) -> ExternalPID? {
+        guard !pid.isRemote else { return nil }
+        return locked {
+            enrolled[pid.node].map { ExternalPID(node: $0.name, id: pid.index, serial: pid.serial, creation: $0.creation) }
+        }
     }
 }
 
 extension PID {
-    /// Whether this pid stands for a process (or name) of another node.
-    @inlinable
-    public var isRemote: Bool { index & 0x8000_0000 != 0 }
-
-    /// The remote process or name this pid stands for; `nil` for a local pid.
+    /// The remote process or name this pid stands for; `nil` for a pid of this OS process.
     public var remoteIdentity: RemoteIdentity? { RemoteIdentities.shared.identity(of: self) }
 
-    /// The stand-in pid of a remote process (`Node.pid(for:)` also maps this node's own pids back to local ones).
+    /// The pid of a remote process or name (`Node.pid(for:)` also maps this node's own pids back to local ones).
     public static func remote(_ identity: RemoteIdentity) -> PID { RemoteIdentities.shared.pid(for: identity) }
 }

@@ -30,6 +30,19 @@ enum ControlMessage: Equatable {
     }
 
     /// Decodes the control tuple; `payload` is the term that followed it, for the tags that carry one.
+    /// The process of the sending node the message comes from, for the messages that name one: it must be
+    /// a process of the peer (a node sends only for its own processes).
+    var sender: ExternalPID? {
+        switch self {
+        case .link(let from, _), .sendSender(let from, _), .regSend(let from, _), .aliasSend(let from, _),
+             .exit(let from, _, _), .exit2(let from, _, _), .monitor(let from, _, _), .demonitor(let from, _, _),
+             .unlinkID(_, let from, _), .unlinkIDAck(_, let from, _):
+            return from
+        case .send, .monitorExit, .unsupported:
+            return nil
+        }
+    }
+
     init(control: Term, payload: Term?) throws(TermConversionError) {
         guard case .tuple(let e) = control, let tag = e.first?.intValue else {
             throw .mismatch(expected: "a control tuple", got: control)
