@@ -29,6 +29,8 @@ final class ExternalCall<Value: Sendable>: InboxWork, @unchecked Sendable {
     @usableFromInline var continuation: ExternalContinuation<Value>?
     @usableFromInline var outcome: Result<Value, any Error>?
     @usableFromInline var finished = false
+    /// The loop took the operation (`claim`): cancellation is too late from then on.
+    @usableFromInline var claimed = false
     /// The request this call opened on the loop, once registered. Loop thread only.
     @usableFromInline var ref: Ref?
     /// What the loop does to start the call (the call is its own inbox job).
@@ -76,7 +78,13 @@ final class ExternalCall<Value: Sendable>: InboxWork, @unchecked Sendable {
     @inlinable @discardableResult
     func finish(_ result: Result<Value, any Error>) -> Bool {
         lock()
-        guard !finished else {
+        return settle(result, unless: false)
+    }
+
+    /// With the lock held: delivers `result` unless there is an outcome already or `refused`; unlocks.
+    @inlinable
+    func settle(_ result: Result<Value, any Error>, unless refused: Bool) -> Bool {
+        guard !finished, !refused else {
             unlock()
             return false
         }
@@ -89,6 +97,27 @@ final class ExternalCall<Value: Sendable>: InboxWork, @unchecked Sendable {
         unlock()
         continuation.resume(with: result)
         return true
+    }
+
+    /// The loop is about to carry the operation out: returns `false` when it already has an outcome
+    /// (cancelled, node stopped), and then it must not run. After a `true`, only `finish` ends the call —
+    /// `withdraw` (cancellation) no longer can — so the operation has exactly one outcome: it ran and
+    /// reports its result, or it did not run.
+    @inlinable
+    func claim() -> Bool {
+        lock()
+        defer { unlock() }
+        guard !finished else { return false }
+        claimed = true
+        return true
+    }
+
+    /// Finishes with `result` (a cancellation) unless the loop has claimed the operation or it has an
+    /// outcome already; returns whether it did.
+    @inlinable
+    func withdraw(_ result: Result<Value, any Error>) -> Bool {
+        lock()
+        return settle(result, unless: claimed)
     }
 
     @inlinable

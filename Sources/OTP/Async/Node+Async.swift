@@ -5,7 +5,9 @@
 /// (`CallError`, `ProcessError`, `StartError`), plus:
 /// - `CancellationError` when the awaiting task is cancelled: the call is withdrawn on the loop and a reply
 ///   that arrives later is dropped (the call is tracked by an object allocated before suspending, so a
-///   cancellation that wins the race against registration is still honoured);
+///   cancellation that wins the race against registration is still honoured). `perform`, `send`, `spawn`
+///   and `start` have exactly one outcome: either they did not run and throw `CancellationError`, or the
+///   loop had already taken them (cancellation came too late) and they report what happened;
 /// - `CallError.nodeStopped` (or `ProcessError.nodeStopped`) when the node closes first — nothing hangs.
 ///
 /// The synchronous methods of the same names remain for code that runs on the loop thread outside any
@@ -53,7 +55,7 @@ extension Node {
             throw StartError.invalidOptions("link and monitor need a starting process: use ProcessContext.startServer")
         }
         let started: Started<S> = try await external { node, call in
-            guard !call.isFinished else { return }
+            guard call.claim() else { return }
             _ = try? node.spawn(of: Never.self) { process in
                 try process.startServer(type, argument, options: options) { result, _ in
                     call.finish(result.mapError { $0 })
@@ -104,7 +106,7 @@ extension Node {
     @inlinable
     public func perform<R: Sendable>(_ body: @escaping @Sendable (Node) throws -> R) async throws -> R {
         try await external { node, call in
-            guard !call.isFinished else { return }
+            guard call.claim() else { return }
             call.finish(Result { try body(node) })
         }
     }
@@ -133,7 +135,8 @@ extension Node {
                 if !post(call) { call.finish(.failure(CallError.nodeStopped)) }
             }
         } onCancel: {
-            if call.finish(.failure(CancellationError())) {
+            // Too late once the loop has claimed an operation (perform, start): it then reports its own outcome.
+            if call.withdraw(.failure(CancellationError())) {
                 _ = post(run: { node in node.cancelExternal(call.ref) }, cancel: nil)
             }
         }

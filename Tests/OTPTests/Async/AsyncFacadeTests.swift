@@ -115,6 +115,41 @@ struct AsyncFacadeTests {
         #expect(try await node.inspect { $0.statistics.monitors } == 0)
     }
 
+    @Test("a cancellation storm: every perform either ran and succeeded or did not run and was cancelled")
+    func cancellationHasOneOutcome() async throws {
+        let node = startedNode()
+        defer { node.finish() }
+        let ran = Log<Int>()
+        let succeeded = Log<Int>(), cancelled = Log<Int>()
+        for round in 0..<10 {
+            // Each body holds the loop for 100 µs, so cancellations land before, during and after bodies.
+            let tasks = (0..<200).map { i in
+                Task {
+                    let id = round * 200 + i
+                    do {
+                        try await node.perform { _ in
+                            ran.append(id)
+                            usleep(100)
+                        }
+                        succeeded.append(id)
+                    } catch is CancellationError {
+                        cancelled.append(id)
+                    } catch {
+                        Issue.record("unexpected \(error)")
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(5))
+            for task in tasks { task.cancel() }
+            for task in tasks { await task.value }
+        }
+        #expect(succeeded.count + cancelled.count == 2000)
+        #expect(Set(ran.entries) == Set(succeeded.entries))
+        #expect(ran.count == succeeded.count)
+        #expect(cancelled.count > 0)
+        #expect(succeeded.count > 0)
+    }
+
     @Test("node shutdown fails every pending external call with nodeStopped")
     func shutdownFailsPendingCalls() async throws {
         let node = startedNode()
