@@ -55,7 +55,7 @@ public final class Node: @unchecked Sendable {
     /// The stand-in requester of calls from outside the loop, and those calls in flight (`Async/`).
     @usableFromInline @exclusivity(unchecked) var externalCaller: PID?
     @exclusivity(unchecked) var externalCallCount = 0
-    @exclusivity(unchecked) var phase: Phase = .ready
+    @usableFromInline @exclusivity(unchecked) var phase: Phase = .ready
     /// `stop()` was called: ends a busy-waiting `run(until:)` (libuv clears its own stop flag per `uv_run`).
     @exclusivity(unchecked) var stopRequested = false
     /// The swift-metrics handles; `nil` when metrics are off (`NodeConfiguration.metrics`).
@@ -76,7 +76,7 @@ public final class Node: @unchecked Sendable {
     /// The dedicated thread from `start()`, if any. Guarded by `inbox`'s mutex for `join()`.
     var dedicatedThread: pthread_t?
 
-    enum Phase { case ready, running, attached, closed }
+    @usableFromInline enum Phase { case ready, running, attached, closed }
 
     /// Runs Swift jobs on this node's loop thread (embedding mode 4): bind an actor to it, or prefer it for
     /// a task, and that code runs on the loop, where it can use the loop-thread API directly.

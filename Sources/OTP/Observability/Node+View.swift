@@ -10,14 +10,19 @@ extension Node {
     /// The directory must be private to this user (it is created with mode 0700 when missing); the socket
     /// is mode 0600. Returns the socket's path. The view is read-only and costs nothing until a client asks.
     ///
+    /// Bounds (`ViewProtocol`): at most `maximumClients` clients, each closed after `idleTimeout` without a
+    /// request or when it leaves more than `maximumUnreadOutput` bytes of answers unread.
+    ///
     /// Thread: loop thread only. - Throws: `ViewError` naming the path.
     @discardableResult
-    public func startView(at path: String? = nil) throws(ViewError) -> String {
+    public func startView(at path: String? = nil, idleTimeout: Duration = ViewProtocol.defaultIdleTimeout)
+        throws(ViewError) -> String
+    {
         preconditionInLoop()
         guard let uv else { throw .needsSystemClock }
         if let viewServer { throw .alreadyServing(viewServer.path) }
         let path = path ?? "\(ViewProtocol.defaultDirectory)/\(getpid()).sock"
-        viewServer = try ViewServer(node: self, path: path, loop: uv.loop)
+        viewServer = try ViewServer(node: self, path: path, loop: uv.loop, idleTimeout: idleTimeout)
         return path
     }
 

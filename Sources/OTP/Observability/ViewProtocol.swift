@@ -19,6 +19,13 @@ public enum ViewProtocol {
     public static let header = "otp-view 1"
     /// The longest request line a node accepts; a longer one closes the connection.
     public static let maximumRequest = 256
+    /// Answers a client may leave unread (bytes queued to its socket) before the node closes it: a client
+    /// that pipelines requests and never reads costs at most this much memory.
+    public static let maximumUnreadOutput = 8 << 20
+    /// Clients connected at once; one more is closed at once.
+    public static let maximumClients = 64
+    /// A client that sends no request for this long is closed (otp-top asks every second).
+    public static let defaultIdleTimeout: Duration = .seconds(60)
 
     /// Where a node's view socket goes when `Node.startView()` is given no path, and where `otp-top` looks:
     /// `$XDG_RUNTIME_DIR/swift-otp`, else `/tmp/swift-otp-<uid>`.

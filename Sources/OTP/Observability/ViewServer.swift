@@ -30,8 +30,11 @@ public enum ViewError: Error, Sendable, Equatable, CustomStringConvertible {
 /// in a directory of mode 0700 owned by that user, and each connection's peer user id (SO_PEERCRED) is
 /// checked as well. Nothing a client sends can change the node.
 ///
-/// Thread: loop thread only. Memory: one pipe handle, plus one handle and a 512-byte read buffer per
-/// connection; handles are freed in their close callbacks.
+/// Bounded against a client that misbehaves (`ViewProtocol`): at most `maximumClients` at once, each closed
+/// when it is idle for `idleTimeout` or leaves `maximumUnreadOutput` bytes of answers unread.
+///
+/// Thread: loop thread only. Memory: one pipe handle and a timer, plus one handle and a 512-byte read
+/// buffer per connection; handles are freed in their close callbacks.
 final class ViewServer {
     let path: String
     unowned let node: Node
@@ -40,10 +43,17 @@ final class ViewServer {
     /// Handles whose close callback has not run yet, or that are open (the listener and connections).
     private(set) var openHandles = 0
     private var closed = false
+    /// Closes idle clients.
+    private let idleTimer: UnsafeMutablePointer<uv_timer_t>
+    let idleMillis: UInt64
 
-    init(node: Node, path: String, loop: UnsafeMutablePointer<uv_loop_t>) throws(ViewError) {
+    init(node: Node, path: String, loop: UnsafeMutablePointer<uv_loop_t>, idleTimeout: Duration) throws(ViewError) {
         self.node = node
         self.path = path
+        let (seconds, attoseconds) = idleTimeout.components
+        idleMillis = max(UInt64(max(seconds, 0)) * 1000 + UInt64(max(attoseconds, 0) / 1_000_000_000_000_000), 10)
+        idleTimer = .allocate(capacity: 1)
+        uv_timer_init(loop, idleTimer)
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         try Self.checkPrivate(directory: directory.isEmpty ? "/" : directory)
         try Self.removeStale(path)
@@ -51,10 +61,17 @@ final class ViewServer {
         uv_pipe_init(loop, listener, 0)
         openHandles = 1
         listener.pointee.data = Unmanaged.passRetained(self).toOpaque()  // released in the close callback
+        idleTimer.pointee.data = listener.pointee.data
+        openHandles += 1
+        let check = max(idleMillis / 4, 5)
+        uv_timer_start(idleTimer, { timer in
+            Unmanaged<ViewServer>.fromOpaque(timer!.pointee.data).takeUnretainedValue().closeIdle()
+        }, check, check)
+        uv_unref(otp_uv_handle(idleTimer))
         var status = uv_pipe_bind(listener, path)
         if status == 0 && chmod(path, 0o600) != 0 { status = -errno }
         if status == 0 {
-            status = uv_listen(otp_uv_stream(listener), 16) { stream, status in
+            status = uv_listen(otp_uv_stream(listener), SOMAXCONN) { stream, status in
                 guard status == 0, let stream else { return }
                 Unmanaged<ViewServer>.fromOpaque(stream.pointee.data).takeUnretainedValue().accept()
             }
@@ -107,6 +124,7 @@ final class ViewServer {
                                               metadata: ["socket": "\(path)", "peer_uid": "\(uid)"])
             return connection.close()
         }
+        guard connections.count < ViewProtocol.maximumClients else { return connection.close() }
         connections[UnsafeMutableRawPointer(client)] = connection
         connection.start()
     }
@@ -120,6 +138,17 @@ final class ViewServer {
         return node.snapshot(limit: limit).encoded()
     }
 
+    var now: UInt64 { uv_now(listener.pointee.loop) }
+
+    /// Closes every client that sent no request for `idleMillis`.
+    private func closeIdle() {
+        let current = now
+        for connection in connections.values where current &- connection.lastRequest >= idleMillis { connection.close() }
+    }
+
+    /// Clients connected now.
+    var clientCount: Int { connections.count }
+
     func closed(_ connection: ViewConnection) {
         connections[UnsafeMutableRawPointer(connection.handle)] = nil
         openHandles -= 1
@@ -131,6 +160,11 @@ final class ViewServer {
         guard !closed else { return }
         closed = true
         for connection in connections.values { connection.close() }
+        uv_timer_stop(idleTimer)
+        uv_close(otp_uv_handle(idleTimer)) { handle in
+            Unmanaged<ViewServer>.fromOpaque(handle!.pointee.data).takeUnretainedValue().openHandles -= 1
+            UnsafeMutableRawPointer(handle)?.deallocate()
+        }
         uv_close(otp_uv_handle(listener)) { handle in
             let server = Unmanaged<ViewServer>.fromOpaque(handle!.pointee.data)
             server.takeUnretainedValue().openHandles -= 1
@@ -148,10 +182,13 @@ final class ViewConnection {
     private let readBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: 512)
     private var pending: [UInt8] = []
     private var closing = false
+    /// Loop time (ms) of the last request, or of the connection.
+    private(set) var lastRequest: UInt64
 
     init(handle: UnsafeMutablePointer<uv_pipe_t>, server: ViewServer) {
         self.handle = handle
         self.server = server
+        lastRequest = server.now
     }
 
     deinit { readBuffer.deallocate() }
@@ -177,6 +214,11 @@ final class ViewConnection {
         while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
             let line = String(decoding: pending[..<newline], as: UTF8.self)
             pending.removeSubrange(...newline)
+            lastRequest = server.now
+            // A client that does not read its answers is closed before it costs more than the bound.
+            guard uv_stream_get_write_queue_size(otp_uv_stream(handle)) <= ViewProtocol.maximumUnreadOutput else {
+                return close()
+            }
             write(server.answer(line[...]))
         }
         if pending.count > ViewProtocol.maximumRequest { close() }

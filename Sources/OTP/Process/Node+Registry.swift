@@ -1,12 +1,28 @@
 /// Registered names. As in Erlang, a process holds at most one name, a name names at most one process, and
 /// a name is released when its process exits.
 extension Node {
+    /// The longest name that can be registered (Erlang's atom limit).
+    public static let maximumNameLength = 255
+
+    /// Why `name` cannot be registered, or `nil`: a name is 1 to 255 characters, none of them a control or
+    /// invisible character (names reach logs, crash reports and otp-top; Erlang's are atoms, as bounded).
+    static func problem(withName name: String) -> String? {
+        guard !name.isEmpty else { return "a name is not empty" }
+        var count = 0
+        for scalar in name.unicodeScalars {
+            count += 1
+            guard count <= maximumNameLength else { return "longer than \(maximumNameLength) characters" }
+            guard LogText.isPlain(scalar) || scalar == "\\" else { return "holds a control or invisible character" }
+        }
+        return nil
+    }
+
     /// Registers `pid` as `name`. Thread: loop thread only.
-    /// - Throws: `nameTaken` (naming the holder), `noProcess` for a dead pid, `alreadyRegistered` when `pid`
-    ///   has a name already.
+    /// - Throws: `invalidName` (empty, over 255 characters, control characters), `nameTaken` (naming the
+    ///   holder), `noProcess` for a dead pid, `alreadyRegistered` when `pid` has a name already.
     public func register(_ name: String, _ pid: PID) throws(ProcessError) {
         preconditionInLoop()
-        if let holder = registry[name] { throw .nameTaken(name, by: holder) }
+        try checkNameFree(name)
         guard let process = core(pid), process.status != .stopping else { throw .noProcess(pid) }
         if let existing = process.extras?.name { throw .alreadyRegistered(pid, as: existing) }
         registry[name] = pid

@@ -3,8 +3,8 @@ extension Node {
     /// Spawns a process running `behavior` (Erlang's `spawn`). It runs `start` on its first turn.
     ///
     /// Thread: loop thread only. Cost: one allocation (the process object; the mailbox buffer comes with the
-    /// first message). Errors: `invalidCapacity` for a capacity below 1; with `options.name`, `nameTaken`
-    /// (nothing is spawned then).
+    /// first message). Errors: `invalidCapacity` for a capacity below 1; with `options.name`, `nameTaken` or
+    /// `invalidName` (nothing is spawned then); `nodeStopped` on a closed node.
     @inlinable
     @discardableResult
     public func spawn<B: ProcessBehavior>(_ behavior: B, options: SpawnOptions = .init()) throws(ProcessError)
@@ -30,6 +30,7 @@ extension Node {
         _ behavior: B, options: SpawnOptions, linkedTo parent: PID? = nil, monitoredBy watcher: PID? = nil
     ) throws(ProcessError) -> (address: Address<B.Message>, monitor: Ref?) {
         preconditionInLoop("spawn")
+        guard phase != .closed else { throw .nodeStopped }
         let capacity = options.mailboxCapacity ?? configuration.defaultMailboxCapacity
         guard capacity > 0 else { throw .invalidCapacity(capacity) }
         if let name = options.name { try checkNameFree(name) }
@@ -61,6 +62,7 @@ extension Node {
 
     @usableFromInline
     func checkNameFree(_ name: String) throws(ProcessError) {
+        if let problem = Node.problem(withName: name) { throw .invalidName(name, reason: problem) }
         if let holder = registry[name] { throw .nameTaken(name, by: holder) }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -73,5 +74,77 @@ struct ViewTests {
         #expect(node.viewPath == path)
         #expect(node.close() == 0)  // the view's handles are closed with the node
         #expect(stat(path, &info) != 0)  // and its socket removed
+    }
+
+    /// A Unix-socket client of a view, for the bounds tests.
+    private final class Client {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        init(_ path: String) throws {
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (i, byte) in path.utf8.enumerated() where i < raw.count - 1 { raw[i] = byte }
+            }
+            let status = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard status == 0 else { throw TestFailure(text: "connect \(path): errno \(errno)") }
+        }
+        deinit { close(fd) }
+        @discardableResult
+        func send(_ text: String) -> Bool {
+            Array(text.utf8).withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } > 0
+        }
+        /// Reads and drops what arrives until end of file (true) or `timeout` (false).
+        func closedByServer(within timeout: Duration) -> Bool {
+            let deadline = ContinuousClock.now + timeout
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while ContinuousClock.now < deadline {
+                var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&poller, 1, 20) > 0 else { continue }
+                if buffer.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, $0.count, 0) }) <= 0 { return true }
+            }
+            return false
+        }
+    }
+
+    private func viewNode(idleTimeout: Duration) throws -> (Node, String, String) {
+        var template = Array("/tmp/otp-view-bounds-XXXXXX".utf8CString)
+        let directory = String(cString: mkdtemp(&template)!)
+        let node = Node(configuration: NodeConfiguration(logger: quietLogger))
+        let path = try node.startView(at: directory + "/node.sock", idleTimeout: idleTimeout)
+        node.start()
+        return (node, path, directory)
+    }
+
+    @Test("The view closes idle clients, clients beyond its limit, and clients that leave answers unread")
+    func viewBounds() async throws {
+        let (node, path, directory) = try viewNode(idleTimeout: .milliseconds(300))
+        defer { node.stop(); node.join(); rmdir(directory) }
+        // Idle: closed after the timeout; a client that keeps asking stays.
+        let idle = try Client(path)
+        let busy = try Client(path)
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < .milliseconds(700) {
+            #expect(busy.send("snapshot 1\n"))
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(idle.closedByServer(within: .seconds(2)))
+        #expect(try await node.perform { $0.viewServer?.clientCount } == 1)
+        // Beyond maximumClients: closed at once.
+        var clients: [Client] = []
+        for _ in 0..<(ViewProtocol.maximumClients - 1) { clients.append(try Client(path)) }
+        let extra = try Client(path)
+        #expect(extra.closedByServer(within: .seconds(2)))
+        clients = []
+        _ = busy.closedByServer(within: .seconds(2))
+        // A client that pipelines requests and reads nothing: closed once its unread answers pass the bound.
+        let greedy = try Client(path)
+        var sent = 0
+        while sent < 400_000, greedy.send(String(repeating: "snapshot\n", count: 100)) { sent += 100 }
+        try await eventually("the greedy client closed") {
+            (try? awaitSync { try await node.perform { $0.viewServer?.clientCount } }) == 0
+        }
+        #expect(sent < 400_000)
     }
 }

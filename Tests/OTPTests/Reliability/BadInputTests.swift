@@ -93,6 +93,38 @@ struct BadInputTests {
         try nodeStillWorks(node)
     }
 
+    @Test("E34 names that cannot be registered: empty, over 255 characters, control characters; nothing changes")
+    func registerInvalidName() throws {
+        let node = makeNode()
+        let a = try spawnIdler(node)
+        let long = String(repeating: "n", count: 100_000)
+        #expect(throws: ProcessError.invalidName("", reason: "a name is not empty")) { try node.register("", a.pid) }
+        #expect(throws: ProcessError.invalidName(long, reason: "longer than 255 characters")) { try node.register(long, a.pid) }
+        #expect(throws: ProcessError.invalidName("a\nb", reason: "holds a control or invisible character")) {
+            try node.register("a\nb", a.pid)
+        }
+        #expect(throws: ProcessError.invalidName("\u{1B}[2J", reason: "holds a control or invisible character")) {
+            try node.spawn(of: Int.self, options: SpawnOptions(name: "\u{1B}[2J")) { _ in .receive { _, _ in .same } }
+        }
+        #expect(!ProcessError.invalidName("a\nb", reason: "x").description.contains("\n"))
+        #expect(ProcessError.invalidName(long, reason: "x").description.count < 400)
+        #expect(node.registered() == [])
+        try node.register(String(repeating: "n", count: 255), a.pid)
+        try nodeStillWorks(node)
+    }
+
+    @Test("E35 spawn on a closed node throws nodeStopped; a pid of another node is never a local one")
+    func spawnOnClosedNode() throws {
+        let node = makeNode()
+        let other = makeNode()
+        let foreign = try spawnIdler(other)
+        #expect(throws: ProcessError.otherNode(foreign.pid)) { try node.send(.value(1), to: foreign) }
+        node.close()
+        #expect(throws: ProcessError.nodeStopped) { try node.spawn(of: Int.self) { _ in .receive { _, _ in .same } } }
+        #expect(node.statistics.spawned == 0)
+        other.close()
+    }
+
     @Test("E7 register a dead pid throws noProcess")
     func registerDead() throws {
         let node = makeNode()
