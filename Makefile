@@ -7,7 +7,7 @@ SUDO       := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PKGS   := libuv1-dev pkg-config
 CMAKE_PKGS := cmake ninja-build
 
-.PHONY: all deps cmake-deps erlang build demo view view-test test unit-test cmake-build cmake-test test-tsan test-asan valgrind soak bench bench-smoke compare clean
+.PHONY: all deps cmake-deps erlang build demo demo-test view view-test test unit-test cmake-build cmake-test test-tsan test-asan valgrind soak bench bench-smoke compare clean
 
 all: build
 
@@ -53,6 +53,12 @@ view-test: deps
 	$(SWIFT) build --product otp-top
 	bash Tests/view/otp-top-test.sh $$($(SWIFT) build --show-bin-path)
 
+## otp-demo's configuration errors (a cookie file others can read, a bad node name) end it with one line
+## and status 1, and the cookie it is given is never printed.
+demo-test: erlang
+	$(SWIFT) build --product otp-demo
+	bash Tests/demo/config-errors.sh $$($(SWIFT) build --show-bin-path)/otp-demo
+
 ## Every code sample of the guides (docs/*.md, README.md) compiles: extracted into a package of their own.
 doc-samples: deps
 	python3 Tests/doc-samples/extract.py
@@ -66,7 +72,7 @@ docs: deps
 ## The whole test suite: unit and loop tests (distribution against real Erlang nodes), otp-top in a terminal, the CMake build (library, demo, hosts),
 ## the guides' code samples, the DocC catalog, and one iteration of every benchmark (so the suite cannot
 ## rot; nothing about speed is asserted).
-test: unit-test view-test cmake-test doc-samples docs bench-smoke
+test: unit-test view-test demo-test cmake-test doc-samples docs bench-smoke
 
 unit-test: erlang
 	$(SWIFT) build --build-tests

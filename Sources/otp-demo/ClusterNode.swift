@@ -6,7 +6,7 @@ import OTPExamples
 
 /// `otp-demo --node NAME [--cookie COOKIE] [--node-seconds N]`: joins a cluster as NAME (EPMD must run:
 /// `epmd -daemon`) with a `counter` (`ClusterCounter`) that Erlang and Elixir shells can call. Runs until
-/// interrupted, or for N seconds.
+/// interrupted, or for N seconds. The cookie is never printed: the banner names where it came from.
 enum ClusterNode {
     static func run(name: String, cookie: String?, seconds: Int64?) throws {
         let node = Node()
@@ -21,7 +21,7 @@ enum ClusterNode {
         // Written at once (not through print's buffer): scripts wait for this line before they call.
         say("""
           \(name) is in the cluster (port \(node.distributionPort)), serving `counter`. From another terminal:
-            erl -sname shell@\(short)\(cookie.map { " -setcookie \($0)" } ?? "")
+            erl -sname shell@\(short)\(cookie == nil ? "" : " -setcookie <the cookie given to --cookie>")
             1> net_adm:ping('\(name)').
             2> gen_server:call({counter, '\(name)'}, {add, 5}).
 

@@ -3,6 +3,9 @@
 //   live view for `otp-top` (`make view`).
 //   otp-demo --node NAME [--cookie COOKIE] [--node-seconds N]: then join an Erlang cluster as NAME with a
 //   `counter` GenServer that Erlang and Elixir nodes call (docs/distribution.md).
+#if canImport(Glibc)
+import Glibc
+#endif
 import Dispatch
 import Logging
 import OTP
@@ -205,12 +208,25 @@ func option(_ name: String) -> String? {
     CommandLine.arguments.firstIndex(of: name).flatMap { $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil }
 }
 
+/// A configuration error (a bad node name, a cookie file others can read, no EPMD, a view directory that is
+/// not private) ends the demo with one line on standard error and status 1, never a backtrace.
+func orExit(_ body: () throws -> Void) {
+    do {
+        try body()
+    } catch {
+        fflush(nil)
+        var line = Array("otp-demo: \(LogText(String(describing: error), limit: 1000))\n".utf8)
+        _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+        exit(1)
+    }
+}
+
 if let name = option("--node") {
     section("distribution: a node in an Erlang cluster")
-    try ClusterNode.run(name: name, cookie: option("--cookie"), seconds: option("--node-seconds").flatMap { Int64($0) })
+    orExit { try ClusterNode.run(name: name, cookie: option("--cookie"), seconds: option("--node-seconds").flatMap { Int64($0) }) }
 }
 
 if CommandLine.arguments.contains("--view") {
     section("live view: a shop that keeps running (watch it with otp-top)")
-    try LiveView.run(socket: option("--view-socket"), seconds: option("--view-seconds").flatMap { Int64($0) })
+    orExit { try LiveView.run(socket: option("--view-socket"), seconds: option("--view-seconds").flatMap { Int64($0) }) }
 }
