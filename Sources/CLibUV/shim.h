@@ -12,6 +12,9 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
 
 /// `uv_idle_t*`, `uv_timer_t*` and `uv_async_t*` are `uv_handle_t*` in C; Swift sees unrelated types.
 static inline uv_handle_t *otp_uv_handle(void *handle) { return (uv_handle_t *)handle; }
@@ -66,6 +69,60 @@ static inline int otp_addrinfo_text(const struct addrinfo *info, char *out, size
     if (info == NULL) return UV_EAI_NONAME;
     if (info->ai_family == AF_INET) return uv_ip4_name((const struct sockaddr_in *)info->ai_addr, out, size);
     return uv_ip6_name((const struct sockaddr_in6 *)info->ai_addr, out, size);
+}
+
+/// What a node's loop is doing, readable from another thread (the slow-turn watchdog) and from a signal
+/// handler: how many turns began, and the pid (`PID.rawValue`) of the one running (`UINT64_MAX` between
+/// turns). The loop writes it with relaxed atomic stores (plain moves on x86-64 and arm64: no fence, no
+/// lock prefix); the watchdog flags a slow turn, the loop reads the flag once per drain.
+typedef struct {
+    uint64_t turns;
+    uint64_t pid;
+    /// The turn the watchdog found running past the threshold (0: none), its pid and how long it had run.
+    uint64_t flagged;
+    uint64_t flaggedPid;
+    uint64_t flaggedMillis;
+} otp_turn_watch;
+
+static inline void otp_watch_begin(otp_turn_watch *watch, uint64_t pid) {
+    __atomic_store_n(&watch->pid, pid, __ATOMIC_RELAXED);
+    __atomic_store_n(&watch->turns, __atomic_load_n(&watch->turns, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+static inline void otp_watch_end(otp_turn_watch *watch) { __atomic_store_n(&watch->pid, UINT64_MAX, __ATOMIC_RELAXED); }
+static inline uint64_t otp_watch_turns(const otp_turn_watch *watch) { return __atomic_load_n(&watch->turns, __ATOMIC_RELAXED); }
+static inline uint64_t otp_watch_pid(const otp_turn_watch *watch) { return __atomic_load_n(&watch->pid, __ATOMIC_RELAXED); }
+/// `flagged` is published last (release) and read first (acquire): its pid and time are then those of that turn.
+static inline uint64_t otp_watch_flagged(const otp_turn_watch *watch) { return __atomic_load_n(&watch->flagged, __ATOMIC_ACQUIRE); }
+static inline uint64_t otp_watch_flagged_pid(const otp_turn_watch *watch) { return __atomic_load_n(&watch->flaggedPid, __ATOMIC_RELAXED); }
+static inline uint64_t otp_watch_flagged_millis(const otp_turn_watch *watch) { return __atomic_load_n(&watch->flaggedMillis, __ATOMIC_RELAXED); }
+static inline void otp_watch_flag(otp_turn_watch *watch, uint64_t turn, uint64_t pid, uint64_t millis) {
+    __atomic_store_n(&watch->flaggedPid, pid, __ATOMIC_RELAXED);
+    __atomic_store_n(&watch->flaggedMillis, millis, __ATOMIC_RELAXED);
+    __atomic_store_n(&watch->flagged, turn, __ATOMIC_RELEASE);
+}
+
+/// Installs `handler` for `signal` (on the alternate stack), keeping the previous action in `previous`.
+static inline int otp_install_fatal_handler(int signal, void (*handler)(int), struct sigaction *previous) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = handler;
+    action.sa_flags = SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    return sigaction(signal, &action, previous);
+}
+/// Puts back the action `previous` for `signal`.
+static inline void otp_restore_handler(int signal, const struct sigaction *previous) { sigaction(signal, previous, NULL); }
+
+/// Gives the calling thread an alternate signal stack of `size` bytes unless it has one (kept for the
+/// thread's life), so a handler can run after a stack overflow.
+static inline void otp_ensure_alternate_stack(size_t size) {
+    stack_t current;
+    if (sigaltstack(NULL, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return;
+    stack_t stack;
+    stack.ss_sp = malloc(size);
+    stack.ss_flags = 0;
+    stack.ss_size = size;
+    if (stack.ss_sp != NULL) sigaltstack(&stack, NULL);
 }
 
 #endif

@@ -67,6 +67,12 @@ public final class Node: @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked) var distribution: Distribution?
     @exclusivity(unchecked) var closingDistribution: Distribution?
 
+    /// What the loop is running, for the slow-turn watchdog and fatal-signal reports (`otp_turn_watch`).
+    @usableFromInline let turnWatch: UnsafeMutablePointer<otp_turn_watch>
+    /// The last flagged slow turn this node reported, and the processes reported already (once each).
+    @exclusivity(unchecked) var reportedSlowTurn: UInt64 = 0
+    @exclusivity(unchecked) var slowProcessesReported: Set<PID> = []
+
     /// The libuv side (loop and handles); `nil` on the manual clock.
     let uv: UVLoop?
     /// The cross-thread entry point. Guarded by its own mutex.
@@ -111,6 +117,9 @@ public final class Node: @unchecked Sendable {
         self.configuration = configuration
         self.number = NodeNumbers.next()
         self.table = ProcessTable(node: number)
+        turnWatch = .allocate(capacity: 1)
+        turnWatch.initialize(to: otp_turn_watch())
+        otp_watch_end(turnWatch)
         self.loopThread = pthread_self()
         self.inbox = Inbox()
         self.uv = uv
@@ -119,6 +128,10 @@ public final class Node: @unchecked Sendable {
         uv?.attach(to: self)
         wheel = TimerWheel(now: currentTime)
         executor.node = self
+        FatalSignals.install()
+        if let threshold = configuration.slowTurnThreshold {
+            SlowTurnWatchdog.shared.register(number, watch: turnWatch, threshold: threshold)
+        }
     }
 
     /// A node on the manual clock: the deterministic driver for tests (time starts at 0).
@@ -136,6 +149,8 @@ public final class Node: @unchecked Sendable {
         if phase != .closed && pthread_equal(loopThread, pthread_self()) != 0 && phase != .running {
             _ = close()
         }
+        SlowTurnWatchdog.shared.unregister(number)
+        turnWatch.deallocate()
         wheel.destroy { Unmanaged<TimedPayload>.fromOpaque($0).release() }
         table.destroy()
         monitors.destroy()

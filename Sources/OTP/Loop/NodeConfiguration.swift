@@ -37,6 +37,10 @@ public struct NodeConfiguration: Sendable {
     /// network round trip (`docs/distribution.md`: 98 → 24 µs for a call between two nodes). The cost is CPU:
     /// up to this long of one core after each burst of work. Default `.zero`: sleep at once.
     public var busyWait: Duration
+    /// A process turn that holds the loop longer than this is reported once per process, as a warning
+    /// with its pid, registered name and type (`SlowTurnWatchdog`): one blocking handler delays every
+    /// timer, call and message of the node. `nil` turns the watchdog off. Default: 100 ms.
+    public var slowTurnThreshold: Duration?
 
     public init(
         clock: Clock = .system,
@@ -46,8 +50,10 @@ public struct NodeConfiguration: Sendable {
         report: (@Sendable (NodeReport) -> Void)? = nil,
         logger: Logger = Logger(label: "swift-otp"),
         metrics: MetricsOptions? = nil,
-        busyWait: Duration = .zero
+        busyWait: Duration = .zero,
+        slowTurnThreshold: Duration? = .milliseconds(100)
     ) {
+        self.slowTurnThreshold = slowTurnThreshold
         self.metrics = metrics
         self.busyWait = busyWait
         self.logger = logger

@@ -36,9 +36,11 @@ extension Node {
             guard let object = table.object(for: pid) else { continue }
             instruments.mailboxWait.recordNanoseconds(Int64(started &- min(arrived, started)))
             currentProcess = object
+            otp_watch_begin(turnWatch, raw)
             var turnHandled = 0
             let process = Unmanaged<ProcessCore>.fromOpaque(object)
             let outcome = process._withUnsafeGuaranteedRef { $0.operate($0, self, .turn(budget: budget), &turnHandled) }
+            otp_watch_end(turnWatch)
             currentProcess = nil
             handled &+= turnHandled
             let ended = instrumentTime

@@ -1,3 +1,5 @@
+import CLibUV
+
 /// The scheduler: a run queue of processes that have work, drained in bounded turns.
 ///
 /// - A process enters the run queue on the edge where it gets work: spawned, or a message (or its receive
@@ -32,6 +34,7 @@ extension Node {
         draining = true
         defer { draining = false }
         schedulerActive = true
+        if !FatalSignals.isCurrent(self) { FatalSignals.enter(self) }
         let budget = configuration.messagesPerTurn
         if let instruments {
             _ = drainInstrumented(instruments, limit: limit, budget: budget)
@@ -40,15 +43,18 @@ extension Node {
             while handled < limit, let raw = runQueue.popFirst() {
                 guard let object = table.object(for: PID(node: number, rawValue: raw)) else { continue }  // exited while queued
                 currentProcess = object
+                otp_watch_begin(turnWatch, raw)
                 var turnHandled = 0
                 let outcome = Unmanaged<ProcessCore>.fromOpaque(object)._withUnsafeGuaranteedRef { process in
                     process.operate(process, self, .turn(budget: budget), &turnHandled)
                 }
+                otp_watch_end(turnWatch)
                 currentProcess = nil
                 handled &+= turnHandled
                 finishTurn(object, raw: raw, outcome)
             }
         }
+        if otp_watch_flagged(turnWatch) != reportedSlowTurn { reportSlowTurn() }
         let more = !runQueue.isEmpty
         if !more {
             schedulerActive = false
@@ -56,6 +62,19 @@ extension Node {
             if instruments != nil { sampleIfDue() }
         }
         return more
+    }
+
+    /// A turn the watchdog flagged as slow ended: a warning, once per process.
+    func reportSlowTurn() {
+        reportedSlowTurn = otp_watch_flagged(turnWatch)
+        let pid = PID(node: number, rawValue: otp_watch_flagged_pid(turnWatch))
+        let millis = otp_watch_flagged_millis(turnWatch)
+        if slowProcessesReported.count >= 10_000 { slowProcessesReported.removeAll() }
+        guard slowProcessesReported.insert(pid).inserted else { return }
+        let process = core(pid)
+        let threshold = configuration.slowTurnThreshold.map { " (threshold \($0))" } ?? ""
+        emit(.warning(pid: pid, name: process?.extras?.name, text: "slow turn: a handler of \(process?.kind.1 ?? "an exited process") "
+            + "held the loop for at least \(millis) ms\(threshold); every timer, call and message of the node waited"))
     }
 
     /// Carries out what a turn ended with.
