@@ -7,7 +7,7 @@ SUDO       := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PKGS   := libuv1-dev pkg-config
 CMAKE_PKGS := cmake ninja-build
 
-.PHONY: all deps cmake-deps erlang build demo demo-test view view-test test unit-test cmake-build cmake-test test-tsan test-asan valgrind soak bench bench-smoke compare clean
+.PHONY: all deps cmake-deps erlang build demo demo-test view view-test test unit-test cmake-build cmake-test test-tsan test-asan valgrind soak soak-boundary bench bench-smoke compare clean
 
 all: build
 
@@ -117,6 +117,13 @@ soak: deps
 	OTP_PROPERTY_SEQUENCES=200000 OTP_FAULT_SEEDS=600 $(SWIFT) test --filter "ModelBased|FaultInjection"
 	cd Benchmarks && $(SWIFT) build -c release --product Soak
 	cd Benchmarks && $$($(SWIFT) build -c release --show-bin-path)/Soak
+
+## The distribution boundary under load, not part of `make test` (about 2 minutes): a release otp-demo in a
+## cluster on 127.0.0.1, 200,000 short-lived Erlang callers, 2,000 half-sent handshakes and 200 silent
+## ones, a 100 MB message to nobody; resident sizes go to docs/reliability.md.
+soak-boundary: erlang
+	$(SWIFT) build -c release --product otp-demo
+	python3 Benchmarks/boundary_soak.py $$($(SWIFT) build -c release --show-bin-path)/otp-demo
 
 ## Build the OTP library and the demo with CMake + Ninja (Release: whole-module optimisation).
 cmake-build: cmake-deps

@@ -52,11 +52,11 @@ final class ViewServer {
         self.path = path
         let (seconds, attoseconds) = idleTimeout.components
         idleMillis = max(UInt64(max(seconds, 0)) * 1000 + UInt64(max(attoseconds, 0) / 1_000_000_000_000_000), 10)
-        idleTimer = .allocate(capacity: 1)
-        uv_timer_init(loop, idleTimer)
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         try Self.checkPrivate(directory: directory.isEmpty ? "/" : directory)
         try Self.removeStale(path)
+        idleTimer = .allocate(capacity: 1)
+        uv_timer_init(loop, idleTimer)
         listener = .allocate(capacity: 1)
         uv_pipe_init(loop, listener, 0)
         openHandles = 1

@@ -172,10 +172,11 @@ func connect(_ node: Node, to peer: ErlangPeer) async throws {
     Issue.record("could not connect to \(peer.name)")
 }
 
-/// Waits (polling, 10 s at most) until `condition` holds; real network tests need real time to pass.
-func eventually(_ what: String, _ condition: () -> Bool) async throws {
+/// Waits (polling, 10 s at most) until `condition` holds; real network tests need real time to pass. The
+/// condition may await (a node's state through `perform`): it never blocks a thread of the cooperative pool.
+func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
     for _ in 0..<1000 {
-        if condition() { return }
+        if try await condition() { return }
         try await Task.sleep(for: .milliseconds(10))
     }
     Issue.record("timed out waiting for \(what)")

@@ -38,12 +38,11 @@ struct ViewTests {
 
     @Test func theWireFormatRoundTrips() throws {
         let node = Node.deterministic(logger: quietLogger)
-        _ = try node.start(Supervisor.self, SupervisorSpec(children: [worker("a", Stage(), name: "tab\there")]))
+        _ = try node.start(Supervisor.self, SupervisorSpec(children: [worker("a", Stage(), name: "spaced name")]))
         try spawnIdler(node)
         let snapshot = node.snapshot()
-        var expected = snapshot
-        expected.processes = expected.processes.map { var row = $0; row.name = row.name?.replacingOccurrences(of: "\t", with: " "); return row }
-        #expect(try NodeSnapshot(decoding: snapshot.encoded()) == expected)
+        // Names hold no tab or newline (register refuses them), so every field survives the tab-separated wire.
+        #expect(try NodeSnapshot(decoding: snapshot.encoded()) == snapshot)
     }
 
     @Test(arguments: ["", "otp-view 1\n", "otp-view 1\nnode\t1\nend\n", "otp-view 2\nnode\nend\n",
@@ -119,17 +118,17 @@ struct ViewTests {
 
     @Test("The view closes idle clients, clients beyond its limit, and clients that leave answers unread")
     func viewBounds() async throws {
-        let (node, path, directory) = try viewNode(idleTimeout: .milliseconds(300))
+        let (node, path, directory) = try viewNode(idleTimeout: .seconds(2))
         defer { node.stop(); node.join(); rmdir(directory) }
         // Idle: closed after the timeout; a client that keeps asking stays.
         let idle = try Client(path)
         let busy = try Client(path)
         let start = ContinuousClock.now
-        while ContinuousClock.now - start < .milliseconds(700) {
+        while ContinuousClock.now - start < .milliseconds(2500) {
             #expect(busy.send("snapshot 1\n"))
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(idle.closedByServer(within: .seconds(2)))
+        #expect(idle.closedByServer(within: .seconds(5)))
         #expect(try await node.perform { $0.viewServer?.clientCount } == 1)
         // Beyond maximumClients: closed at once.
         var clients: [Client] = []
@@ -143,7 +142,7 @@ struct ViewTests {
         var sent = 0
         while sent < 400_000, greedy.send(String(repeating: "snapshot\n", count: 100)) { sent += 100 }
         try await eventually("the greedy client closed") {
-            (try? awaitSync { try await node.perform { $0.viewServer?.clientCount } }) == 0
+            (try? await try await node.perform { $0.viewServer?.clientCount }) == 0
         }
         #expect(sent < 400_000)
     }
