@@ -5,7 +5,7 @@
 /// A registered name can be turned back into an address with `Node.whereis(_:as:)`, which checks the
 /// message type at run time.
 ///
-/// Thread: a plain value, `Sendable`. Cost: 8 bytes.
+/// Thread: a plain value, `Sendable`. Cost: 12 bytes (a `PID`).
 public struct Address<Message>: Hashable, Sendable, CustomStringConvertible {
     public let pid: PID
 

@@ -50,8 +50,7 @@ final class ViewServer {
     init(node: Node, path: String, loop: UnsafeMutablePointer<uv_loop_t>, idleTimeout: Duration) throws(ViewError) {
         self.node = node
         self.path = path
-        let (seconds, attoseconds) = idleTimeout.components
-        idleMillis = max(UInt64(max(seconds, 0)) * 1000 + UInt64(max(attoseconds, 0) / 1_000_000_000_000_000), 10)
+        idleMillis = max(idleTimeout.wholeMilliseconds, 10)
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         try Self.checkPrivate(directory: directory.isEmpty ? "/" : directory)
         try Self.removeStale(path)

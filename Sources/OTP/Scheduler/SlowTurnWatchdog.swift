@@ -34,8 +34,7 @@ final class SlowTurnWatchdog: @unchecked Sendable {
 
     /// Watches node `number`'s turns from now on.
     func register(_ number: UInt32, watch: UnsafeMutablePointer<otp_turn_watch>, threshold: Duration) {
-        let (seconds, attoseconds) = threshold.components
-        let millis = max(UInt64(max(seconds, 0)) * 1000 + UInt64(max(attoseconds, 0) / 1_000_000_000_000_000), 1)
+        let millis = max(threshold.wholeMilliseconds, 1)
         pthread_mutex_lock(&mutex)
         entries[number] = Entry(watch: watch, thresholdMillis: millis)
         if thread == nil { startThread() }

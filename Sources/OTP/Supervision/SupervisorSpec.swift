@@ -28,10 +28,7 @@ public struct RestartIntensity: Sendable, Equatable {
         self.period = period
     }
 
-    var periodMilliseconds: UInt64 {
-        let (seconds, attoseconds) = period.components
-        return UInt64(max(0, seconds)) * 1_000 + UInt64(max(0, attoseconds) / 1_000_000_000_000_000)
-    }
+    var periodMilliseconds: UInt64 { period.wholeMilliseconds }
 }
 
 /// A supervisor's configuration and its children, in start order.

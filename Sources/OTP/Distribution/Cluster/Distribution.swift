@@ -159,15 +159,10 @@ final class Distribution {
     var port: UInt16 { listener?.port ?? 0 }
 
     /// `options.tickTime` in milliseconds.
-    private var tickMillis: UInt64 { Self.millis(options.tickTime, minimum: 4) }
+    private var tickMillis: UInt64 { max(options.tickTime.wholeMilliseconds, 4) }
 
     /// `options.setupTime` in milliseconds.
-    var setupMillis: UInt64 { Self.millis(options.setupTime, minimum: 1) }
-
-    private static func millis(_ duration: Duration, minimum: UInt64) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        return max(UInt64(max(seconds, 0)) * 1000 + UInt64(max(attoseconds, 0) / 1_000_000_000_000_000), minimum)
-    }
+    var setupMillis: UInt64 { max(options.setupTime.wholeMilliseconds, 1) }
 
     private func startTicks() {
         let check = min(max(setupMillis / 4, 10), 1000)
