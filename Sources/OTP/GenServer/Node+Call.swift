@@ -76,7 +76,7 @@ extension Node {
             }
         }
         do {
-            try send(.cast(message), to: address)
+            try deliver(.cast(message), to: address)  // the thread was checked above
             return .delivered
         } catch {
             if case .mailboxFull(let pid, let capacity) = error { return .mailboxFull(pid, capacity: capacity) }

@@ -67,7 +67,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         return true
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func receive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
         let context = ServerContext(process)
         if pendingRef != nil {

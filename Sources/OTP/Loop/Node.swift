@@ -160,7 +160,7 @@ public final class Node: @unchecked Sendable {
     // MARK: Thread checks
 
     /// Whether the calling thread is this node's loop thread. A hint, never a guard.
-    public var inLoopThread: Bool { pthread_equal(loopThread, pthread_self()) != 0 }
+    public var inLoopThread: Bool { pthread_self() == loopThread }
 
     /// The file descriptor libuv waits on (epoll), for a host that waits in its own poll loop (embedding
     /// mode 2): when it is readable, or after `backendTimeout` milliseconds, call `runOnce(blocking: false)`.
@@ -177,11 +177,11 @@ public final class Node: @unchecked Sendable {
     }
 
     /// Traps, naming `function`, unless called on the loop thread: in every build, since loop-thread state
-    /// touched from two threads corrupts the heap. Cost: `pthread_self` (a register read) and a compare,
-    /// inlined; the failure path is out of line.
+    /// touched from two threads corrupts the heap. Cost: `pthread_self` (a register read behind a call) and
+    /// a compare, inlined; the failure path is out of line.
     @inlinable @inline(__always)
     func preconditionInLoop(_ function: StaticString = #function) {
-        if _slowPath(pthread_equal(loopThread, pthread_self()) == 0) { wrongThread(function) }
+        if _slowPath(pthread_self() != loopThread) { wrongThread(function) }
     }
 
     @usableFromInline @inline(never)

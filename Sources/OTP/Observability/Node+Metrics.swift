@@ -40,7 +40,6 @@ extension Node {
             var turnHandled = 0
             let process = Unmanaged<ProcessCore>.fromOpaque(object)
             let outcome = process._withUnsafeGuaranteedRef { $0.operate($0, self, .turn(budget: budget), &turnHandled) }
-            otp_watch_end(turnWatch)
             currentProcess = nil
             handled &+= turnHandled
             let ended = instrumentTime

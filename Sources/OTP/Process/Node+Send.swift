@@ -13,11 +13,14 @@ extension Node {
     @inlinable
     public func send<M>(_ message: M, to address: Address<M>) throws(ProcessError) {
         preconditionInLoop("send(_:to:)")
-        guard let object = table.object(for: address.pid) else {
-            if address.pid.node != number { return try sendAcross(message, to: address.pid) }
-            counters.droppedToDeadProcesses &+= 1
-            return
-        }
+        try deliver(message, to: address)
+    }
+
+    /// The typed send itself, for process code: a process's turn runs on the loop thread by construction,
+    /// so `ProcessContext.send` comes here without the thread check (the message hot path).
+    @inlinable
+    func deliver<M>(_ message: M, to address: Address<M>) throws(ProcessError) {
+        guard let object = table.object(for: address.pid) else { return try missed(address.pid) }
         let delivered = Unmanaged<MailboxProcess<M>>.fromOpaque(object)._withUnsafeGuaranteedRef {
             $0.deliver(message, node: self)
         }
@@ -26,6 +29,15 @@ extension Node {
         if let sender = currentProcess {
             Unmanaged<ProcessCore>.fromOpaque(sender)._withUnsafeGuaranteedRef { $0.sent &+= 1 }
         }
+    }
+
+    /// A typed send found no process: a dead one of this node drops the message (counted, as Erlang does);
+    /// an address of another node (typed addresses come from this node's spawns, so it was carried across)
+    /// is refused. Out of line and not generic: the hot path stays small enough to inline.
+    @usableFromInline @inline(never)
+    func missed(_ pid: PID) throws(ProcessError) {
+        guard pid.node == number || pid.isRemote else { throw .otherNode(pid) }
+        counters.droppedToDeadProcesses &+= 1
     }
 
     /// Sends `message` to the process registered as `name`.
@@ -55,7 +67,6 @@ extension Node {
     /// A pid of another node: of the cluster (over its connection), or of another node of this OS process,
     /// reached through the cluster when both nodes are in one — never taken for a process of this node.
     /// - Throws: `otherNode` when nothing routes to it; the errors of `sendRemote`.
-    @usableFromInline
     func sendAcross<M>(_ message: M, to pid: PID) throws(ProcessError) {
         if pid.isRemote { return try sendRemote(message, to: pid) }
         guard distribution?.isStarted == true, let external = RemoteIdentities.shared.clusterIdentity(of: pid) else {

@@ -28,10 +28,11 @@ public struct ProcessContext<Message> {
     // MARK: Sending
 
     /// Sends `message` to a typed address. A dead target drops the message silently (counted), as in Erlang.
+    /// Thread: the process's own turn (on the loop thread by construction: no thread check here).
     /// - Throws: `ProcessError.mailboxFull` when the target's mailbox is at capacity.
     @inlinable
     public func send<M>(_ message: M, to address: Address<M>) throws(ProcessError) {
-        try node.send(message, to: address)
+        try node.deliver(message, to: address)
     }
 
     /// Sends `message` to the process registered as `name`.

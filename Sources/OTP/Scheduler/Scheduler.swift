@@ -48,12 +48,12 @@ extension Node {
                 let outcome = Unmanaged<ProcessCore>.fromOpaque(object)._withUnsafeGuaranteedRef { process in
                     process.operate(process, self, .turn(budget: budget), &turnHandled)
                 }
-                otp_watch_end(turnWatch)
                 currentProcess = nil
                 handled &+= turnHandled
                 finishTurn(object, raw: raw, outcome)
             }
         }
+        otp_watch_end(turnWatch)  // once per drain: between two turns of a drain is part of the turn to the watchdog
         if otp_watch_flagged(turnWatch) != reportedSlowTurn { reportSlowTurn() }
         let more = !runQueue.isEmpty
         if !more {

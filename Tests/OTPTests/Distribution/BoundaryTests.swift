@@ -93,7 +93,7 @@ struct BoundaryTests {
         let ack = try #require(peer.readMessage())
         #expect(ack == [UInt8(ascii: "a")] + MD5.digest(Array(ErlangPeer.cookie.utf8) + Array(String(ours).utf8)))
         try await eventually("the new connection takes the name") {
-            (try? await try await connectionID(a, nameB)) != before
+            (try? await connectionID(a, nameB)) != before
         }
         #expect(try await connectionID(a, nameB) != nil)
         #expect(log.records.entries.contains { $0.metadata["reason"]?.contains("connected again (restarted)") == true })
@@ -111,7 +111,7 @@ struct BoundaryTests {
         var silent: [RawPeer] = []
         for _ in 0..<8 { silent.append(try RawPeer(port: port)) }
         try await eventually("eight pending handshakes") {
-            (try? await try await a.perform { $0.distribution?.pendingHandshakes ?? -1 }) == 8
+            (try? await a.perform { $0.distribution?.pendingHandshakes ?? -1 }) == 8
         }
         // The ninth is closed at once; the eight are still open then.
         let ninth = try RawPeer(port: port)
@@ -282,7 +282,7 @@ struct BoundaryTests {
             }
         }
         try await eventually("the connection paused") {
-            (try? await try await b.perform { $0.distribution?.connections[nameA]?.isPaused }) == true
+            (try? await b.perform { $0.distribution?.connections[nameA]?.isPaused }) == true
         }
         try await eventually("all 100 after the pause") { slow.count == 100 }
         #expect(slow.entries == Array(1...100))

@@ -106,7 +106,7 @@ struct ErlangInteropTests {
         }
         // The late reply (the server answers after its 500 ms) is dropped and counted, as a local one.
         try await eventually("the late reply") {
-            (try? await try await node.perform { $0.statistics.ignoredReplies }) == 1
+            (try? await node.perform { $0.statistics.ignoredReplies }) == 1
         }
         // A reply that does not decode as the caller's type is a typed error.
         await #expect(throws: CallError.self) {
@@ -148,7 +148,7 @@ struct ErlangInteropTests {
         let deadPid = Term.pid(ExternalPID(node: swiftName("swift_msg"), id: 9999, serial: 0, creation: external.creation))
         #expect(try await command(node, peer, .tuple([.atom("send"), deadPid, .atom("lost")])) == .ok)
         try await eventually("the drop counted") {
-            (try? await try await node.perform { $0.statistics.droppedToDeadProcesses }) == dropped + 1
+            (try? await node.perform { $0.statistics.droppedToDeadProcesses }) == dropped + 1
         }
     }
 
@@ -180,7 +180,7 @@ struct ErlangInteropTests {
         try await tell(node, agent2, .tuple([.atom("trap_exit"), .true]))
         try await tell(node, agent2, .tuple([.atom("link"), .pid(linker)]))
         try await eventually("link established") {
-            (try? await try await command(node, peer, .tuple([.atom("is_alive"), .pid(linker)]))) == .true
+            (try? await command(node, peer, .tuple([.atom("is_alive"), .pid(linker)]))) == .true
                 && log2.count == 2
         }
         try await Task.sleep(for: .milliseconds(100))  // LINK travels before the exit request
@@ -206,12 +206,12 @@ struct ErlangInteropTests {
         let linksInErlang = Term.tuple([.atom("links"), .pid(erlangPid)])
         try await tell(node, observers.agent, .tuple([.atom("link"), .pid(erlangPid)]))
         try await eventually("linked on both sides") {
-            guard case .list(let links)? = try? await try await command(node, peer, linksInErlang) else { return false }
+            guard case .list(let links)? = try? await command(node, peer, linksInErlang) else { return false }
             return Set(links) == [.pid(observers.reporterExternal), .pid(observers.agentExternal)]
         }
         try await tell(node, observers.agent, .tuple([.atom("unlink"), .pid(erlangPid)]))
         try await eventually("unlinked on both sides") {
-            (try? await try await command(node, peer, linksInErlang)) == .list([.pid(observers.reporterExternal)])
+            (try? await command(node, peer, linksInErlang)) == .list([.pid(observers.reporterExternal)])
         }
         #expect(try await node.perform { $0.processInfo(observers.agent)?.links } == [])
         // exit/2 from Erlang to the trapping agent: an EXIT message from the control process.
@@ -221,7 +221,7 @@ struct ErlangInteropTests {
         // exit/2 from Swift with kill: the trapping Erlang process dies anyway.
         try await node.perform { node in node.exit(remote, reason: .kill, from: observers.agent) }
         try await eventually("killed") {
-            (try? await try await command(node, peer, .tuple([.atom("is_alive"), .pid(erlangPid)]))) == .false
+            (try? await command(node, peer, .tuple([.atom("is_alive"), .pid(erlangPid)]))) == .false
         }
         // Its death reached the reporter it was linked to, but not the agent, which had unlinked.
         try await Task.sleep(for: .milliseconds(100))
@@ -369,7 +369,7 @@ struct ConnectionRobustnessTests {
             #expect(try await a.connect(to: victim))
             try await a.perform { node in node.distribution?.connections[victim]?.stream?.write(frame) }
             try await eventually("disconnect \(index)") {
-                (try? await try await a.perform { $0.connectedNodes() }) == []
+                (try? await a.perform { $0.connectedNodes() }) == []
             }
             // The victim still answers, over a new connection.
             let counter = a.remote("counter", on: victim)

@@ -142,7 +142,7 @@ struct ViewTests {
         var sent = 0
         while sent < 400_000, greedy.send(String(repeating: "snapshot\n", count: 100)) { sent += 100 }
         try await eventually("the greedy client closed") {
-            (try? await try await node.perform { $0.viewServer?.clientCount }) == 0
+            (try? await node.perform { $0.viewServer?.clientCount }) == 0
         }
         #expect(sent < 400_000)
     }
