@@ -117,8 +117,8 @@ final class RemoteIdentities: @unchecked Sendable {
         }
     }
 
-    /// Rows of the node table and of the name table (they grow with the cluster, not with traffic).
-    var size: (nodes: Int, names: Int) { locked { (nodes.count, names.count) } }
+    /// Rows of the node table for the node called `name` (one per creation, plus one for its names).
+    func rows(forNode name: String) -> Int { locked { nodes.filter { $0.name == name }.count } }
 
     /// Node `number` of this OS process is in a cluster as `name` (`nil`: it left).
     func enroll(_ number: UInt32, as identity: (name: String, creation: UInt32)?) {
