@@ -54,10 +54,4 @@ struct HeldMessages {
         }
         order = kept
     }
-
-    /// Forgets everything (the connection closed: like messages in flight on a lost connection).
-    mutating func removeAll() -> Int {
-        defer { order = []; queues = [:]; bytes = 0; count = 0 }
-        return count
-    }
 }
