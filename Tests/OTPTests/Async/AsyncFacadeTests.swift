@@ -89,10 +89,10 @@ struct AsyncFacadeTests {
         let holder = try await node.start(Holder())
         let task = Task { try await node.call(holder, .hold, timeout: .infinity) }
         // Wait until the call is registered on the loop, then cancel.
-        while try await node.inspect({ $0.pendingExternalCalls }) == 0 { await Task.yield() }
+        try await eventually("the call registered") { (try? await node.inspect { $0.pendingExternalCalls }) == 1 }
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        while try await node.inspect({ $0.pendingExternalCalls }) != 0 { await Task.yield() }
+        try await eventually("the call withdrawn") { (try? await node.inspect { $0.pendingExternalCalls }) == 0 }
         #expect(try await node.call(holder, .releaseAll(9)) == 1)
         #expect(try await node.inspect { $0.statistics.ignoredReplies } == 1)
         #expect(try await node.inspect { $0.statistics.monitors } == 0)
@@ -155,7 +155,7 @@ struct AsyncFacadeTests {
         let node = startedNode()
         let holder = try await node.start(Holder())
         let tasks = (0..<10).map { _ in Task { try await node.call(holder, .hold, timeout: .infinity) } }
-        while try await node.inspect({ $0.pendingExternalCalls }) < 10 { await Task.yield() }
+        try await eventually("ten calls registered") { (try? await node.inspect { $0.pendingExternalCalls }) == 10 }
         node.finish()
         for task in tasks {
             await #expect(throws: CallError.nodeStopped) { try await task.value }

@@ -52,6 +52,12 @@ private func startCounter(_ node: Node, name: String = "counter") async throws {
 }
 
 private func ok(_ term: Term) -> Term { .tuple([.atom("ok"), term]) }
+
+/// The pid in Erlang's `{ok, Pid}` answer, or `nil` for any other answer (the test then fails on it).
+private func okPid(_ answer: Term) -> ExternalPID? {
+    guard case .tuple(let e) = answer, e.count == 2, e[0] == .atom("ok"), case .pid(let pid) = e[1] else { return nil }
+    return pid
+}
 private func exited(_ term: Term) -> Term { .tuple([.atom("exit"), term]) }
 
 @Suite("Distribution against a real Erlang node", .serialized)
@@ -200,7 +206,7 @@ struct ErlangInteropTests {
         // An Erlang process linked to the reporter (it traps exits and stays alive).
         let answer = try await command(node, peer, .tuple([.atom("link_to"), .pid(observers.reporterExternal),
                                                            .pid(observers.reporterExternal)]))
-        guard case .tuple(let okPid) = answer, case .pid(let erlangPid) = okPid[1] else { return }
+        let erlangPid = try #require(okPid(answer), "Erlang answered \(answer)")
         let remote = try await node.perform { $0.pid(for: erlangPid) }
         // The agent links, then unlinks; the Erlang process then exits: no EXIT reaches the agent.
         let linksInErlang = Term.tuple([.atom("links"), .pid(erlangPid)])
@@ -255,7 +261,7 @@ struct ErlangInteropTests {
 
         // A live Erlang process, monitored from Swift, killed.
         let answer2 = try await command(node, peer, .tuple([.atom("link_to"), .pid(reporterExt), .pid(reporterExt)]))
-        guard case .tuple(let okLinker) = answer2, case .pid(let victim) = okLinker[1] else { return }
+        let victim = try #require(okPid(answer2), "Erlang answered \(answer2)")
         try await tell(node, agent2, .tuple([.atom("monitor"), .pid(victim)]))
         try await Task.sleep(for: .milliseconds(100))
         #expect(try await command(node, peer, .tuple([.atom("kill"), .pid(victim)])) == .ok)
@@ -273,7 +279,7 @@ struct ErlangInteropTests {
         let (log, agent) = (observers.log, observers.agent)
         let reporterExt = observers.reporterExternal
         let answer = try await command(node, peer, .tuple([.atom("link_to"), .pid(reporterExt), .pid(reporterExt)]))
-        guard case .tuple(let okLinker) = answer, case .pid(let remote) = okLinker[1] else { return }
+        let remote = try #require(okPid(answer), "Erlang answered \(answer)")
         try await tell(node, agent, .tuple([.atom("trap_exit"), .true]))
         try await tell(node, agent, .tuple([.atom("monitor"), .pid(remote)]))
         try await tell(node, agent, .tuple([.atom("link"), .pid(remote)]))
@@ -463,7 +469,7 @@ struct ConnectionRobustnessTests {
         // An Erlang process to monitor (a watcher of the agent: alive as long as the agent is).
         let agentExt = try await node.perform { $0.externalPID(for: agent)! }
         let answer = try await command(node, peer, .tuple([.atom("watch"), .pid(agentExt), .pid(agentExt)]))
-        guard case .tuple(let okPid) = answer, case .pid(let remote) = okPid[1] else { return }
+        let remote = try #require(okPid(answer), "Erlang answered \(answer)")
         try await tell(node, agent, .tuple([.atom("monitor"), .pid(remote)]))
         // Idle but alive: ticks keep the connection up beyond the tick time.
         try await Task.sleep(for: .seconds(3))

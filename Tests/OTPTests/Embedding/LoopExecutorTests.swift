@@ -38,7 +38,7 @@ struct LoopExecutorTests {
         let recorder = try await ledger.spawnRecorder()
         await ledger.record("from a task")
         try await node.send("hello", to: recorder)
-        while await ledger.count() < 2 { await Task.yield() }
+        try await eventually("both entries") { await ledger.count() >= 2 }
         #expect(await ledger.entries == ["from a task", "process got hello"])
     }
 

@@ -24,11 +24,6 @@ enum ControlMessage: Equatable {
     /// `GROUP_LEADER`, `SPAWN_REQUEST` and the like: recognised, not acted on (answered where needed).
     case unsupported(tag: Int, Term)
 
-    /// Whether a second term (the message or the exit reason) follows this control term.
-    static func hasPayload(tag: Int) -> Bool {
-        [2, 6, 12, 16, 22, 23, 24, 25, 26, 27, 28, 33, 34].contains(tag)
-    }
-
     /// Decodes the control tuple; `payload` is the term that followed it, for the tags that carry one.
     /// The process of the sending node the message comes from, for the messages that name one: it must be
     /// a process of the peer (a node sends only for its own processes).

@@ -104,8 +104,6 @@ struct Handshake {
         return buffer
     }
 
-    var isDone: Bool { state == .done }
-
     /// This node sent its digest and waits for the peer's: a peer that closes now refused our cookie
     /// (Erlang closes without a word on a digest mismatch).
     var isAwaitingAck: Bool { state == .awaitingAck }

@@ -134,13 +134,6 @@ final class TCPStream {
         markDirty()
     }
 
-    /// Appends to the output buffer in place (a frame built without an intermediate array).
-    func withOutput(_ body: (inout [UInt8]) -> Void) {
-        guard !isClosed else { return }
-        body(&output)
-        markDirty()
-    }
-
     private func markDirty() {
         if !queuedForFlush {
             queuedForFlush = true
