@@ -155,7 +155,7 @@ public struct TimeoutCaller: ProcessBehavior {
     }
     @inlinable
     public mutating func timeout(_ process: ProcessContext<Never>) throws -> Next {
-        process.currentNode.closeRequest(request!.ref, of: process.pid)
+        process.abandon(request!)
         outcomes.timedOut += 1
         return .exit(.normal)
     }

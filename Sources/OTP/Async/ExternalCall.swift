@@ -31,8 +31,10 @@ final class ExternalCall<Value: Sendable>: InboxWork, @unchecked Sendable {
     @usableFromInline var finished = false
     /// The loop took the operation (`claim`): cancellation is too late from then on.
     @usableFromInline var claimed = false
-    /// The request this call opened on the loop, once registered. Loop thread only.
+    /// The request this call opened on the loop, once registered; its server and requester. Loop thread only.
     @usableFromInline var ref: Ref?
+    @usableFromInline var server = PID(node: 0, index: 0, serial: 0)
+    @usableFromInline var caller = PID(node: 0, index: 0, serial: 0)
     /// What the loop does to start the call (the call is its own inbox job).
     @usableFromInline var start: ((Node, ExternalCall<Value>) -> Void)?
 

@@ -102,6 +102,33 @@ extension Node {
         try await perform { node in node.whereis(name) }
     }
 
+    /// Stops every process of the node in an orderly way and returns when all are gone; the loop keeps
+    /// running (stop it afterwards). GenServers get a system stop request one at a time, so their
+    /// `terminate` runs with `reason`; a server that does not finish within `timeout` is killed (a
+    /// supervisor is waited for: its children's shutdown policies bound it). Other processes get an exit
+    /// signal with `reason`, and are killed if they trap it. Processes go newest first, except those a live
+    /// supervisor manages: a root supervisor stops its whole tree, children newest first, each by its
+    /// shutdown policy (see `ShutdownSequence`). Once begun, it runs to the end even if the awaiting task
+    /// is cancelled. Thread-safe (async).
+    /// - Throws: `CallError.nodeStopped` when the node is closed (before or during the shutdown),
+    ///   `ProcessError.invalidTimeout` for a negative timeout.
+    public func shutdown(reason: ExitReason = .shutdown, timeout: Timeout = .seconds(5)) async throws {
+        let _: Bool = try await external { node, call in
+            guard call.claim() else { return }
+            node.external.add(call)
+            do {
+                try node.beginShutdown(reason: reason, timeout: timeout,
+                                       sparing: Set(node.external.caller.map { [$0] } ?? [])) { [unowned node] in
+                    node.external.remove(call)
+                    call.finish(.success(true))
+                }
+            } catch {
+                node.external.remove(call)
+                call.finish(.failure(error))
+            }
+        }
+    }
+
     /// Runs `body` on the loop thread and returns its result to async code.
     @inlinable
     public func perform<R: Sendable>(_ body: @escaping @Sendable (Node) throws -> R) async throws -> R {
@@ -137,7 +164,7 @@ extension Node {
         } onCancel: {
             // Too late once the loop has claimed an operation (perform, start): it then reports its own outcome.
             if call.withdraw(.failure(CancellationError())) {
-                _ = post(run: { node in node.cancelExternal(call.ref) }, cancel: nil)
+                _ = post(run: { node in node.cancelExternal(call, ref: call.ref) }, cancel: nil)
             }
         }
     }

@@ -51,10 +51,10 @@ extension Node {
         if address.pid == caller { return .failure(.callingSelf(caller)) }
         let ref = openRequest(from: caller, to: address.pid)
         // System requests bypass the mailbox bound: control must get through to a flooded server.
-        guard let process = core(address.pid) else { return .failure(.noProcess(address.pid)) }
-        let typed = unsafeDowncast(process, to: MailboxProcess<ServerMessage<T>>.self)
-        typed.mailbox.forcePush(.message(.system(request, Caller(pid: caller, ref: ref))))
-        typed.wake(self)
+        table.withMailbox(address.pid, of: ServerMessage<T>.self) { server in
+            server.mailbox.forcePush(.message(.system(request, Caller(pid: caller, ref: ref))))
+            server.wake(self)
+        }
         return .success(RequestID(ref: ref, server: address.pid))
     }
 
@@ -72,7 +72,7 @@ extension Node {
             case .noProcess(let pid):
                 counters.droppedToDeadProcesses &+= 1
                 return .noProcess(pid)
-            default: return .wrongServerType(server.description)
+            default: return .wrongServerType(server.description)  // resolve's third error
             }
         }
         do {

@@ -28,7 +28,7 @@ extension ProcessContext {
     /// The outcome of request `id` if `envelope` is its response (Erlang's `check_response`), else `nil`.
     @inlinable
     public func check<R>(_ envelope: Envelope<Message>, for id: RequestID<R>) -> Result<R, CallError>? {
-        node.response(to: id.ref, of: pid, server: id.server, in: envelope, as: R.self)
+        node.response(to: id, of: pid, in: envelope)
     }
 
     /// Waits for the response to request `id` (Erlang's `receive_response`).
@@ -38,12 +38,18 @@ extension ProcessContext {
         then: @escaping (Result<R, CallError>, ProcessContext<Message>) throws -> Step<Message>
     ) -> Step<Message> {
         .receive(matching: { $0.isResponse(to: id.ref) }, timeout: timeout, after: { process in
-            process.node.closeRequest(id.ref, of: process.pid, outcome: .timeout)
-            return try then(.failure(.timeout(id.server)), process)
+            try then(process.node.endRequest(id, of: process.pid, .timeout), process)
         }) { envelope, process in
-            try then(process.node.response(to: id.ref, of: process.pid, server: id.server, in: envelope, as: R.self)!,
-                     process)
+            try then(process.node.response(to: id, of: process.pid, in: envelope)!, process)
         }
+    }
+
+    /// Gives up on request `id` (its caller's own timer ended the wait, say): the request's monitor goes, and
+    /// a reply that arrives later is dropped and counted (Erlang's `erlang:demonitor(ReqId, [flush])`).
+    /// Counted as a cancelled call. Giving up on a request that has ended already does nothing.
+    @inlinable
+    public func abandon<R>(_ id: RequestID<R>) {
+        node.abandonRequest(id.ref, of: pid)
     }
 
     /// Casts to `server`. Never blocks.
@@ -60,21 +66,20 @@ extension ProcessContext {
         _ type: S.Type, _ argument: S.Argument, options: StartOptions = StartOptions(),
         then: @escaping (Result<Started<S>, StartError>, ProcessContext<Message>) throws -> Step<Message>
     ) throws -> Step<Message> {
-        let started: (pid: PID, ack: Ref, monitor: Ref?)
+        let started: (pid: PID, ack: RequestID<StartAck>, monitor: Ref?)
         switch node.beginStart(type, argument, options: options, starter: pid) {
         case .failure(let error): return try then(.failure(error), self)
         case .success(let value): started = value
         }
-        return .receive(matching: { $0.isResponse(to: started.ack) }, timeout: options.timeout, after: { process in
+        return .receive(matching: { $0.isResponse(to: started.ack.ref) }, timeout: options.timeout, after: { process in
             let node = process.node
             node.unlink(process.pid, started.pid)
             node.exit(started.pid, reason: .kill, from: process.pid)
-            node.closeRequest(started.ack, of: process.pid)
+            _ = node.endRequest(started.ack, of: process.pid, .timeout)
             if let monitor = started.monitor { node.demonitor(monitor, by: process.pid, flush: true) }
             return try then(.failure(.timeout), process)
         }) { envelope, process in
-            let outcome = process.node.response(to: started.ack, of: process.pid, server: started.pid, in: envelope,
-                                                as: StartAck.self)!
+            let outcome = process.node.response(to: started.ack, of: process.pid, in: envelope)!
             return try then(process.node.startOutcome(outcome, pid: started.pid, monitor: started.monitor), process)
         }
     }

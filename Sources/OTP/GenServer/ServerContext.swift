@@ -66,12 +66,9 @@ public struct ServerContext<S: GenServer> {
     @inlinable
     public func check<R>(_ message: InfoMessage<S.Info>, for id: RequestID<R>) -> Result<R, CallError>? {
         switch message {
-        case .reply(let ref) where ref == id.ref:
-            return node.response(to: ref, of: pid, server: id.server, in: Envelope<Never>.reply(ref), as: R.self)
-        case .down(let down) where down.monitor == id.ref:
-            return node.response(to: id.ref, of: pid, server: id.server, in: Envelope<Never>.down(down), as: R.self)
-        default:
-            return nil
+        case .reply(let ref) where ref == id.ref: return node.endRequest(id, of: pid, .reply)
+        case .down(let down) where down.monitor == id.ref: return node.endRequest(id, of: pid, .down(down.reason))
+        default: return nil
         }
     }
 
@@ -84,6 +81,13 @@ public struct ServerContext<S: GenServer> {
         .await(pending(.success(id), timeout: timeout) { result, state, context in
             .result(try then(result, &state!, context))
         })
+    }
+
+    /// Gives up on request `id`: a reply that arrives later is dropped and counted (see
+    /// `ProcessContext.abandon`).
+    @inlinable
+    public func abandon<R>(_ id: RequestID<R>) {
+        process.abandon(id)
     }
 
     /// Casts to another server. Never blocks.
@@ -106,18 +110,12 @@ public struct ServerContext<S: GenServer> {
     ) -> PendingCall<S> {
         switch begun {
         case .failure(let error):
-            return PendingCall(ref: nil, server: nil, timeout: timeout, immediate: error) { _, failure, state, context in
-                try next(.failure(failure!), &state, context)
+            return PendingCall(ref: nil, timeout: timeout, immediate: error) { _, state, context in
+                try next(.failure(error), &state, context)
             }
         case .success(let id):
-            return PendingCall(ref: id.ref, server: id.server, timeout: timeout, immediate: nil) {
-                envelope, failure, state, context in
-                if let envelope,
-                   let outcome = context.node.response(to: id.ref, of: context.pid, server: id.server, in: envelope,
-                                                       as: R.self) {
-                    return try next(outcome, &state, context)
-                }
-                return try next(.failure(failure ?? .timeout(id.server)), &state, context)
+            return PendingCall(ref: id.ref, timeout: timeout, immediate: nil) { ending, state, context in
+                try next(context.node.endRequest(id, of: context.pid, ending), &state, context)
             }
         }
     }

@@ -70,9 +70,10 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     @inlinable @inline(__always)
     mutating func receive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
         let context = ServerContext(process)
-        if pendingRef != nil {
+        if let ref = pendingRef {
             pendingRef = nil
-            return resume(pending.take()!, envelope: envelope, failure: nil, context)
+            // `accepts` let only this request's response through.
+            return resume(pending.take()!, RequestEnding(envelope, of: ref)!, context)
         }
         statistics.messagesIn &+= 1
         switch consume envelope {
@@ -114,11 +115,9 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     @inlinable
     mutating func timeout(_ process: ProcessContext<Message>) throws -> Next {
         let context = ServerContext(process)
-        if let ref = pendingRef {
+        if pendingRef != nil {
             pendingRef = nil
-            let waiting = pending.take()!
-            context.node.closeRequest(ref, of: context.pid, outcome: .timeout)
-            return resume(waiting, envelope: nil, failure: .timeout(waiting.server!), context)
+            return resume(pending.take()!, .timeout, context)
         }
         statistics.messagesIn &+= 1
         return info(.timeout, context)
@@ -200,7 +199,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     @inlinable
     mutating func wait(for waiting: PendingCall<S>, _ context: ServerContext<S>) -> Next {
         if let failure = waiting.immediate {
-            return resume(waiting, envelope: nil, failure: failure, context)
+            return resume(waiting, .failed(failure), context)
         }
         pendingRef = waiting.ref
         let timeout = waiting.timeout
@@ -209,11 +208,9 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     }
 
     @inlinable
-    mutating func resume(
-        _ waiting: PendingCall<S>, envelope: Envelope<Message>?, failure: CallError?, _ context: ServerContext<S>
-    ) -> Next {
+    mutating func resume(_ waiting: PendingCall<S>, _ ending: RequestEnding, _ context: ServerContext<S>) -> Next {
         let outcome: AwaitOutcome<S>
-        do { outcome = try waiting.resume(envelope, failure, &state, context) } catch {
+        do { outcome = try waiting.resume(ending, &state, context) } catch {
             return crash(error, lastMessage: "the response to \(waiting.ref.map(String.init(describing:)) ?? "a call")",
                          context)
         }

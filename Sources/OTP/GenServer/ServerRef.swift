@@ -34,7 +34,7 @@ public struct ServerRef<S: GenServer>: Hashable, Sendable, CustomStringConvertib
 
 extension Node {
     /// The typed address behind `server`. Thread: loop thread only.
-    /// - Throws: `unknownName`, `noProcess` (a dead pid) or `wrongReplyType` for a process of another type.
+    /// - Throws: `unknownName`, `noProcess` (a dead pid) or `wrongServerType` for a process of another type.
     @inlinable
     func resolve<S>(_ server: ServerRef<S>) throws(CallError) -> Address<ServerMessage<S>> {
         let pid: PID
@@ -44,12 +44,14 @@ extension Node {
             guard let p = registeredPID(name) else { throw .unknownName(name) }
             pid = p
         }
-        guard let object = table.object(for: pid) else { throw .noProcess(pid) }
-        let process = Unmanaged<ProcessCore>.fromOpaque(object)
-        guard process._withUnsafeGuaranteedRef({ $0.messageType }) == ObjectIdentifier(ServerMessage<S>.self) else {
-            throw .wrongReplyType(pid, expected: String(describing: S.self),
-                                  got: process._withUnsafeGuaranteedRef { $0.messageTypeName })
-        }
+        guard let type = withProcess(pid, { $0.messageType }) else { throw .noProcess(pid) }
+        guard type == ObjectIdentifier(ServerMessage<S>.self) else { throw wrongServerType(pid, expected: S.self) }
         return Address(unchecked: pid)
+    }
+
+    /// The error for a process that is not a server of type `expected`. Out of line: the call path stays small.
+    @usableFromInline @inline(never)
+    func wrongServerType(_ pid: PID, expected: Any.Type) -> CallError {
+        .wrongServerType(pid, expected: String(describing: expected), got: core(pid)?.kind.1 ?? "no process")
     }
 }

@@ -52,9 +52,8 @@ public final class Node: @unchecked Sendable {
     @exclusivity(unchecked) var dying: [(PID, ExitReason)] = []
     @exclusivity(unchecked) var drainingExits = false
     @exclusivity(unchecked) var manualNow: UInt64 = 0
-    /// The stand-in requester of calls from outside the loop, and those calls in flight (`Async/`).
-    @usableFromInline @exclusivity(unchecked) var externalCaller: PID?
-    @exclusivity(unchecked) var externalCallCount = 0
+    /// The async facade's stand-in requester and the operations it waits for (`Async/`).
+    @exclusivity(unchecked) var external = ExternalCalls()
     @usableFromInline @exclusivity(unchecked) var phase: Phase = .ready
     /// `stop()` was called: ends a busy-waiting `run(until:)` (libuv clears its own stop flag per `uv_run`).
     @exclusivity(unchecked) var stopRequested = false

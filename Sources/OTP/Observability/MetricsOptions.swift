@@ -72,7 +72,7 @@ public enum CallOutcome: String, Sendable, CaseIterable {
         case .unknownName, .noProcess: self = .noproc
         case .timeout: self = .timeout
         case .serverExited: self = .exited
-        case .callingSelf, .mailboxFull, .notTermEncodable, .noDistribution: self = .refused
+        case .callingSelf, .mailboxFull, .notTermEncodable, .noDistribution, .wrongServerType: self = .refused
         case .wrongReplyType: self = .reply
         case .nodeStopped: self = .cancelled
         }

@@ -38,16 +38,15 @@ extension Node {
             currentProcess = object
             otp_watch_begin(turnWatch, raw)
             var turnHandled = 0
-            let process = Unmanaged<ProcessCore>.fromOpaque(object)
-            let outcome = process._withUnsafeGuaranteedRef { $0.operate($0, self, .turn(budget: budget), &turnHandled) }
+            let outcome = ProcessTable.borrow(object) { $0.operate($0, self, .turn(budget: budget), &turnHandled) }
             currentProcess = nil
             handled &+= turnHandled
             let ended = instrumentTime
             let duration = Int64(ended &- started)
             instruments.handlerDuration.recordNanoseconds(duration)
-            process._withUnsafeGuaranteedRef { $0.handlerNanoseconds &+= UInt64(duration) }
-            if let named = process._withUnsafeGuaranteedRef({ $0.extras?.instruments }) {
-                named.handlerDuration.recordNanoseconds(duration)
+            ProcessTable.borrow(object) { process in
+                process.handlerNanoseconds &+= UInt64(duration)
+                process.extras?.instruments?.handlerDuration.recordNanoseconds(duration)
             }
             finishTurn(object, raw: raw, outcome)
             instruments.mark(queued: runQueue.count, at: ended)

@@ -184,9 +184,9 @@ final class NodeInstruments {
             instruments.gone()
         }
         for (name, pid) in registry {
-            guard let object = table.object(for: pid) else { continue }
+            guard table.object(for: pid) != nil else { continue }
             let instruments = self.named(name)
-            Unmanaged<ProcessCore>.fromOpaque(object)._withUnsafeGuaranteedRef { instruments.sample($0) }
+            table.withProcess(pid) { instruments.sample($0) }
         }
     }
 }

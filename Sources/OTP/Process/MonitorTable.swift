@@ -10,6 +10,9 @@
 /// Erlang: `awaitingReply` stays true until the first reply is delivered. A reply that finds no entry, or
 /// one no longer awaiting, is dropped and counted, so a late reply never reaches a mailbox.
 ///
+/// A monitor may have an owner (`MonitorOwner`), told of its first event instead of the watcher's mailbox,
+/// and a deadline (a timer of the wheel); both live in a side array touched only for owned monitors.
+///
 /// Thread: loop thread only (owned by the node).
 @usableFromInline
 struct MonitorTable {
@@ -24,6 +27,10 @@ struct MonitorTable {
         /// Linked into its target's list (a reserved request is not, until `attach`).
         var attached = false
         @usableFromInline var awaitingReply = false
+        /// Has an owner in `owners` (checked before touching that array).
+        @usableFromInline var owned = false
+        /// Has a deadline timer in `owners`.
+        var timed = false
         var watcherPrev = MonitorTable.none
         var watcherNext = MonitorTable.none
         var targetPrev = MonitorTable.none
@@ -33,8 +40,8 @@ struct MonitorTable {
     @usableFromInline var entries: UnsafeMutablePointer<Entry>
     /// The reply of each request slot, from delivery until the caller takes it (parallel to `entries`).
     @usableFromInline var replies: UnsafeMutablePointer<StoredReply>
-    /// The waiting external call of each request slot opened by the node's external caller (`Async/`).
-    private var externals: UnsafeMutablePointer<PendingExternalCall?>
+    /// The owner and deadline of each owned monitor (parallel to `entries`).
+    private var owners: UnsafeMutablePointer<Ownership>
     private var capacity = 64
     @usableFromInline var highWater = 0
     private var freeHead = MonitorTable.none
@@ -46,7 +53,7 @@ struct MonitorTable {
     init() {
         entries = .allocate(capacity: capacity)
         replies = .allocate(capacity: capacity)
-        externals = .allocate(capacity: capacity)
+        owners = .allocate(capacity: capacity)
     }
 
     mutating func destroy() {
@@ -54,30 +61,31 @@ struct MonitorTable {
         entries.deallocate()
         replies.deinitialize(count: highWater)
         replies.deallocate()
-        externals.deinitialize(count: highWater)
-        externals.deallocate()
+        owners.deinitialize(count: highWater)
+        owners.deallocate()
     }
 
-    // MARK: External calls
+    // MARK: Owners
 
-    func storeExternal(_ call: PendingExternalCall, in slot: Int) { externals[slot] = call }
-
-    func hasExternal(_ slot: Int) -> Bool { externals[slot] != nil }
-
-    func takeExternal(from slot: Int) -> PendingExternalCall? {
-        let call = externals[slot]
-        externals[slot] = nil
-        return call
+    /// Gives monitor `slot` an owner and a deadline timer (`TimerRef(rawValue: 0)` for none).
+    func setOwner(_ owner: any MonitorOwner, deadline: TimerRef, in slot: Int) {
+        entries[slot].owned = true
+        entries[slot].timed = deadline.rawValue != 0
+        owners[slot] = Ownership(owner: owner, deadline: deadline)
     }
 
-    /// Takes every waiting external call (the node is closing).
-    func takeAllExternals() -> [PendingExternalCall] {
-        var calls: [PendingExternalCall] = []
-        for slot in 0..<highWater where externals[slot] != nil {
-            calls.append(externals[slot]!)
-            externals[slot] = nil
-        }
-        return calls
+    /// The owner of monitor `slot`, taken: it is told of one event only. `nil` when it has none.
+    func takeOwner(from slot: Int) -> (any MonitorOwner)? {
+        guard entries[slot].owned else { return nil }
+        entries[slot].owned = false
+        return owners[slot].owner.take()
+    }
+
+    /// The deadline timer of monitor `slot`, taken (to be cancelled); `nil` when it has none.
+    func takeDeadline(from slot: Int) -> TimerRef? {
+        guard entries[slot].timed else { return nil }
+        entries[slot].timed = false
+        return owners[slot].deadline
     }
 
     // MARK: Replies
@@ -228,16 +236,16 @@ struct MonitorTable {
                 grownReplies.moveInitialize(from: replies, count: highWater)
                 replies.deallocate()
                 replies = grownReplies
-                let grownExternals = UnsafeMutablePointer<PendingExternalCall?>.allocate(capacity: capacity * 2)
-                grownExternals.moveInitialize(from: externals, count: highWater)
-                externals.deallocate()
-                externals = grownExternals
+                let grownOwners = UnsafeMutablePointer<Ownership>.allocate(capacity: capacity * 2)
+                grownOwners.moveInitialize(from: owners, count: highWater)
+                owners.deallocate()
+                owners = grownOwners
                 capacity *= 2
             }
             index = highWater
             (entries + index).initialize(to: Entry())
             (replies + index).initialize(to: StoredReply())
-            (externals + index).initialize(to: nil)
+            (owners + index).initialize(to: Ownership())
             highWater += 1
         }
         let serial = entries[index].serial
@@ -252,7 +260,7 @@ struct MonitorTable {
         count -= 1
         entries[slot].inUse = false
         if replies[slot].type != nil || replies[slot].boxed != nil { replies[slot] = StoredReply() }
-        externals[slot] = nil
+        if entries[slot].owned { owners[slot].owner = nil }
         let (serial, overflow) = entries[slot].serial.addingReportingOverflow(1)
         // A slot whose serial would reach the top bit (or wrap) is retired, so refs stay unique.
         guard !overflow, serial < 1 << 31 else { return }
@@ -260,6 +268,12 @@ struct MonitorTable {
         entries[slot].watcherNext = freeHead
         freeHead = UInt32(slot)
     }
+}
+
+/// The owner of a monitor and its deadline timer (`TimerRef(rawValue: 0)`: none).
+struct Ownership {
+    var owner: (any MonitorOwner)? = nil
+    var deadline = TimerRef(rawValue: 0)
 }
 
 /// A reply waiting in its request's slot: small plain values inline, the rest boxed.

@@ -51,7 +51,7 @@ extension Node {
 
     /// Makes `process` exit with `reason`: at once, or when its running callback returns.
     func kill(_ process: ProcessCore, reason: ExitReason) {
-        if let current = currentProcess, current == Unmanaged.passUnretained(process).toOpaque() {
+        if let current = currentProcess, ProcessTable.isObject(current, of: process) {
             let extras = process.relations
             if extras.pendingExit == nil { extras.pendingExit = reason }
         } else {
@@ -78,9 +78,7 @@ extension Node {
 
     /// Removes a process and tells everyone who asked to know.
     private func finishExit(_ pid: PID, reason: ExitReason) {
-        guard let object = table.remove(pid) else { return }
-        let unmanaged = Unmanaged<ProcessCore>.fromOpaque(object)
-        let process = unmanaged.takeUnretainedValue()
+        guard let process = table.remove(pid) else { return }  // the table's reference, released on return
         process.status = .terminated
         counters.exited &+= 1
         if process.waitTimer != 0 {
@@ -96,34 +94,27 @@ extension Node {
                 core(linked)?.extras?.links.remove(pid)
                 signal(linked, from: pid, reason: reason, viaLink: true)
             }
-            // The monitors it held go away; each monitor on it becomes a DOWN, oldest first.
+            // The monitors it held go away (an owner learns that nothing will answer); each monitor on it
+            // becomes a DOWN, oldest first.
             for ref in monitors.refs(from: extras.watching, byWatcher: true) {
-                if let slot = monitors.slot(ref) { removeMonitor(slot) }
-            }
-            for ref in monitors.refs(from: extras.watchedBy, byWatcher: false) {
                 guard let slot = monitors.slot(ref) else { continue }
-                let watcher = monitors[slot].watcher
-                if monitors.hasReply(slot) {
-                    // An answered request whose caller has not taken the reply yet: the reply stays with
-                    // the caller, and no DOWN follows it (Erlang's caller would flush that DOWN).
-                    var head = extras.watchedBy
-                    monitors.detach(slot, watchedBy: &head)
-                    extras.watchedBy = head
-                    continue
-                }
-                if monitors.hasExternal(slot) {
-                    // An external call's request: its slot stays until the external caller takes the DOWN.
-                    var head = extras.watchedBy
-                    monitors.detach(slot, watchedBy: &head)
-                    extras.watchedBy = head
+                if let owner = monitors.takeOwner(from: slot) {
+                    owner.monitorEnded(ref, .watcherExited(reason), on: self)
+                    if let slot = monitors.slot(ref) { removeMonitor(slot) }
                 } else {
                     removeMonitor(slot)
                 }
-                core(watcher)?.pushSystem(.down(Down(monitor: ref, pid: pid, reason: reason)), node: self)
+            }
+            for ref in monitors.refs(from: extras.watchedBy, byWatcher: false) {
+                guard let slot = monitors.slot(ref) else { continue }
+                monitorFired(slot, target: pid, reason: reason) { slot in
+                    var head = extras.watchedBy
+                    monitors.detach(slot, watchedBy: &head)
+                    extras.watchedBy = head
+                }
             }
         }
         if let distribution, distribution.hasIncomingMonitors { distribution.processExited(pid, reason: reason) }
         process.extras = nil
-        unmanaged.release()
     }
 }

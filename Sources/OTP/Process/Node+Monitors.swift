@@ -12,33 +12,25 @@ extension Node {
     /// Adds a monitor; with `awaitingReply` it is also a request tag (see `Node+Requests.swift`).
     @usableFromInline
     func openMonitor(_ target: PID, by watcher: PID, awaitingReply: Bool) -> Ref {
-        // Unmanaged, guaranteed references: a call opens a monitor, so no reference counting here.
-        guard let watchingObject = table.object(for: watcher) else { return monitors.detachedRef() }
-        let watching = Unmanaged<ProcessCore>.fromOpaque(watchingObject)
-        guard let watchedObject = table.object(for: target),
-              Unmanaged<ProcessCore>.fromOpaque(watchedObject)._withUnsafeGuaranteedRef({ $0.status != .terminated })
-        else {
-            if target.isRemote, let distribution {
-                let ref = watching._withUnsafeGuaranteedRef { process in
-                    monitors.insert(watcher: watcher, watching: &process.relations.watching, awaitingReply: awaitingReply)
+        // Borrowed process references: a call opens a monitor, so no reference counting here.
+        let ref: Ref? = withProcess(watcher) { watching in
+            guard withProcess(target, { $0.status != .terminated }) == true else {
+                if target.isRemote, let distribution {
+                    let ref = monitors.insert(watcher: watcher, watching: &watching.relations.watching,
+                                              awaitingReply: awaitingReply)
+                    monitors.setRemoteTarget(monitors.slot(ref)!, target)
+                    distribution.monitor(ref, watcher: watcher, target: target)
+                    return ref
                 }
-                monitors.setRemoteTarget(monitors.slot(ref)!, target)
-                distribution.monitor(ref, watcher: watcher, target: target)
+                let ref = monitors.detachedRef()
+                watching.pushSystem(.down(Down(monitor: ref, pid: target, reason: .noproc)), node: self)
                 return ref
             }
-            let ref = monitors.detachedRef()
-            watching._withUnsafeGuaranteedRef {
-                $0.pushSystem(.down(Down(monitor: ref, pid: target, reason: .noproc)), node: self)
-            }
+            let ref = monitors.insert(watcher: watcher, watching: &watching.relations.watching, awaitingReply: awaitingReply)
+            withProcess(target) { monitors.attach(monitors.slot(ref)!, to: target, watchedBy: &$0.relations.watchedBy) }
             return ref
         }
-        let ref = watching._withUnsafeGuaranteedRef { process in
-            monitors.insert(watcher: watcher, watching: &process.relations.watching, awaitingReply: awaitingReply)
-        }
-        Unmanaged<ProcessCore>.fromOpaque(watchedObject)._withUnsafeGuaranteedRef { process in
-            monitors.attach(monitors.slot(ref)!, to: target, watchedBy: &process.relations.watchedBy)
-        }
-        return ref
+        return ref ?? monitors.detachedRef()
     }
 
     /// Removes monitor `ref` held by `watcher` (Erlang's `demonitor/2`). With `flush`, a `DOWN` for it that
@@ -57,16 +49,45 @@ extension Node {
         return active
     }
 
-    /// Removes the monitor in `slot` from the table and from both processes' lists.
+    /// The target of monitor `slot` exited with `reason`: the watcher learns it once — its owner is told,
+    /// or a `DOWN` goes to its mailbox — unless the monitor is an answered request whose reply the caller
+    /// has not taken yet (no `DOWN` follows a reply: Erlang's caller would flush it). An owned monitor
+    /// stays (detached from the target) until its owner ends it; any other is removed.
+    /// `detach` unlinks the entry from the target's list when the target's list must stay consistent.
+    func monitorFired(_ slot: Int, target: PID, reason: ExitReason, detach: (Int) -> Void) {
+        let ref = monitors.ref(ofSlot: slot)
+        let watcher = monitors[slot].watcher
+        if monitors.hasReply(slot) {
+            detach(slot)
+            return
+        }
+        if let owner = monitors.takeOwner(from: slot) {
+            detach(slot)
+            owner.monitorEnded(ref, .down(reason), on: self)
+            return
+        }
+        removeMonitor(slot)
+        withProcess(watcher) { $0.pushSystem(.down(Down(monitor: ref, pid: target, reason: reason)), node: self) }
+    }
+
+    /// The deadline of owned monitor `ref` passed: its owner is told (when it still has one).
+    func monitorDeadlinePassed(_ ref: Ref) {
+        guard let slot = monitors.slot(ref) else { return }
+        _ = monitors.takeDeadline(from: slot)  // it has fired: nothing to cancel
+        monitors.takeOwner(from: slot)?.monitorEnded(ref, .deadline, on: self)
+    }
+
+    /// Removes the monitor in `slot` from the table and from both processes' lists, and cancels its
+    /// deadline, if it has one.
     func removeMonitor(_ slot: Int) {
         let entry = monitors[slot]
+        if entry.timed, let deadline = monitors.takeDeadline(from: slot) { cancelWheelTimer(deadline) }
         if entry.target.isRemote { distribution?.monitorRemoved(monitors.ref(ofSlot: slot)) }
-        let watcher = table.object(for: entry.watcher).map { Unmanaged<ProcessCore>.fromOpaque($0) }
-        let target = entry.attached ? table.object(for: entry.target).map { Unmanaged<ProcessCore>.fromOpaque($0) } : nil
-        var watching = watcher?._withUnsafeGuaranteedRef { $0.extras?.watching } ?? MonitorTable.none
-        var watchedBy = target?._withUnsafeGuaranteedRef { $0.extras?.watchedBy } ?? MonitorTable.none
+        let none = MonitorTable.none
+        var watching = withProcess(entry.watcher) { $0.extras?.watching ?? none } ?? none
+        var watchedBy = entry.attached ? withProcess(entry.target) { $0.extras?.watchedBy ?? none } ?? none : none
         monitors.remove(slot, watching: &watching, watchedBy: &watchedBy)
-        watcher?._withUnsafeGuaranteedRef { $0.extras?.watching = watching }
-        target?._withUnsafeGuaranteedRef { $0.extras?.watchedBy = watchedBy }
+        withProcess(entry.watcher) { $0.extras?.watching = watching }
+        if entry.attached { withProcess(entry.target) { $0.extras?.watchedBy = watchedBy } }
     }
 }

@@ -20,15 +20,12 @@ extension Node {
     /// so `ProcessContext.send` comes here without the thread check (the message hot path).
     @inlinable
     func deliver<M>(_ message: M, to address: Address<M>) throws(ProcessError) {
-        guard let object = table.object(for: address.pid) else { return try missed(address.pid) }
-        let delivered = Unmanaged<MailboxProcess<M>>.fromOpaque(object)._withUnsafeGuaranteedRef {
-            $0.deliver(message, node: self)
+        guard let delivered = table.withMailbox(address.pid, of: M.self, { $0.deliver(message, node: self) }) else {
+            return try missed(address.pid)
         }
         guard delivered else { throw refused(address.pid) }
         counters.delivered &+= 1
-        if let sender = currentProcess {
-            Unmanaged<ProcessCore>.fromOpaque(sender)._withUnsafeGuaranteedRef { $0.sent &+= 1 }
-        }
+        if let sender = currentProcess { ProcessTable.borrow(sender) { $0.sent &+= 1 } }
     }
 
     /// A typed send found no process: a dead one of this node drops the message (counted, as Erlang does);
@@ -94,7 +91,7 @@ extension Node {
         } catch {
             throw .notTermEncodable(pid, reason: error.description)
         }
-        let sender = currentProcess.map { Unmanaged<ProcessCore>.fromOpaque($0).takeUnretainedValue().pid }
+        let sender = currentProcess.map { ProcessTable.borrow($0) { $0.pid } }
         if distribution.send(term, from: sender, to: pid) {
             counters.delivered &+= 1
         } else {

@@ -34,9 +34,7 @@ extension Node {
         let capacity = options.mailboxCapacity ?? configuration.defaultMailboxCapacity
         guard capacity > 0 else { throw .invalidCapacity(capacity) }
         if let name = options.name { try checkNameFree(name) }
-        let pid = table.insert { pid in
-            Unmanaged.passRetained(BehaviorProcess.make(pid: pid, behavior: behavior, capacity: capacity)).toOpaque()
-        }
+        let pid = table.insert { pid in BehaviorProcess.make(pid: pid, behavior: behavior, capacity: capacity) }
         return didSpawn(pid, options: options, linkedTo: parent, monitoredBy: watcher)
     }
 
@@ -69,7 +67,12 @@ extension Node {
     /// The process object of a live pid (not retained beyond the caller's use).
     @usableFromInline
     func core(_ pid: PID) -> ProcessCore? {
-        guard let object = table.object(for: pid) else { return nil }
-        return Unmanaged<ProcessCore>.fromOpaque(object).takeUnretainedValue()
+        table.withProcess(pid) { $0 }
+    }
+
+    /// Runs `body` with the live process `pid`, borrowed (no reference counting); `nil` when it is not alive.
+    @inlinable @inline(__always)
+    func withProcess<R>(_ pid: PID, _ body: (ProcessCore) throws -> R) rethrows -> R? {
+        try table.withProcess(pid, body)
     }
 }

@@ -48,9 +48,45 @@ struct ProcessTable {
         return slot.object
     }
 
-    /// Reserves a slot for a new process and stores its (retained) object.
+    // MARK: Borrowing a process
+
+    // The only place (with the scheduler's turn, which holds the object of the running process) where a
+    // process object is reached through its raw pointer: borrowed for the closure, with no reference
+    // counting — the table's own retain keeps it alive, and nothing removes it during the closure except
+    // its own exit, which runs after the turn.
+
+    /// Runs `body` with the live process `pid`, borrowed; `nil` when `pid` is not alive.
+    @inlinable @inline(__always)
+    func withProcess<R>(_ pid: PID, _ body: (ProcessCore) throws -> R) rethrows -> R? {
+        guard let object = object(for: pid) else { return nil }
+        return try Self.borrow(object, body)
+    }
+
+    /// Runs `body` with the mailbox process `pid`, borrowed, as a `MailboxProcess<M>`; `nil` when `pid` is
+    /// not alive. The caller vouches for the type: `pid` comes from a typed `Address<M>` or its type was
+    /// checked (`ProcessCore.messageType`).
+    @inlinable @inline(__always)
+    func withMailbox<M, R>(_ pid: PID, of type: M.Type, _ body: (MailboxProcess<M>) throws -> R) rethrows -> R? {
+        guard let object = object(for: pid) else { return nil }
+        return try Unmanaged<MailboxProcess<M>>.fromOpaque(object)._withUnsafeGuaranteedRef(body)
+    }
+
+    /// Runs `body` with the process whose object is `object` (from `object(for:)`), borrowed.
+    @inlinable @inline(__always)
+    static func borrow<R>(_ object: UnsafeMutableRawPointer, _ body: (ProcessCore) throws -> R) rethrows -> R {
+        try Unmanaged<ProcessCore>.fromOpaque(object)._withUnsafeGuaranteedRef(body)
+    }
+
+    /// Reserves a slot for a new process, makes it with its pid and keeps a reference to it.
+    @inlinable
+    mutating func insert(_ make: (PID) -> ProcessCore) -> PID {
+        let pid = reserve()
+        slots[Int(pid.index)].object = Unmanaged.passRetained(make(pid)).toOpaque()
+        return pid
+    }
+
     @usableFromInline
-    mutating func insert(_ make: (PID) -> UnsafeMutableRawPointer) -> PID {
+    mutating func reserve() -> PID {
         let index: UInt32
         if freeHead != Self.none {
             index = freeHead
@@ -62,14 +98,12 @@ struct ProcessTable {
             (slots + highWater).initialize(to: Slot(serial: 0, nextFree: Self.none, object: nil))
             highWater += 1
         }
-        let pid = PID(node: node, index: index, serial: slots[Int(index)].serial)
-        slots[Int(index)].object = make(pid)
         count += 1
-        return pid
+        return PID(node: node, index: index, serial: slots[Int(index)].serial)
     }
 
-    /// Frees the slot of `pid` and returns its object (still retained: the caller releases it).
-    mutating func remove(_ pid: PID) -> UnsafeMutableRawPointer? {
+    /// Frees the slot of `pid` and hands over the table's reference to its process.
+    mutating func remove(_ pid: PID) -> ProcessCore? {
         guard let object = object(for: pid) else { return nil }
         let i = Int(pid.index)
         slots[i].object = nil
@@ -82,7 +116,12 @@ struct ProcessTable {
             slots[i].nextFree = freeHead
             freeHead = UInt32(i)
         }
-        return object
+        return Unmanaged<ProcessCore>.fromOpaque(object).takeRetainedValue()
+    }
+
+    /// Whether `object` (the running process's, `Node.currentProcess`) is `process`.
+    static func isObject(_ object: UnsafeMutableRawPointer, of process: ProcessCore) -> Bool {
+        object == Unmanaged.passUnretained(process).toOpaque()
     }
 
     /// Every live PID, in slot order.
@@ -100,7 +139,7 @@ struct ProcessTable {
     func forEachProcess(_ body: (ProcessCore) -> Void) {
         for i in 0..<highWater {
             guard let object = slots[i].object else { continue }
-            Unmanaged<ProcessCore>.fromOpaque(object)._withUnsafeGuaranteedRef(body)
+            Self.borrow(object, body)
         }
     }
 

@@ -12,6 +12,9 @@ public enum CallError: Error, Sendable, Equatable, CustomStringConvertible {
     case serverExited(PID, reason: ExitReason)
     /// The server's mailbox was full; the request was not delivered.
     case mailboxFull(PID, capacity: Int)
+    /// The process is not a server of the expected type (`ServerRef<S>` names a process running another
+    /// GenServer, or a plain process); `got` names what it runs.
+    case wrongServerType(PID, expected: String, got: String)
     /// The server's reply was not of the expected type (a server answering with the wrong reply type).
     case wrongReplyType(PID, expected: String, got: String)
     /// The node stopped (closed) before the call completed; nothing was left waiting.
@@ -29,6 +32,8 @@ public enum CallError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timeout(let pid): return "call to \(pid) timed out"
         case .serverExited(let pid, let reason): return "server \(pid) exited during the call: \(reason)"
         case .mailboxFull(let pid, let capacity): return "mailbox of \(pid) is full (\(capacity) messages)"
+        case .wrongServerType(let pid, let expected, let got):
+            return "process \(pid) is not a \(expected) server (it runs \(got))"
         case .wrongReplyType(let pid, let expected, let got):
             return "server \(pid) replied with \(got), expected \(expected)"
         case .nodeStopped: return "the node stopped before the call completed"

@@ -2,49 +2,97 @@
 ///
 /// 1. the caller monitors the server; the monitor's reference is the request tag (`openRequest`);
 /// 2. the request travels in the server's own message type, carrying a `Caller` (pid + tag);
-/// 3. the server's reply is delivered as `Envelope.reply(tag, value)` — only while the request is still
-///    awaiting a reply (`reply(to:_:)`);
-/// 4. the caller waits with a selective receive for the reply or the monitor's `DOWN`
-///    (`Envelope.isResponse(to:)`), then `closeRequest` removes the monitor and anything it left queued.
+/// 3. the server's reply is delivered only while the request is still awaiting one (`reply(to:_:)`): as
+///    `Envelope.reply(tag)` in the caller's mailbox, or — for a requester that is not a process waiting in
+///    a receive — handed to the request's owner (`deliverOutcome(of:to:deadline:)`);
+/// 4. the first of reply, server exit, deadline or immediate failure ends the request (`endRequest`, the
+///    call race), which removes the monitor and anything it left queued; whatever comes second finds
+///    nothing: a late reply is dropped before it reaches the caller and counted in
+///    `NodeStatistics.ignoredReplies`.
 ///
-/// Timeout, reply and server death each end the request, and whichever comes second finds nothing: a
-/// late reply is dropped before it reaches the caller's mailbox and counted in
-/// `NodeStatistics.ignoredReplies`. When a caller exits, its requests go with its monitors.
+/// When a caller exits, its requests go with its monitors. Thread: loop thread only.
 extension Node {
     /// Opens a request from `caller` to `server`: a monitor awaiting one reply. A dead server gives an
-    /// immediate `DOWN` with `noproc`, which `response(to:in:)` turns into `CallError.noProcess`.
-    /// Thread: loop thread only.
-    public func openRequest(from caller: PID, to server: PID) -> Ref {
-        preconditionInLoop()
-        return openMonitor(server, by: caller, awaitingReply: true)
+    /// immediate `DOWN` with `noproc`, which `endRequest` turns into `CallError.noProcess`.
+    @usableFromInline
+    func openRequest(from caller: PID, to server: PID) -> Ref {
+        openMonitor(server, by: caller, awaitingReply: true)
     }
 
     /// Opens a request from `caller` before its server exists (a start acknowledgement): attach it with
     /// `attachRequest` once the server is spawned.
     @usableFromInline
     func reserveRequest(from caller: PID) -> Ref {
-        guard let process = core(caller) else { return monitors.detachedRef() }
-        return monitors.insert(watcher: caller, watching: &process.relations.watching, awaitingReply: true)
+        withProcess(caller) { monitors.insert(watcher: caller, watching: &$0.relations.watching, awaitingReply: true) }
+            ?? monitors.detachedRef()
     }
 
     @usableFromInline
     func attachRequest(_ ref: Ref, to server: PID) {
-        guard let slot = monitors.slot(ref), let target = core(server) else { return }
-        monitors.attach(slot, to: server, watchedBy: &target.relations.watchedBy)
+        guard let slot = monitors.slot(ref) else { return }
+        withProcess(server) { monitors.attach(slot, to: server, watchedBy: &$0.relations.watchedBy) }
     }
 
-    /// Ends request `ref` of `caller`: removes its monitor, its queued `DOWN` and any reply already queued.
+    /// Hands the outcome of request `ref` to `owner` instead of the requester's mailbox: the first of its
+    /// reply, its server's exit and the deadline (`milliseconds` from now; none for `nil`) is told to
+    /// `owner.monitorEnded`, which ends the request with `endRequest`. Returns `false` when the request has
+    /// ended already (its server was gone when it was opened): the requester ends it itself.
+    func deliverOutcome(of ref: Ref, to owner: any MonitorOwner, deadline milliseconds: UInt64?) -> Bool {
+        guard let slot = monitors.slot(ref) else { return false }
+        let timer = milliseconds.map { armMonitorDeadline(after: $0, for: ref) } ?? TimerRef(rawValue: 0)
+        monitors.setOwner(owner, deadline: timer, in: slot)
+        return true
+    }
+
+    // MARK: The call race
+
+    /// Ends request `id`, made by `caller`, as `ending` says — the one place where a call's race is decided
+    /// (Erlang's `gen:do_call`): the request's monitor, its queued `DOWN` and any reply left in the caller's
+    /// mailbox are removed, the outcome is counted (with metrics on), and the typed result returned:
+    /// the reply, `wrongReplyType` for a reply of another type, `noProcess`, `serverExited`, `timeout`, or
+    /// the immediate failure. Whatever arrives for the request afterwards finds nothing.
+    @inlinable
+    func endRequest<R>(_ id: RequestID<R>, of caller: PID, _ ending: RequestEnding) -> Result<R, CallError> {
+        switch ending {
+        case .reply:
+            let taken = monitors.slot(id.ref).map { monitors.takeReply(from: $0, as: R.self) } ?? .none
+            closeRequest(id.ref, of: caller, replyConsumed: true, outcome: .reply)
+            switch taken {
+            case .value(let reply): return .success(reply)
+            case .wrongType(let got):
+                return .failure(.wrongReplyType(id.server, expected: String(describing: R.self), got: got))
+            case .none:
+                return .failure(.wrongReplyType(id.server, expected: String(describing: R.self), got: "nothing"))
+            }
+        case .down(.noproc):
+            closeRequest(id.ref, of: caller, outcome: .noproc)
+            return .failure(.noProcess(id.server))
+        case .down(let reason):
+            closeRequest(id.ref, of: caller, outcome: .exited)
+            return .failure(.serverExited(id.server, reason: reason))
+        case .timeout:
+            closeRequest(id.ref, of: caller, outcome: .timeout)
+            return .failure(.timeout(id.server))
+        case .failed(let error):
+            if monitors.slot(id.ref) != nil { closeRequest(id.ref, of: caller, outcome: CallOutcome(error)) }
+            return .failure(error)
+        }
+    }
+
+    /// The outcome carried by `envelope` if it is the response to request `id` of `caller`, else `nil`
+    /// (Erlang's `check_response`). Ends the request when it is.
+    @inlinable
+    func response<R>(to id: RequestID<R>, of caller: PID, in envelope: Envelope<some Any>) -> Result<R, CallError>? {
+        RequestEnding(envelope, of: id.ref).map { endRequest(id, of: caller, $0) }
+    }
+
+    /// Withdraws request `ref` of `caller` without an outcome (the caller gave up: a cancelled task, a
+    /// start that failed): removes its monitor, its queued `DOWN` and any reply already queued.
     /// `replyConsumed` says the caller has just taken the reply, so nothing of the request can be left in
-    /// its mailbox and the mailbox scan is skipped (the common path of every call).
-    /// Thread: loop thread only.
-    public func closeRequest(_ ref: Ref, of caller: PID, replyConsumed: Bool = false) {
-        closeRequest(ref, of: caller, replyConsumed: replyConsumed, outcome: nil)
-    }
-
-    /// Ends request `ref` as above; a call's `outcome` is counted (and its duration recorded) when metrics
-    /// are on.
+    /// its mailbox and the mailbox scan is skipped (the common path of every call). A call's `outcome` is
+    /// counted (and its duration recorded) when metrics are on.
     @usableFromInline
-    func closeRequest(_ ref: Ref, of caller: PID, replyConsumed: Bool = false, outcome: CallOutcome?) {
+    func closeRequest(_ ref: Ref, of caller: PID, replyConsumed: Bool = false, outcome: CallOutcome? = nil) {
         if let outcome, instruments != nil { callEnded(ref, outcome) }
         let awaiting = monitors.slot(ref).map { monitors[$0].awaitingReply }
         let active = demonitor(ref, by: caller, flush: false)
@@ -53,6 +101,14 @@ extension Node {
             _ = core(caller)?.flush(ref, replies: true)
         }
     }
+
+    /// The caller gives up on request `ref`: closed, and counted as cancelled unless it had ended already.
+    @usableFromInline
+    func abandonRequest(_ ref: Ref, of caller: PID) {
+        closeRequest(ref, of: caller, outcome: monitors.slot(ref) != nil ? .cancelled : nil)
+    }
+
+    // MARK: Replies
 
     /// Replies to `caller`. Delivered only while the request awaits its reply; otherwise (already answered,
     /// timed out, cancelled, caller gone) it is dropped and counted. Returns whether it was delivered.
@@ -64,7 +120,8 @@ extension Node {
         return deliverReply(caller.ref, to: caller.pid, value)
     }
 
-    /// Delivers `value` as the reply to request `ref` of `caller`, while the request awaits one.
+    /// Delivers `value` as the reply to request `ref` of `caller`, while the request awaits one: into the
+    /// caller's mailbox as `Envelope.reply(ref)`, or to the request's owner.
     @inlinable
     func deliverReply<R: Sendable>(_ ref: Ref, to caller: PID, _ value: R) -> Bool {
         guard let slot = monitors.slot(ref), monitors[slot].watcher == caller, monitors[slot].awaitingReply,
@@ -76,45 +133,18 @@ extension Node {
         }
         monitors[slot].awaitingReply = false
         monitors.storeReply(value, in: slot)
-        if caller == externalCaller {
-            // A call from outside the loop: finish it right here, without a trip through the external
-            // caller's mailbox and turn.
-            completeExternal(ref, with: .reply(ref))
+        if _slowPath(monitors[slot].owned) {
+            replyToOwner(ref, slot: slot)
         } else {
             var unused = 0
-            _ = Unmanaged<ProcessCore>.fromOpaque(object)._withUnsafeGuaranteedRef { process in
-                process.operate(process, self, .pushReply(ref), &unused)
-            }
+            _ = ProcessTable.borrow(object) { $0.operate($0, self, .pushReply(ref), &unused) }
         }
         return true
     }
 
-    /// The outcome carried by `envelope`, the response to request `ref` made by `caller` to `server`
-    /// (nil when it is not that response). Closes the request.
-    @inlinable
-    public func response<Reply>(
-        to ref: Ref, of caller: PID, server: PID, in envelope: Envelope<some Any>, as replyType: Reply.Type
-    ) -> Result<Reply, CallError>? {
-        switch envelope {
-        case .reply(let r) where r == ref:
-            let taken = monitors.slot(ref).map { monitors.takeReply(from: $0, as: Reply.self) } ?? .none
-            closeRequest(ref, of: caller, replyConsumed: true, outcome: .reply)
-            switch taken {
-            case .value(let reply): return .success(reply)
-            case .wrongType(let got):
-                return .failure(.wrongReplyType(server, expected: String(describing: Reply.self), got: got))
-            case .none:
-                return .failure(.wrongReplyType(server, expected: String(describing: Reply.self), got: "nothing"))
-            }
-        case .down(let down) where down.monitor == ref:
-            if case .noproc = down.reason {
-                closeRequest(ref, of: caller, outcome: .noproc)
-                return .failure(.noProcess(server))
-            }
-            closeRequest(ref, of: caller, outcome: .exited)
-            return .failure(.serverExited(server, reason: down.reason))
-        default:
-            return nil
-        }
+    /// The reply to owned request `ref` arrived: its owner is told (out of line: the process path stays small).
+    @usableFromInline @inline(never)
+    func replyToOwner(_ ref: Ref, slot: Int) {
+        monitors.takeOwner(from: slot)?.monitorEnded(ref, .replied, on: self)
     }
 }

@@ -45,7 +45,7 @@ extension Node {
                 currentProcess = object
                 otp_watch_begin(turnWatch, raw)
                 var turnHandled = 0
-                let outcome = Unmanaged<ProcessCore>.fromOpaque(object)._withUnsafeGuaranteedRef { process in
+                let outcome = ProcessTable.borrow(object) { process in
                     process.operate(process, self, .turn(budget: budget), &turnHandled)
                 }
                 currentProcess = nil
@@ -86,13 +86,14 @@ extension Node {
         case .yielded:
             runQueue.forcePush(raw)
         case .exited(let reason):
-            terminate(Unmanaged<ProcessCore>.fromOpaque(object).takeUnretainedValue(), reason: reason)
+            ProcessTable.borrow(object) { terminate($0, reason: reason) }
         case .crashed(let error):
             // The process's own code threw: report it (exits it causes through links are not reported).
-            let process = Unmanaged<ProcessCore>.fromOpaque(object).takeUnretainedValue()
             let reason = ExitReason.error(error)
-            emit(.crash(pid: process.pid, name: process.extras?.name, reason: reason))
-            terminate(process, reason: reason)
+            ProcessTable.borrow(object) { process in
+                emit(.crash(pid: process.pid, name: process.extras?.name, reason: reason))
+                terminate(process, reason: reason)
+            }
         }
     }
 }

@@ -162,7 +162,7 @@ public enum ChildType: Sendable, Equatable, CustomStringConvertible {
 /// (a GenServer: its acknowledgement comes as the response to `ack`), or failed at once.
 enum ChildLaunch {
     case started(PID)
-    case awaiting(pid: PID, ack: Ref, timeout: Timeout)
+    case awaiting(pid: PID, ack: RequestID<StartAck>, timeout: Timeout)
     case failed(StartError)
 }
 

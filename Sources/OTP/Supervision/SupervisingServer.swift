@@ -26,16 +26,16 @@ extension SupervisingServer {
 
     // MARK: Waiting
 
-    /// Waits for the response to `ref` (a start acknowledgement, or a `DOWN`) from `peer`, at most
-    /// `timeout`; then runs `then` with the envelope (`nil` on timeout: the request is closed already).
+    /// Waits for the response to `ref` (a start acknowledgement, or a monitor's `DOWN`) from `peer`, at
+    /// most `timeout`; then runs `then` with how it ended (which ends a request with `Node.endRequest`,
+    /// and removes a plain monitor that timed out).
     static func wait(
-        for ref: Ref, from peer: PID, timeout: Timeout, state: Self, _ phase: SupervisionPhase,
-        then: @escaping (Envelope<ServerMessage<Self>>?, inout Self, ServerContext<Self>) -> AwaitOutcome<Self>
+        for ref: Ref, timeout: Timeout, state: Self, _ phase: SupervisionPhase,
+        then: @escaping (RequestEnding, inout Self, ServerContext<Self>) -> AwaitOutcome<Self>
     ) -> AwaitOutcome<Self> {
-        let pending = PendingCall<Self>(ref: ref, server: peer, timeout: timeout, immediate: nil) {
-            envelope, _, slot, server in
+        let pending = PendingCall<Self>(ref: ref, timeout: timeout, immediate: nil) { ending, slot, server in
             var value = state
-            let outcome = then(envelope, &value, server)
+            let outcome = then(ending, &value, server)
             if phase == .running { slot = value }
             return outcome
         }
@@ -62,21 +62,19 @@ extension SupervisingServer {
         case .failed(let error):
             return then(.failure(error), &state, server)
         case .awaiting(let pid, let ack, let timeout):
-            return wait(for: ack, from: pid, timeout: timeout, state: state, phase) { envelope, state, server in
+            return wait(for: ack.ref, timeout: timeout, state: state, phase) { ending, state, server in
                 let outcome: Result<PID?, StartError>
-                if let envelope {
-                    switch node.response(to: ack, of: me, server: pid, in: envelope, as: StartAck.self)! {
-                    case .success(.ok): outcome = .success(pid)
-                    case .success(.ignore): outcome = .success(nil)
-                    case .success(.stop(let reason)): outcome = .failure(.initFailed(reason))
-                    case .failure(.serverExited(_, let reason)): outcome = .failure(.initFailed(reason))
-                    case .failure: outcome = .failure(.initFailed(.noproc))
-                    }
-                } else {
+                switch node.endRequest(ack, of: me, ending) {
+                case .success(.ok): outcome = .success(pid)
+                case .success(.ignore): outcome = .success(nil)
+                case .success(.stop(let reason)): outcome = .failure(.initFailed(reason))
+                case .failure(.serverExited(_, let reason)): outcome = .failure(.initFailed(reason))
+                case .failure(.timeout):
                     // Its initialize took too long: kill it, as gen_server's start timeout does.
                     node.unlink(me, pid)
                     node.exit(pid, reason: .kill, from: me)
                     outcome = .failure(.timeout)
+                case .failure: outcome = .failure(.initFailed(.noproc))
                 }
                 if case .success(let started?) = outcome { Self.started(key, pid: started, &state, server) }
                 return then(outcome, &state, server)
@@ -121,26 +119,26 @@ extension SupervisingServer {
         let node = server.node, me = server.pid
         node.unlink(me, pid)
         let monitor = node.monitor(pid, by: me)
-        let finish: (Envelope<ServerMessage<Self>>?, inout Self, ServerContext<Self>) -> AwaitOutcome<Self> = {
-            envelope, state, server in
+        let finish: (RequestEnding, inout Self, ServerContext<Self>) -> AwaitOutcome<Self> = { ending, state, server in
             var reason = ExitReason.killed
-            if case .down(let down)? = envelope { reason = down.reason }
+            if case .down(let down) = ending { reason = down }
             stopped(key, pid: pid, reason: reason, &state, server)
             return then(reason, &state, server)
         }
         switch child.spec.shutdown {
         case .brutalKill:
             node.exit(pid, reason: .kill, from: me)
-            return wait(for: monitor, from: pid, timeout: .infinity, state: state, phase, then: finish)
+            return wait(for: monitor, timeout: .infinity, state: state, phase, then: finish)
         case .timeout(let timeout):
             node.exit(pid, reason: .shutdown, from: me)
-            return wait(for: monitor, from: pid, timeout: timeout, state: state, phase) { envelope, state, server in
-                if envelope != nil { return finish(envelope, &state, server) }
-                // Still alive after its shutdown time (the monitor is closed already): kill it.
+            return wait(for: monitor, timeout: timeout, state: state, phase) { ending, state, server in
+                guard case .timeout = ending else { return finish(ending, &state, server) }
+                // Still alive after its shutdown time: remove the monitor and kill it.
+                node.demonitor(monitor, by: me, flush: true)
                 SupervisionLog.killedAfterTimeout(state.supervision[key: key], pid: pid, timeout: timeout, server)
                 node.exit(pid, reason: .kill, from: me)
                 let again = node.monitor(pid, by: me)
-                return wait(for: again, from: pid, timeout: .infinity, state: state, phase, then: finish)
+                return wait(for: again, timeout: .infinity, state: state, phase, then: finish)
             }
         }
     }

@@ -66,7 +66,17 @@ extension Node {
 
     @usableFromInline
     func cancelReceiveTimeout(_ raw: UInt64) {
-        _ = wheel.cancel(TimerRef(rawValue: raw))
+        cancelWheelTimer(TimerRef(rawValue: raw))
+    }
+
+    /// Arms the deadline of owned monitor `ref` (`MonitorOwner`).
+    func armMonitorDeadline(after ms: UInt64, for ref: Ref) -> TimerRef {
+        armTimer(after: ms, kind: .monitorDeadline, target: ref.rawValue, payload: nil)
+    }
+
+    /// Cancels a timer that holds no payload (a receive timeout, a monitor's deadline).
+    func cancelWheelTimer(_ ref: TimerRef) {
+        _ = wheel.cancel(ref)
         // An idle node must not keep a libuv timer armed for a timeout that no longer exists.
         if wheel.count == 0 { uv?.timerIdle() }
     }
@@ -107,8 +117,8 @@ extension Node {
                 process.status = .running
                 schedule(process.pid)
             }
-        case .externalCall:
-            completeExternal(Ref(rawValue: timer.target), with: nil)
+        case .monitorDeadline:
+            monitorDeadlinePassed(Ref(rawValue: timer.target))
         case .message:
             let payload = Unmanaged<TimedPayload>.fromOpaque(timer.payload!).takeRetainedValue()
             let process: ProcessCore?

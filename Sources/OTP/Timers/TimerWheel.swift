@@ -22,8 +22,8 @@ struct TimerWheel {
         case receiveTimeout
         /// Deliver the message held by `payload` (a `TimedMessage`) to `target` or to the name it holds.
         case message
-        /// The timeout of the external call whose request reference is `target` (`Async/`).
-        case externalCall
+        /// The deadline of the owned monitor whose reference is `target` (`MonitorOwner`).
+        case monitorDeadline
     }
 
     /// A timer that has fired, handed to the node.

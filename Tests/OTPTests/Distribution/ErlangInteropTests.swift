@@ -292,7 +292,8 @@ struct ErlangInteropTests {
         let remotePid = try await node.perform { $0.pid(for: remote) }
         #expect(log.downs.first?.reason == .noconnection)
         #expect(log.exits.first == ExitSignal(from: remotePid, reason: .noconnection))
-        #expect(try await node.perform { $0.connectedNodes() } == [])
+        // Not asserted: that the node is disconnected now. The peer's answer to `disconnect` is a send to
+        // this node, which reconnects (Erlang auto-connects on send), so that depends on timing.
     }
 
     @Test("Large messages: a 1 MB binary each way and a term nested 1,000 deep")

@@ -271,7 +271,7 @@ struct BadInputTests {
         #expect(throws: CallError.noProcess(server.pid!)) { try node.call(server, .get) }
         let idler = try spawnIdler(node)
         try node.register("idler", idler.pid)
-        #expect(throws: CallError.wrongReplyType(idler.pid, expected: "Counter", got: "Command")) {
+        #expect(throws: CallError.wrongServerType(idler.pid, expected: "Counter", got: "Command")) {
             try node.call(ServerRef<Counter>.named("idler"), .get)
         }
         #expect(node.cast(ServerRef<Counter>.named("idler"), .add(1)) == .wrongServerType("idler"))

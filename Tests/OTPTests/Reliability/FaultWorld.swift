@@ -108,7 +108,7 @@ final class FaultWorld {
         let table = node.monitors
         for slot in 0..<table.highWater where table.entries[slot].inUse {
             let entry = table.entries[slot]
-            if !live.contains(entry.watcher) && !table.hasExternal(slot) {
+            if !live.contains(entry.watcher) {
                 problems.append("monitor/request slot \(slot) of dead watcher \(entry.watcher)")
             }
             if entry.attached && !live.contains(entry.target) {

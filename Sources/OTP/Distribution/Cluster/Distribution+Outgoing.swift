@@ -90,10 +90,8 @@ extension Distribution {
         guard let monitor = outgoingMonitors.removeValue(forKey: ref) else { return }
         awaitedReplies[ref] = nil
         guard let slot = node.monitors.slot(ref), node.monitors[slot].watcher == monitor.watcher else { return }
-        if node.monitors.hasReply(slot) { return }  // an answered call: the reply stays, no DOWN follows
-        // An external call's request keeps its slot until the external caller takes the DOWN.
-        if !node.monitors.hasExternal(slot) { node.removeMonitor(slot) }
-        node.core(monitor.watcher)?.pushSystem(.down(Down(monitor: ref, pid: monitor.target, reason: reason)), node: node)
+        // A remote target's monitor is in no target list: nothing to detach.
+        node.monitorFired(slot, target: monitor.target, reason: reason) { _ in }
     }
 
     /// A local process exited: remote watchers get their `MONITOR_P_EXIT`.

@@ -1,0 +1,42 @@
+/// Starting a GenServer, as `gen:start` does: the starter opens a request (the start acknowledgement)
+/// before the server exists, spawns the server with it, and waits for its response: the server's
+/// `initialize` answers `StartAck` through `ServerLoop.acknowledge`, or the server exits first, or the
+/// start's timeout passes (the starter then kills it). Used by `ProcessContext.startServer`, the blocking
+/// and async `start`, and supervisors. Thread: loop thread only.
+extension Node {
+    /// Spawns the server process and opens the start request from `starter`. Thread: loop thread only.
+    @inlinable
+    func beginStart<S: GenServer>(_ type: S.Type, _ argument: S.Argument, options: StartOptions, starter: PID)
+        -> Result<(pid: PID, ack: RequestID<StartAck>, monitor: Ref?), StartError>
+    {
+        let ack = reserveRequest(from: starter)
+        let behavior = ServerLoop<S>(argument: argument, starter: (starter, ack),
+                                     parent: options.link ? starter : nil, startTime: currentTime)
+        let spawned: (address: Address<ServerMessage<S>>, monitor: Ref?)
+        do {
+            spawned = try spawn(behavior, options: SpawnOptions(mailboxCapacity: options.mailboxCapacity,
+                                                                trapExits: options.trapExits, name: options.name),
+                                linkedTo: options.link ? starter : nil, monitoredBy: options.monitor ? starter : nil)
+        } catch {
+            closeRequest(ack, of: starter)
+            if case .nameTaken(_, let holder) = error { return .failure(.alreadyStarted(holder)) }
+            return .failure(.invalidOptions(error.description))
+        }
+        attachRequest(ack, to: spawned.address.pid)
+        return .success((spawned.address.pid, RequestID(ref: ack, server: spawned.address.pid), spawned.monitor))
+    }
+
+    /// The start's outcome from the starter's response envelope.
+    @inlinable
+    func startOutcome<S: GenServer>(_ outcome: Result<StartAck, CallError>, pid: PID, monitor: Ref?)
+        -> Result<Started<S>, StartError>
+    {
+        switch outcome {
+        case .success(.ok): return .success(Started(server: ServerRef(pid: pid), monitor: monitor))
+        case .success(.ignore): return .failure(.ignored)
+        case .success(.stop(let reason)): return .failure(.initFailed(reason))
+        case .failure(.serverExited(_, let reason)): return .failure(.initFailed(reason))
+        case .failure: return .failure(.initFailed(.noproc))
+        }
+    }
+}
