@@ -66,7 +66,7 @@ public struct ServerContext<S: GenServer> {
     @inlinable
     public func check<R>(_ message: InfoMessage<S.Info>, for id: RequestID<R>) -> Result<R, CallError>? {
         switch message {
-        case .reply(let ref) where ref == id.ref: return node.endRequest(id, of: pid, .reply)
+        case .reply(let ref) where ref == id.ref: return node.endReplied(id, of: pid)
         case .down(let down) where down.monitor == id.ref: return node.endRequest(id, of: pid, .down(down.reason))
         default: return nil
         }

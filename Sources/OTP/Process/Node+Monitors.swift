@@ -83,11 +83,14 @@ extension Node {
         let entry = monitors[slot]
         if entry.timed, let deadline = monitors.takeDeadline(from: slot) { cancelWheelTimer(deadline) }
         if entry.target.isRemote { distribution?.monitorRemoved(monitors.ref(ofSlot: slot)) }
+        // One lookup each; the objects stay borrowed (no reference counting) while the lists are relinked.
+        let watcher = table.object(for: entry.watcher)
+        let target = entry.attached ? table.object(for: entry.target) : nil
         let none = MonitorTable.none
-        var watching = withProcess(entry.watcher) { $0.extras?.watching ?? none } ?? none
-        var watchedBy = entry.attached ? withProcess(entry.target) { $0.extras?.watchedBy ?? none } ?? none : none
+        var watching = watcher.map { ProcessTable.borrow($0) { $0.extras?.watching ?? none } } ?? none
+        var watchedBy = target.map { ProcessTable.borrow($0) { $0.extras?.watchedBy ?? none } } ?? none
         monitors.remove(slot, watching: &watching, watchedBy: &watchedBy)
-        withProcess(entry.watcher) { $0.extras?.watching = watching }
-        if entry.attached { withProcess(entry.target) { $0.extras?.watchedBy = watchedBy } }
+        if let watcher { ProcessTable.borrow(watcher) { $0.extras?.watching = watching } }
+        if let target { ProcessTable.borrow(target) { $0.extras?.watchedBy = watchedBy } }
     }
 }

@@ -55,15 +55,7 @@ extension Node {
     func endRequest<R>(_ id: RequestID<R>, of caller: PID, _ ending: RequestEnding) -> Result<R, CallError> {
         switch ending {
         case .reply:
-            let taken = monitors.slot(id.ref).map { monitors.takeReply(from: $0, as: R.self) } ?? .none
-            closeRequest(id.ref, of: caller, replyConsumed: true, outcome: .reply)
-            switch taken {
-            case .value(let reply): return .success(reply)
-            case .wrongType(let got):
-                return .failure(.wrongReplyType(id.server, expected: String(describing: R.self), got: got))
-            case .none:
-                return .failure(.wrongReplyType(id.server, expected: String(describing: R.self), got: "nothing"))
-            }
+            return endReplied(id, of: caller)
         case .down(.noproc):
             closeRequest(id.ref, of: caller, outcome: .noproc)
             return .failure(.noProcess(id.server))
@@ -79,11 +71,30 @@ extension Node {
         }
     }
 
+    /// `endRequest(id, of: caller, .reply)`: the reply won the race. The common path of every call, kept
+    /// apart so that it builds no `RequestEnding`.
+    @inlinable
+    func endReplied<R>(_ id: RequestID<R>, of caller: PID) -> Result<R, CallError> {
+        let taken = monitors.slot(id.ref).map { monitors.takeReply(from: $0, as: R.self) } ?? .none
+        closeRequest(id.ref, of: caller, replyConsumed: true, outcome: .reply)
+        switch taken {
+        case .value(let reply): return .success(reply)
+        case .wrongType(let got):
+            return .failure(.wrongReplyType(id.server, expected: String(describing: R.self), got: got))
+        case .none:
+            return .failure(.wrongReplyType(id.server, expected: String(describing: R.self), got: "nothing"))
+        }
+    }
+
     /// The outcome carried by `envelope` if it is the response to request `id` of `caller`, else `nil`
     /// (Erlang's `check_response`). Ends the request when it is.
     @inlinable
     func response<R>(to id: RequestID<R>, of caller: PID, in envelope: Envelope<some Any>) -> Result<R, CallError>? {
-        RequestEnding(envelope, of: id.ref).map { endRequest(id, of: caller, $0) }
+        switch envelope {
+        case .reply(let ref) where ref == id.ref: return endReplied(id, of: caller)
+        case .down(let down) where down.monitor == id.ref: return endRequest(id, of: caller, .down(down.reason))
+        default: return nil
+        }
     }
 
     /// Withdraws request `ref` of `caller` without an outcome (the caller gave up: a cancelled task, a
