@@ -49,6 +49,17 @@ public protocol GenServer: SendableMetatype {
 
     /// How crash reports show the state. The default is `String(describing: self)`.
     func formatStatus() -> String
+
+    /// For the runtime's own servers that stop in steps (supervisors stop their children first, newest
+    /// first): begins the stop asked for by a parent's exit, a `sys` stop (`request`, answered at the end)
+    /// or a node shutdown, returning the result that carries it out. The default returns `nil`: `terminate`
+    /// runs at once. Not meant for user servers.
+    static func _beginOrderlyStop(_ reason: ExitReason, replyingTo request: (pid: PID, ref: Ref)?,
+                                  _ state: inout Self, _ server: ServerContext<Self>) -> ServerResult<Self>?
+
+    /// Whether `_beginOrderlyStop` takes steps (a supervisor): no fixed time limit applies to its stop as a
+    /// whole, and snapshots show it as a supervisor. Default: `false`.
+    static var _stopsInSteps: Bool { get }
 }
 
 extension GenServer where Argument == Self {
@@ -81,4 +92,11 @@ extension GenServer {
     public mutating func terminate(_ reason: ExitReason, _ server: ServerContext<Self>) throws {}
 
     public func formatStatus() -> String { String(describing: self) }
+
+    public static func _beginOrderlyStop(_ reason: ExitReason, replyingTo request: (pid: PID, ref: Ref)?,
+                                         _ state: inout Self, _ server: ServerContext<Self>) -> ServerResult<Self>? {
+        nil
+    }
+
+    public static var _stopsInSteps: Bool { false }
 }

@@ -172,14 +172,14 @@ extension Node {
     /// make progress.
     @usableFromInline
     func drive(until done: () -> Bool) -> Bool {
-        precondition(!draining, "blocking Node GenServer operations cannot run from process code; "
+        precondition(!scheduler.draining, "blocking Node GenServer operations cannot run from process code; "
             + "use ProcessContext.call/startServer or ServerContext.call")
         guard let uv else {
             preconditionInLoop()
             runUntilIdle()
             while !done() {
-                guard let next = wheel.nextTick() else { return false }
-                advance(by: next > manualNow ? next - manualNow : 0)
+                guard let next = timers.wheel.nextTick() else { return false }
+                advance(by: next > timers.manualNow ? next - timers.manualNow : 0)
             }
             return true
         }
@@ -193,7 +193,7 @@ extension Node {
         uv_update_time(uv.loop)  // the cached time may be stale: the loop has not run for a while
         drainInbox()
         while !done() {
-            if uv_run(uv.loop, UV_RUN_ONCE) == 0 && !done() && runQueue.isEmpty { return false }
+            if uv_run(uv.loop, UV_RUN_ONCE) == 0 && !done() && scheduler.runQueue.isEmpty { return false }
         }
         return true
     }

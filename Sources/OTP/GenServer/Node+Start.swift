@@ -16,7 +16,8 @@ extension Node {
         do {
             spawned = try spawn(behavior, options: SpawnOptions(mailboxCapacity: options.mailboxCapacity,
                                                                 trapExits: options.trapExits, name: options.name),
-                                linkedTo: options.link ? starter : nil, monitoredBy: options.monitor ? starter : nil)
+                                linkedTo: options.link ? starter : nil, monitoredBy: options.monitor ? starter : nil,
+                                make: ServerProcess<S>.init)
         } catch {
             closeRequest(ack, of: starter)
             if case .nameTaken(_, let holder) = error { return .failure(.alreadyStarted(holder)) }

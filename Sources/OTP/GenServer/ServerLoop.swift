@@ -255,25 +255,15 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
 
     // MARK: Ending
 
-    /// A supervisor stops in steps (its children first, newest first), so it does not `terminate` at
-    /// once: returns the result that begins that, or `nil` for any other server. `request` is a `sys`
-    /// stop to answer at the end.
+    /// A server that stops in steps (a supervisor: its children first, newest first) does not
+    /// `terminate` at once: returns the result that begins that, or `nil` for any other server
+    /// (`GenServer._beginOrderlyStop`). `request` is a `sys` stop to answer at the end.
     @usableFromInline
     mutating func orderlyStop(_ reason: ExitReason, request: (pid: PID, ref: Ref)?, _ context: ServerContext<S>)
         -> ServerResult<S>?
     {
-        guard state != nil, let supervising = S.self as? any SupervisingServer.Type else { return nil }
-        return orderlyStop(supervising, reason, request: request, context)
-    }
-
-    private mutating func orderlyStop<T: SupervisingServer>(
-        _ type: T.Type, _ reason: ExitReason, request: (pid: PID, ref: Ref)?, _ context: ServerContext<S>
-    ) -> ServerResult<S> {
-        var supervisor = state! as! T  // T is S
-        supervisor.supervision.stopRequest = request
-        let result = T.stopInOrder(reason, &supervisor, context as! ServerContext<T>)
-        state = (supervisor as! S)
-        return result as! ServerResult<S>
+        guard state != nil else { return nil }
+        return S._beginOrderlyStop(reason, replyingTo: request, &state!, context)
     }
 
     @inlinable
@@ -365,19 +355,3 @@ extension Optional {
     }
 }
 
-extension ServerLoop: SystemStoppable {
-    static var stopsInSteps: Bool { S.self is any SupervisingServer.Type }
-
-    static func stopRequest(_ reason: ExitReason, caller: PID, ref: Ref) -> ServerMessage<S> {
-        .system(.stop(reason), Caller(pid: caller, ref: ref))
-    }
-}
-
-/// A behaviour that runs a GenServer: snapshots show the server's type rather than the loop's.
-protocol ServerBehavior {
-    static var serverTypeName: String { get }
-}
-
-extension ServerLoop: ServerBehavior {
-    static var serverTypeName: String { String(describing: S.self) }
-}

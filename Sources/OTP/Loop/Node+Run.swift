@@ -38,7 +38,7 @@ extension Node {
         while true {
             let alive = uv_run(uv.loop, UV_RUN_NOWAIT)
             if stopRequested || (mode == .idle && alive == 0) { return }
-            if !runQueue.isEmpty {
+            if !scheduler.runQueue.isEmpty {
                 lastWork = clock.now
             } else if clock.now - lastWork >= spin {
                 let alive = uv_run(uv.loop, UV_RUN_ONCE)  // sleeps until a timer, I/O or a post
@@ -59,7 +59,7 @@ extension Node {
         drainInbox()
         uv_run(uv.loop, blocking ? UV_RUN_ONCE : UV_RUN_NOWAIT)
         phase = .ready
-        return !runQueue.isEmpty || wheel.count > 0
+        return !scheduler.runQueue.isEmpty || timers.wheel.count > 0
     }
 
     private func prepareToRun(_ function: StaticString) -> UVLoop {
@@ -169,10 +169,10 @@ extension Node {
     public func runUntilIdle() {
         precondition(uv == nil, "Node.runUntilIdle() is for the manual clock; use run(until: .idle)")
         preconditionInLoop()
-        precondition(!draining, "Node.runUntilIdle() or advance(by:) called from process code: the scheduler cannot be re-entered")
+        precondition(!scheduler.draining, "Node.runUntilIdle() or advance(by:) called from process code: the scheduler cannot be re-entered")
         while true {
             drainInbox()
-            if runQueue.isEmpty && inbox.isEmpty { return }
+            if scheduler.runQueue.isEmpty && inbox.isEmpty { return }
             drainRunQueue(limit: configuration.messagesPerIteration)
         }
     }
@@ -181,9 +181,9 @@ extension Node {
     /// processes run after each tick, then runs until idle. Manual clock only; loop thread only.
     public func advance(by milliseconds: UInt64) {
         runUntilIdle()
-        let target = manualNow + milliseconds
+        let target = timers.manualNow + milliseconds
         fireTimers(upTo: target) { runUntilIdle() }
-        manualNow = target
+        timers.manualNow = target
         runUntilIdle()
     }
 
@@ -211,7 +211,7 @@ extension Node {
     @discardableResult
     public func close() -> Int32 {
         preconditionInLoop()
-        precondition(phase != .running && !draining,
+        precondition(phase != .running && !scheduler.draining,
                      "Node.close() called while the loop is running (or from process code); stop() it first")
         guard phase != .closed else { return 0 }
         phase = .closed
@@ -220,9 +220,9 @@ extension Node {
         for pid in table.pids() {
             if let process = core(pid) { terminate(process, reason: .shutdown) }
         }
-        wheel.destroy { Unmanaged<TimedPayload>.fromOpaque($0).release() }
-        wheel = TimerWheel(now: currentTime)
-        runQueue.releaseStorage()
+        timers.wheel.destroy { Unmanaged<TimedPayload>.fromOpaque($0).release() }
+        timers.wheel = TimerWheel(now: currentTime)
+        scheduler.runQueue.releaseStorage()
         stopView()
         finishClosingView()
         stopDistribution()

@@ -27,50 +27,41 @@ import Logging
 public final class Node: @unchecked Sendable {
     public let configuration: NodeConfiguration
 
-    // Loop-thread state. `@exclusivity(unchecked)`: only the loop thread touches these, one access at a time
-    // by construction, so the dynamic exclusivity checks would only cost time on the message path.
+    // Loop-thread state, one struct per layer, stored inline. `@exclusivity(unchecked)`: only the loop
+    // thread touches these, one access at a time by construction, so the dynamic exclusivity checks would
+    // only cost time on the message path.
 
     /// This node's number in the OS process (`NodeNumbers`): the `node` of every pid it hands out.
     public let number: UInt32
-    /// Every live process, by slot.
+    /// Every live process, by slot (`Process/`).
     @usableFromInline @exclusivity(unchecked) var table: ProcessTable
-    /// PIDs (raw) of processes that have work, in order.
-    @usableFromInline @exclusivity(unchecked) var runQueue = RingBuffer<UInt64>(limit: .max)
-    /// Whether the scheduler's libuv handle is active (or a drain is under way), so that scheduling a
-    /// process only touches libuv on the idle-to-busy edge.
-    @usableFromInline @exclusivity(unchecked) var schedulerActive = false
-    /// The process whose callback is executing, for counting sends and deferring exit signals to itself.
-    @usableFromInline @exclusivity(unchecked) var currentProcess: UnsafeMutableRawPointer? = nil
-    @usableFromInline @exclusivity(unchecked) var counters = NodeStatistics()
-    /// A drain is under way (guards against re-entering the scheduler from process code).
-    @exclusivity(unchecked) var draining = false
-    @exclusivity(unchecked) var wheel = TimerWheel(now: 0)
-    @exclusivity(unchecked) var expired: [TimerWheel.Expired] = []
-    @exclusivity(unchecked) var registry: [String: PID] = [:]
+    /// Every monitor and request (`Process/`, `Requests/`).
     @usableFromInline @exclusivity(unchecked) var monitors = MonitorTable()
-    /// Exits waiting to be carried out: a cascade through links is a loop, never a recursion.
-    @exclusivity(unchecked) var dying: [(PID, ExitReason)] = []
-    @exclusivity(unchecked) var drainingExits = false
-    @exclusivity(unchecked) var manualNow: UInt64 = 0
+    /// Registered names (`Process/`).
+    @exclusivity(unchecked) var registry: [String: PID] = [:]
+    /// Exits waiting to be carried out (`Process/`).
+    @exclusivity(unchecked) var exits = ExitQueue()
+    @usableFromInline @exclusivity(unchecked) var counters = NodeStatistics()
+    /// The run queue and the drain (`Scheduler/`).
+    @usableFromInline @exclusivity(unchecked) var scheduler = SchedulerState()
+    /// The timer wheel and the manual clock (`Timers/`).
+    @exclusivity(unchecked) var timers: TimerState
     /// The async facade's stand-in requester and the operations it waits for (`Async/`).
     @exclusivity(unchecked) var external = ExternalCalls()
+    /// The view socket (`Observability/`).
+    @exclusivity(unchecked) var view = ViewState()
+    /// Cluster membership (`Distribution/`).
+    @usableFromInline @exclusivity(unchecked) var cluster = ClusterState()
+    /// The swift-metrics handles; `nil` when metrics are off (`NodeConfiguration.metrics`).
+    @usableFromInline let instruments: NodeInstruments?
+    /// What the loop is running, for the slow-turn watchdog and fatal-signal reports (`otp_turn_watch`).
+    @usableFromInline let turnWatch: UnsafeMutablePointer<otp_turn_watch>
+
+    // The loop itself (`Loop/`).
+
     @usableFromInline @exclusivity(unchecked) var phase: Phase = .ready
     /// `stop()` was called: ends a busy-waiting `run(until:)` (libuv clears its own stop flag per `uv_run`).
     @exclusivity(unchecked) var stopRequested = false
-    /// The swift-metrics handles; `nil` when metrics are off (`NodeConfiguration.metrics`).
-    @usableFromInline let instruments: NodeInstruments?
-    /// The view socket (`startView`), and one being closed.
-    @exclusivity(unchecked) var viewServer: ViewServer?
-    @exclusivity(unchecked) var closingView: ViewServer?
-    /// Cluster membership (`startDistribution`); `nil` for a node on its own. Remote pids route through it.
-    @usableFromInline @exclusivity(unchecked) var distribution: Distribution?
-    @exclusivity(unchecked) var closingDistribution: Distribution?
-
-    /// What the loop is running, for the slow-turn watchdog and fatal-signal reports (`otp_turn_watch`).
-    @usableFromInline let turnWatch: UnsafeMutablePointer<otp_turn_watch>
-    /// The last flagged slow turn this node reported, and the processes reported already (once each).
-    @exclusivity(unchecked) var reportedSlowTurn: UInt64 = 0
-    @exclusivity(unchecked) var slowProcessesReported: Set<PID> = []
 
     /// The libuv side (loop and handles); `nil` on the manual clock.
     let uv: UVLoop?
@@ -116,6 +107,7 @@ public final class Node: @unchecked Sendable {
         self.configuration = configuration
         self.number = NodeNumbers.next()
         self.table = ProcessTable(node: number)
+        self.timers = TimerState(now: 0)
         turnWatch = .allocate(capacity: 1)
         turnWatch.initialize(to: otp_turn_watch())
         otp_watch_end(turnWatch)
@@ -125,7 +117,7 @@ public final class Node: @unchecked Sendable {
         self.executor = NodeExecutor()
         self.instruments = configuration.metrics.map(NodeInstruments.init(options:))
         uv?.attach(to: self)
-        wheel = TimerWheel(now: currentTime)
+        timers = TimerState(now: currentTime)
         executor.node = self
         FatalSignals.install()
         if let threshold = configuration.slowTurnThreshold {
@@ -150,10 +142,10 @@ public final class Node: @unchecked Sendable {
         }
         SlowTurnWatchdog.shared.unregister(number)
         turnWatch.deallocate()
-        wheel.destroy { Unmanaged<TimedPayload>.fromOpaque($0).release() }
+        timers.wheel.destroy { Unmanaged<TimedPayload>.fromOpaque($0).release() }
         table.destroy()
         monitors.destroy()
-        runQueue.releaseStorage()
+        scheduler.runQueue.releaseStorage()
     }
 
     // MARK: Thread checks
@@ -204,7 +196,7 @@ public final class Node: @unchecked Sendable {
             if phase == .ready { uv_update_time(uv.loop) }
             return uv_now(uv.loop)
         }
-        return manualNow
+        return timers.manualNow
     }
 
 
@@ -213,10 +205,10 @@ public final class Node: @unchecked Sendable {
         preconditionInLoop()
         var snapshot = counters
         snapshot.live = table.count
-        snapshot.pendingTimers = wheel.count
+        snapshot.pendingTimers = timers.wheel.count
         snapshot.monitors = monitors.count
         snapshot.registeredNames = registry.count
-        snapshot.runQueueLength = runQueue.count
+        snapshot.runQueueLength = scheduler.runQueue.count
         return snapshot
     }
 }

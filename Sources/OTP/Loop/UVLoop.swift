@@ -57,7 +57,7 @@ final class UVLoop {
             node.drainInbox()
             // Run the work those jobs created in this iteration rather than the next one: a call from another
             // thread then completes (server turn, reply, resume) within the wake-up that brought it.
-            if !node.runQueue.isEmpty { node.drainRunQueue(limit: node.configuration.messagesPerIteration) }
+            if !node.scheduler.runQueue.isEmpty { node.drainRunQueue(limit: node.configuration.messagesPerIteration) }
         }
         inbox.pointee.data = context
         let async = inbox
@@ -156,6 +156,6 @@ extension Node {
         guard let uv else { return }
         uv.timerDisarmed()
         fireTimers(upTo: uv_now(uv.loop))
-        if let next = wheel.nextTick() { uv.timerArmed(deadline: next) }
+        if let next = timers.wheel.nextTick() { uv.timerArmed(deadline: next) }
     }
 }

@@ -14,7 +14,7 @@ extension Node {
     /// The clock of the metrics, in nanoseconds: libuv's high-resolution clock, or the manual clock.
     @usableFromInline
     var instrumentTime: UInt64 {
-        uv == nil ? manualNow &* 1_000_000 : uv_hrtime()
+        uv == nil ? timers.manualNow &* 1_000_000 : uv_hrtime()
     }
 
     /// Publishes the sampled metrics when a sample is due (called as the scheduler goes idle and from the
@@ -22,36 +22,6 @@ extension Node {
     func sampleIfDue() {
         guard let instruments, currentTime >= instruments.nextSample else { return }
         instruments.sample(statistics, table: table, registry: registry, now: currentTime)
-    }
-
-    /// The instrumented twin of the scheduler's drain (`drainRunQueue`): the same turns, each timed, and
-    /// the wait of each process in the run queue recorded (see `NodeInstruments.mark`).
-    func drainInstrumented(_ instruments: NodeInstruments, limit: Int, budget: Int) -> Int {
-        var handled = 0
-        instruments.mark(queued: runQueue.count, at: instrumentTime)
-        while handled < limit, let raw = runQueue.popFirst() {
-            let started = instrumentTime
-            let arrived = instruments.popped(at: started)
-            let pid = PID(node: number, rawValue: raw)
-            guard let object = table.object(for: pid) else { continue }
-            instruments.mailboxWait.recordNanoseconds(Int64(started &- min(arrived, started)))
-            currentProcess = object
-            otp_watch_begin(turnWatch, raw)
-            var turnHandled = 0
-            let outcome = ProcessTable.borrow(object) { $0.operate($0, self, .turn(budget: budget), &turnHandled) }
-            currentProcess = nil
-            handled &+= turnHandled
-            let ended = instrumentTime
-            let duration = Int64(ended &- started)
-            instruments.handlerDuration.recordNanoseconds(duration)
-            ProcessTable.borrow(object) { process in
-                process.handlerNanoseconds &+= UInt64(duration)
-                process.extras?.instruments?.handlerDuration.recordNanoseconds(duration)
-            }
-            finishTurn(object, raw: raw, outcome)
-            instruments.mark(queued: runQueue.count, at: ended)
-        }
-        return handled
     }
 
     // MARK: Calls

@@ -20,31 +20,31 @@ extension Node {
     {
         preconditionInLoop()
         guard let uv else { throw .needsSystemClock }
-        if let viewServer { throw .alreadyServing(viewServer.path) }
+        if let server = view.server { throw .alreadyServing(server.path) }
         let path = path ?? "\(ViewProtocol.defaultDirectory)/\(getpid()).sock"
-        viewServer = try ViewServer(node: self, path: path, loop: uv.loop, idleTimeout: idleTimeout)
+        view.server = try ViewServer(node: self, path: path, loop: uv.loop, idleTimeout: idleTimeout)
         return path
     }
 
     /// The path of the socket the view is served on, if it is.
     public var viewPath: String? {
         preconditionInLoop()
-        return viewServer?.path
+        return view.server?.path
     }
 
     /// Stops serving the view: closes its connections and removes the socket. Thread: loop thread only.
     public func stopView() {
         preconditionInLoop()
-        guard let server = viewServer else { return }
-        viewServer = nil
+        guard let server = view.server else { return }
+        view.server = nil
         server.close()
-        closingView = server
+        view.closing = server
     }
 
     /// While the loop is not running (`close()`): runs it until the view's handles are freed.
     func finishClosingView() {
-        guard let uv, let view = closingView else { return }
-        while view.openHandles > 0 { uv_run(uv.loop, UV_RUN_NOWAIT) }
-        closingView = nil
+        guard let uv, let closing = view.closing else { return }
+        while closing.openHandles > 0 { uv_run(uv.loop, UV_RUN_NOWAIT) }
+        view.closing = nil
     }
 }

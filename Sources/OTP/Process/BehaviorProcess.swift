@@ -9,24 +9,23 @@
 /// The turn is `@inlinable` and reached through `ProcessCore.operate`, a closure created by `make` where the
 /// behaviour type is known, so it runs specialised for the behaviour even when that lives in another module.
 ///
+/// What the process is, for snapshots and for a node-wide shutdown, is the seam a layer above fills in: a
+/// subclass (a GenServer's `ServerProcess`) overrides `kind`, `isSupervisor` and `requestSystemStop`; a
+/// plain behaviour is a plain process. No type casts.
+///
 /// Thread: loop thread only. Cost per message: a scan step, a ring-buffer move, the behaviour call; no
 /// allocation, no reference counting.
 @usableFromInline
-final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
-    @usableFromInline @exclusivity(unchecked) var behavior: B
+class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
+    @usableFromInline @exclusivity(unchecked) final var behavior: B
     /// The current wait's time limit in milliseconds; `UInt64.max` for none.
-    @usableFromInline @exclusivity(unchecked) var waitLimit: UInt64 = .max
+    @usableFromInline @exclusivity(unchecked) final var waitLimit: UInt64 = .max
 
-    @usableFromInline
-    init(pid: PID, behavior: B, capacity: Int, operate: @escaping ProcessFunction) {
-        self.behavior = behavior
-        super.init(pid: pid, capacity: capacity, operate: operate)
-    }
-
-    /// Creates the process object with its specialised turn.
+    /// Creates the process object with its turn, specialised for `B`.
     @inlinable
-    static func make(pid: PID, behavior: B, capacity: Int) -> BehaviorProcess<B> {
-        BehaviorProcess(pid: pid, behavior: behavior, capacity: capacity) { process, node, operation, handled in
+    init(pid: PID, behavior: B, capacity: Int) {
+        self.behavior = behavior
+        super.init(pid: pid, capacity: capacity) { process, node, operation, handled in
             let process = unsafeDowncast(process, to: BehaviorProcess<B>.self)
             switch operation {
             case .turn(let budget):
@@ -39,7 +38,7 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
     }
 
     @inlinable
-    func runTurn(node: Node, budget: Int, handled: inout Int) -> TurnOutcome {
+    final func runTurn(node: Node, budget: Int, handled: inout Int) -> TurnOutcome {
         let context = ProcessContext<B.Message>(node: node, pid: pid)
         var next: Next
         if status == .initializing {
@@ -93,25 +92,9 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
         }
     }
 
-    override var kind: (ProcessKind, String) {
-        guard let server = B.self as? any ServerBehavior.Type else { return (.process, messageTypeName) }
-        return (isSupervisor ? .supervisor : .server, server.serverTypeName)
-    }
-
-    override var isSupervisor: Bool { (B.self as? any SystemStoppable.Type)?.stopsInSteps ?? false }
-
-    override func requestSystemStop(_ reason: ExitReason, caller: PID, ref: Ref, node: Node) -> Bool {
-        guard let stoppable = B.self as? any SystemStoppable.Type,
-              let message = stoppable.stopRequest(reason, caller: caller, ref: ref) as? B.Message
-        else { return false }
-        mailbox.forcePush(.message(message))
-        wake(node)
-        return true
-    }
-
     /// Records the wait the behaviour asked for; returns an outcome when the process exits instead.
     @inlinable @inline(__always)
-    func apply(_ next: Next) -> TurnOutcome? {
+    final func apply(_ next: Next) -> TurnOutcome? {
         switch next {
         case .receive:
             waitLimit = .max
@@ -130,7 +113,7 @@ final class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
 
     /// The current wait is over: its timer, if any, is cancelled.
     @inlinable
-    func endWait(_ node: Node) {
+    final func endWait(_ node: Node) {
         if waitTimer != 0 {
             node.cancelReceiveTimeout(waitTimer)
             waitTimer = 0

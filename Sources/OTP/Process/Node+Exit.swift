@@ -51,7 +51,7 @@ extension Node {
 
     /// Makes `process` exit with `reason`: at once, or when its running callback returns.
     func kill(_ process: ProcessCore, reason: ExitReason) {
-        if let current = currentProcess, ProcessTable.isObject(current, of: process) {
+        if let current = scheduler.current, ProcessTable.isObject(current, of: process) {
             let extras = process.relations
             if extras.pendingExit == nil { extras.pendingExit = reason }
         } else {
@@ -63,17 +63,17 @@ extension Node {
     func terminate(_ process: ProcessCore, reason: ExitReason) {
         guard process.status != .stopping, process.status != .terminated else { return }
         process.status = .stopping
-        dying.append((process.pid, reason))
-        guard !drainingExits else { return }
-        drainingExits = true
+        exits.dying.append((process.pid, reason))
+        guard !exits.draining else { return }
+        exits.draining = true
         var i = 0
-        while i < dying.count {
-            let (pid, reason) = dying[i]
+        while i < exits.dying.count {
+            let (pid, reason) = exits.dying[i]
             finishExit(pid, reason: reason)
             i += 1
         }
-        dying.removeAll(keepingCapacity: true)
-        drainingExits = false
+        exits.dying.removeAll(keepingCapacity: true)
+        exits.draining = false
     }
 
     /// Removes a process and tells everyone who asked to know.
@@ -88,7 +88,7 @@ extension Node {
         process.releaseMailbox()
         if let extras = process.extras {
             if let name = extras.name { registry[name] = nil }
-            wheel.cancelChain(extras.timerChain) { Unmanaged<TimedPayload>.fromOpaque($0).release() }
+            timers.wheel.cancelChain(extras.timerChain) { Unmanaged<TimedPayload>.fromOpaque($0).release() }
             // A set, for O(1) removal with many links; sorted so signals go out in a reproducible order.
             for linked in extras.links.sorted() {
                 core(linked)?.extras?.links.remove(pid)

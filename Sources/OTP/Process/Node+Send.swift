@@ -25,7 +25,7 @@ extension Node {
         }
         guard delivered else { throw refused(address.pid) }
         counters.delivered &+= 1
-        if let sender = currentProcess { ProcessTable.borrow(sender) { $0.sent &+= 1 } }
+        if let sender = scheduler.current { ProcessTable.borrow(sender) { $0.sent &+= 1 } }
     }
 
     /// A typed send found no process: a dead one of this node drops the message (counted, as Erlang does);
@@ -91,7 +91,7 @@ extension Node {
         } catch {
             throw .notTermEncodable(pid, reason: error.description)
         }
-        let sender = currentProcess.map { ProcessTable.borrow($0) { $0.pid } }
+        let sender = scheduler.current.map { ProcessTable.borrow($0) { $0.pid } }
         if distribution.send(term, from: sender, to: pid) {
             counters.delivered &+= 1
         } else {

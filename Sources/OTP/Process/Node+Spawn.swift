@@ -25,16 +25,19 @@ extension Node {
     }
 
     /// The one spawn path: checks, table slot, optional name, link and monitor, then the run queue.
+    /// `make` builds the process object (a subclass of `BehaviorProcess` for a process that is more than
+    /// its behaviour, like a GenServer's).
     @inlinable
     func spawn<B: ProcessBehavior>(
-        _ behavior: B, options: SpawnOptions, linkedTo parent: PID? = nil, monitoredBy watcher: PID? = nil
+        _ behavior: B, options: SpawnOptions, linkedTo parent: PID? = nil, monitoredBy watcher: PID? = nil,
+        make: (PID, B, Int) -> BehaviorProcess<B> = BehaviorProcess.init
     ) throws(ProcessError) -> (address: Address<B.Message>, monitor: Ref?) {
         preconditionInLoop("spawn")
         guard phase != .closed else { throw .nodeStopped }
         let capacity = options.mailboxCapacity ?? configuration.defaultMailboxCapacity
         guard capacity > 0 else { throw .invalidCapacity(capacity) }
         if let name = options.name { try checkNameFree(name) }
-        let pid = table.insert { pid in BehaviorProcess.make(pid: pid, behavior: behavior, capacity: capacity) }
+        let pid = table.insert { pid in make(pid, behavior, capacity) }
         return didSpawn(pid, options: options, linkedTo: parent, monitoredBy: watcher)
     }
 

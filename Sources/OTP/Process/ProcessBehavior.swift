@@ -52,12 +52,3 @@ public enum Next: Sendable, Equatable {
         timeout.isInfinite ? .receive : .receiveWithin(timeout)
     }
 }
-
-/// A behaviour that understands a system stop request (GenServers): used by `Node.shutdown` to stop
-/// servers so that their `terminate` runs.
-protocol SystemStoppable: ProcessBehavior {
-    static func stopRequest(_ reason: ExitReason, caller: PID, ref: Ref) -> Message
-    /// Whether a stop request first stops other processes (a supervisor's children), so that no fixed
-    /// time limit applies to it as a whole.
-    static var stopsInSteps: Bool { get }
-}

@@ -15,14 +15,14 @@ extension Node {
     /// Puts a process with new work at the back of the run queue.
     @inlinable
     func schedule(_ pid: PID) {
-        runQueue.forcePush(pid.rawValue)
-        if !schedulerActive { activateScheduler() }
+        scheduler.runQueue.forcePush(pid.rawValue)
+        if !scheduler.active { activateScheduler() }
     }
 
     /// The run queue went from empty to non-empty outside a drain: ask the driver for a turn.
     @usableFromInline
     func activateScheduler() {
-        schedulerActive = true
+        scheduler.active = true
         uv?.startScheduler()
     }
 
@@ -30,47 +30,81 @@ extension Node {
     /// Returns whether work is left.
     @discardableResult
     func drainRunQueue(limit: Int) -> Bool {
-        precondition(!draining, "the scheduler was re-entered: runUntilIdle() or advance(by:) called from process code")
-        draining = true
-        defer { draining = false }
-        schedulerActive = true
+        precondition(!scheduler.draining, "the scheduler was re-entered: runUntilIdle() or advance(by:) called from process code")
+        scheduler.draining = true
+        defer { scheduler.draining = false }
+        scheduler.active = true
         if !FatalSignals.isCurrent(self) { FatalSignals.enter(self) }
         let budget = configuration.messagesPerTurn
         if let instruments {
             _ = drainInstrumented(instruments, limit: limit, budget: budget)
         } else {
             var handled = 0
-            while handled < limit, let raw = runQueue.popFirst() {
+            while handled < limit, let raw = scheduler.runQueue.popFirst() {
                 guard let object = table.object(for: PID(node: number, rawValue: raw)) else { continue }  // exited while queued
-                currentProcess = object
-                otp_watch_begin(turnWatch, raw)
-                var turnHandled = 0
-                let outcome = ProcessTable.borrow(object) { process in
-                    process.operate(process, self, .turn(budget: budget), &turnHandled)
-                }
-                currentProcess = nil
+                let (outcome, turnHandled) = turn(object, raw: raw, budget: budget)
                 handled &+= turnHandled
                 finishTurn(object, raw: raw, outcome)
             }
         }
         otp_watch_end(turnWatch)  // once per drain: between two turns of a drain is part of the turn to the watchdog
-        if otp_watch_flagged(turnWatch) != reportedSlowTurn { reportSlowTurn() }
-        let more = !runQueue.isEmpty
+        if otp_watch_flagged(turnWatch) != scheduler.reportedSlowTurn { reportSlowTurn() }
+        let more = !scheduler.runQueue.isEmpty
         if !more {
-            schedulerActive = false
+            scheduler.active = false
             uv?.stopScheduler()
             if instruments != nil { sampleIfDue() }
         }
         return more
     }
 
+    /// One turn of the process whose object is `object`: at most `budget` messages. Returns how it ended
+    /// and how many messages it handled. Shared by both drains.
+    @inline(__always)
+    func turn(_ object: UnsafeMutableRawPointer, raw: UInt64, budget: Int) -> (TurnOutcome, Int) {
+        scheduler.current = object
+        otp_watch_begin(turnWatch, raw)
+        var handled = 0
+        let outcome = ProcessTable.borrow(object) { process in
+            process.operate(process, self, .turn(budget: budget), &handled)
+        }
+        scheduler.current = nil
+        return (outcome, handled)
+    }
+
+    /// The instrumented twin of the scheduler's drain (`drainRunQueue`): the same turns, each timed, and
+    /// the wait of each process in the run queue recorded (see `NodeInstruments.mark`).
+    func drainInstrumented(_ instruments: NodeInstruments, limit: Int, budget: Int) -> Int {
+        var handled = 0
+        instruments.mark(queued: scheduler.runQueue.count, at: instrumentTime)
+        while handled < limit, let raw = scheduler.runQueue.popFirst() {
+            let started = instrumentTime
+            let arrived = instruments.popped(at: started)
+            let pid = PID(node: number, rawValue: raw)
+            guard let object = table.object(for: pid) else { continue }
+            instruments.mailboxWait.recordNanoseconds(Int64(started &- min(arrived, started)))
+            let (outcome, turnHandled) = turn(object, raw: raw, budget: budget)
+            handled &+= turnHandled
+            let ended = instrumentTime
+            let duration = Int64(ended &- started)
+            instruments.handlerDuration.recordNanoseconds(duration)
+            ProcessTable.borrow(object) { process in
+                process.handlerNanoseconds &+= UInt64(duration)
+                process.extras?.instruments?.handlerDuration.recordNanoseconds(duration)
+            }
+            finishTurn(object, raw: raw, outcome)
+            instruments.mark(queued: scheduler.runQueue.count, at: ended)
+        }
+        return handled
+    }
+
     /// A turn the watchdog flagged as slow ended: a warning, once per process.
     func reportSlowTurn() {
-        reportedSlowTurn = otp_watch_flagged(turnWatch)
+        scheduler.reportedSlowTurn = otp_watch_flagged(turnWatch)
         let pid = PID(node: number, rawValue: otp_watch_flagged_pid(turnWatch))
         let millis = otp_watch_flagged_millis(turnWatch)
-        if slowProcessesReported.count >= 10_000 { slowProcessesReported.removeAll() }
-        guard slowProcessesReported.insert(pid).inserted else { return }
+        if scheduler.slowProcessesReported.count >= 10_000 { scheduler.slowProcessesReported.removeAll() }
+        guard scheduler.slowProcessesReported.insert(pid).inserted else { return }
         let process = core(pid)
         let threshold = configuration.slowTurnThreshold.map { " (threshold \($0))" } ?? ""
         emit(.warning(pid: pid, name: process?.extras?.name, text: "slow turn: a handler of \(process?.kind.1 ?? "an exited process") "
@@ -84,7 +118,7 @@ extension Node {
         case .waiting:
             break
         case .yielded:
-            runQueue.forcePush(raw)
+            scheduler.runQueue.forcePush(raw)
         case .exited(let reason):
             ProcessTable.borrow(object) { terminate($0, reason: reason) }
         case .crashed(let error):

@@ -84,3 +84,13 @@ public struct DynamicSupervisor: SupervisingServer {
         "DynamicSupervisor(children: \(supervision.children.count), max: \(maxChildren.map(String.init) ?? "none"))"
     }
 }
+
+extension DynamicSupervisor {
+    /// A supervisor stops in steps: its children first, newest first, each by its shutdown policy.
+    public static func _beginOrderlyStop(_ reason: ExitReason, replyingTo request: (pid: PID, ref: Ref)?,
+                                         _ state: inout Self, _ server: ServerContext<Self>) -> ServerResult<Self>? {
+        stopInOrder(reason, replyingTo: request, &state, server)
+    }
+
+    public static var _stopsInSteps: Bool { true }
+}

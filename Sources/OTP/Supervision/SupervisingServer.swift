@@ -254,10 +254,11 @@ extension SupervisingServer {
 
     /// The orderly stop (parent's exit signal, `sys` stop, node shutdown): every child stops, newest first,
     /// each by its shutdown policy; then the supervisor stops with `reason`.
-    static func stopInOrder(_ reason: ExitReason, _ state: inout Self, _ server: ServerContext<Self>)
-        -> ServerResult<Self>
+    static func stopInOrder(_ reason: ExitReason, replyingTo request: (pid: PID, ref: Ref)?, _ state: inout Self,
+                            _ server: ServerContext<Self>) -> ServerResult<Self>
     {
-        stopAll(&state, server) { state, server in
+        state.supervision.stopRequest = request
+        return stopAll(&state, server) { state, server in
             if let request = state.supervision.stopRequest.take() {
                 _ = server.node.deliverReply(request.ref, to: request.pid, SystemReply<Self>.ok)
             }

@@ -127,3 +127,13 @@ public struct Supervisor: SupervisingServer {
         "Supervisor(\(supervision.strategy), children: \(supervision.children.map(\.info.description)))"
     }
 }
+
+extension Supervisor {
+    /// A supervisor stops in steps: its children first, newest first, each by its shutdown policy.
+    public static func _beginOrderlyStop(_ reason: ExitReason, replyingTo request: (pid: PID, ref: Ref)?,
+                                         _ state: inout Self, _ server: ServerContext<Self>) -> ServerResult<Self>? {
+        stopInOrder(reason, replyingTo: request, &state, server)
+    }
+
+    public static var _stopsInSteps: Bool { true }
+}

@@ -16,7 +16,7 @@ extension Node {
         // Erlang: a timer for a pid that is not alive is cancelled at once.
         guard let process = core(address.pid) else { return TimerRef(rawValue: 0) }
         let extras = process.relations
-        if extras.timerChain == TimerWheel.noChain { extras.timerChain = wheel.makeChain() }
+        if extras.timerChain == TimerWheel.noChain { extras.timerChain = timers.wheel.makeChain() }
         let payload = Unmanaged.passRetained(TimedMessage(message, name: nil) as TimedPayload).toOpaque()
         return armTimer(after: ms, kind: .message, target: address.pid.rawValue, payload: payload,
                         chain: extras.timerChain)
@@ -37,9 +37,9 @@ extension Node {
     @discardableResult
     public func cancelTimer(_ ref: TimerRef) -> UInt64? {
         preconditionInLoop()
-        guard let (deadline, payload) = wheel.cancel(ref) else { return nil }
+        guard let (deadline, payload) = timers.wheel.cancel(ref) else { return nil }
         if let payload { Unmanaged<TimedPayload>.fromOpaque(payload).release() }
-        if wheel.count == 0 { uv?.timerIdle() }
+        if timers.wheel.count == 0 { uv?.timerIdle() }
         let now = currentTime
         return deadline > now ? deadline - now : 0
     }
@@ -47,7 +47,7 @@ extension Node {
     /// Milliseconds left on a pending timer, or `nil` (Erlang's `read_timer`). Thread: loop thread only.
     public func readTimer(_ ref: TimerRef) -> UInt64? {
         preconditionInLoop()
-        guard let deadline = wheel.deadline(of: ref) else { return nil }
+        guard let deadline = timers.wheel.deadline(of: ref) else { return nil }
         let now = currentTime
         return deadline > now ? deadline - now : 0
     }
@@ -76,9 +76,9 @@ extension Node {
 
     /// Cancels a timer that holds no payload (a receive timeout, a monitor's deadline).
     func cancelWheelTimer(_ ref: TimerRef) {
-        _ = wheel.cancel(ref)
+        _ = timers.wheel.cancel(ref)
         // An idle node must not keep a libuv timer armed for a timeout that no longer exists.
-        if wheel.count == 0 { uv?.timerIdle() }
+        if timers.wheel.count == 0 { uv?.timerIdle() }
     }
 
     func armTimer(after ms: UInt64, kind: TimerWheel.Kind, target: UInt64, payload: UnsafeMutableRawPointer?,
@@ -87,7 +87,7 @@ extension Node {
         let now = currentTime
         let (deadline, overflow) = now.addingReportingOverflow(ms)
         let due = overflow ? UInt64.max - 1 : deadline
-        let ref = wheel.arm(deadline: due, clock: now, kind: kind, target: target, payload: payload, chain: chain)
+        let ref = timers.wheel.arm(deadline: due, clock: now, kind: kind, target: target, payload: payload, chain: chain)
         uv?.timerArmed(deadline: max(due, now + 1))
         return ref
     }
@@ -95,12 +95,12 @@ extension Node {
     /// Runs the timers due up to `time`, one tick at a time; `between` runs after each tick's timers (the
     /// manual driver lets processes react before the next tick).
     func fireTimers(upTo time: UInt64, between: () -> Void = {}) {
-        while wheel.expireNext(upTo: time, into: &expired) {
-            if uv == nil { manualNow = wheel.now }
-            for timer in expired {
+        while timers.wheel.expireNext(upTo: time, into: &timers.expired) {
+            if uv == nil { timers.manualNow = timers.wheel.now }
+            for timer in timers.expired {
                 fire(timer)
             }
-            expired.removeAll(keepingCapacity: true)
+            timers.expired.removeAll(keepingCapacity: true)
             between()
         }
     }

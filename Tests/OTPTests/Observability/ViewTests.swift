@@ -147,18 +147,18 @@ struct ViewTests {
         var clients: [Client] = []
         for _ in 0..<ViewProtocol.maximumClients { clients.append(try Client(path)) }
         try await eventually("all clients accepted") {
-            (try? await node.perform { $0.viewServer?.clientCount }) == ViewProtocol.maximumClients
+            (try? await node.perform { $0.view.server?.clientCount }) == ViewProtocol.maximumClients
         }
         let extra = try Client(path)
         #expect(extra.closedByServer(within: .seconds(5)))
         clients = []
-        try await eventually("the clients gone") { (try? await node.perform { $0.viewServer?.clientCount }) == 0 }
+        try await eventually("the clients gone") { (try? await node.perform { $0.view.server?.clientCount }) == 0 }
         // A client that pipelines requests and reads nothing: closed once its unread answers pass the bound.
         let greedy = try Client(path)
         var sent = 0
         while sent < 400_000, greedy.send(String(repeating: "snapshot\n", count: 100)) { sent += 100 }
         try await eventually("the greedy client closed") {
-            (try? await node.perform { $0.viewServer?.clientCount }) == 0
+            (try? await node.perform { $0.view.server?.clientCount }) == 0
         }
         #expect(sent < 400_000)
     }

@@ -21,7 +21,7 @@ extension Node {
         guard let uv else { throw .needsSystemClock }
         if let distribution { throw .alreadyStarted(distribution.name) }
         let distribution = try Distribution(node: self, options: options, loop: uv.loop)
-        self.distribution = distribution
+        cluster.distribution = distribution
         distribution.start { [unowned self] result in
             if case .failure = result, self.distribution === distribution { self.stopDistribution() }
             then(result)
@@ -76,16 +76,16 @@ extension Node {
     public func stopDistribution() {
         preconditionInLoop()
         guard let distribution else { return }
-        self.distribution = nil
+        cluster.distribution = nil
         distribution.close()
-        closingDistribution = distribution
+        cluster.closing = distribution
     }
 
     /// While the loop is not running (`close()`): runs it until the distribution's handles are freed.
     func finishClosingDistribution() {
-        guard let uv, let distribution = closingDistribution else { return }
+        guard let uv, let distribution = cluster.closing else { return }
         while distribution.flusher.openHandles > 0 { uv_run(uv.loop, UV_RUN_NOWAIT) }
-        closingDistribution = nil
+        cluster.closing = nil
     }
 
     /// The `PID` of a process named by the wire: a local pid for this node's own processes, a remote

@@ -1,0 +1,23 @@
+/// The scheduler's state, stored inline in the node (no indirection on the message path).
+///
+/// Thread: loop thread only.
+@usableFromInline
+struct SchedulerState {
+    /// PIDs (raw) of processes that have work, in order.
+    @usableFromInline var runQueue = RingBuffer<UInt64>(limit: .max)
+    /// Whether the scheduler's libuv handle is active (or a drain is under way), so that scheduling a
+    /// process only touches libuv on the idle-to-busy edge.
+    @usableFromInline var active = false
+    /// The object of the process whose callback is executing, for counting sends and deferring exit
+    /// signals to itself.
+    @usableFromInline var current: UnsafeMutableRawPointer? = nil
+    /// A drain is under way (guards against re-entering the scheduler from process code).
+    var draining = false
+    /// The last slow turn the watchdog flagged that this node reported, and the processes reported
+    /// already (once each; `SlowTurnWatchdog`).
+    var reportedSlowTurn: UInt64 = 0
+    var slowProcessesReported: Set<PID> = []
+
+    @usableFromInline
+    init() {}
+}

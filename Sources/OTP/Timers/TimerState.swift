@@ -1,0 +1,15 @@
+/// The timers' state, stored inline in the node: the wheel, the timers of the tick being fired, and the
+/// manual clock.
+///
+/// Thread: loop thread only.
+struct TimerState {
+    var wheel: TimerWheel
+    /// The timers of one tick, collected before any of them runs (reused between ticks).
+    var expired: [TimerWheel.Expired] = []
+    /// The manual clock's time in milliseconds (`NodeConfiguration.Clock.manual`).
+    var manualNow: UInt64 = 0
+
+    init(now: UInt64) {
+        wheel = TimerWheel(now: now)
+    }
+}
