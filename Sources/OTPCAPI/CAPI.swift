@@ -67,7 +67,7 @@ public func otpNodeRun(_ handle: UnsafeMutableRawPointer) {
 /// Makes `otp_node_run` return. Thread-safe.
 @c(otp_node_stop)
 public func otpNodeStop(_ handle: UnsafeMutableRawPointer) {
-    node(handle).stop()
+    node(handle).stopLoop()
 }
 
 /// Starts an accumulator server registered as `name`. Loop thread.

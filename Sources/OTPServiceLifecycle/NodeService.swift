@@ -42,7 +42,7 @@ public struct NodeService: Service {
     }
 
     public func run() async throws {
-        node.start()
+        node.startLoop()
         if let root {
             do {
                 _ = try await node.startApplication(root, name: rootName)
@@ -59,7 +59,7 @@ public struct NodeService: Service {
     /// Stops every process in order, then the loop, and waits for the loop thread to end.
     private func stopNode() async {
         try? await node.shutdown(reason: reason, timeout: stopTimeout)
-        node.stop()
+        node.stopLoop()
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             LoopJoiner.join(node) { done.resume() }
         }

@@ -30,7 +30,7 @@ enum ClusterNode {
             // A process that stops the loop after `seconds` (no thread of its own).
             _ = try node.spawn(of: Never.self) { _ in
                 .receive(timeout: .seconds(seconds), after: { process in
-                    process.currentNode.stop()
+                    process.currentNode.stopLoop()
                     return .exit(.normal)
                 }) { _, _ in .same }
             }

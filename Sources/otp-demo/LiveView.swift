@@ -90,7 +90,7 @@ enum LiveView {
         if let seconds {
             try node.spawn(of: Never.self) { _ in
                 .receive(timeout: .seconds(seconds), after: { _ in
-                    node.stop()
+                    node.stopLoop()
                     return .exit(.normal)
                 }) { _, _ in .same }
             }

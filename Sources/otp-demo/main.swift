@@ -196,11 +196,11 @@ let reporter = try threaded.spawn(of: String.self) { _ in
         return .exit(.normal)
     }
 }
-threaded.start()
+threaded.startLoop()
 for n in 1...100 { threaded.post(.add(n), to: sum) }
 threaded.post(.report(to: reporter), to: sum)
 done.wait()
-threaded.stop()
+threaded.stopLoop()
 threaded.join()
 print("  dedicated thread stopped; node closed")
 

@@ -54,7 +54,7 @@ private func measure(
     _ operation: @escaping @Sendable (Node, ServerRef<CountServer>) async throws -> Void
 ) async throws {
     let node = Node()
-    node.start()
+    node.startLoop()
     let server = try await node.start(CountServer())
     let perTask = benchmark.scaledIterations.count
     benchmark.startMeasurement()
@@ -65,7 +65,7 @@ private func measure(
         try await group.waitForAll()
     }
     benchmark.stopMeasurement()
-    node.stop()
+    node.stopLoop()
     node.join()
 }
 

@@ -111,7 +111,7 @@ func client(name: String, cookie: String, peer: String, callCount: Int, messages
                             let sendS = Double(sendTime.components.attoseconds) / 1e18 + Double(sendTime.components.seconds)
                             output = String(format: "{\"call_ns\": %.3f, \"messages_per_s\": %.3f}",
                                             callNs / Double(callCount), Double(messages) / sendS)
-                            node.stop()
+                            node.stopLoop()
                             return .exit(.normal)
                         }
                     }

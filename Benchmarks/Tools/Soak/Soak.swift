@@ -137,7 +137,7 @@ final class Tally: @unchecked Sendable {
 
 func facadeTraffic(seconds duration: Int, threads: Int) async throws {
     let node = Node()
-    node.start()
+    node.startLoop()
     var servers: [ServerRef<CountServer>] = []
     for _ in 0..<4 { servers.append(try await node.start(CountServer())) }
     let tally = Tally()
@@ -181,7 +181,7 @@ func facadeTraffic(seconds duration: Int, threads: Int) async throws {
     for server in servers { total += try await node.call(server, .get) }
     let counts = tally.snapshot
     try await node.shutdown()
-    node.stop()
+    node.stopLoop()
     node.join()
     let peak = marks.max() ?? start
     let growth = marks.count > 1 ? Double((marks.last ?? 0) - marks[1]) / Double(marks[1]) * 100 : 0

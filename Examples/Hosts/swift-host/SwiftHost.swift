@@ -19,11 +19,11 @@ struct Greeter: GenServer, Sendable {
 struct SwiftHost {
     static func main() async throws {
         let node = Node()
-        node.start()                                    // the loop runs on a dedicated thread
+        node.startLoop()                                    // the loop runs on a dedicated thread
         let greeter = try await node.start(Greeter(), options: StartOptions(name: "greeter"))
         print("swift-host: \(try await node.call(greeter, .greet("Erlang")))")
         print("swift-host: \(try await node.call(ServerRef<Greeter>.named("greeter"), .greet("Swift")))")
-        node.stop()
+        node.stopLoop()
         node.join()
         print("swift-host: node stopped")
     }

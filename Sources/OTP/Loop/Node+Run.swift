@@ -8,7 +8,7 @@ import CLibUV
 extension Node {
     /// When `run(until:)` returns.
     public enum RunMode: Sendable {
-        /// Until `stop()` is called (from any thread). Waiting processes keep the loop alive.
+        /// Until `stopLoop()` is called (from any thread). Waiting processes keep the loop alive.
         case stopped
         /// Until nothing is left to do: no runnable process, no pending timer, no host handle. Processes
         /// waiting for a message without a timeout do not keep the loop alive.
@@ -73,18 +73,19 @@ extension Node {
         return uv
     }
 
-    /// Starts the loop on a dedicated thread, which runs until `stop()` and then closes the node.
-    /// After `start()`, loop-thread-only methods must be called from process code or `execute(_:)`.
-    public func start() {
-        precondition(uv != nil, "Node.start() needs the system clock")
-        precondition(phase == .ready && dedicatedThread == nil, "Node.start(): already started or closed")
+    /// Starts the loop on a dedicated thread, which runs until `stopLoop()` and then closes the node.
+    /// After `startLoop()`, loop-thread-only methods must be called from process code or `execute(_:)`.
+    /// (Not to be confused with `start(_:_:options:)`, which starts a GenServer.)
+    public func startLoop() {
+        precondition(uv != nil, "Node.startLoop() needs the system clock")
+        precondition(phase == .ready && dedicatedThread == nil, "Node.startLoop(): already started or closed")
         inbox.withLock {
             var thread = pthread_t()
             let context = Unmanaged.passRetained(self).toOpaque()
             let status = pthread_create(&thread, nil, { context in
                 let node = Unmanaged<Node>.fromOpaque(context!).takeRetainedValue()
                 otp_set_thread_name("otp-loop")
-                node.inbox.withLock {}  // wait until start() has recorded the thread
+                node.inbox.withLock {}  // wait until startLoop() has recorded the thread
                 node.run(until: .stopped)
                 _ = node.close()
                 return nil
@@ -96,15 +97,15 @@ extension Node {
     }
 
     /// Makes `run(until:)` return (and a dedicated thread end, closing the node). Thread-safe; no-op when
-    /// the node is closed.
-    public func stop() {
+    /// the node is closed. (Not to be confused with `stop(_:reason:timeout:)`, which stops a GenServer.)
+    public func stopLoop() {
         _ = inbox.post(Inbox.Job(run: { node in
             node.stopRequested = true
             if let uv = node.uv { uv_stop(uv.loop) }
         }, cancel: nil))
     }
 
-    /// Waits until the dedicated thread from `start()` has ended. Thread-safe; must not be called on the
+    /// Waits until the dedicated thread from `startLoop()` has ended. Thread-safe; must not be called on the
     /// loop thread. Returns at once when the node was not started on a dedicated thread.
     public func join() {
         let thread: pthread_t? = inbox.withLock { dedicatedThread }
@@ -212,7 +213,7 @@ extension Node {
     public func close() -> Int32 {
         preconditionInLoop()
         precondition(phase != .running && !scheduler.draining,
-                     "Node.close() called while the loop is running (or from process code); stop() it first")
+                     "Node.close() called while the loop is running (or from process code); stopLoop() it first")
         guard phase != .closed else { return 0 }
         phase = .closed
         for job in inbox.close() { job.cancel() }

@@ -10,17 +10,17 @@ import Logging
 /// Like SwiftNIO's `EventLoop`, a node is shared freely (`Sendable`) but most of its methods are
 /// *loop-thread only*: spawn, send, link, monitor, register, timers and introspection must run on the
 /// thread that runs the loop — inside process code, or in a closure given to `execute(_:)`. Before the
-/// loop is started on a dedicated thread (`start()`), the thread that created the node is its loop thread.
+/// loop is started on a dedicated thread (`startLoop()`), the thread that created the node is its loop thread.
 /// Every loop-thread-only entry point checks this in every build, the message hot path included, and traps
 /// naming the method (a thread-id compare: see `preconditionInLoop`).
 ///
-/// The *thread-safe* entry points are `execute(_:)`, `post(_:to:onRefused:)`, `stop()` and `join()`.
+/// The *thread-safe* entry points are `execute(_:)`, `post(_:to:onRefused:)`, `stopLoop()` and `join()`.
 /// They go through the node's inbox: a mutex-protected queue drained on the loop after `uv_async_send`.
 ///
 /// ## Driving the loop
-/// - `run(until:)` on the calling thread: until `stop()`, or until nothing is left to do;
+/// - `run(until:)` on the calling thread: until `stopLoop()`, or until nothing is left to do;
 /// - `runOnce(blocking:)`: one libuv iteration;
-/// - `start()`: on a dedicated thread the node starts; `stop()` then `join()`;
+/// - `startLoop()`: on a dedicated thread the node starts; `stopLoop()` then `join()`;
 /// - with `clock: .manual`, the deterministic driver: `runUntilIdle()` and `advance(by:)`, no libuv at all.
 ///
 /// `close()` ends the node: every process is shut down, every handle closed, and `uv_loop_close` returns 0.
@@ -60,7 +60,7 @@ public final class Node: @unchecked Sendable {
     // The loop itself (`Loop/`).
 
     @usableFromInline @exclusivity(unchecked) var phase: Phase = .ready
-    /// `stop()` was called: ends a busy-waiting `run(until:)` (libuv clears its own stop flag per `uv_run`).
+    /// `stopLoop()` was called: ends a busy-waiting `run(until:)` (libuv clears its own stop flag per `uv_run`).
     @exclusivity(unchecked) var stopRequested = false
 
     /// The libuv side (loop and handles); `nil` on the manual clock.
@@ -69,7 +69,7 @@ public final class Node: @unchecked Sendable {
     let inbox: Inbox
     /// The thread allowed to run loop-thread-only code. Written only before the loop starts running on it.
     @usableFromInline @exclusivity(unchecked) var loopThread: pthread_t
-    /// The dedicated thread from `start()`, if any. Guarded by `inbox`'s mutex for `join()`.
+    /// The dedicated thread from `startLoop()`, if any. Guarded by `inbox`'s mutex for `join()`.
     var dedicatedThread: pthread_t?
 
     @usableFromInline enum Phase { case ready, running, attached, closed }

@@ -5,13 +5,13 @@ import Testing
 /// A node on its own loop thread for facade tests; `finish()` stops it and waits.
 func startedNode(reports: Reports = Reports()) -> Node {
     let node = Node(configuration: NodeConfiguration(report: reports.handler, logger: quietLogger))
-    node.start()
+    node.startLoop()
     return node
 }
 
 extension Node {
     func finish() {
-        stop()
+        stopLoop()
         join()
     }
 

@@ -106,7 +106,7 @@ final class ErlangPeer: @unchecked Sendable {
 func clusterNode(_ name: String, cookie: String = ErlangPeer.cookie, logger: Logger = quietLogger,
                  tickTime: Duration = .seconds(60), adjust: (inout DistributionOptions) -> Void = { _ in }) async throws -> Node {
     let node = Node(configuration: NodeConfiguration(logger: logger))
-    node.start()
+    node.startLoop()
     var options = DistributionOptions(name: swiftName(name), cookie: .value(cookie), tickTime: tickTime)
     adjust(&options)
     try await node.startDistribution(options)
@@ -151,7 +151,7 @@ struct Observers {
 
 /// Stops the node; its thread closes it (connections, EPMD registration, listener) on the way out.
 func shutdown(_ node: Node) {
-    node.stop()
+    node.stopLoop()
     node.join()
 }
 

@@ -25,7 +25,7 @@ struct ServiceLifecycleTests {
         _ = plain
     }
 
-    /// Two servers that log their terminate, and a plain process; on the creating thread, before start().
+    /// Two servers that log their terminate, and a plain process; on the creating thread, before startLoop().
     static func setUp(_ node: Node, _ events: Log<String>) throws
         -> (ServerRef<Counter>, ServerRef<Counter>, Address<Command>)
     {

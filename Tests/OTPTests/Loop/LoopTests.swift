@@ -23,16 +23,16 @@ struct LoopTests {
         #expect(node.close() == 0)
     }
 
-    @Test("busy waiting: run until idle still ends, timers still fire, stop() ends a run on a dedicated thread")
+    @Test("busy waiting: run until idle still ends, timers still fire, stopLoop() ends a run on a dedicated thread")
     func busyWait() async throws {
         let node = Node(configuration: NodeConfiguration(report: Reports().handler, busyWait: .microseconds(200)))
         let log = Log<String>()
         let server = try Self.busyWaitSetUp(node, log)
         #expect(log.entries == ["timeout"])
-        // On a dedicated thread: calls are answered, and stop() ends the busy loop.
-        node.start()
+        // On a dedicated thread: calls are answered, and stopLoop() ends the busy loop.
+        node.startLoop()
         #expect(try await node.call(server, .get) == 3)
-        node.stop()
+        node.stopLoop()
         node.join()
     }
 
@@ -41,11 +41,11 @@ struct LoopTests {
         let node = Node(configuration: NodeConfiguration(report: Reports().handler))
         let (server, left) = try Self.idleSetUp(node)
         #expect(left > 150)
-        node.start()
+        node.startLoop()
         // Posted before the loop's first iteration: its 200 ms timeout must count from now, not from 300 ms ago.
         #expect(try await node.call(server, .get, timeout: .milliseconds(200)) == 7)
         try await node.shutdown()
-        node.stop()
+        node.stopLoop()
         node.join()
     }
 
@@ -61,7 +61,7 @@ struct LoopTests {
         return try node.start(Counter.self, 3)
     }
 
-    /// On the creating thread, before start(): a server, then 300 ms of idleness, then a 200 ms timer
+    /// On the creating thread, before startLoop(): a server, then 300 ms of idleness, then a 200 ms timer
     /// (returns the time it has left).
     static func idleSetUp(_ node: Node) throws -> (ServerRef<Counter>, UInt64) {
         let server = try node.start(Counter.self, 7)
@@ -130,11 +130,11 @@ struct LoopTests {
         #expect(node.close() == 0)
     }
 
-    @Test("stop() from another thread ends run(until: .stopped)")
+    @Test("stopLoop() from another thread ends run(until: .stopped)")
     func stopFromAnotherThread() throws {
         let node = Node(configuration: NodeConfiguration(report: Reports().handler))
         try spawnIdler(node)  // a waiting process: the loop would run forever
-        let thread = Thread { node.stop() }
+        let thread = Thread { node.stopLoop() }
         thread.start()
         node.run(until: .stopped)
         #expect(node.statistics.live == 1)
@@ -157,7 +157,7 @@ struct LoopTests {
                 return .same
             }
         }
-        node.start()
+        node.startLoop()
         let threads = (0..<4).map { _ in
             Thread {
                 for _ in 0..<1_000 { node.post(1, to: counter) }
@@ -179,7 +179,7 @@ struct LoopTests {
         #expect(inLoop.entries.allSatisfy { $0 })
         node.post(0, to: counter)
         done.wait()
-        node.stop()
+        node.stopLoop()
         node.join()
         #expect(total.entries == [4_000])
         #expect(!node.execute { _ in })
@@ -195,7 +195,7 @@ struct LoopTests {
         let node = Node(configuration: NodeConfiguration(report: Reports().handler))
         let results = Log<Result<Address<Int>, ProcessError>>()
         let done = DispatchSemaphore(value: 0)
-        node.start()
+        node.startLoop()
         for _ in 0..<2 {
             node.requestSpawn(Named(), options: SpawnOptions(name: "only")) { result in
                 results.append(result)
@@ -204,7 +204,7 @@ struct LoopTests {
         }
         done.wait()
         done.wait()
-        node.stop()
+        node.stopLoop()
         node.join()
         let outcomes = results.entries
         #expect(outcomes.count == 2)
@@ -250,7 +250,7 @@ struct LoopTests {
         try node.send(0, to: spinner)
         let stopper = try node.spawn(of: String.self) { _ in
             .receive { _, process in
-                process.currentNode.stop()
+                process.currentNode.stopLoop()
                 process.exit(spinner.pid, reason: .kill)
                 return .exit(.normal)
             }

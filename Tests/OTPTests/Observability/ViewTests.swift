@@ -126,7 +126,7 @@ struct ViewTests {
         let directory = String(cString: mkdtemp(&template)!)
         let node = Node(configuration: NodeConfiguration(logger: quietLogger))
         let path = try node.startView(at: directory + "/node.sock", idleTimeout: idleTimeout)
-        node.start()
+        node.startLoop()
         return (node, path, directory)
     }
 
@@ -134,7 +134,7 @@ struct ViewTests {
     func viewBounds() async throws {
         // Idle: a client that sends nothing is closed after the timeout; the view still answers others.
         let (quick, quickPath, quickDirectory) = try viewNode(idleTimeout: .seconds(1))
-        defer { quick.stop(); quick.join(); rmdir(quickDirectory) }
+        defer { quick.stopLoop(); quick.join(); rmdir(quickDirectory) }
         let idle = try Client(quickPath)
         #expect(idle.closedByServer(within: .seconds(10)))
         let fresh = try Client(quickPath)
@@ -142,7 +142,7 @@ struct ViewTests {
         #expect(fresh.firstLine(within: .seconds(10)) == ViewProtocol.header)
 
         let (node, path, directory) = try viewNode(idleTimeout: .seconds(600))
-        defer { node.stop(); node.join(); rmdir(directory) }
+        defer { node.stopLoop(); node.join(); rmdir(directory) }
         // Beyond maximumClients: closed at once.
         var clients: [Client] = []
         for _ in 0..<ViewProtocol.maximumClients { clients.append(try Client(path)) }

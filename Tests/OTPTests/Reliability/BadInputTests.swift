@@ -379,9 +379,9 @@ struct BadInputTests {
     @Test("E25 every async entry point after the node stopped throws CallError.nodeStopped; post and execute report it")
     func afterStop() async throws {
         let node = Node(configuration: NodeConfiguration(report: { _ in }, logger: quietLogger))
-        node.start()
+        node.startLoop()
         let server = try await node.start(Counter.self, 0)
-        node.stop()
+        node.stopLoop()
         node.join()
         await #expect(throws: CallError.nodeStopped) { try await node.call(server, .get) }
         await #expect(throws: CallError.nodeStopped) { try await node.cast(server, .add(1)) }
@@ -397,7 +397,7 @@ struct BadInputTests {
     func wrongThread() async {
         await #expect(processExitsWith: .failure) {
             let node = Node(configuration: NodeConfiguration(report: { _ in }))
-            node.start()
+            node.startLoop()
             _ = node.whereis("x")  // a loop-thread-only call from the test's thread
         }
     }
