@@ -5,7 +5,8 @@
 /// thread hops. Process code can enter such an actor's isolation with `assumeIsolated`, because
 /// `checkIsolated` compares the current thread with the loop thread.
 ///
-/// Jobs travel through the node's inbox (a mutex and one `uv_async_send` per batch), so enqueueing is
+/// Jobs travel through the node's inbox (a mutex and a `uv_async_send` per job; libuv coalesces the
+/// wake-ups, so jobs enqueued before the loop wakes run in one callback), so enqueueing is
 /// thread-safe; on the manual clock they run in `runUntilIdle()`. A job enqueued after the node closed is
 /// dropped (its task never resumes), so close a node only after the work bound to its executor has finished.
 ///

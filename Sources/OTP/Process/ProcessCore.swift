@@ -8,8 +8,8 @@ import CLibUV
 /// behaviour value and the scheduler turn). The node keeps each process as a manually retained raw pointer
 /// in its `ProcessTable`, so looking one up and running it costs no reference counting.
 ///
-/// Thread: loop thread only. Memory: see `docs/architecture.md` (about 120 bytes for an idle process
-/// with an empty mailbox and no links).
+/// Thread: loop thread only. Memory: see `docs/architecture.md` (168 bytes for an idle process with a
+/// small struct behaviour, an empty mailbox and no links).
 @usableFromInline
 class ProcessCore {
     @usableFromInline final let pid: PID

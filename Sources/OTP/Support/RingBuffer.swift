@@ -2,7 +2,7 @@
 ///
 /// The buffer is allocated lazily on the first push and grows by doubling up to the capacity limit, so an
 /// idle process with an empty mailbox costs no buffer at all; `releaseStorage()` gives it back (used on
-/// exit, and by hibernation later). Elements are moved in and out, never copied, so a push and a pop cost
+/// exit, and by `Node.hibernate` when the mailbox is empty). Elements are moved in and out, never copied, so a push and a pop cost
 /// no reference counting of their own and, in steady state, no allocation.
 ///
 /// Selective receive removes an element from the middle with `remove(at:)`, shifting the shorter side.
