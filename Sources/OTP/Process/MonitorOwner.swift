@@ -1,10 +1,10 @@
 /// An object told what becomes of a monitor in place of its watcher's mailbox.
 ///
 /// Most monitors end as a `DOWN` message (and a request's reply as a `.reply` envelope) in the watcher's
-/// mailbox, for a process waiting in a receive. A requester that is not such a process — the async facade
-/// waiting for a Swift task, anything that completes a callback — opens the monitor as usual and then gives
-/// it an owner (`Node.deliverOutcome(of:to:deadline:)`): from then on the monitor's events go to the owner,
-/// and only the first of them does. The owner ends the request from inside `monitorEnded` (with
+/// mailbox, for a process waiting in a receive. A requester that is not such a process — code outside
+/// the loop waiting for a Swift task, anything that completes a callback — opens the monitor as usual and
+/// then gives it an owner (`Node.deliverOutcome(of:to:deadline:)`): from then on the monitor's events go to
+/// the owner, and only the first of them does. The owner ends the request from inside `monitorEnded` (with
 /// `Node.endRequest`), which removes the monitor, so whatever comes second finds nothing.
 ///
 /// Thread: `monitorEnded` runs on the loop thread, inside the event (a reply being delivered, a process
