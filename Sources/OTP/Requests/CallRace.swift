@@ -1,0 +1,58 @@
+/// The call race, decided in one place as `gen.erl`'s `do_call` decides it in one receive: the reply, the
+/// server's exit, the caller's deadline or a failure before the request went out — whichever comes first
+/// (`RequestEnding`) — ends the request, and whatever comes second finds nothing. Every kind of caller
+/// ends its requests here: a process's `call` and `receiveResponse`, a handler's awaited call
+/// (`ServerLoop`, `PendingCall`), the supervisor's waits, the start protocol, the async facade (through a
+/// request's owner) and the node-wide shutdown. Thread: loop thread only.
+extension Node {
+    /// Ends request `id`, made by `caller`, as `ending` says — the one place where a call's race is decided
+    /// (Erlang's `gen:do_call`): the request's monitor, its queued `DOWN` and any reply left in the caller's
+    /// mailbox are removed, the outcome is counted (with metrics on), and the typed result returned:
+    /// the reply, `wrongReplyType` for a reply of another type, `noProcess`, `serverExited`, `timeout`, or
+    /// the immediate failure. Whatever arrives for the request afterwards finds nothing.
+    @inlinable
+    func endRequest<R>(_ id: RequestID<R>, of caller: PID, _ ending: RequestEnding) -> Result<R, CallError> {
+        switch ending {
+        case .reply:
+            return endReplied(id, of: caller)
+        case .down(.noproc):
+            closeRequest(id.ref, of: caller, outcome: .noproc)
+            return .failure(.noProcess(id.server))
+        case .down(let reason):
+            closeRequest(id.ref, of: caller, outcome: .exited)
+            return .failure(.serverExited(id.server, reason: reason))
+        case .timeout:
+            closeRequest(id.ref, of: caller, outcome: .timeout)
+            return .failure(.timeout(id.server))
+        case .failed(let error):
+            if monitors.slot(id.ref) != nil { closeRequest(id.ref, of: caller, outcome: CallOutcome(error)) }
+            return .failure(error)
+        }
+    }
+
+    /// `endRequest(id, of: caller, .reply)`: the reply won the race. The common path of every call, kept
+    /// apart so that it builds no `RequestEnding`.
+    @inlinable
+    func endReplied<R>(_ id: RequestID<R>, of caller: PID) -> Result<R, CallError> {
+        let taken = monitors.slot(id.ref).map { monitors.takeReply(from: $0, as: R.self) } ?? .none
+        closeRequest(id.ref, of: caller, replyConsumed: true, outcome: .reply)
+        switch taken {
+        case .value(let reply): return .success(reply)
+        case .wrongType(let got):
+            return .failure(.wrongReplyType(id.server, expected: String(describing: R.self), got: got))
+        case .none:
+            return .failure(.wrongReplyType(id.server, expected: String(describing: R.self), got: "nothing"))
+        }
+    }
+
+    /// The outcome carried by `envelope` if it is the response to request `id` of `caller`, else `nil`
+    /// (Erlang's `check_response`). Ends the request when it is.
+    @inlinable
+    func response<R>(to id: RequestID<R>, of caller: PID, in envelope: Envelope<some Any>) -> Result<R, CallError>? {
+        switch envelope {
+        case .reply(let ref) where ref == id.ref: return endReplied(id, of: caller)
+        case .down(let down) where down.monitor == id.ref: return endRequest(id, of: caller, .down(down.reason))
+        default: return nil
+        }
+    }
+}
