@@ -170,6 +170,7 @@ final class RuntimeDriver {
         calls += 1
         let server = ServerRef<ModelServer>(pid: slots[slot])
         let recorder = self.recorder
+        recorder.observation.calls[index] = []  // registered when it starts: a call that never ends is seen
         let caller = try! node.spawn(of: Never.self) { process in
             try process.call(server, request, timeout: .milliseconds(Int64(timeout))) { result, _ in
                 let outcome: String
@@ -180,7 +181,7 @@ final class RuntimeDriver {
                 case .failure(.serverExited(_, let reason)): outcome = "serverExited(\(slot), \(reason))"
                 case .failure(let error): outcome = "\(error)"
                 }
-                recorder.observation.calls[index, default: []].append(outcome)
+                recorder.observation.calls[index]!.append(outcome)
                 return .exit(.normal)
             }
         }
