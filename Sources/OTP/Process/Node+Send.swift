@@ -42,7 +42,7 @@ extension Node {
     public func send<M>(_ message: M, to name: String) throws(ProcessError) {
         preconditionInLoop("send(_:to:)")
         guard let pid = registry[name] else { throw .unknownName(name) }
-        try send(message, to: try typedAddress(pid, as: M.self))
+        try deliver(message, to: try typedAddress(pid, as: M.self))  // the thread was checked above
     }
 
     /// Sends `message` to an untyped pid, checking at run time that the process accepts `M`.
@@ -53,7 +53,7 @@ extension Node {
     public func send<M>(_ message: M, to pid: PID) throws(ProcessError) {
         preconditionInLoop("send(_:to:)")
         do {
-            try send(message, to: try typedAddress(pid, as: M.self))
+            try deliver(message, to: try typedAddress(pid, as: M.self))  // the thread was checked above
         } catch .noProcess {
             // Not a process of this node: a remote one gets the message over its connection.
             if pid.node != number { return try sendAcross(message, to: pid) }
