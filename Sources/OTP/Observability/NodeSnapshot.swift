@@ -1,13 +1,3 @@
-/// What kind of process a snapshot row is.
-public enum ProcessKind: String, Sendable, Equatable {
-    /// A plain process (a `ProcessBehavior` or a closure).
-    case process
-    /// A GenServer.
-    case server
-    /// A supervisor (`Supervisor`, `DynamicSupervisor`).
-    case supervisor
-}
-
 /// One process in a `NodeSnapshot`: what `otp-top` shows per line.
 public struct ProcessRow: Sendable, Equatable {
     public var pid: PID
