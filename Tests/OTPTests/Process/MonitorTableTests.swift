@@ -116,35 +116,37 @@ struct MonitorTableTests {
         table.destroy()
     }
 
-    @Test("An owner is taken once; a deadline once; removing a monitor releases its owner")
-    func owners() {
-        var table = MonitorTable()
-        var watching = MonitorTable.none, watchedBy = MonitorTable.none
-        let slotRef = table.insert(watcher: Self.pid(1), watching: &watching, awaitingReply: true)
-        let slot = table.slot(slotRef)!
+    /// Opens a monitor and gives it an owner that nothing else holds; returns its slot and a way to see
+    /// whether the owner is still alive.
+    private static func ownedSlot(_ table: inout MonitorTable, _ watching: inout UInt32, deadline: UInt64)
+        -> (slot: Int, owner: () -> RecordingOwner?)
+    {
+        let ref = table.insert(watcher: pid(1), watching: &watching, awaitingReply: true)
+        let slot = table.slot(ref)!
         weak var weakOwner: RecordingOwner?
         do {
             let owner = RecordingOwner()
             weakOwner = owner
-            table.setOwner(owner, deadline: TimerRef(rawValue: 5 << 32 | 3), in: slot)
+            table.setOwner(owner, deadline: TimerRef(rawValue: deadline), in: slot)
         }
-        #expect(weakOwner != nil && table[slot].owned)
+        return (slot, { weakOwner })
+    }
+
+    @Test("An owner is taken once; a deadline once; removing a monitor releases its owner")
+    func owners() {
+        var table = MonitorTable()
+        var watching = MonitorTable.none, watchedBy = MonitorTable.none
+        let (slot, owner) = Self.ownedSlot(&table, &watching, deadline: 5 << 32 | 3)
+        #expect(owner() != nil && table[slot].owned)
         #expect(table.takeDeadline(from: slot) == TimerRef(rawValue: 5 << 32 | 3))
         #expect(table.takeDeadline(from: slot) == nil)
         let taken = table.takeOwner(from: slot)
-        #expect(taken === weakOwner && table.takeOwner(from: slot) == nil && !table[slot].owned)
+        #expect(taken === owner() && table.takeOwner(from: slot) == nil && !table[slot].owned)
         // An owner still in place when the monitor goes is released with it.
-        let otherRef = table.insert(watcher: Self.pid(1), watching: &watching, awaitingReply: true)
-        let other = table.slot(otherRef)!
-        weak var weakOther: RecordingOwner?
-        do {
-            let owner = RecordingOwner()
-            weakOther = owner
-            table.setOwner(owner, deadline: TimerRef(rawValue: 0), in: other)
-        }
-        #expect(weakOther != nil && table.takeDeadline(from: other) == nil)
+        let (other, otherOwner) = Self.ownedSlot(&table, &watching, deadline: 0)
+        #expect(otherOwner() != nil && table.takeDeadline(from: other) == nil)
         table.remove(other, watching: &watching, watchedBy: &watchedBy)
-        #expect(weakOther == nil)
+        #expect(otherOwner() == nil)
         table.destroy()
     }
 
