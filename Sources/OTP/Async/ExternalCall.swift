@@ -35,6 +35,11 @@ final class ExternalCall<Value: Sendable>: InboxWork, @unchecked Sendable {
     @usableFromInline var ref: Ref?
     @usableFromInline var server = PID(node: 0, index: 0, serial: 0)
     @usableFromInline var caller = PID(node: 0, index: 0, serial: 0)
+    /// Ends the call when its request ends (`MonitorOwner`). Set where the call is registered, in inlinable
+    /// code, so that this closure (which captures nothing: no allocation) is compiled specialised for `Value`
+    /// in the caller's module; the conformance below is generic and would run unspecialised, paying a
+    /// metadata lookup at every step. Loop thread only.
+    @usableFromInline var ended: ((ExternalCall<Value>, Node, Ref, MonitorEvent) -> Void)?
     /// What the loop does to start the call (the call is its own inbox job).
     @usableFromInline var start: ((Node, ExternalCall<Value>) -> Void)?
 

@@ -25,11 +25,10 @@ struct ExternalCaller: ProcessBehavior {
 
 extension ExternalCall: MonitorOwner, ExternalWaiter {
     /// The call's request ended: the first of reply, server exit, deadline — or the stand-in requester
-    /// exited. Ends the request and resumes the task with the typed outcome.
+    /// exited. Ends the request and resumes the task with the typed outcome (`ended`).
+    @usableFromInline
     func monitorEnded(_ ref: Ref, _ event: MonitorEvent, on node: Node) {
-        node.external.remove(self)
-        finish(node.endRequest(RequestID<Value>(ref: ref, server: server), of: caller, RequestEnding(event))
-            .mapError { $0 })
+        ended?(self, node, ref, event)
     }
 
     @usableFromInline
@@ -75,11 +74,16 @@ extension Node {
         }
     }
 
-    @usableFromInline
+    @inlinable
     func awaitExternal<R: Sendable>(_ call: ExternalCall<R>, _ id: RequestID<R>, caller: PID, deadline: UInt64?) {
         call.ref = id.ref
         call.server = id.server
         call.caller = caller
+        call.ended = { call, node, ref, event in
+            node.external.remove(call)
+            call.finish(node.endRequest(RequestID<R>(ref: ref, server: call.server), of: call.caller,
+                                        RequestEnding(event)).mapError { $0 })
+        }
         if deliverOutcome(of: id.ref, to: call, deadline: deadline) {
             external.add(call)
         } else {

@@ -5,20 +5,24 @@
 /// A call enters the table when its request is opened (with the `ExternalCall` as the request's owner,
 /// `Node.deliverOutcome`) and leaves it when the request ends, is withdrawn (cancellation) or fails at
 /// close. Thread: loop thread only. Cost: one hash insert and one removal per call.
+@usableFromInline
 struct ExternalCalls {
     /// The stand-in requester of every external call (`ExternalCaller`), spawned on first use.
     var caller: PID?
-    private var waiting: [ObjectIdentifier: any ExternalWaiter] = [:]
+    @usableFromInline var waiting: [ObjectIdentifier: any ExternalWaiter] = [:]
+
+    init() {}
 
     /// Operations in flight.
     var count: Int { waiting.count }
 
+    @inlinable
     mutating func add(_ waiter: any ExternalWaiter) {
         waiting[ObjectIdentifier(waiter)] = waiter
     }
 
     /// Removes `waiter`; returns whether it was in the table.
-    @discardableResult
+    @inlinable @discardableResult
     mutating func remove(_ waiter: any ExternalWaiter) -> Bool {
         waiting.removeValue(forKey: ObjectIdentifier(waiter)) != nil
     }

@@ -47,7 +47,7 @@ public final class Node: @unchecked Sendable {
     /// The timer wheel and the manual clock (`Timers/`).
     @exclusivity(unchecked) var timers: TimerState
     /// The async facade's stand-in requester and the operations it waits for (`Async/`).
-    @exclusivity(unchecked) var external = ExternalCalls()
+    @usableFromInline @exclusivity(unchecked) var external = ExternalCalls()
     /// The view socket (`Observability/`).
     @exclusivity(unchecked) var view = ViewState()
     /// Cluster membership (`Distribution/`).

@@ -9,6 +9,7 @@
 ///
 /// Thread: `monitorEnded` runs on the loop thread, inside the event (a reply being delivered, a process
 /// exiting, a timer firing). It must not run process code or re-enter the scheduler.
+@usableFromInline
 protocol MonitorOwner: AnyObject {
     /// The first event of monitor `ref`. The monitor still exists (with its reply, for `.replied`) until
     /// the owner removes it.
@@ -16,6 +17,7 @@ protocol MonitorOwner: AnyObject {
 }
 
 /// What happened to an owned monitor (`MonitorOwner`).
+@usableFromInline
 enum MonitorEvent {
     /// Its request was answered: the reply waits in the monitor's slot.
     case replied

@@ -37,6 +37,7 @@ extension Node {
     /// reply, its server's exit and the deadline (`milliseconds` from now; none for `nil`) is told to
     /// `owner.monitorEnded`, which ends the request with `endRequest`. Returns `false` when the request has
     /// ended already (its server was gone when it was opened): the requester ends it itself.
+    @usableFromInline
     func deliverOutcome(of ref: Ref, to owner: any MonitorOwner, deadline milliseconds: UInt64?) -> Bool {
         guard let slot = monitors.slot(ref) else { return false }
         let timer = milliseconds.map { armMonitorDeadline(after: $0, for: ref) } ?? TimerRef(rawValue: 0)

@@ -24,6 +24,7 @@ enum RequestEnding {
     }
 
     /// The ending an owned request's first event brings (`MonitorOwner`).
+    @inlinable
     init(_ event: MonitorEvent) {
         switch event {
         case .replied: self = .reply
