@@ -24,6 +24,8 @@ extension Node {
             return .failure(.invalidOptions(error.description))
         }
         attachRequest(ack, to: spawned.address.pid)
+        // Its parent's exit signal stops it in order (terminate runs), trapping or not.
+        if options.link { setParent(starter, of: spawned.address.pid) }
         return .success((spawned.address.pid, RequestID(ref: ack, server: spawned.address.pid), spawned.monitor))
     }
 

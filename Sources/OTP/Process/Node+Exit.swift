@@ -6,6 +6,7 @@
 /// | `normal` from a link, or from `exit/2` by another process | `EXIT` message | ignored |
 /// | `normal` from `exit(self, .normal)` | `EXIT` message | exits with `normal` |
 /// | any other reason | `EXIT` message | exits with that reason |
+/// | any other reason, from its parent (`ProcessExtras.parent`) | `EXIT` message | `EXIT` message |
 ///
 /// A process that exits tells each linked process (an exit signal with its reason) and each monitor (a
 /// `DOWN` message), releases its name, and cancels its timers. Cascades run from a work list, never by
@@ -40,7 +41,7 @@ extension Node {
         guard process.status != .stopping, process.status != .terminated else { return }
         if !viaLink, case .kill = reason {
             kill(process, reason: .killed)
-        } else if process.trapExits {
+        } else if process.trapExits || (!reason.isNormal && from != nil && from == process.extras?.parent) {
             process.pushSystem(.exit(ExitSignal(from: from, reason: reason)), node: self)
         } else if reason.isNormal {
             if !viaLink && from == target { kill(process, reason: .normal) }

@@ -31,4 +31,12 @@ extension Node {
         }
         second.extras?.links.remove(a)
     }
+
+    /// Records `parent` as the parent of `child`: its exit signals, other than `normal` and an
+    /// untrappable `kill`, reach `child` as `EXIT` messages even when it does not trap exits
+    /// (`ProcessExtras.parent`; a GenServer started linked, so that its parent's stop runs `terminate`).
+    @usableFromInline
+    func setParent(_ parent: PID, of child: PID) {
+        core(child)?.relations.parent = parent
+    }
 }

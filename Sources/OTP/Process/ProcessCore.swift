@@ -142,6 +142,11 @@ final class ProcessExtras {
     @usableFromInline @exclusivity(unchecked) var pendingExit: ExitReason?
     /// The supervisor that started it and stops it (`Node.shutdown` leaves it to that supervisor).
     @exclusivity(unchecked) var supervisor: PID?
+    /// The process that started it linked (a GenServer's parent, Erlang's `proc_lib` parent). Its exit
+    /// signals — other than `normal` and an untrappable `kill` — arrive as `EXIT` messages even when the
+    /// process does not trap exits, so that the parent's stop runs the server's `terminate`; every other
+    /// process's signals follow Erlang's rules.
+    @exclusivity(unchecked) var parent: PID?
     /// The metrics of its registered name (`MetricsOptions.PerProcess.named`).
     @exclusivity(unchecked) var instruments: ProcessInstruments?
 }

@@ -24,14 +24,15 @@ public struct ChildSpec: Sendable {
     }
 
     /// A GenServer child: `initialize(argument)` runs on every (re)start; `name`, when given, is registered
-    /// on every start. It traps exits by default, so that an orderly shutdown runs its `terminate`
-    /// (Erlang's `gen_server` runs `terminate` on a supervisor's shutdown only when it traps exits; pass
-    /// `trapExits: false` for exactly that). `startTimeout` bounds `initialize` (then the child is killed
-    /// and the start fails with `StartError.timeout`).
+    /// on every start. The supervisor's exit signal (its shutdown) runs the server's `terminate` whether or
+    /// not it traps exits; a signal from any other process follows Erlang's rules (`normal` ignored, any
+    /// other reason ends it) unless `trapExits` turns them into `EXIT` messages for `handleInfo`.
+    /// `startTimeout` bounds `initialize` (then the child is killed and the start fails with
+    /// `StartError.timeout`).
     public static func server<S: GenServer>(
         _ id: String, _ type: S.Type, _ argument: S.Argument, name: String? = nil,
         restart: RestartType = .permanent, shutdown: ShutdownPolicy = .timeout(.seconds(5)),
-        trapExits: Bool = true, startTimeout: Timeout = .infinity
+        trapExits: Bool = false, startTimeout: Timeout = .infinity
     ) -> ChildSpec where S.Argument: Sendable {
         ChildSpec(id: id, restart: restart, shutdown: shutdown, type: .worker) { node, supervisor in
             node.launchServer(type, argument, options: StartOptions(name: name, timeout: startTimeout,
@@ -43,7 +44,7 @@ public struct ChildSpec: Sendable {
     /// A GenServer child whose argument is its initial state.
     public static func server<S: GenServer & Sendable>(
         _ id: String, _ server: S, name: String? = nil, restart: RestartType = .permanent,
-        shutdown: ShutdownPolicy = .timeout(.seconds(5)), trapExits: Bool = true, startTimeout: Timeout = .infinity
+        shutdown: ShutdownPolicy = .timeout(.seconds(5)), trapExits: Bool = false, startTimeout: Timeout = .infinity
     ) -> ChildSpec where S.Argument == S {
         .server(id, S.self, server, name: name, restart: restart, shutdown: shutdown, trapExits: trapExits,
                 startTimeout: startTimeout)
