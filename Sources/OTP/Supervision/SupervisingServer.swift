@@ -76,9 +76,24 @@ extension SupervisingServer {
                     outcome = .failure(.timeout)
                 case .failure: outcome = .failure(.initFailed(.noproc))
                 }
-                if case .success(let started?) = outcome { Self.started(key, pid: started, &state, server) }
+                switch outcome {
+                case .success(let started?): Self.started(key, pid: started, &state, server)
+                case .success(nil): Self.ignored(key, &state)
+                case .failure: break
+                }
                 return then(outcome, &state, server)
             }
+        }
+    }
+
+    /// The child's `initialize` returned `ignore` (Erlang's `{ok, undefined}`): a temporary child is not
+    /// kept at all; any other stays as a child with no process (`undefined`) — not `restarting` — so
+    /// `restartChild` and `deleteChild` work on it.
+    private static func ignored(_ key: Int, _ state: inout Self) {
+        if state.supervision[key: key]?.spec.restart == .temporary {
+            state.supervision[key: key] = nil
+        } else {
+            state.supervision[key: key]?.restarting = false
         }
     }
 

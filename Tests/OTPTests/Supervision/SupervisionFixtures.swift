@@ -14,7 +14,9 @@ final class Stage: @unchecked Sendable {
     func failStarts(of id: String, _ enabled: Bool = true) {
         lock.withLock { if enabled { failing.insert(id) } else { failing.remove(id) } }
     }
-    func ignoreStarts(of id: String) { lock.withLock { _ = ignoring.insert(id) } }
+    func ignoreStarts(of id: String, _ enabled: Bool = true) {
+        lock.withLock { if enabled { ignoring.insert(id) } else { ignoring.remove(id) } }
+    }
     func fails(_ id: String) -> Bool { lock.withLock { failing.contains(id) } }
     func ignores(_ id: String) -> Bool { lock.withLock { ignoring.contains(id) } }
 
