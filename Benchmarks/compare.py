@@ -23,6 +23,9 @@ QUICK = "--quick" in sys.argv
 # Workloads in display order: (name, title, better) — better is "lower" for times and sizes.
 WORKLOADS = [
     ("call_round_trip", "GenServer call round trip from a process (default 5 s timeout)", "lower"),
+    ("call_queued_0", "GenServer call from a process (process.call), empty mailbox", "lower"),
+    ("call_queued_10k", "GenServer call from a process with 10,000 unrelated messages queued", "lower"),
+    ("call_queued_100k", "GenServer call from a process with 100,000 unrelated messages queued", "lower"),
     ("cast", "GenServer cast (casts, then one call to sync)", "lower"),
     ("ping_pong", "raw send/receive ping-pong", "lower"),
     ("spawn", "spawn a process that waits in receive: time", "lower"),

@@ -193,3 +193,25 @@ extension TimeoutCaller {
         self.request = nil
     }
 }
+
+/// Calls `server` `remaining` times in a row with `process.call`, as the guides write it, then exits.
+/// Whatever else is queued in the caller's mailbox stays there: each call's wait skips it (receive mark).
+public func callInARow(_ process: ProcessContext<Int>, _ server: ServerRef<CountServer>, remaining: Int) throws
+    -> Step<Int>
+{
+    guard remaining > 0 else { return .exit(.normal) }
+    return try process.call(server, .get) { result, process in
+        _ = try result.get()
+        return try callInARow(process, server, remaining: remaining - 1)
+    }
+}
+
+/// `calls` calls in a row from a process with `queued` unrelated messages in its mailbox, on `node`
+/// (deterministic): spawns the caller, queues the messages before its first turn, and runs until idle.
+public func runQueuedCalls(_ node: Node, _ server: ServerRef<CountServer>, queued: Int, calls: Int) throws {
+    let caller = try node.spawn(of: Int.self, options: SpawnOptions(mailboxCapacity: queued + 1)) { process in
+        try callInARow(process, server, remaining: calls)
+    }
+    for i in 0..<queued { try node.send(i, to: caller) }
+    node.runUntilIdle()
+}

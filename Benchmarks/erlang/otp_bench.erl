@@ -18,6 +18,9 @@ main([Mode]) ->
     Scale = case Mode of quick -> 10; _ -> 1 end,
     Results = [
         call(200000 div Scale),
+        call_queued(call_queued_0, 0, 100000 div Scale),
+        call_queued(call_queued_10k, 10000, 100000 div Scale),
+        call_queued(call_queued_100k, 100000, 100000 div Scale),
         cast(1000000 div Scale),
         ping_pong(1000000 div Scale),
         spawn_waiting(1000000 div Scale),
@@ -41,6 +44,21 @@ call(N) ->
     receive {done, T} -> ok end,
     gen_server:stop(S),
     [{call_round_trip, <<"ns/call">>, T / N}].
+
+%% 1b. gen_server:call round trips from a process with Q unrelated messages in its mailbox (OTP 24's
+%% receive marker lets each call skip them).
+call_queued(Name, Q, N) ->
+    {ok, S} = gen_server:start(?MODULE, [], []),
+    Self = self(),
+    spawn(fun() ->
+        [self() ! {unrelated, I} || I <- lists:seq(1, Q)],
+        T0 = now_ns(),
+        loop_calls(S, N),
+        Self ! {done, now_ns() - T0}
+    end),
+    receive {done, T} -> ok end,
+    gen_server:stop(S),
+    [{Name, <<"ns/call">>, T / N}].
 
 loop_calls(_, 0) -> ok;
 loop_calls(S, K) -> gen_server:call(S, get), loop_calls(S, K - 1).

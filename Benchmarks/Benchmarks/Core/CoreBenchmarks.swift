@@ -68,6 +68,25 @@ let benchmarks: @Sendable () -> Void = {
         try callRoundTrip(benchmark)
     }
 
+    // A reply wait starts at its request's receive mark: the target is at most 2x between 0 and 100k queued.
+    for (label, queued) in [("0", 0), ("10k", 10_000), ("100k", 100_000)] {
+        Benchmark("GenServer call round trip from a process with \(label) unrelated messages queued (10k calls)",
+                  configuration: .init(scalingFactor: .kilo, maxIterations: smoke ? 1 : 10)) { benchmark in
+            let node = Node.deterministic()
+            let server = try node.start(CountServer())
+            try runQueuedCalls(node, server, queued: 0, calls: 1_000)  // warm-up
+            let calls = 10 * benchmark.scaledIterations.count
+            let caller = try node.spawn(of: Int.self, options: SpawnOptions(mailboxCapacity: queued + 1)) { process in
+                try callInARow(process, server, remaining: calls)
+            }
+            for i in 0..<queued { try node.send(i, to: caller) }
+            benchmark.startMeasurement()
+            node.runUntilIdle()
+            benchmark.stopMeasurement()
+            node.close()
+        }
+    }
+
     Benchmark("GenServer cast (1M casts, then one call to sync)") { benchmark in
         let node = Node.deterministic(defaultMailboxCapacity: 2_000_000)
         let server = try node.start(CountServer())

@@ -56,6 +56,22 @@ func otpWorkloads(scale: Int) throws {
         record(system, "call_round_trip", "ns/call", t / Double(n))
         node.close()
     }
+    // 1b. call round trips from a process with unrelated messages queued (the receive mark)
+    for (name, queued) in [("call_queued_0", 0), ("call_queued_10k", 10_000), ("call_queued_100k", 100_000)]
+        where wanted(name)
+    {
+        let node = Node.deterministic()
+        let server = try node.start(CountServer())
+        try runQueuedCalls(node, server, queued: 0, calls: 1_000)
+        let n = 100_000 / scale
+        let caller = try node.spawn(of: Int.self, options: SpawnOptions(mailboxCapacity: queued + 1)) { process in
+            try callInARow(process, server, remaining: n)
+        }
+        for i in 0..<queued { try node.send(i, to: caller) }
+        let t = nanoseconds { node.runUntilIdle() }
+        record(system, name, "ns/call", t / Double(n))
+        node.close()
+    }
     if wanted("cast") {  // 2. casts then one call
         let node = Node.deterministic(defaultMailboxCapacity: 2_000_000)
         let server = try node.start(CountServer())

@@ -37,11 +37,11 @@ extension ProcessContext {
         _ id: RequestID<R>, timeout: Timeout = .seconds(5),
         then: @escaping (Result<R, CallError>, ProcessContext<Message>) throws -> Step<Message>
     ) -> Step<Message> {
-        .receive(matching: { $0.isResponse(to: id.ref) }, timeout: timeout, after: { process in
+        .receive(Receive(response: id.ref, timeout: timeout, after: { process in
             try then(process.node.endRequest(id, of: process.pid, .timeout), process)
         }) { envelope, process in
             try then(process.node.response(to: id, of: process.pid, in: envelope)!, process)
-        }
+        })
     }
 
     /// Gives up on request `id` (its caller's own timer ended the wait, say): the request's monitor goes, and
@@ -71,7 +71,7 @@ extension ProcessContext {
         case .failure(let error): return try then(.failure(error), self)
         case .success(let value): started = value
         }
-        return .receive(matching: { $0.isResponse(to: started.ack.ref) }, timeout: options.timeout, after: { process in
+        return .receive(Receive(response: started.ack.ref, timeout: options.timeout, after: { process in
             let node = process.node
             node.unlink(process.pid, started.pid)
             node.exit(started.pid, reason: .kill, from: process.pid)
@@ -81,7 +81,7 @@ extension ProcessContext {
         }) { envelope, process in
             let outcome = process.node.response(to: started.ack, of: process.pid, in: envelope)!
             return try then(process.node.startOutcome(outcome, pid: started.pid, monitor: started.monitor), process)
-        }
+        })
     }
 
     /// Stops `server` synchronously (Erlang's `gen_server:stop`): `terminate` runs with `reason`, then `then`

@@ -54,6 +54,10 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         return handle(initialization, context)
     }
 
+    /// While a handler awaits a call, only its response is taken.
+    @inlinable
+    var awaitedReference: Ref? { pendingRef }
+
     @inlinable
     func accepts(_ envelope: borrowing Envelope<Message>) -> Bool {
         if let pendingRef { return envelope.isResponse(to: pendingRef) }

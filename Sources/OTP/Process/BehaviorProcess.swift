@@ -51,6 +51,8 @@ class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
             if let extras, let pending = extras.pendingExit { return .exited(pending) }
             let count = mailbox.count
             var index = scanned
+            // A wait for one response starts at its reference's receive mark.
+            if index == 0, let ref = behavior.awaitedReference { index = node.receiveMark(ref, of: self, count: count) }
             while index < count && !behavior.accepts(UnsafePointer(mailbox.slot(index)).pointee) {
                 index &+= 1
             }

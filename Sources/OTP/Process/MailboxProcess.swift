@@ -53,7 +53,10 @@ class MailboxProcess<Message>: ProcessCore {
             default: return false
             }
         }
-        if removed > 0 { scanned = 0 }
+        if removed > 0 {
+            scanned = 0
+            flushed &+= UInt32(truncatingIfNeeded: removed)
+        }
         return removed > 0
     }
 

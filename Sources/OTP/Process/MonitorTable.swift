@@ -27,6 +27,9 @@ struct MonitorTable {
         /// Linked into its target's list (a reserved request is not, until `attach`).
         var attached = false
         @usableFromInline var awaitingReply = false
+        /// The watcher's receive mark when the monitor was made: its mailbox length plus the messages it
+        /// had received and flushed, wrapping (`Node.receiveMark`).
+        @usableFromInline var mark: UInt32 = 0
         /// Has an owner in `owners` (checked before touching that array).
         @usableFromInline var owned = false
         /// Has a deadline timer in `owners`.
@@ -147,11 +150,13 @@ struct MonitorTable {
 
     // MARK: Adding and removing
 
-    /// Adds a monitor held by `watcher` (whose list head is `watching`), not yet attached to a target.
-    mutating func insert(watcher: PID, watching: inout UInt32, awaitingReply: Bool) -> Ref {
+    /// Adds a monitor held by `watcher` (whose list head is `watching`, receive mark `mark`), not yet
+    /// attached to a target.
+    mutating func insert(watcher: PID, watching: inout UInt32, awaitingReply: Bool, mark: UInt32 = 0) -> Ref {
         let index = take()
         entries[index].watcher = watcher
         entries[index].awaitingReply = awaitingReply
+        entries[index].mark = mark
         entries[index].watcherNext = watching
         if watching != Self.none { entries[Int(watching)].watcherPrev = UInt32(index) }
         watching = UInt32(index)

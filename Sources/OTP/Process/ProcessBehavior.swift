@@ -25,6 +25,14 @@ public protocol ProcessBehavior {
     /// Runs when a wait returned as `.receive(timeout:)` elapsed with no matching message.
     /// The default exits with `.custom("receive timeout")`.
     mutating func timeout(_ process: ProcessContext<Message>) throws -> Next
+
+    /// The reference of the request or monitor whose response — its reply or its `DOWN` — the current
+    /// wait takes and nothing else, or `nil` (the default). With it, the scan starts after the messages
+    /// that were queued when the reference was made, which cannot be its response (Erlang's receive
+    /// marker): a call from a process with a long mailbox costs the same as from an empty one. A wrong
+    /// answer is harmless only if the wait truly takes nothing else. GenServer awaits, `call`,
+    /// `receiveResponse` and `startServer` set it.
+    var awaitedReference: Ref? { get }
 }
 
 extension ProcessBehavior {
@@ -34,6 +42,8 @@ extension ProcessBehavior {
     public mutating func timeout(_ process: ProcessContext<Message>) throws -> Next {
         .exit(.custom("receive timeout"))
     }
+    @inline(__always)
+    public var awaitedReference: Ref? { nil }
 }
 
 /// What a process does after a callback: wait again, or exit.

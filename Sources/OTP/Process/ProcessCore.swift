@@ -19,6 +19,9 @@ class ProcessCore {
     @usableFromInline @exclusivity(unchecked) final var trapExits = false
     /// Set when the wait timer fired; the next turn runs the behaviour's `timeout` unless a message matches.
     @usableFromInline @exclusivity(unchecked) final var timedOut = false
+    /// Messages removed other than by a receive (`flush`), wrapping: with `received`, what lets a reply
+    /// wait start its scan at its request's receive mark (`Node.receiveMark`). Fits in padding.
+    @usableFromInline @exclusivity(unchecked) final var flushed: UInt32 = 0
     /// The timer of the current wait, or 0.
     @usableFromInline @exclusivity(unchecked) final var waitTimer: UInt64 = 0
     /// How many messages of the mailbox the current wait has already rejected (selective receive).
@@ -41,6 +44,11 @@ class ProcessCore {
         self.pid = pid
         self.messageType = messageType
         self.operate = operate
+    }
+
+    /// The receive mark of a monitor or request made now (`Node.receiveMark`).
+    final var mailboxMark: UInt32 {
+        UInt32(truncatingIfNeeded: mailboxCount) &+ UInt32(truncatingIfNeeded: received) &+ flushed
     }
 
     /// Names, links, monitors and timers: allocated on first use.

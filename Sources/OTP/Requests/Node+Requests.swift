@@ -23,7 +23,9 @@ extension Node {
     /// `attachRequest` once the server is spawned.
     @usableFromInline
     func reserveRequest(from caller: PID) -> Ref {
-        withProcess(caller) { monitors.insert(watcher: caller, watching: &$0.relations.watching, awaitingReply: true) }
+        withProcess(caller) {
+            monitors.insert(watcher: caller, watching: &$0.relations.watching, awaitingReply: true, mark: $0.mailboxMark)
+        }
             ?? monitors.detachedRef()
     }
 
