@@ -34,6 +34,9 @@ struct MonitorTable {
         @usableFromInline var owned = false
         /// Has a deadline timer in `owners`.
         var timed = false
+        /// Its reply comes as a term through the node's distribution (a call to this node's own
+        /// `{Name, node()}`): removing it tells the distribution, as for a remote target.
+        var awaitsTerm = false
         var watcherPrev = MonitorTable.none
         var watcherNext = MonitorTable.none
         var targetPrev = MonitorTable.none

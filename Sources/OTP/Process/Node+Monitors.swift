@@ -98,7 +98,7 @@ extension Node {
     func removeMonitor(_ slot: Int) {
         let entry = monitors[slot]
         if entry.timed, let deadline = monitors.takeDeadline(from: slot) { cancelWheelTimer(deadline) }
-        if entry.target.isRemote { distribution?.monitorRemoved(monitors.ref(ofSlot: slot)) }
+        if entry.target.isRemote || entry.awaitsTerm { distribution?.monitorRemoved(monitors.ref(ofSlot: slot)) }
         // One lookup each; the objects stay borrowed (no reference counting) while the lists are relinked.
         let watcher = table.object(for: entry.watcher)
         let target = entry.attached ? table.object(for: entry.target) : nil

@@ -296,6 +296,32 @@ struct ErlangInteropTests {
         // this node, which reconnects (Erlang auto-connects on send), so that depends on timing.
     }
 
+    @Test("A call to {Name, node()} or to one of the node's own pids is a local call, its reply decoded as asked")
+    func callToOwnName() async throws {
+        let (peer, node) = try await connectedPair("self_peer", "swift_self")
+        defer { stop(peer, node) }
+        try await startCounter(node)
+        let own = try #require(try await node.perform { $0.nodeName })
+        let counter = PID.remote(.name("counter", node: own))
+        #expect(try await node.call(remote: counter, Term.tuple([.atom("add"), .integer(2)]), as: Int.self) == 2)
+        #expect(try await node.call(remote: counter, Term.atom("get"), as: Term.self) == .integer(2))
+        // One of its own pids, in the form other nodes see it.
+        let external = try await node.perform { node in node.externalPID(for: node.whereis("counter")!)! }
+        #expect(try await node.call(remote: PID.remote(.pid(external)), Term.tuple([.atom("add"), .integer(1)]),
+                                    as: Int.self) == 3)
+        // No such name here: noproc at once, not noconnection; no connection to itself was made.
+        let nobody = PID.remote(.name("nobody", node: own))
+        await #expect(throws: CallError.noProcess(nobody)) {
+            try await node.call(remote: nobody, Term.atom("get"), as: Int.self)
+        }
+        #expect(try await node.perform { $0.connectedNodes() } == [peer.name])
+        // A timed-out local call leaves nothing behind, and a crash is serverExited as for any call.
+        await #expect(throws: CallError.timeout(try await node.perform { $0.whereis("counter")! })) {
+            try await node.call(remote: counter, Term.atom("never"), as: Int.self, timeout: .milliseconds(50))
+        }
+        #expect(try await node.perform { $0.pendingExternalCalls } == 0)
+    }
+
     @Test("Large messages: a 1 MB binary each way and a term nested 1,000 deep")
     func largeMessages() async throws {
         let (peer, node) = try await connectedPair("big_peer", "swift_big")

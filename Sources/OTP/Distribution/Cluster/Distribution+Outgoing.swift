@@ -134,6 +134,16 @@ extension Distribution {
                 "pid": "\(call.server)", "caller": "\(call.from)", "error": "\(error)"])
             return false
         }
+        if isOwn(call.from) {
+            // A call this node made to itself (`{Name, node()}`): the reply goes straight to the caller's request.
+            guard case .reference(let tag) = call.tag, let ref = localRef(tag),
+                  let deliverReply = awaitedReplies.removeValue(forKey: ref) else {
+                node.counters.ignoredReplies &+= 1
+                return true
+            }
+            deliverReply(reply)
+            return true
+        }
         guard let connection = connection(to: call.from.node) else { return false }
         sendReply(reply, tag: call.tag, to: call.from, from: external(call.server), on: connection)
         return true

@@ -125,7 +125,20 @@ extension Node {
         } catch {
             return .failure(.notTermEncodable(server, reason: error.description))
         }
-        let ref = openRequest(from: caller, to: server)
+        // `{Name, node()}` or one of this node's own pids: a local call, as a send to them is local. The
+        // request is the same term, delivered to the local server; its reply comes back as a term too.
+        var target = server
+        switch server.remoteIdentity {
+        case .name(let name, let node)? where node == distribution.name:
+            guard let local = registeredPID(name) else { return .failure(.noProcess(server)) }
+            target = local
+        case .pid(let own)? where distribution.isOwn(own):
+            target = PID(node: number, index: own.id, serial: own.serial)
+        default:
+            break
+        }
+        let ref = openRequest(from: caller, to: target)
+        if target != server, let slot = monitors.slot(ref) { monitors[slot].awaitsTerm = true }
         callStarted(ref)
         distribution.awaitReply(ref) { [unowned self] term in
             do throws(TermConversionError) {
@@ -135,8 +148,28 @@ extension Node {
             }
         }
         let message = Term.tuple([.atom("$gen_call"), .tuple([.pid(distribution.external(caller)), .reference(distribution.external(ref))]), requestTerm])
-        distribution.send(message, from: caller, to: server)
-        return .success(RequestID(ref: ref, server: server))
+        guard target != server else {
+            distribution.send(message, from: caller, to: server)
+            return .success(RequestID(ref: ref, server: server))
+        }
+        switch core(target)?.deliverTerm(message, node: self) {
+        case .delivered?:
+            return .success(RequestID(ref: ref, server: target))
+        case .mailboxFull?:
+            let capacity = core(target)?.mailboxCapacity ?? 0
+            _ = endRequest(RequestID<R>(ref: ref, server: target), of: caller, .failed(.mailboxFull(target, capacity: capacity)))
+            return .failure(.mailboxFull(target, capacity: capacity))
+        case .undecodable(let error)?:
+            _ = endRequest(RequestID<R>(ref: ref, server: target), of: caller, .failed(.notTermEncodable(target, reason: error.description)))
+            return .failure(.notTermEncodable(target, reason: error.description))
+        case .notAccepted(let type)?:
+            let failure = CallError.wrongServerType(target, expected: "a GenServer reachable by term", got: type)
+            _ = endRequest(RequestID<R>(ref: ref, server: target), of: caller, .failed(failure))
+            return .failure(failure)
+        case nil:
+            _ = endRequest(RequestID<R>(ref: ref, server: target), of: caller, .failed(.noProcess(target)))
+            return .failure(.noProcess(target))
+        }
     }
 
     /// `gen_server:cast` to a remote server: sends `{'$gen_cast', Message}`. Thread: loop thread only.

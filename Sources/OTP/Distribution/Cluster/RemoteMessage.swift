@@ -16,7 +16,10 @@ where S.Call: TermDecodable, S.Reply: TermEncodable, S.Cast: TermDecodable, S.In
            from.count == 2, case .pid(let caller) = from[0], let distribution = node.distribution {
             let request = try S.Call(term: e[2])
             let ref = distribution.openRemoteCall(from: caller, tag: from[1], server: pid)
-            self = .call(request, Caller(pid: distribution.pid(for: caller), ref: ref))
+            // A caller of this node (a call to `{Name, node()}`) keeps its remote form, so the reply goes
+            // back as a term (`Distribution.reply`), decoded as the type it asked for.
+            let callerPID = distribution.isOwn(caller) ? PID.remote(.pid(caller)) : distribution.pid(for: caller)
+            self = .call(request, Caller(pid: callerPID, ref: ref))
         } else if case .tuple(let e) = term, e.count == 2, e[0] == .atom("$gen_cast") {
             self = .cast(try S.Cast(term: e[1]))
         } else {
