@@ -270,6 +270,10 @@ def main():
             lines.append(f"| {title} | {op} {bound}x | {fmt(r)}x | {'yes' if met else 'no'} |")
     stray = workloads.get("timeouts_stray", {}).get("swift-otp")
     lines.append(f"| stray messages after 100k timeouts | 0 | {fmt(stray)} | {'yes' if stray == 0 else 'no'} |")
+    queued, empty = (workloads.get(n, {}).get("swift-otp") for n in ("call_queued_100k", "call_queued_0"))
+    if queued and empty:
+        lines.append(f"| call from a process with 100,000 messages queued vs none (receive mark) | <= 2x | "
+                     f"{fmt(queued / empty)}x | {'yes' if queued / empty <= 2 else 'no'} |")
     otp_call = workloads.get("call_round_trip", {})
     if "swift-actors" in otp_call:
         met = otp_call["swift-otp"] <= otp_call["swift-actors"]

@@ -80,4 +80,46 @@ struct ReceiveMarkTests {
         #expect(answer.entries == [5 + 2_001])
         #expect(try node.call(server, .get) == 4_001)
     }
+
+    /// A caller that counts how many queued messages its waits look at.
+    private struct CountingCaller: ProcessBehavior {
+        typealias Message = Int
+        let server: ServerRef<Counter>
+        let examined: Log<Int>
+        var remaining: Int
+        var request: RequestID<Int>?
+
+        mutating func start(_ process: ProcessContext<Int>) throws -> Next { try issue(process) }
+
+        func accepts(_ envelope: borrowing Envelope<Int>) -> Bool {
+            examined.append(1)
+            guard let request else { return true }
+            return envelope.isResponse(to: request.ref)
+        }
+
+        var awaitedReference: Ref? { request?.ref }
+
+        mutating func receive(_ envelope: consuming Envelope<Int>, _ process: ProcessContext<Int>) throws -> Next {
+            _ = try process.check(envelope, for: request!)!.get()
+            remaining -= 1
+            return remaining == 0 ? .exit(.normal) : try issue(process)
+        }
+
+        mutating func issue(_ process: ProcessContext<Int>) throws -> Next {
+            request = try process.sendRequest(server, .get).get()
+            return .receive
+        }
+    }
+
+    @Test("Each wait looks at its response only, not at the 1,000 messages queued before it")
+    func waitsLookAtTheResponseOnly() throws {
+        let node = makeNode()
+        let server = try node.start(Counter.self, 0)
+        let examined = Log<Int>()
+        let caller = try node.spawn(CountingCaller(server: server, examined: examined, remaining: 20))
+        for i in 0..<1_000 { try node.send(i, to: caller) }
+        node.runUntilIdle()
+        #expect(!node.isAlive(caller.pid))
+        #expect(examined.count == 20)  // one per call: its own reply (a full scan would be 20 x 1,001)
+    }
 }
