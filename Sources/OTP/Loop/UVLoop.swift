@@ -99,6 +99,9 @@ final class UVLoop {
         }, deadline > now ? deadline - now : 0, 0)
     }
 
+    /// Whether the libuv timer is armed (for tests and introspection).
+    var isTimerArmed: Bool { timerDeadline != .max }
+
     /// The libuv timer fired: it is no longer armed.
     func timerDisarmed() {
         timerDeadline = .max

@@ -90,6 +90,8 @@ extension Node {
         if let extras = process.extras {
             if let name = extras.name { registry[name] = nil }
             timers.wheel.cancelChain(extras.timerChain) { Unmanaged<TimedPayload>.fromOpaque($0).release() }
+            // Its timers were the last: the libuv timer must not keep an idle loop waiting for them.
+            if timers.wheel.count == 0 { uv?.timerIdle() }
             // A set, for O(1) removal with many links; sorted so signals go out in a reproducible order.
             for linked in extras.links.sorted() {
                 core(linked)?.extras?.links.remove(pid)

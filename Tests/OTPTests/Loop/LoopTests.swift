@@ -5,6 +5,25 @@ import Testing
 
 @Suite("The libuv loop")
 struct LoopTests {
+    @Test("A process that exits with sendAfter timers pending leaves no libuv timer armed: run(until: .idle) returns")
+    func exitCancelsTheLibuvTimer() throws {
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        let process = try node.spawn(of: Int.self) { process in
+            try process.sendAfter(.seconds(20), 1, to: process.address)
+            return .receive { _, _ in .exit(.normal) }
+        }
+        _ = node.runOnce(blocking: false)
+        #expect(node.statistics.pendingTimers == 1 && node.uv!.isTimerArmed)
+        try node.send(0, to: process)
+        _ = node.runOnce(blocking: false)
+        #expect(!node.isAlive(process.pid))
+        // Its timer went with it, and so did the libuv timer: nothing keeps the loop alive.
+        #expect(node.statistics.pendingTimers == 0)
+        #expect(!node.uv!.isTimerArmed)
+        node.run(until: .idle)
+        #expect(node.close() == 0)
+    }
+
     @Test("run until idle runs every process, then closing leaves no libuv handle (uv_loop_close == 0)")
     func runUntilIdleAndClose() throws {
         let node = Node(configuration: NodeConfiguration(report: Reports().handler))
