@@ -73,52 +73,65 @@ public enum Step<Message> {
 }
 
 /// The `ProcessBehavior` behind closure-based processes.
+///
+/// Inlinable, so that it runs specialised for the message type in the module that spawns the process (an
+/// unspecialised generic turn paid a metadata lookup at every step). The current receive is kept as its
+/// parts: testing an envelope borrows the pattern, consuming one calls the body, and `.same` changes
+/// nothing — no `Receive` value is copied per message.
 @usableFromInline
 struct ClosureBehavior<Message>: ProcessBehavior {
     @usableFromInline let initial: (ProcessContext<Message>) throws -> Step<Message>
-    @usableFromInline var current: Receive<Message>?
+    /// The current receive's parts; `body == nil` before the first receive.
+    @usableFromInline var pattern: ((borrowing Envelope<Message>) -> Bool)?
+    @usableFromInline var body: Receive<Message>.Body?
+    @usableFromInline var after: ((ProcessContext<Message>) throws -> Step<Message>)?
+    @usableFromInline var waitTimeout: Timeout = .infinity
+    /// The raw reference the current receive awaits the response to, or 0 (`Receive.awaited`).
+    @usableFromInline var awaited: UInt64 = 0
 
-    @usableFromInline
+    @inlinable
     init(_ initial: @escaping (ProcessContext<Message>) throws -> Step<Message>) {
         self.initial = initial
     }
 
-    @usableFromInline
+    @inlinable
     mutating func start(_ process: ProcessContext<Message>) throws -> Next {
         try apply(initial(process))
     }
 
-    @usableFromInline
+    @inlinable
     mutating func receive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
-        try apply(current!.body(envelope, process))
+        try apply(body!(envelope, process))
     }
 
-    @usableFromInline
-    var awaitedReference: Ref? {
-        guard let raw = current?.awaited, raw != 0 else { return nil }
-        return Ref(rawValue: raw)
-    }
+    @inlinable
+    var awaitedReference: Ref? { awaited == 0 ? nil : Ref(rawValue: awaited) }
 
-    @usableFromInline
+    @inlinable
     func accepts(_ envelope: borrowing Envelope<Message>) -> Bool {
-        guard let pattern = current?.pattern else { return true }
+        guard let pattern else { return true }
         return pattern(envelope)
     }
 
-    @usableFromInline
+    @inlinable
     mutating func timeout(_ process: ProcessContext<Message>) throws -> Next {
-        guard let after = current?.after else { return .exit(.custom("receive timeout")) }
+        guard let after else { return .exit(.custom("receive timeout")) }
         return try apply(after(process))
     }
 
-    private mutating func apply(_ step: Step<Message>) -> Next {
-        switch step {
+    @inlinable
+    mutating func apply(_ step: consuming Step<Message>) -> Next {
+        switch consume step {
         case .receive(let receive):
-            current = receive
+            pattern = receive.pattern
+            body = receive.body
+            after = receive.after
+            waitTimeout = receive.timeout
+            awaited = receive.awaited
             return .receive(timeout: receive.timeout)
         case .same:
-            guard let current else { return .exit(.custom("Step.same returned before any receive")) }
-            return .receive(timeout: current.timeout)
+            guard body != nil else { return .exit(.custom("Step.same returned before any receive")) }
+            return .receive(timeout: waitTimeout)
         case .exit(let reason):
             return .exit(reason)
         }
