@@ -22,6 +22,9 @@ final class UVLoop {
     private var sampler: UnsafeMutablePointer<uv_timer_t>?
     /// When the libuv timer is due, or `.max` when it is not armed.
     private var timerDeadline = UInt64.max
+    /// Whether the libuv timer is referenced (keeps the loop alive while armed). A wheel that empties
+    /// unreferences it rather than stopping it (`timerIdle`).
+    private var timerReferenced = true
     private var closed = false
     /// Whether the node created the loop (and closes it), or a host owns it and the node only attached.
     let ownsLoop: Bool
@@ -89,9 +92,14 @@ final class UVLoop {
         uv_idle_stop(scheduler)
     }
 
-    /// A timer for `deadline` exists: make sure the libuv timer fires no later.
+    /// A timer for `deadline` exists: make sure the libuv timer fires no later, and keeps the loop alive.
     func timerArmed(deadline: UInt64) {
-        guard deadline < timerDeadline, !closed else { return }
+        guard !closed else { return }
+        if !timerReferenced {
+            uv_ref(otp_uv_handle(timer))
+            timerReferenced = true
+        }
+        guard deadline < timerDeadline else { return }
         timerDeadline = deadline
         let now = uv_now(loop)
         uv_timer_start(timer, { handle in
@@ -99,19 +107,21 @@ final class UVLoop {
         }, deadline > now ? deadline - now : 0, 0)
     }
 
-    /// Whether the libuv timer is armed (for tests and introspection).
-    var isTimerArmed: Bool { timerDeadline != .max }
+    /// Whether the libuv timer keeps the loop alive: armed and referenced (for tests and introspection).
+    var timerKeepsLoopAlive: Bool { timerDeadline != .max && timerReferenced }
 
     /// The libuv timer fired: it is no longer armed.
     func timerDisarmed() {
         timerDeadline = .max
     }
 
-    /// No timer is pending any more: stop the libuv timer, so it keeps no loop alive.
+    /// No timer is pending any more: the libuv timer must keep no loop alive. It is unreferenced, not
+    /// stopped: a call that arms and cancels its timeout then costs two flag flips instead of a timer-heap
+    /// removal and insertion in libuv. If it fires meanwhile, `Node.timerFired` finds nothing due.
     func timerIdle() {
-        guard timerDeadline != .max, !closed else { return }
-        timerDeadline = .max
-        uv_timer_stop(timer)
+        guard timerReferenced, !closed else { return }
+        uv_unref(otp_uv_handle(timer))
+        timerReferenced = false
     }
 
     /// Closes the node's handles and runs the loop until their close callbacks ran. A loop of the node's

@@ -13,13 +13,13 @@ struct LoopTests {
             return .receive { _, _ in .exit(.normal) }
         }
         _ = node.runOnce(blocking: false)
-        #expect(node.statistics.pendingTimers == 1 && node.uv!.isTimerArmed)
+        #expect(node.statistics.pendingTimers == 1 && node.uv!.timerKeepsLoopAlive)
         try node.send(0, to: process)
         _ = node.runOnce(blocking: false)
         #expect(!node.isAlive(process.pid))
         // Its timer went with it, and so did the libuv timer: nothing keeps the loop alive.
         #expect(node.statistics.pendingTimers == 0)
-        #expect(!node.uv!.isTimerArmed)
+        #expect(!node.uv!.timerKeepsLoopAlive)
         node.run(until: .idle)
         #expect(node.close() == 0)
     }
