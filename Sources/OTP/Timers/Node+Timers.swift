@@ -77,7 +77,7 @@ extension Node {
     /// Cancels a timer that holds no payload (a receive timeout, a monitor's deadline).
     func cancelWheelTimer(_ ref: TimerRef) {
         _ = timers.wheel.cancel(ref)
-        // An idle node must not keep a libuv timer armed for a timeout that no longer exists.
+        // An idle node's libuv timer must not keep the loop alive for a timeout that no longer exists.
         if timers.wheel.count == 0 { uv?.timerIdle() }
     }
 
