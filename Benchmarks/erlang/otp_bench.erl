@@ -33,17 +33,7 @@ main([Mode]) ->
     io:format("~s~n", [json(lists:append(Results))]).
 
 %% 1. gen_server:call round trip from a process, default 5 s timeout.
-call(N) ->
-    {ok, S} = gen_server:start(?MODULE, [], []),
-    Self = self(),
-    spawn(fun() ->
-        T0 = now_ns(),
-        loop_calls(S, N),
-        Self ! {done, now_ns() - T0}
-    end),
-    receive {done, T} -> ok end,
-    gen_server:stop(S),
-    [{call_round_trip, <<"ns/call">>, T / N}].
+call(N) -> call_queued(call_round_trip, 0, N).
 
 %% 1b. gen_server:call round trips from a process with Q unrelated messages in its mailbox (OTP 24's
 %% receive marker lets each call skip them).

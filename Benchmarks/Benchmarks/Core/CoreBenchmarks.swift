@@ -74,12 +74,9 @@ let benchmarks: @Sendable () -> Void = {
                   configuration: .init(scalingFactor: .kilo, maxIterations: smoke ? 1 : 10)) { benchmark in
             let node = Node.deterministic()
             let server = try node.start(CountServer())
-            try runQueuedCalls(node, server, queued: 0, calls: 1_000)  // warm-up
-            let calls = 10 * benchmark.scaledIterations.count
-            let caller = try node.spawn(of: Int.self, options: SpawnOptions(mailboxCapacity: queued + 1)) { process in
-                try callInARow(process, server, remaining: calls)
-            }
-            for i in 0..<queued { try node.send(i, to: caller) }
+            try prepareQueuedCalls(node, server, queued: 0, calls: 1_000)  // warm-up
+            node.runUntilIdle()
+            try prepareQueuedCalls(node, server, queued: queued, calls: 10 * benchmark.scaledIterations.count)
             benchmark.startMeasurement()
             node.runUntilIdle()
             benchmark.stopMeasurement()

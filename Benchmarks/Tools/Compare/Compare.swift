@@ -62,12 +62,10 @@ func otpWorkloads(scale: Int) throws {
     {
         let node = Node.deterministic()
         let server = try node.start(CountServer())
-        try runQueuedCalls(node, server, queued: 0, calls: 1_000)
+        try prepareQueuedCalls(node, server, queued: 0, calls: 1_000)
+        node.runUntilIdle()
         let n = 100_000 / scale
-        let caller = try node.spawn(of: Int.self, options: SpawnOptions(mailboxCapacity: queued + 1)) { process in
-            try callInARow(process, server, remaining: n)
-        }
-        for i in 0..<queued { try node.send(i, to: caller) }
+        try prepareQueuedCalls(node, server, queued: queued, calls: n)
         let t = nanoseconds { node.runUntilIdle() }
         record(system, name, "ns/call", t / Double(n))
         node.close()
