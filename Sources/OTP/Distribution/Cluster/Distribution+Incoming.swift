@@ -85,17 +85,23 @@ extension Distribution {
         }
     }
 
+    /// The reply to request `ref`, a call this node made: decoded for its caller, or dropped and counted
+    /// when the call has ended (timed out, server down), as a late local reply.
+    func replyArrived(for ref: Ref, _ reply: Term) {
+        guard let deliverReply = awaitedReplies.removeValue(forKey: ref) else {
+            node.counters.ignoredReplies &+= 1
+            return
+        }
+        deliverReply(reply)
+    }
+
     /// A message for a local pid.
     private func deliver(_ message: Term, from: ExternalPID?, to target: ExternalPID, on connection: NodeConnection) {
         // The reply to a call this node made: `{Ref, Reply}` with one of this node's references. One that
         // comes after its call ended (timed out, server down) is dropped and counted, as a late local reply.
         if case .tuple(let elements) = message, elements.count == 2, case .reference(let tag) = elements[0],
            let ref = localRef(tag) {
-            guard let deliverReply = awaitedReplies.removeValue(forKey: ref) else {
-                node.counters.ignoredReplies &+= 1
-                return
-            }
-            return deliverReply(elements[1])
+            return replyArrived(for: ref, elements[1])
         }
         guard isOwn(target) else {
             return dropped(message, to: "\(target)", reason: "a pid of another incarnation of this node")

@@ -136,12 +136,11 @@ extension Distribution {
         }
         if isOwn(call.from) {
             // A call this node made to itself (`{Name, node()}`): the reply goes straight to the caller's request.
-            guard case .reference(let tag) = call.tag, let ref = localRef(tag),
-                  let deliverReply = awaitedReplies.removeValue(forKey: ref) else {
+            if case .reference(let tag) = call.tag, let ref = localRef(tag) {
+                replyArrived(for: ref, reply)
+            } else {
                 node.counters.ignoredReplies &+= 1
-                return true
             }
-            deliverReply(reply)
             return true
         }
         guard let connection = connection(to: call.from.node) else { return false }

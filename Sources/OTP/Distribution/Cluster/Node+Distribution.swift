@@ -152,24 +152,18 @@ extension Node {
             distribution.send(message, from: caller, to: server)
             return .success(RequestID(ref: ref, server: server))
         }
+        let id = RequestID<R>(ref: ref, server: target)
+        let failure: CallError
         switch core(target)?.deliverTerm(message, node: self) {
-        case .delivered?:
-            return .success(RequestID(ref: ref, server: target))
-        case .mailboxFull?:
-            let capacity = core(target)?.mailboxCapacity ?? 0
-            _ = endRequest(RequestID<R>(ref: ref, server: target), of: caller, .failed(.mailboxFull(target, capacity: capacity)))
-            return .failure(.mailboxFull(target, capacity: capacity))
-        case .undecodable(let error)?:
-            _ = endRequest(RequestID<R>(ref: ref, server: target), of: caller, .failed(.notTermEncodable(target, reason: error.description)))
-            return .failure(.notTermEncodable(target, reason: error.description))
+        case .delivered?: return .success(id)
+        case .mailboxFull?: failure = .mailboxFull(target, capacity: core(target)?.mailboxCapacity ?? 0)
+        case .undecodable(let error)?: failure = .notTermEncodable(target, reason: error.description)
         case .notAccepted(let type)?:
-            let failure = CallError.wrongServerType(target, expected: "a GenServer reachable by term", got: type)
-            _ = endRequest(RequestID<R>(ref: ref, server: target), of: caller, .failed(failure))
-            return .failure(failure)
-        case nil:
-            _ = endRequest(RequestID<R>(ref: ref, server: target), of: caller, .failed(.noProcess(target)))
-            return .failure(.noProcess(target))
+            failure = .wrongServerType(target, expected: "a GenServer reachable by term", got: type)
+        case nil: failure = .noProcess(target)
         }
+        _ = endRequest(id, of: caller, .failed(failure))
+        return .failure(failure)
     }
 
     /// `gen_server:cast` to a remote server: sends `{'$gen_cast', Message}`. Thread: loop thread only.
