@@ -167,15 +167,6 @@ public final class Outcomes: @unchecked Sendable {
     public var stray = 0
 }
 
-/// Starts `remaining` servers one after another, each after the previous one's init finished.
-public func startServers(_ process: ProcessContext<Never>, remaining: Int) throws -> Step<Never> {
-    guard remaining > 0 else { return .exit(.normal) }
-    return try process.startServer(CountServer.self, CountServer()) { result, process in
-        _ = try result.get()
-        return try startServers(process, remaining: remaining - 1)
-    }
-}
-
 // Public initialisers (a struct's memberwise initialiser is internal).
 
 extension CallLoop {
@@ -192,26 +183,4 @@ extension TimeoutCaller {
         self.outcomes = outcomes
         self.request = nil
     }
-}
-
-/// Calls `server` `remaining` times in a row with `process.call`, as the guides write it, then exits.
-/// Whatever else is queued in the caller's mailbox stays there: each call's wait skips it (receive mark).
-public func callInARow(_ process: ProcessContext<Int>, _ server: ServerRef<CountServer>, remaining: Int) throws
-    -> Step<Int>
-{
-    guard remaining > 0 else { return .exit(.normal) }
-    return try process.call(server, .get) { result, process in
-        _ = try result.get()
-        return try callInARow(process, server, remaining: remaining - 1)
-    }
-}
-
-/// Prepares `calls` calls in a row from a process with `queued` unrelated messages in its mailbox, on
-/// `node` (deterministic): spawns the caller and queues the messages before its first turn. The calls run
-/// at the next `runUntilIdle()`, which is what a benchmark times.
-public func prepareQueuedCalls(_ node: Node, _ server: ServerRef<CountServer>, queued: Int, calls: Int) throws {
-    let caller = try node.spawn(of: Int.self, options: SpawnOptions(mailboxCapacity: queued + 1)) { process in
-        try callInARow(process, server, remaining: calls)
-    }
-    for i in 0..<queued { try node.send(i, to: caller) }
 }

@@ -6,8 +6,9 @@ import Workloads
 /// `OTP_BENCH_SMOKE=1` (set by `make test`): one iteration of each benchmark, so the suite cannot rot.
 let smoke = ProcessInfo.processInfo.environment["OTP_BENCH_SMOKE"] != nil
 
-/// Core runtime benchmarks on the deterministic driver (no libuv wake-ups: the scheduler alone).
-/// Each reports wall clock per operation and malloc counts; steady-state sends must show 0 mallocs.
+/// Core runtime benchmarks, on the real libuv loop and clock as users run a node (`run(until: .idle)` on the
+/// benchmark's thread). Where the guides' closure form and the struct form of a workload differ, both are
+/// here. Each reports wall clock per operation and malloc counts; steady-state sends must show 0 mallocs.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .mallocCountTotal, .throughput],
@@ -20,20 +21,33 @@ let benchmarks: @Sendable () -> Void = {
     facadeBenchmarks()
 
     Benchmark("send + dispatch (1M messages to one process)") { benchmark in
-        let node = Node.deterministic(defaultMailboxCapacity: 2_000_000)
+        let node = loopNode(mailboxCapacity: 2_000_000)
         let sink = try node.spawn(Sink())
         // Warm the mailbox to its steady-state size.
         for i in benchmark.scaledIterations { try node.send(i, to: sink) }
-        node.runUntilIdle()
+        node.run(until: .idle)
         benchmark.startMeasurement()
         for i in benchmark.scaledIterations { try node.send(i, to: sink) }
-        node.runUntilIdle()
+        node.run(until: .idle)
         benchmark.stopMeasurement()
         node.close()
     }
 
-    Benchmark("ping-pong round trips (1M)") { benchmark in
+    Benchmark("ping-pong round trips, struct behaviours (1M)") { benchmark in
         try pingPong(benchmark, timeout: .infinity)
+    }
+
+    Benchmark("ping-pong round trips, closure processes returning .same (1M)") { benchmark in
+        let node = loopNode()
+        let a = try spawnClosurePlayer(node), b = try spawnClosurePlayer(node)
+        try node.send(.peer(b), to: a)
+        try node.send(.peer(a), to: b)
+        node.run(until: .idle)
+        benchmark.startMeasurement()
+        try node.send(.ball(2 * benchmark.scaledIterations.count), to: a)
+        node.run(until: .idle)
+        benchmark.stopMeasurement()
+        node.close()
     }
 
     Benchmark("ping-pong round trips, each wait with a 5 s receive timeout (1M)") { benchmark in
@@ -51,73 +65,95 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("ring of 10,000 processes (1M hops)") { benchmark in
-        let node = Node.deterministic()
+        let node = loopNode()
         let members = try (0..<10_000).map { _ in try node.spawn(RingMember()) }
         for (i, member) in members.enumerated() {
             try node.send(.next(members[(i + 1) % members.count]), to: member)
         }
-        node.runUntilIdle()
+        node.run(until: .idle)
         benchmark.startMeasurement()
         try node.send(.token(benchmark.scaledIterations.count), to: members[0])
-        node.runUntilIdle()
+        node.run(until: .idle)
         benchmark.stopMeasurement()
         node.close()
     }
 
-    Benchmark("GenServer call round trip from a process, 5 s timeout (1M)") { benchmark in
+    Benchmark("GenServer call round trip from a struct behaviour, 5 s timeout (1M)") { benchmark in
         try callRoundTrip(benchmark)
+    }
+
+    Benchmark("GenServer call round trip from a closure process with process.call, 5 s timeout (1M)") { benchmark in
+        let node = loopNode()
+        let server = try node.start(CountServer())
+        try spawnCaller(node, server, calls: 1_000)  // warm-up
+        node.run(until: .idle)
+        benchmark.startMeasurement()
+        try spawnCaller(node, server, calls: benchmark.scaledIterations.count)
+        node.run(until: .idle)
+        benchmark.stopMeasurement()
+        node.close()
     }
 
     // A reply wait starts at its request's receive mark: the target is at most 2x between 0 and 100k queued.
     for (label, queued) in [("0", 0), ("10k", 10_000), ("100k", 100_000)] {
         Benchmark("GenServer call round trip from a process with \(label) unrelated messages queued (10k calls)",
                   configuration: .init(scalingFactor: .kilo, maxIterations: smoke ? 1 : 10)) { benchmark in
-            let node = Node.deterministic()
+            let node = loopNode()
             let server = try node.start(CountServer())
-            try prepareQueuedCalls(node, server, queued: 0, calls: 1_000)  // warm-up
-            node.runUntilIdle()
-            try prepareQueuedCalls(node, server, queued: queued, calls: 10 * benchmark.scaledIterations.count)
+            try spawnCaller(node, server, calls: 1_000)  // warm-up
+            node.run(until: .idle)
+            try spawnCaller(node, server, calls: 10 * benchmark.scaledIterations.count, queued: queued)
             benchmark.startMeasurement()
-            node.runUntilIdle()
+            node.run(until: .idle)
             benchmark.stopMeasurement()
             node.close()
         }
     }
 
-    Benchmark("GenServer cast (1M casts, then one call to sync)") { benchmark in
-        let node = Node.deterministic(defaultMailboxCapacity: 2_000_000)
+    Benchmark("GenServer cast from a process (1M casts in one turn, then one call to sync)") { benchmark in
+        let node = loopNode(mailboxCapacity: 2_000_000)
         let server = try node.start(CountServer())
-        for _ in 0..<1_000 { node.cast(server, .add(1)) }
-        _ = try node.call(server, .get)
+        try spawnCaster(node, server, count: 1_000)
+        node.run(until: .idle)
         benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations { node.cast(server, .add(1)) }
-        _ = try node.call(server, .get)
+        try spawnCaster(node, server, count: benchmark.scaledIterations.count)
+        node.run(until: .idle)
         benchmark.stopMeasurement()
         node.close()
     }
 
     Benchmark("GenServer start from a process, one after another (100k)",
               configuration: .init(scalingFactor: .kilo, maxIterations: smoke ? 1 : 10)) { benchmark in
-        let node = Node.deterministic()
+        let node = loopNode()
         let count = 100 * benchmark.scaledIterations.count
         benchmark.startMeasurement()
         try node.spawn(of: Never.self) { process in try startServers(process, remaining: count) }
-        node.runUntilIdle()
+        node.run(until: .idle)
         benchmark.stopMeasurement()
         node.close()
     }
 
-    Benchmark("fan-in: 1,000 client processes x 1,000 calls on one server (1M calls)") { benchmark in
-        let node = Node.deterministic()
+    Benchmark("fan-in: 1,000 closure processes x 1,000 process.call on one server (1M calls)") { benchmark in
+        let node = loopNode()
+        let server = try node.start(CountServer())
+        benchmark.startMeasurement()
+        for _ in 0..<1_000 { try spawnCaller(node, server, calls: benchmark.scaledIterations.count / 1_000) }
+        node.run(until: .idle)
+        benchmark.stopMeasurement()
+        node.close()
+    }
+
+    Benchmark("fan-in: 1,000 struct behaviours x 1,000 calls on one server (1M calls)") { benchmark in
+        let node = loopNode()
         let server = try node.start(CountServer())
         benchmark.startMeasurement()
         for _ in 0..<1_000 { try node.spawn(CallLoop(server: server, remaining: benchmark.scaledIterations.count / 1_000)) }
-        node.runUntilIdle()
+        node.run(until: .idle)
         benchmark.stopMeasurement()
         node.close()
     }
 
-    Benchmark("100k callers, 1 ms timeout, server never replies (real loop)",
+    Benchmark("100k callers, 1 ms timeout, server never replies",
               configuration: .init(scalingFactor: .kilo, maxIterations: smoke ? 1 : 5)) { benchmark in
         let node = Node()
         let server = try node.start(CountServer())
@@ -133,35 +169,35 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("timers fired (1M)") { benchmark in
-        let node = Node.deterministic(defaultMailboxCapacity: 2_000_000)
+        let node = loopNode(mailboxCapacity: 2_000_000)
         let sink = try node.spawn(Sink())
         benchmark.startMeasurement()
         for i in benchmark.scaledIterations { try node.sendAfter(.milliseconds(1), i, to: sink) }
-        node.advance(by: 1)
+        node.run(until: .idle)
         benchmark.stopMeasurement()
         node.close()
     }
 
     Benchmark("spawn + exit (1M)") { benchmark in
-        let node = Node.deterministic()
+        let node = loopNode()
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { try node.spawn(Ephemeral()) }
-        node.runUntilIdle()
+        node.run(until: .idle)
         benchmark.stopMeasurement()
         node.close()
     }
 
     Benchmark("spawn 1M processes waiting in receive") { benchmark in
-        let node = Node.deterministic()
+        let node = loopNode()
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { try node.spawn(Waiter()) }
-        node.runUntilIdle()
+        node.run(until: .idle)
         benchmark.stopMeasurement()
         node.close()
     }
 
     Benchmark("sendAfter + cancelTimer (1M)") { benchmark in
-        let node = Node.deterministic()
+        let node = loopNode()
         let sink = try node.spawn(Sink())
         var refs: [TimerRef] = []
         refs.reserveCapacity(benchmark.scaledIterations.count)
@@ -173,30 +209,35 @@ let benchmarks: @Sendable () -> Void = {
     }
 }
 
+/// A node on the real libuv loop and clock.
+func loopNode(mailboxCapacity: Int = 100_000, metrics: MetricsOptions? = nil) -> Node {
+    Node(configuration: NodeConfiguration(defaultMailboxCapacity: mailboxCapacity, metrics: metrics))
+}
+
 /// Two `Player`s return a ball `2 × scaledIterations` times: one round trip per iteration.
 func pingPong(_ benchmark: Benchmark, timeout: Timeout, metrics: MetricsOptions? = nil) throws {
-    let node = Node.deterministic(metrics: metrics)
+    let node = loopNode(metrics: metrics)
     let a = try node.spawn(Player(timeout: timeout))
     let b = try node.spawn(Player(timeout: timeout))
     try node.send(.peer(b), to: a)
     try node.send(.peer(a), to: b)
-    node.runUntilIdle()
+    node.run(until: .idle)
     benchmark.startMeasurement()
     try node.send(.ball(2 * benchmark.scaledIterations.count), to: a)
-    node.runUntilIdle()
+    node.run(until: .idle)
     benchmark.stopMeasurement()
     node.close()
 }
 
 /// Calls from one process to a named server, one after another (each with the default 5 s timeout).
 func callRoundTrip(_ benchmark: Benchmark, metrics: MetricsOptions? = nil) throws {
-    let node = Node.deterministic(metrics: metrics)
+    let node = loopNode(metrics: metrics)
     let server = try node.start(CountServer(), options: StartOptions(name: "count"))
     try node.spawn(CallLoop(server: server, remaining: 1_000))  // warm-up
-    node.runUntilIdle()
+    node.run(until: .idle)
     benchmark.startMeasurement()
     try node.spawn(CallLoop(server: server, remaining: benchmark.scaledIterations.count))
-    node.runUntilIdle()
+    node.run(until: .idle)
     benchmark.stopMeasurement()
     node.close()
 }

@@ -33,8 +33,6 @@ func record(_ system: String, _ name: String, _ unit: String, _ value: Double) {
 
 // MARK: swift-otp workloads
 
-
-
 /// Nodes whose memory must not be reused by later workloads (measured by resident-size deltas).
 nonisolated(unsafe) var keepAlive: [Node] = []
 
@@ -44,98 +42,125 @@ let selected: Set<String>? = CommandLine.arguments.firstIndex(of: "--only").map 
 }
 func wanted(_ name: String) -> Bool { selected?.contains(name) ?? true }
 
+/// A node as users run it: the real libuv loop and clock, driven by `run(until: .idle)` on this thread.
+func loopNode(mailboxCapacity: Int = 100_000) -> Node {
+    Node(configuration: NodeConfiguration(defaultMailboxCapacity: mailboxCapacity))
+}
+
+/// Every workload runs on the real libuv loop. Where a workload has a `_struct` twin, the plain name is the
+/// form the guides teach (closure processes, `process.call`) and the twin is a `ProcessBehavior` struct.
 func otpWorkloads(scale: Int) throws {
     let system = "swift-otp"
-    if wanted("call_round_trip") {  // 1. call round trip from a process
-        let node = Node.deterministic()
+    for (name, guide) in [("call_round_trip", true), ("call_round_trip_struct", false)] where wanted(name) {
+        // 1. call round trip from a process (5 s timeout), one after another
+        let node = loopNode()
         let server = try node.start(CountServer())
-        let n = 1_000_000 / scale
-        try node.spawn(CallLoop(server: server, remaining: 1_000))
-        node.runUntilIdle()
-        let t = try nanoseconds { try node.spawn(CallLoop(server: server, remaining: n)); node.runUntilIdle() }
-        record(system, "call_round_trip", "ns/call", t / Double(n))
+        func caller(_ calls: Int) throws {
+            if guide { try spawnCaller(node, server, calls: calls) } else { try node.spawn(CallLoop(server: server, remaining: calls)) }
+        }
+        try caller(1_000)
+        node.run(until: .idle)
+        let n = 500_000 / scale
+        let t = try nanoseconds { try caller(n); node.run(until: .idle) }
+        record(system, name, "ns/call", t / Double(n))
         node.close()
     }
     // 1b. call round trips from a process with unrelated messages queued (the receive mark)
     for (name, queued) in [("call_queued_0", 0), ("call_queued_10k", 10_000), ("call_queued_100k", 100_000)]
         where wanted(name)
     {
-        let node = Node.deterministic()
+        let node = loopNode()
         let server = try node.start(CountServer())
-        try prepareQueuedCalls(node, server, queued: 0, calls: 1_000)
-        node.runUntilIdle()
+        try spawnCaller(node, server, calls: 1_000)
+        node.run(until: .idle)
         let n = 100_000 / scale
-        try prepareQueuedCalls(node, server, queued: queued, calls: n)
-        let t = nanoseconds { node.runUntilIdle() }
+        try spawnCaller(node, server, calls: n, queued: queued)
+        let t = nanoseconds { node.run(until: .idle) }
         record(system, name, "ns/call", t / Double(n))
         node.close()
     }
-    if wanted("cast") {  // 2. casts then one call
-        let node = Node.deterministic(defaultMailboxCapacity: 2_000_000)
-        let server = try node.start(CountServer())
+    if wanted("cast") {  // 2. a process casts, then makes one call to sync
         let n = 1_000_000 / scale
-        let t = try nanoseconds {
-            for _ in 0..<n { node.cast(server, .add(1)) }
-            _ = try node.call(server, .get)
-        }
+        let node = loopNode(mailboxCapacity: n + 1_000)
+        let server = try node.start(CountServer())
+        let t = try nanoseconds { try spawnCaster(node, server, count: n); node.run(until: .idle) }
         record(system, "cast", "ns/cast", t / Double(n))
         node.close()
     }
-    if wanted("ping_pong") {  // 3. ping-pong
-        let node = Node.deterministic()
-        let a = try node.spawn(Player()), b = try node.spawn(Player())
-        try node.send(.peer(b), to: a)
-        try node.send(.peer(a), to: b)
-        node.runUntilIdle()
+    for (name, guide) in [("ping_pong", true), ("ping_pong_struct", false)] where wanted(name) {  // 3. ping-pong
+        let node = loopNode()
         let n = 1_000_000 / scale
-        let t = try nanoseconds { try node.send(.ball(2 * n), to: a); node.runUntilIdle() }
-        record(system, "ping_pong", "ns/round trip", t / Double(n))
+        let serve: () throws -> Void
+        if guide {
+            let a = try spawnClosurePlayer(node), b = try spawnClosurePlayer(node)
+            try node.send(.peer(b), to: a)
+            try node.send(.peer(a), to: b)
+            serve = { try node.send(.ball(2 * n), to: a) }
+        } else {
+            let a = try node.spawn(Player()), b = try node.spawn(Player())
+            try node.send(.peer(b), to: a)
+            try node.send(.peer(a), to: b)
+            serve = { try node.send(.ball(2 * n), to: a) }
+        }
+        node.run(until: .idle)
+        let t = try nanoseconds { try serve(); node.run(until: .idle) }
+        record(system, name, "ns/round trip", t / Double(n))
         node.close()
     }
-    if wanted("spawn") {  // 4. spawn waiting processes: time and memory (the node stays alive, so memory is not reused)
-        let node = Node.deterministic()
+    for (name, guide) in [("spawn", true), ("spawn_struct", false)] where wanted(name) {
+        // 4. spawn processes that wait in receive: time and memory (the node stays alive, so memory is not reused)
+        let node = loopNode()
         let n = 1_000_000 / scale
         let m0 = resident()
-        let t = try nanoseconds { for _ in 0..<n { try node.spawn(Waiter()) }; node.runUntilIdle() }
-        record(system, "spawn", "ns/process", t / Double(n))
-        record(system, "spawn_memory", "bytes/process", (resident() - m0) / Double(n))
+        let t = try nanoseconds {
+            if guide {
+                for _ in 0..<n { try node.spawn(of: Int.self) { _ in .receive { _, _ in .same } } }
+            } else {
+                for _ in 0..<n { try node.spawn(Waiter()) }
+            }
+            node.run(until: .idle)
+        }
+        record(system, name, "ns/process", t / Double(n))
+        record(system, guide ? "spawn_memory" : "spawn_struct_memory", "bytes/process", (resident() - m0) / Double(n))
         keepAlive.append(node)
     }
     if wanted("genserver_start") {  // 5. start GenServers one after another from a process (Erlang's gen_server:start): time and memory
-        let node = Node.deterministic()
+        let node = loopNode()
         let n = 100_000 / scale
         let m0 = resident()
         let t = try nanoseconds {
             try node.spawn(of: Never.self) { process in try startServers(process, remaining: n) }
-            node.runUntilIdle()
+            node.run(until: .idle)
         }
         record(system, "genserver_start", "ns/server", t / Double(n))
         record(system, "genserver_memory", "bytes/server", (resident() - m0) / Double(n))
         keepAlive.append(node)
     }
-    if wanted("ring") {  // 6. ring
-        let node = Node.deterministic()
+    if wanted("ring") {  // 6. ring (struct members)
+        let node = loopNode()
         let members = try (0..<10_000).map { _ in try node.spawn(RingMember()) }
         for (i, m) in members.enumerated() { try node.send(.next(members[(i + 1) % members.count]), to: m) }
-        node.runUntilIdle()
+        node.run(until: .idle)
         let hops = 1_000_000 / scale
-        let t = try nanoseconds { try node.send(.token(hops), to: members[0]); node.runUntilIdle() }
+        let t = try nanoseconds { try node.send(.token(hops), to: members[0]); node.run(until: .idle) }
         record(system, "ring", "ns/hop", t / Double(hops))
         node.close()
     }
-    if wanted("fan_in") {  // 7. fan-in
-        let node = Node.deterministic()
+    for (name, guide) in [("fan_in", true), ("fan_in_struct", false)] where wanted(name) {  // 7. fan-in
+        let node = loopNode()
         let server = try node.start(CountServer())
         let clients = 1_000, calls = 1_000 / scale
         let t = try nanoseconds {
-            for _ in 0..<clients { try node.spawn(CallLoop(server: server, remaining: calls)) }
-            node.runUntilIdle()
+            for _ in 0..<clients {
+                if guide { try spawnCaller(node, server, calls: calls) } else { try node.spawn(CallLoop(server: server, remaining: calls)) }
+            }
+            node.run(until: .idle)
         }
-        record(system, "fan_in", "calls/s", Double(clients * calls) / (t / 1e9))
+        record(system, name, "calls/s", Double(clients * calls) / (t / 1e9))
         node.close()
     }
-    if wanted("timeouts") {  // 8. 100k callers with a 1 ms timeout, server never replies (real libuv loop and clock)
-        let node = Node()
+    if wanted("timeouts") {  // 8. 100k callers with a 1 ms timeout, server never replies
+        let node = loopNode()
         let server = try node.start(CountServer())
         let outcomes = Outcomes()
         let n = 100_000 / scale
@@ -149,9 +174,9 @@ func otpWorkloads(scale: Int) throws {
         node.close()
     }
     if wanted("timers") {  // 9. timers armed then cancelled, and fired
-        let node = Node.deterministic(defaultMailboxCapacity: 2_000_000)
-        let sink = try node.spawn(Waiter())
         let n = 1_000_000 / scale
+        let node = loopNode(mailboxCapacity: n + 1_000)
+        let sink = try node.spawn(Waiter())
         var refs: [TimerRef] = []
         refs.reserveCapacity(n)
         let t1 = try nanoseconds {
@@ -161,7 +186,7 @@ func otpWorkloads(scale: Int) throws {
         record(system, "timers_arm_cancel", "ns/timer", t1 / Double(n))
         let t2 = try nanoseconds {
             for i in 0..<n { try node.sendAfter(.milliseconds(1), i, to: sink) }
-            node.advance(by: 1)
+            node.run(until: .idle)
         }
         record(system, "timers_fire", "ns/timer", t2 / Double(n))
         node.close()

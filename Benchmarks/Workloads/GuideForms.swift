@@ -1,0 +1,71 @@
+// The same workloads written the way docs/processes.md and docs/genserver.md teach them: closure processes,
+// state in captures, `.same` in the steady state, `process.call` with a continuation. `make compare` and
+// `make bench` run each of them beside its struct form (Behaviours.swift), so the two cannot drift apart.
+import OTP
+
+/// Calls `server` `remaining` times in a row with `process.call`, as the guides write it, then exits.
+/// Whatever else is queued in the caller's mailbox stays there: each call's wait skips it (receive mark).
+public func callInARow(_ process: ProcessContext<Int>, _ server: ServerRef<CountServer>, remaining: Int) throws
+    -> Step<Int>
+{
+    guard remaining > 0 else { return .exit(.normal) }
+    return try process.call(server, .get) { result, process in
+        _ = try result.get()
+        return try callInARow(process, server, remaining: remaining - 1)
+    }
+}
+
+/// Spawns a closure process that calls `server` `calls` times in a row (`callInARow`), with `queued`
+/// unrelated messages put in its mailbox before its first turn. The calls run the next time the node runs.
+@discardableResult
+public func spawnCaller(_ node: Node, _ server: ServerRef<CountServer>, calls: Int, queued: Int = 0) throws
+    -> Address<Int>
+{
+    let caller = try node.spawn(of: Int.self, options: SpawnOptions(mailboxCapacity: queued + 1)) { process in
+        try callInARow(process, server, remaining: calls)
+    }
+    for i in 0..<queued { try node.send(i, to: caller) }
+    return caller
+}
+
+/// The messages of the closure-style ping-pong.
+public enum Rally: Sendable {
+    case peer(Address<Rally>)
+    case ball(Int)
+}
+
+/// Spawns one side of a ping-pong as the guides write it: the first message names the peer, and the receive
+/// that follows (capturing it) returns the ball until the count reaches zero, returning `.same` each time.
+public func spawnClosurePlayer(_ node: Node) throws -> Address<Rally> {
+    try node.spawn(of: Rally.self) { _ in
+        .receive { envelope, _ in
+            guard case .message(.peer(let peer)) = envelope else { return .same }
+            return .receive { envelope, process in
+                if case .message(.ball(let n)) = envelope, n > 0 { try process.send(.ball(n - 1), to: peer) }
+                return .same
+            }
+        }
+    }
+}
+
+/// Starts `remaining` servers one after another, each after the previous one's init finished.
+public func startServers(_ process: ProcessContext<Never>, remaining: Int) throws -> Step<Never> {
+    guard remaining > 0 else { return .exit(.normal) }
+    return try process.startServer(CountServer.self, CountServer()) { result, process in
+        _ = try result.get()
+        return try startServers(process, remaining: remaining - 1)
+    }
+}
+
+/// A caster as the guides write it: a process that casts `count` times to `server` in one turn, then makes
+/// one call to wait until the server has handled them all.
+@discardableResult
+public func spawnCaster(_ node: Node, _ server: ServerRef<CountServer>, count: Int) throws -> Address<Never> {
+    try node.spawn(of: Never.self) { process in
+        for _ in 0..<count { process.cast(server, .add(1)) }
+        return try process.call(server, .get) { result, _ in
+            _ = try result.get()
+            return .exit(.normal)
+        }
+    }
+}
