@@ -37,10 +37,11 @@ extension ProcessContext {
         _ id: RequestID<R>, timeout: Timeout = .seconds(5),
         then: @escaping (Result<R, CallError>, ProcessContext<Message>) throws -> Step<Message>
     ) -> Step<Message> {
-        .receive(Receive(response: id.ref, timeout: timeout, after: { process in
-            try then(process.node.endRequest(id, of: process.pid, .timeout), process)
-        }) { envelope, process in
-            try then(process.node.response(to: id, of: process.pid, in: envelope)!, process)
+        .receive(Receive(response: id.ref, timeout: timeout) { envelope, process in
+            if Receive.isTimedOut(envelope) {
+                return try then(process.node.endRequest(id, of: process.pid, .timeout), process)
+            }
+            return try then(process.node.response(to: id, of: process.pid, in: envelope)!, process)
         })
     }
 
@@ -71,14 +72,15 @@ extension ProcessContext {
         case .failure(let error): return try then(.failure(error), self)
         case .success(let value): started = value
         }
-        return .receive(Receive(response: started.ack.ref, timeout: options.timeout, after: { process in
-            let node = process.node
-            node.unlink(process.pid, started.pid)
-            node.exit(started.pid, reason: .kill, from: process.pid)
-            _ = node.endRequest(started.ack, of: process.pid, .timeout)
-            if let monitor = started.monitor { node.demonitor(monitor, by: process.pid, flush: true) }
-            return try then(.failure(.timeout), process)
-        }) { envelope, process in
+        return .receive(Receive(response: started.ack.ref, timeout: options.timeout) { envelope, process in
+            if Receive.isTimedOut(envelope) {
+                let node = process.node
+                node.unlink(process.pid, started.pid)
+                node.exit(started.pid, reason: .kill, from: process.pid)
+                _ = node.endRequest(started.ack, of: process.pid, .timeout)
+                if let monitor = started.monitor { node.demonitor(monitor, by: process.pid, flush: true) }
+                return try then(.failure(.timeout), process)
+            }
             let outcome = process.node.response(to: started.ack, of: process.pid, in: envelope)!
             return try then(process.node.startOutcome(outcome, pid: started.pid, monitor: started.monitor), process)
         })

@@ -43,12 +43,25 @@ public struct Receive<Message> {
     }
 
     /// A receive of the response to `ref` (its reply or its `DOWN`) and nothing else: its scan starts at
-    /// the reference's receive mark.
+    /// the reference's receive mark, and its test is the reference itself (no pattern closure).
+    /// `respond` handles both ends of the wait — the response, or `Receive.timedOut` when `timeout` elapses —
+    /// so a call's wait costs one closure context, not three.
     @inlinable
-    init(response ref: Ref, timeout: Timeout, after: ((ProcessContext<Message>) throws -> Step<Message>)?,
-         _ body: @escaping Body) {
-        self.init(matching: { $0.isResponse(to: ref) }, timeout: timeout, after: after, body)
+    init(response ref: Ref, timeout: Timeout, _ respond: @escaping Body) {
+        self.init(matching: nil, timeout: timeout, after: nil, respond)
         awaited = ref.rawValue
+    }
+
+    /// What a response receive's body is given when its timeout elapses: a reply to reference 0, which no
+    /// request has, so it can never be a real envelope.
+    @inlinable
+    static var timedOut: Envelope<Message> { .reply(Ref(rawValue: 0)) }
+
+    /// Whether a response receive's body was given `timedOut`.
+    @inlinable
+    static func isTimedOut(_ envelope: Envelope<Message>) -> Bool {
+        if case .reply(let ref) = envelope { return ref.rawValue == 0 }
+        return false
     }
 }
 
@@ -109,12 +122,14 @@ struct ClosureBehavior<Message>: ProcessBehavior {
 
     @inlinable
     func accepts(_ envelope: borrowing Envelope<Message>) -> Bool {
+        if awaited != 0 { return envelope.isResponse(to: Ref(rawValue: awaited)) }
         guard let pattern else { return true }
         return pattern(envelope)
     }
 
     @inlinable
     mutating func timeout(_ process: ProcessContext<Message>) throws -> Next {
+        if awaited != 0 { return try apply(body!(Receive.timedOut, process)) }  // a response wait's deadline
         guard let after else { return .exit(.custom("receive timeout")) }
         return try apply(after(process))
     }
