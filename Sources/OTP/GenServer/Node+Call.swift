@@ -27,7 +27,7 @@ extension Node {
         let ref = openRequest(from: caller, to: address.pid)
         callStarted(ref)
         do {
-            try send(.call(request, Caller(pid: caller, ref: ref)), to: address)
+            try deliver(moving: .call(request, Caller(pid: caller, ref: ref)), to: address)
         } catch {
             let failure: CallError
             if case .mailboxFull(let pid, let capacity) = error {
@@ -76,7 +76,7 @@ extension Node {
             }
         }
         do {
-            try deliver(.cast(message), to: address)  // the thread was checked above
+            try deliver(moving: .cast(message), to: address)  // the thread was checked above
             return .delivered
         } catch {
             if case .mailboxFull(let pid, let capacity) = error { return .mailboxFull(pid, capacity: capacity) }

@@ -9,7 +9,7 @@ extension ProcessContext {
         _ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5),
         then: @escaping (Result<S.Reply, CallError>, ProcessContext<Message>) throws -> Step<Message>
     ) throws -> Step<Message> {
-        switch node.beginCall(from: pid, to: server, request) {
+        switch withNode({ $0.beginCall(from: pid, to: server, request) }) {
         case .failure(let error): return try then(.failure(error), self)
         case .success(let id): return receiveResponse(id, timeout: timeout, then: then)
         }
@@ -22,13 +22,13 @@ extension ProcessContext {
     public func sendRequest<S: GenServer>(_ server: ServerRef<S>, _ request: S.Call)
         -> Result<RequestID<S.Reply>, CallError>
     {
-        node.beginCall(from: pid, to: server, request, deferNoProcess: true)
+        withNode { $0.beginCall(from: pid, to: server, request, deferNoProcess: true) }
     }
 
     /// The outcome of request `id` if `envelope` is its response (Erlang's `check_response`), else `nil`.
     @inlinable
     public func check<R>(_ envelope: Envelope<Message>, for id: RequestID<R>) -> Result<R, CallError>? {
-        node.response(to: id, of: pid, in: envelope)
+        withNode { $0.response(to: id, of: pid, in: envelope) }
     }
 
     /// Waits for the response to request `id` (Erlang's `receive_response`).
@@ -38,10 +38,11 @@ extension ProcessContext {
         then: @escaping (Result<R, CallError>, ProcessContext<Message>) throws -> Step<Message>
     ) -> Step<Message> {
         .receive(Receive(response: id.ref, timeout: timeout) { envelope, process in
-            if Receive.isTimedOut(envelope) {
-                return try then(process.node.endRequest(id, of: process.pid, .timeout), process)
+            let outcome = process.withNode { node in
+                Receive.isTimedOut(envelope) ? node.endRequest(id, of: process.pid, .timeout)
+                    : node.response(to: id, of: process.pid, in: envelope)!
             }
-            return try then(process.node.response(to: id, of: process.pid, in: envelope)!, process)
+            return try then(outcome, process)
         })
     }
 
@@ -50,13 +51,13 @@ extension ProcessContext {
     /// Counted as a cancelled call. Giving up on a request that has ended already does nothing.
     @inlinable
     public func abandon<R>(_ id: RequestID<R>) {
-        node.abandonRequest(id.ref, of: pid)
+        withNode { $0.abandonRequest(id.ref, of: pid) }
     }
 
     /// Casts to `server`. Never blocks.
     @inlinable @discardableResult
     public func cast<S: GenServer>(_ server: ServerRef<S>, _ message: S.Cast) -> CastOutcome {
-        node.cast(server, message)
+        withNode { $0.cast(server, message) }
     }
 
     /// Starts a GenServer (Erlang's `start`, `start_link` with `options.link`, `start_monitor` with

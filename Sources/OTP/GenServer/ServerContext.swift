@@ -21,7 +21,7 @@ public struct ServerContext<S: GenServer> {
     /// `false` when the caller is gone, timed out, or was answered already (counted as ignored).
     @inlinable @discardableResult
     public func reply<R: Sendable>(to caller: Caller<R>, _ value: R) -> Bool {
-        node.reply(to: caller, value)
+        process.withNode { $0.reply(to: caller, value) }
     }
 
     // MARK: Calling other servers from a handler

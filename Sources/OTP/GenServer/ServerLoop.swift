@@ -328,7 +328,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     mutating func send(_ value: S.Reply, to caller: (pid: PID, ref: Ref), _ context: ServerContext<S>) {
         statistics.repliesOut &+= 1
         if tracing { trace("out: reply \(value) to \(caller.pid)", context) }
-        _ = context.node.deliverReply(caller.ref, to: caller.pid, value)
+        _ = context.process.withNode { $0.deliverReply(caller.ref, to: caller.pid, value) }
     }
 
     @inlinable

@@ -65,6 +65,8 @@ public final class Node: @unchecked Sendable {
 
     /// The libuv side (loop and handles); `nil` on the manual clock.
     let uv: UVLoop?
+    /// `uv?.loop`, kept as a plain pointer: reading the time on every timed wait needs no reference counting.
+    let uvLoop: UnsafeMutablePointer<uv_loop_t>?
     /// The cross-thread entry point. Guarded by its own mutex.
     let inbox: Inbox
     /// The thread allowed to run loop-thread-only code. Written only before the loop starts running on it.
@@ -114,6 +116,7 @@ public final class Node: @unchecked Sendable {
         self.loopThread = pthread_self()
         self.inbox = Inbox()
         self.uv = uv
+        self.uvLoop = uv?.loop
         self.executor = NodeExecutor()
         self.instruments = configuration.metrics.map(NodeInstruments.init(options:))
         uv?.attach(to: self)
@@ -192,9 +195,9 @@ public final class Node: @unchecked Sendable {
     /// iteration's cached time is used (no clock read).
     @usableFromInline
     var currentTime: UInt64 {
-        if let uv {
-            if phase == .ready { uv_update_time(uv.loop) }
-            return uv_now(uv.loop)
+        if let loop = uvLoop {
+            if phase == .ready { uv_update_time(loop) }
+            return uv_now(loop)
         }
         return timers.manualNow
     }

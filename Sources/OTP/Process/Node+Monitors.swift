@@ -16,7 +16,7 @@ extension Node {
         let ref: Ref? = withProcess(watcher) { watching in
             guard withProcess(target, { $0.status != .terminated }) == true else {
                 if target.isRemote, let distribution {
-                    let ref = monitors.insert(watcher: watcher, watching: &watching.relations.watching,
+                    let ref = monitors.insert(watcher: watcher, watching: &watching.watchingHead,
                                               awaitingReply: awaitingReply, mark: watching.mailboxMark)
                     monitors.setRemoteTarget(monitors.slot(ref)!, target)
                     distribution.monitor(ref, watcher: watcher, target: target)
@@ -26,9 +26,9 @@ extension Node {
                 watching.pushSystem(.down(Down(monitor: ref, pid: target, reason: .noproc)), node: self)
                 return ref
             }
-            let ref = monitors.insert(watcher: watcher, watching: &watching.relations.watching,
+            let ref = monitors.insert(watcher: watcher, watching: &watching.watchingHead,
                                       awaitingReply: awaitingReply, mark: watching.mailboxMark)
-            withProcess(target) { monitors.attach(monitors.slot(ref)!, to: target, watchedBy: &$0.relations.watchedBy) }
+            withProcess(target) { monitors.attach(monitors.slot(ref)!, to: target, watchedBy: &$0.watchedByHead) }
             return ref
         }
         return ref ?? monitors.detachedRef()

@@ -25,6 +25,18 @@ public struct ProcessContext<Message> {
     @inlinable
     public var currentNode: Node { node }
 
+    /// Runs `body` with the node borrowed, without reference counting. `node` is an `unowned(unsafe)`
+    /// reference (a context never outlives its node's loop); reading it as a strong reference costs a
+    /// retain/release pair — two atomic operations — at every use, so the message and call paths come here.
+    @inlinable @inline(__always)
+    func withNode<R, E: Error>(_ body: (Node) throws(E) -> R) throws(E) -> R {
+        do {
+            return try Unmanaged.passUnretained(node)._withUnsafeGuaranteedRef { try body($0) }
+        } catch {
+            throw error as! E  // `_withUnsafeGuaranteedRef` rethrows untyped: the error is boxed, on failures only
+        }
+    }
+
     // MARK: Sending
 
     /// Sends `message` to a typed address. A dead target drops the message silently (counted), as in Erlang.
@@ -32,21 +44,21 @@ public struct ProcessContext<Message> {
     /// - Throws: `ProcessError.mailboxFull` when the target's mailbox is at capacity.
     @inlinable
     public func send<M>(_ message: M, to address: Address<M>) throws(ProcessError) {
-        try node.deliver(message, to: address)
+        try withNode { node throws(ProcessError) in try node.deliver(message, to: address) }
     }
 
     /// Sends `message` to the process registered as `name`.
     /// - Throws: `unknownName`, `wrongMessageType`, `mailboxFull`.
     @inlinable
     public func send<M>(_ message: M, to name: String) throws(ProcessError) {
-        try node.send(message, to: name)
+        try withNode { node throws(ProcessError) in try node.send(message, to: name) }
     }
 
     /// Sends `message` to an untyped pid, checking the message type at run time.
     /// - Throws: `wrongMessageType`, `mailboxFull`. A dead pid drops the message (counted).
     @inlinable
     public func send<M>(_ message: M, to pid: PID) throws(ProcessError) {
-        try node.send(message, to: pid)
+        try withNode { node throws(ProcessError) in try node.send(message, to: pid) }
     }
 
     // MARK: Spawning

@@ -52,6 +52,26 @@ class ProcessCore {
     }
 
     /// Names, links, monitors and timers: allocated on first use.
+    /// The head of the monitors this process holds, and of those on it (`MonitorTable.none`: none). Kept
+    /// in `extras`, made on the first write; read and written without reference counting, because every
+    /// call opens and closes a monitor (`relations.watching` would retain and release the extras object).
+    final var watchingHead: UInt32 {
+        @inline(__always) get { extras?.watching ?? MonitorTable.none }
+        @inline(__always) set {
+            if extras == nil { extras = ProcessExtras() }
+            extras.unsafelyUnwrapped.watching = newValue
+        }
+    }
+
+    /// See `watchingHead`.
+    final var watchedByHead: UInt32 {
+        @inline(__always) get { extras?.watchedBy ?? MonitorTable.none }
+        @inline(__always) set {
+            if extras == nil { extras = ProcessExtras() }
+            extras.unsafelyUnwrapped.watchedBy = newValue
+        }
+    }
+
     final var relations: ProcessExtras {
         if let extras { return extras }
         let created = ProcessExtras()

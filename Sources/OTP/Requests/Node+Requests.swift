@@ -24,7 +24,7 @@ extension Node {
     @usableFromInline
     func reserveRequest(from caller: PID) -> Ref {
         withProcess(caller) {
-            monitors.insert(watcher: caller, watching: &$0.relations.watching, awaitingReply: true, mark: $0.mailboxMark)
+            monitors.insert(watcher: caller, watching: &$0.watchingHead, awaitingReply: true, mark: $0.mailboxMark)
         }
             ?? monitors.detachedRef()
     }
@@ -32,7 +32,7 @@ extension Node {
     @usableFromInline
     func attachRequest(_ ref: Ref, to server: PID) {
         guard let slot = monitors.slot(ref) else { return }
-        withProcess(server) { monitors.attach(slot, to: server, watchedBy: &$0.relations.watchedBy) }
+        withProcess(server) { monitors.attach(slot, to: server, watchedBy: &$0.watchedByHead) }
     }
 
     /// Hands the outcome of request `ref` to `owner` instead of the requester's mailbox: the first of its
