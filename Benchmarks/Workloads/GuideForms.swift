@@ -69,3 +69,28 @@ public func spawnCaster(_ node: Node, _ server: ServerRef<CountServer>, count: I
         }
     }
 }
+
+/// The messages of the selective-receive workload.
+public enum Probe: Sendable {
+    case unrelated(Int)
+    case match(Int)
+}
+
+/// Spawns a closure process that queues `queued` unrelated messages to itself, then `rounds` times sends
+/// itself a `match` and takes it with a selective receive, which passes over every unrelated message first:
+/// `rounds × queued` messages skipped in all.
+@discardableResult
+public func spawnSelectiveReceiver(_ node: Node, queued: Int, rounds: Int) throws -> Address<Probe> {
+    func round(_ process: ProcessContext<Probe>, _ remaining: Int) throws -> Step<Probe> {
+        guard remaining > 0 else { return .exit(.normal) }
+        try process.send(.match(remaining), to: process.address)
+        return .receive(matching: { envelope in
+            if case .message(.match) = envelope { return true }
+            return false
+        }) { _, process in try round(process, remaining - 1) }
+    }
+    return try node.spawn(of: Probe.self, options: SpawnOptions(mailboxCapacity: queued + 1)) { process in
+        for i in 0..<queued { try process.send(.unrelated(i), to: process.address) }
+        return try round(process, rounds)
+    }
+}

@@ -3,7 +3,7 @@
 %% Prints one JSON object: {"workload": {"unit": ..., "value": ...}, ...}.
 -module(otp_bench).
 -behaviour(gen_server).
--export([main/1, init/1, handle_call/3, handle_cast/2, handle_info/2]).
+-export([main/1, selective_receive/2, init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
 %% A counter server: calls answer the count, casts add.
 init(_) -> {ok, 0}.
@@ -21,6 +21,7 @@ main([Mode]) ->
         call_queued(call_queued_0, 0, 100000 div Scale),
         call_queued(call_queued_10k, 10000, 100000 div Scale),
         call_queued(call_queued_100k, 100000, 100000 div Scale),
+        selective_receive(10000, 1000 div Scale),
         cast(1000000 div Scale),
         ping_pong(1000000 div Scale),
         spawn_waiting(1000000 div Scale),
@@ -52,6 +53,21 @@ call_queued(Name, Q, N) ->
 
 loop_calls(_, 0) -> ok;
 loop_calls(S, K) -> gen_server:call(S, get), loop_calls(S, K - 1).
+
+%% 1c. a selective receive that passes over Q queued messages, K times (the queueing is not timed).
+selective_receive(Q, K) ->
+    Self = self(),
+    spawn(fun() ->
+        [self() ! {unrelated, I} || I <- lists:seq(1, Q)],
+        T0 = now_ns(),
+        selective_rounds(K),
+        Self ! {done, now_ns() - T0}
+    end),
+    receive {done, T} -> ok end,
+    [{selective_receive, <<"ns/skipped message">>, T / (Q * K)}].
+
+selective_rounds(0) -> ok;
+selective_rounds(K) -> self() ! {match, K}, receive {match, K} -> selective_rounds(K - 1) end.
 
 %% 2. cast throughput: N casts, then one call to sync.
 cast(N) ->

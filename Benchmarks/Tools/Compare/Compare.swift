@@ -79,6 +79,15 @@ func otpWorkloads(scale: Int) throws {
         record(system, name, "ns/call", t / Double(n))
         node.close()
     }
+    if wanted("selective_receive") {  // 1c. a selective receive passing over 10,000 queued messages
+        let node = loopNode()
+        let queued = 10_000, rounds = 1_000 / scale
+        try spawnSelectiveReceiver(node, queued: queued, rounds: 10)  // warm-up
+        node.run(until: .idle)
+        let t = try nanoseconds { try spawnSelectiveReceiver(node, queued: queued, rounds: rounds); node.run(until: .idle) }
+        record(system, "selective_receive", "ns/skipped message", t / Double(queued * rounds))
+        node.close()
+    }
     if wanted("cast") {  // 2. a process casts, then makes one call to sync
         let n = 1_000_000 / scale
         let node = loopNode(mailboxCapacity: n + 1_000)

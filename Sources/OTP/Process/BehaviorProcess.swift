@@ -53,9 +53,7 @@ class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
             var index = scanned
             // A wait for one response starts at its reference's receive mark.
             if index == 0, let ref = behavior.awaitedReference { index = node.receiveMark(ref, of: self, count: count) }
-            while index < count && !behavior.accepts(UnsafePointer(mailbox.slot(index)).pointee) {
-                index &+= 1
-            }
+            index = behavior.firstAccepted(from: index, before: count, in: mailbox)
             if index < count {
                 if handled >= budget {
                     scanned = index
@@ -121,5 +119,18 @@ class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
             waitTimer = 0
         }
         timedOut = false
+    }
+}
+
+extension ProcessBehavior {
+    /// The index of the first queued message from `start` (up to `end`) that `accepts` lets through, or
+    /// `end`. `mutating` so that the scan reaches the behaviour in place: a non-mutating call on the
+    /// process object's stored behaviour made Swift copy (retain and release) the parts `accepts` reads —
+    /// a closure process's pattern — once per message passed over.
+    @inlinable @inline(__always)
+    mutating func firstAccepted(from start: Int, before end: Int, in mailbox: RingBuffer<Envelope<Message>>) -> Int {
+        var index = start
+        while index < end && !accepts(UnsafePointer(mailbox.slot(index)).pointee) { index &+= 1 }
+        return index
     }
 }
