@@ -37,7 +37,6 @@ extension Node {
         switch outcome {
         case .success(.ok): return .success(Started(server: ServerRef(pid: pid), monitor: monitor))
         case .success(.ignore): return .failure(.ignored)
-        case .success(.stop(let reason)): return .failure(.initFailed(reason))
         case .failure(.serverExited(_, let reason)): return .failure(.initFailed(reason))
         case .failure: return .failure(.initFailed(.noproc))
         }

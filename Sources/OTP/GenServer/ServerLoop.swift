@@ -276,11 +276,12 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         _ = context.node.deliverReply(ref, to: pid, ack)
     }
 
-    /// `initialize` failed: the starter learns why; the parent is unlinked so that only the start result
-    /// reports the failure (OTP 26's `init_fail`); the process exits, releasing its name.
+    /// `initialize` failed: the parent is unlinked so that only the start result reports the failure
+    /// (OTP 26's `init_fail`); the process exits, releasing its name, and the starter learns why from its
+    /// start request's `DOWN` (`StartAck`).
     @inlinable
     mutating func initFailed(_ reason: ExitReason, _ context: ServerContext<S>) -> Next {
-        acknowledge(.stop(reason), context)
+        starter = nil
         if let parent { context.process.unlink(parent) }
         return .exit(reason)
     }

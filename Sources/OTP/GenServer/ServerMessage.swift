@@ -44,10 +44,11 @@ public struct ServerStatistics: Sendable, Equatable {
     init(startTime: UInt64) { self.startTime = startTime }
 }
 
-/// How a server acknowledges its start to the process that started it.
+/// How a server acknowledges its start to the process that started it. A failed `initialize` sends no
+/// acknowledgement: the server exits with the reason, which the start request's monitor reports (its
+/// `DOWN`), so the acknowledgement stays plain data — stored inline in the request, taken without a cast.
 @usableFromInline
 enum StartAck: Sendable {
     case ok
     case ignore
-    case stop(ExitReason)
 }

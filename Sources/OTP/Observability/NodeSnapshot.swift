@@ -91,7 +91,7 @@ extension Node {
         return ProcessRow(pid: process.pid, name: process.extras?.name, kind: kind, typeName: typeName,
                           status: process.status, mailboxLength: process.mailboxCount,
                           messagesIn: process.received, messagesOut: process.sent,
-                          memory: memoryEstimate(process), handlerTime: process.handlerNanoseconds,
+                          memory: memoryEstimate(process), handlerTime: process.extras?.handlerNanoseconds ?? 0,
                           supervisor: process.extras?.supervisor)
     }
 

@@ -97,24 +97,24 @@ extension Node {
                 core(linked)?.extras?.links.remove(pid)
                 signal(linked, from: pid, reason: reason, viaLink: true)
             }
-            // The monitors it held go away (an owner learns that nothing will answer); each monitor on it
-            // becomes a DOWN, oldest first.
-            for ref in monitors.refs(from: extras.watching, byWatcher: true) {
-                guard let slot = monitors.slot(ref) else { continue }
-                if let owner = monitors.takeOwner(from: slot) {
-                    owner.monitorEnded(ref, .watcherExited(reason), on: self)
-                    if let slot = monitors.slot(ref) { removeMonitor(slot) }
-                } else {
-                    removeMonitor(slot)
-                }
+        }
+        // The monitors it held go away (an owner learns that nothing will answer); each monitor on it
+        // becomes a DOWN, oldest first.
+        for ref in monitors.refs(from: process.watchingHead, byWatcher: true) {
+            guard let slot = monitors.slot(ref) else { continue }
+            if let owner = monitors.takeOwner(from: slot) {
+                owner.monitorEnded(ref, .watcherExited(reason), on: self)
+                if let slot = monitors.slot(ref) { removeMonitor(slot) }
+            } else {
+                removeMonitor(slot)
             }
-            for ref in monitors.refs(from: extras.watchedBy, byWatcher: false) {
-                guard let slot = monitors.slot(ref) else { continue }
-                monitorFired(slot, target: pid, reason: reason) { slot in
-                    var head = extras.watchedBy
-                    monitors.detach(slot, watchedBy: &head)
-                    extras.watchedBy = head
-                }
+        }
+        for ref in monitors.refs(from: process.watchedByHead, byWatcher: false) {
+            guard let slot = monitors.slot(ref) else { continue }
+            monitorFired(slot, target: pid, reason: reason) { slot in
+                var head = process.watchedByHead
+                monitors.detach(slot, watchedBy: &head)
+                process.watchedByHead = head
             }
         }
         if let distribution, distribution.hasIncomingMonitors { distribution.processExited(pid, reason: reason) }

@@ -103,10 +103,10 @@ extension Node {
         let watcher = table.object(for: entry.watcher)
         let target = entry.attached ? table.object(for: entry.target) : nil
         let none = MonitorTable.none
-        var watching = watcher.map { ProcessTable.borrow($0) { $0.extras?.watching ?? none } } ?? none
-        var watchedBy = target.map { ProcessTable.borrow($0) { $0.extras?.watchedBy ?? none } } ?? none
+        var watching = watcher.map { ProcessTable.borrow($0) { $0.watchingHead } } ?? none
+        var watchedBy = target.map { ProcessTable.borrow($0) { $0.watchedByHead } } ?? none
         monitors.remove(slot, watching: &watching, watchedBy: &watchedBy)
-        if let watcher { ProcessTable.borrow(watcher) { $0.extras?.watching = watching } }
-        if let target { ProcessTable.borrow(target) { $0.extras?.watchedBy = watchedBy } }
+        if let watcher { ProcessTable.borrow(watcher) { $0.watchingHead = watching } }
+        if let target { ProcessTable.borrow(target) { $0.watchedByHead = watchedBy } }
     }
 }

@@ -13,6 +13,10 @@ import CLibUV
 @usableFromInline
 class ProcessCore {
     @usableFromInline final let pid: PID
+    /// The head of the list of monitors this process holds (in the node's `MonitorTable`; `none` when it
+    /// holds none). In the core rather than the extras: every call opens one, and a server that is only
+    /// called or started needs no extras object. Sits in the padding after `pid`.
+    @usableFromInline @exclusivity(unchecked) final var watchingHead = MonitorTable.none
     /// `ObjectIdentifier(Message.self)`, for checked sends through an untyped `PID` or a name.
     @usableFromInline final let messageType: ObjectIdentifier
     @usableFromInline @exclusivity(unchecked) final var status: ProcessStatus = .initializing
@@ -28,8 +32,8 @@ class ProcessCore {
     @usableFromInline @exclusivity(unchecked) final var scanned: Int = 0
     @usableFromInline @exclusivity(unchecked) final var received: UInt64 = 0
     @usableFromInline @exclusivity(unchecked) final var sent: UInt64 = 0
-    /// Time spent in its turns, in nanoseconds; measured only while metrics are on.
-    @exclusivity(unchecked) final var handlerNanoseconds: UInt64 = 0
+    /// The head of the list of monitors others hold on this process (see `watchingHead`).
+    @usableFromInline @exclusivity(unchecked) final var watchedByHead = MonitorTable.none
     @usableFromInline @exclusivity(unchecked) final var extras: ProcessExtras?
 
     /// The scheduler turn, specialised for the process's behaviour type where the process was spawned
@@ -51,27 +55,7 @@ class ProcessCore {
         UInt32(truncatingIfNeeded: mailboxCount) &+ UInt32(truncatingIfNeeded: received) &+ flushed
     }
 
-    /// Names, links, monitors and timers: allocated on first use.
-    /// The head of the monitors this process holds, and of those on it (`MonitorTable.none`: none). Kept
-    /// in `extras`, made on the first write; read and written without reference counting, because every
-    /// call opens and closes a monitor (`relations.watching` would retain and release the extras object).
-    final var watchingHead: UInt32 {
-        @inline(__always) get { extras?.watching ?? MonitorTable.none }
-        @inline(__always) set {
-            if extras == nil { extras = ProcessExtras() }
-            extras.unsafelyUnwrapped.watching = newValue
-        }
-    }
-
-    /// See `watchingHead`.
-    final var watchedByHead: UInt32 {
-        @inline(__always) get { extras?.watchedBy ?? MonitorTable.none }
-        @inline(__always) set {
-            if extras == nil { extras = ProcessExtras() }
-            extras.unsafelyUnwrapped.watchedBy = newValue
-        }
-    }
-
+    /// Names, links, timers and the rest: allocated on first use.
     final var relations: ProcessExtras {
         if let extras { return extras }
         let created = ProcessExtras()
@@ -159,10 +143,6 @@ enum SystemMessage {
 final class ProcessExtras {
     @exclusivity(unchecked) var name: String?
     @exclusivity(unchecked) var links: Set<PID> = []
-    /// Head of the list of monitors this process holds (in the node's `MonitorTable`).
-    @exclusivity(unchecked) var watching = MonitorTable.none
-    /// Head of the list of monitors others hold on this process.
-    @exclusivity(unchecked) var watchedBy = MonitorTable.none
     /// The chain of `sendAfter` timers addressed to this pid in the node's timer wheel (cancelled when it
     /// exits, as in Erlang); `TimerWheel.noChain` until the first one.
     @exclusivity(unchecked) var timerChain = TimerWheel.noChain
@@ -177,4 +157,6 @@ final class ProcessExtras {
     @exclusivity(unchecked) var parent: PID?
     /// The metrics of its registered name (`MetricsOptions.PerProcess.named`).
     @exclusivity(unchecked) var instruments: ProcessInstruments?
+    /// Time spent in its turns, in nanoseconds; measured only while metrics are on.
+    @exclusivity(unchecked) var handlerNanoseconds: UInt64 = 0
 }

@@ -89,8 +89,9 @@ extension Node {
             let duration = Int64(ended &- started)
             instruments.handlerDuration.recordNanoseconds(duration)
             ProcessTable.borrow(object) { process in
-                process.handlerNanoseconds &+= UInt64(duration)
-                process.extras?.instruments?.handlerDuration.recordNanoseconds(duration)
+                let extras = process.relations  // handler time is kept only while metrics are on
+                extras.handlerNanoseconds &+= UInt64(duration)
+                extras.instruments?.handlerDuration.recordNanoseconds(duration)
             }
             finishTurn(object, raw: raw, outcome)
             instruments.mark(queued: scheduler.runQueue.count, at: ended)

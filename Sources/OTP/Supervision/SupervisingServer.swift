@@ -67,7 +67,6 @@ extension SupervisingServer {
                 switch node.endRequest(ack, of: me, ending) {
                 case .success(.ok): outcome = .success(pid)
                 case .success(.ignore): outcome = .success(nil)
-                case .success(.stop(let reason)): outcome = .failure(.initFailed(reason))
                 case .failure(.serverExited(_, let reason)): outcome = .failure(.initFailed(reason))
                 case .failure(.timeout):
                     // Its initialize took too long: kill it, as gen_server's start timeout does.
