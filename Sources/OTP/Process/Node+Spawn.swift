@@ -7,7 +7,7 @@ extension Node {
     /// `invalidName` (nothing is spawned then); `nodeStopped` on a closed node.
     @inlinable
     @discardableResult
-    public func spawn<B: ProcessBehavior>(_ behavior: B, options: SpawnOptions = .init()) throws(ProcessError)
+    public func spawn<B: ProcessBehavior>(_ behavior: consuming B, options: SpawnOptions = .init()) throws(ProcessError)
         -> Address<B.Message>
     {
         try spawn(behavior, options: options, linkedTo: nil, monitoredBy: nil).address
@@ -29,15 +29,18 @@ extension Node {
     /// its behaviour, like a GenServer's).
     @inlinable
     func spawn<B: ProcessBehavior>(
-        _ behavior: B, options: SpawnOptions, linkedTo parent: PID? = nil, monitoredBy watcher: PID? = nil,
-        make: (PID, B, Int) -> BehaviorProcess<B> = BehaviorProcess.init
+        _ behavior: consuming B, options: SpawnOptions, linkedTo parent: PID? = nil, monitoredBy watcher: PID? = nil,
+        make: (PID, consuming B, Int) -> BehaviorProcess<B> = BehaviorProcess.init
     ) throws(ProcessError) -> (address: Address<B.Message>, monitor: Ref?) {
         preconditionInLoop("spawn")
         guard phase != .closed else { throw .nodeStopped }
         let capacity = options.mailboxCapacity ?? configuration.defaultMailboxCapacity
         guard capacity > 0 else { throw .invalidCapacity(capacity) }
         if let name = options.name { try checkNameFree(name) }
-        let pid = table.insert { pid in make(pid, behavior, capacity) }
+        // Moved into the process object, not copied (a copy of a generic behaviour such as a GenServer's
+        // `ServerLoop` goes through its value witnesses): the closure takes it out of the optional.
+        var parcel: B? = consume behavior
+        let pid = table.insert { pid in make(pid, parcel.take()!, capacity) }
         return didSpawn(pid, options: options, linkedTo: parent, monitoredBy: watcher)
     }
 
