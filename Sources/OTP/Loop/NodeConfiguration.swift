@@ -17,7 +17,10 @@ public struct NodeConfiguration: Sendable {
     public var clock: Clock
     /// Mailbox capacity of a process spawned without its own (`SpawnOptions.mailboxCapacity`).
     public var defaultMailboxCapacity: Int
-    /// How many messages a process may handle in one turn before others get theirs.
+    /// How many messages a process may handle in one turn before others get theirs. Each message it sends
+    /// in its handlers counts as one more (Erlang charges reductions for sends), so a process that fans out
+    /// yields sooner and the processes it feeds keep up. A single handler is never interrupted, however
+    /// many messages it sends: the target's mailbox bound is what stops it (`mailboxFull`).
     public var messagesPerTurn: Int
     /// How many messages the scheduler handles in one loop iteration before libuv runs timers and I/O.
     public var messagesPerIteration: Int

@@ -4,7 +4,8 @@
 /// A turn: run `start` if the process is new; then repeatedly find the first queued message the behaviour
 /// `accepts` (resuming a selective scan where the last one stopped), hand it to `receive`, and apply the
 /// returned `Next`. The turn ends when no queued message matches (the process waits, arming its receive
-/// timer if it asked for one), when the budget is used (it yields), or when it exits.
+/// timer if it asked for one), when the budget is used (it yields), or when it exits. The budget counts the
+/// messages handled and the messages sent by their handlers.
 ///
 /// The turn is `@inlinable` and reached through `ProcessCore.operate`, a closure created by `make` where the
 /// behaviour type is known, so it runs specialised for the behaviour even when that lives in another module.
@@ -65,10 +66,14 @@ class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
                 received &+= 1
                 handled &+= 1
                 // Moved straight from the ring buffer into the callback: a generic envelope is never copied.
+                let sentBefore = sent
                 do {
                     next = try behavior.receive(index == 0 ? mailbox.removeFirst() : mailbox.remove(at: index),
                                                 context)
                 } catch { return .crashed(error) }
+                // Each message it sent counts toward its budget, as Erlang charges reductions for sends: a
+                // process that fans out yields sooner, and the processes it feeds get to keep up.
+                handled &+= Int(truncatingIfNeeded: sent &- sentBefore)
             } else {
                 scanned = count
                 if timedOut || waitLimit == 0 {

@@ -28,7 +28,7 @@ struct SchedulerTests {
         #expect(String(order.entries) == expected.joined())
     }
 
-    @Test("a process that always has work does not starve a newly spawned one")
+    @Test("a process that always has work does not starve a newly spawned one (its sends count toward its budget)")
     func noStarvation() throws {
         let node = makeNode()
         let log = Log<String>()
@@ -46,8 +46,36 @@ struct SchedulerTests {
             return .exit(.normal)
         }
         node.runUntilIdle()
-        #expect(log.entries == ["ran at spin 64"])
+        #expect(log.entries == ["ran at spin 32"])  // 32 messages handled + 32 sent = the budget of 64
         #expect(spins == 10_000)
+    }
+
+    @Test("sends count toward the turn budget: a process that fans out yields, and its receiver keeps up")
+    func sendsCountTowardTheBudget() throws {
+        let node = makeNode()
+        let order = Log<String>()
+        let sink = try node.spawn(of: Int.self) { _ in
+            .receive { _, process in
+                order.append("sink")
+                return .same
+            }
+        }
+        // Each message makes the broadcaster send 20: after four (84 units) it has used its budget of 64.
+        let broadcaster = try node.spawn(of: Int.self) { _ in
+            .receive { envelope, process in
+                order.append("broadcast \(envelope.message!)")
+                for i in 0..<20 { try process.send(i, to: sink) }
+                return .same
+            }
+        }
+        node.runUntilIdle()
+        for i in 0..<6 { try node.send(i, to: broadcaster) }
+        node.runUntilIdle()
+        // The sink then takes its own turn of 64 before the broadcaster finishes (without counting sends:
+        // all six broadcasts, then 120 sinks).
+        let expected = ["broadcast 0", "broadcast 1", "broadcast 2", "broadcast 3"] + Array(repeating: "sink", count: 64)
+            + ["broadcast 4", "broadcast 5"] + Array(repeating: "sink", count: 56)
+        #expect(order.entries == expected)
     }
 
     @Test("a custom ProcessBehavior runs allocation-free state machines")
