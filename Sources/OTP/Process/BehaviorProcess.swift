@@ -87,7 +87,7 @@ class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
                     do { next = try behavior.timeout(context) } catch { return .crashed(error) }
                 } else {
                     if waitLimit != .max && waitTimer == 0 {
-                        waitTimer = node.armReceiveTimeout(after: waitLimit, for: pid)
+                        waitTimer = node.deferReceiveTimeout(after: waitLimit, for: pid)
                     }
                     status = .waiting
                     return .waiting

@@ -26,7 +26,8 @@ class ProcessCore {
     /// Messages removed other than by a receive (`flush`), wrapping: with `received`, what lets a reply
     /// wait start its scan at its request's receive mark (`Node.receiveMark`). Fits in padding.
     @usableFromInline @exclusivity(unchecked) final var flushed: UInt32 = 0
-    /// The timer of the current wait, or 0.
+    /// The timer of the current wait, or 0; `Node.deferredWait` or'ed with its deadline until the drain
+    /// that began the wait ends (`Node.deferReceiveTimeout`).
     @usableFromInline @exclusivity(unchecked) final var waitTimer: UInt64 = 0
     /// How many messages of the mailbox the current wait has already rejected (selective receive).
     @usableFromInline @exclusivity(unchecked) final var scanned: Int = 0

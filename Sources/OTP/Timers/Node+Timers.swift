@@ -59,14 +59,45 @@ extension Node {
         return ms
     }
 
-    @usableFromInline
-    func armReceiveTimeout(after ms: UInt64, for pid: PID) -> UInt64 {
-        armTimer(after: ms, kind: .receiveTimeout, target: pid.rawValue, payload: nil).rawValue
-    }
-
+    /// Ends the timer of a process's wait (`ProcessCore.waitTimer`): a deferred one was never in the wheel.
     @usableFromInline
     func cancelReceiveTimeout(_ raw: UInt64) {
+        guard raw & Node.deferredWait == 0 else { return }
         cancelWheelTimer(TimerRef(rawValue: raw))
+    }
+
+    /// A `waitTimer` whose timer is not in the wheel yet: this bit or'ed with the wait's absolute deadline.
+    /// (No wheel reference has the top bit set: a timer's serial is retired before it reaches it.)
+    @usableFromInline static let deferredWait: UInt64 = 1 << 63
+
+    /// Begins `pid`'s receive timeout without touching the wheel: the deadline is fixed now, and the timer
+    /// is filed when the drain ends if the process is still waiting then (`armDeferredTimeouts`). A call's
+    /// wait usually ends in the same drain — the server answers first — so it never arms or cancels a
+    /// timer at all. Timers only fire between drains, so no deadline can pass unnoticed meanwhile.
+    /// Returns the process's new `waitTimer`. Cost: a clock read and an array append.
+    @usableFromInline
+    func deferReceiveTimeout(after ms: UInt64, for pid: PID) -> UInt64 {
+        let now = currentTime
+        let (deadline, overflow) = now.addingReportingOverflow(ms)
+        timers.deferredWaits.append(pid.rawValue)
+        return Node.deferredWait | (overflow || deadline >= Node.deferredWait ? Node.deferredWait - 2 : deadline)
+    }
+
+    /// Files the timers of the waits deferred during this drain that are still on. Called at the end of
+    /// every drain, before libuv (or the manual clock) can run a timer.
+    func armDeferredTimeouts() {
+        guard !timers.deferredWaits.isEmpty else { return }
+        let now = currentTime
+        for raw in timers.deferredWaits {
+            table.withProcess(PID(node: number, rawValue: raw)) { process in
+                guard process.waitTimer & Node.deferredWait != 0 else { return }  // its wait ended, or already filed
+                let due = process.waitTimer & ~Node.deferredWait
+                let ref = timers.wheel.arm(deadline: due, clock: now, kind: .receiveTimeout, target: raw, payload: nil)
+                uv?.timerArmed(deadline: max(due, now + 1))
+                process.waitTimer = ref.rawValue
+            }
+        }
+        timers.deferredWaits.removeAll(keepingCapacity: true)
     }
 
     /// Arms the deadline of owned monitor `ref` (`MonitorOwner`).

@@ -8,6 +8,9 @@ struct TimerState {
     var expired: [TimerWheel.Expired] = []
     /// The manual clock's time in milliseconds (`NodeConfiguration.Clock.manual`).
     var manualNow: UInt64 = 0
+    /// Processes (raw pids) that began a timed wait during the current drain: their timers go into the
+    /// wheel when the drain ends, if they are still waiting (`Node.deferReceiveTimeout`).
+    @usableFromInline var deferredWaits: [UInt64] = []
 
     init(now: UInt64) {
         wheel = TimerWheel(now: now)

@@ -61,7 +61,7 @@ struct TimerWheel {
 
     private var entries: UnsafeMutablePointer<Entry>
     private var entryCapacity: Int
-    private var entryHighWater = 0
+    private(set) var entryHighWater = 0
     private var freeHead = TimerWheel.none
     /// First and last entry of each bucket's list: timers join at the tail, so timers with one deadline
     /// fire in the order they were armed (as sends from one sender arrive in order).
@@ -261,7 +261,9 @@ struct TimerWheel {
         entries[Int(index)].bucket = Self.free
         entries[Int(index)].payload = nil
         let (serial, overflow) = entries[Int(index)].serial.addingReportingOverflow(1)
-        guard !overflow else { return }  // retired: its refs must never match again
+        // Retired before the serial reaches the top bit: its refs must never match again, and no ref has
+        // the top bit set (a process's `waitTimer` uses it for a deferred wait, `Node.deferredWait`).
+        guard !overflow, serial < 1 << 31 else { return }
         entries[Int(index)].serial = serial
         entries[Int(index)].next = freeHead
         freeHead = index

@@ -21,6 +21,39 @@ struct TimerTests {
         #expect(node.statistics.pendingTimers == 0)
     }
 
+    @Test("a wait that ends in the drain that began it files no timer; one still waiting is filed with its deadline")
+    func deferredWaitTimers() throws {
+        let node = makeNode()
+        let server = try node.start(Counter.self, 0)
+        let results = Log<Int>()
+        func calls(_ process: ProcessContext<Int>, _ left: Int) throws -> Step<Int> {
+            guard left > 0 else { return .exit(.normal) }
+            return try process.call(server, .add(1), timeout: .seconds(5)) { result, process in
+                results.append(try result.get())
+                return try calls(process, left - 1)
+            }
+        }
+        try node.spawn(of: Int.self) { process in try calls(process, 100) }
+        node.runUntilIdle()
+        #expect(results.entries == Array(1...100))
+        #expect(node.timers.wheel.entryHighWater == 0)  // 100 timed waits, not one timer filed
+        // A wait still on when its drain ends gets its timer, counted from when it began.
+        node.advance(by: 7)
+        let log = Log<UInt64>()
+        try node.spawn(of: Int.self) { _ in
+            .receive(timeout: .milliseconds(50), after: { process in
+                log.append(process.currentNode.now)
+                return .exit(.normal)
+            }) { _, _ in .same }
+        }
+        node.runUntilIdle()
+        #expect(node.statistics.pendingTimers == 1)
+        node.advance(by: 49)
+        #expect(log.entries == [])
+        node.advance(by: 1)
+        #expect(log.entries == [57])
+    }
+
     @Test("timers with one deadline fire in the order they were armed, also across cascades")
     func sameDeadlineFiresInArmOrder() throws {
         let node = makeNode()
