@@ -10,14 +10,18 @@ extension Node {
         -> Result<(pid: PID, ack: RequestID<StartAck>, monitor: Ref?), StartError>
     {
         let ack = reserveRequest(from: starter)
-        let behavior = ServerLoop<S>(argument: argument, starter: (starter, ack),
-                                     parent: options.link ? starter : nil, startTime: currentTime)
+        let parent = options.link ? starter : nil, startTime = currentTime
         let spawned: (address: Address<ServerMessage<S>>, monitor: Ref?)
         do {
-            spawned = try spawn(behavior, options: SpawnOptions(mailboxCapacity: options.mailboxCapacity,
-                                                                trapExits: options.trapExits, name: options.name),
-                                linkedTo: options.link ? starter : nil, monitoredBy: options.monitor ? starter : nil,
-                                make: ServerProcess<S>.init)
+            // The server's loop is built in place in its process object (a copy would go through its value
+            // witnesses).
+            spawned = try spawn(options: SpawnOptions(mailboxCapacity: options.mailboxCapacity,
+                                                      trapExits: options.trapExits, name: options.name),
+                                linkedTo: parent, monitoredBy: options.monitor ? starter : nil) { pid, capacity in
+                ServerProcess<S>(pid: pid, behavior: ServerLoop<S>(argument: argument, starter: (starter, ack),
+                                                                  parent: parent, startTime: startTime),
+                                 capacity: capacity)
+            }
         } catch {
             closeRequest(ack, of: starter)
             if case .nameTaken(_, let holder) = error { return .failure(.alreadyStarted(holder)) }

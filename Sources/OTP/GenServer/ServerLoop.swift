@@ -141,8 +141,8 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     }
 
     @inlinable
-    mutating func handle(_ initialization: Initialization<S>, _ context: ServerContext<S>) -> Next {
-        switch initialization {
+    mutating func handle(_ initialization: consuming Initialization<S>, _ context: ServerContext<S>) -> Next {
+        switch consume initialization {  // the state moves into the loop, never copied
         case .ok(let initial, let action):
             state = initial
             acknowledge(.ok, context)

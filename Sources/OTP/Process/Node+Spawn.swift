@@ -24,23 +24,32 @@ extension Node {
         try spawn(ClosureBehavior(body), options: options)
     }
 
-    /// The one spawn path: checks, table slot, optional name, link and monitor, then the run queue.
-    /// `make` builds the process object (a subclass of `BehaviorProcess` for a process that is more than
-    /// its behaviour, like a GenServer's).
+    /// Spawns a process running `behavior`, moved into the process object, not copied (a copy of a
+    /// generic behaviour goes through its value witnesses): the builder takes it out of the optional.
     @inlinable
     func spawn<B: ProcessBehavior>(
-        _ behavior: consuming B, options: SpawnOptions, linkedTo parent: PID? = nil, monitoredBy watcher: PID? = nil,
-        make: (PID, consuming B, Int) -> BehaviorProcess<B> = BehaviorProcess.init
+        _ behavior: consuming B, options: SpawnOptions, linkedTo parent: PID? = nil, monitoredBy watcher: PID? = nil
+    ) throws(ProcessError) -> (address: Address<B.Message>, monitor: Ref?) {
+        var parcel: B? = consume behavior
+        return try spawn(options: options, linkedTo: parent, monitoredBy: watcher) { pid, capacity in
+            BehaviorProcess(pid: pid, behavior: parcel.take()!, capacity: capacity)
+        }
+    }
+
+    /// The one spawn path: checks, table slot, optional name, link and monitor, then the run queue.
+    /// `make` builds the process object with its behaviour in place (a subclass of `BehaviorProcess` for a
+    /// process that is more than its behaviour, like a GenServer's), once the checks have passed.
+    @inlinable
+    func spawn<B: ProcessBehavior>(
+        options: SpawnOptions, linkedTo parent: PID? = nil, monitoredBy watcher: PID? = nil,
+        make: (PID, Int) -> BehaviorProcess<B>
     ) throws(ProcessError) -> (address: Address<B.Message>, monitor: Ref?) {
         preconditionInLoop("spawn")
         guard phase != .closed else { throw .nodeStopped }
         let capacity = options.mailboxCapacity ?? configuration.defaultMailboxCapacity
         guard capacity > 0 else { throw .invalidCapacity(capacity) }
         if let name = options.name { try checkNameFree(name) }
-        // Moved into the process object, not copied (a copy of a generic behaviour such as a GenServer's
-        // `ServerLoop` goes through its value witnesses): the closure takes it out of the optional.
-        var parcel: B? = consume behavior
-        let pid = table.insert { pid in make(pid, parcel.take()!, capacity) }
+        let pid = table.insert { pid in make(pid, capacity) }
         return didSpawn(pid, options: options, linkedTo: parent, monitoredBy: watcher)
     }
 
