@@ -117,6 +117,7 @@ public final class Node: @unchecked Sendable {
         self.inbox = Inbox()
         self.uv = uv
         self.uvLoop = uv?.loop
+        self.scheduler.lendThreshold = 4 * max(configuration.messagesPerTurn, 1)
         self.executor = NodeExecutor()
         self.instruments = configuration.metrics.map(NodeInstruments.init(options:))
         uv?.attach(to: self)

@@ -19,8 +19,9 @@ public struct NodeConfiguration: Sendable {
     public var defaultMailboxCapacity: Int
     /// How many messages a process may handle in one turn before others get theirs. Each message it sends
     /// in its handlers counts as one more (Erlang charges reductions for sends), so a process that fans out
-    /// yields sooner and the processes it feeds keep up. A single handler is never interrupted, however
-    /// many messages it sends: the target's mailbox bound is what stops it (`mailboxFull`).
+    /// yields sooner and the processes it feeds keep up. A handler itself is never interrupted; one whose
+    /// sends fill a local mailbox past four times this many messages lends that receiver a turn inside the
+    /// send (`NodeStatistics.lentTurns`, `docs/architecture.md`).
     public var messagesPerTurn: Int
     /// How many messages the scheduler handles in one loop iteration before libuv runs timers and I/O.
     public var messagesPerIteration: Int
@@ -94,6 +95,9 @@ public struct NodeStatistics: Sendable, Equatable {
     public var delivered: UInt64 = 0
     /// Messages sent to a pid that was no longer alive (dropped, as in Erlang).
     public var droppedToDeadProcesses: UInt64 = 0
+    /// Turns a sending process lent to a receiver whose mailbox its handler filled past four turns' worth
+    /// of messages (the receiver ran inside the send: `docs/architecture.md`, "Senders that flood").
+    public var lentTurns: UInt64 = 0
     /// Messages refused because the target's mailbox was full (each reported to its sender).
     public var refusedMailboxFull: UInt64 = 0
     /// Replies dropped because their request was no longer awaiting one (answered already, timed out,

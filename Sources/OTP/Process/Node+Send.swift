@@ -20,12 +20,21 @@ extension Node {
     /// so `ProcessContext.send` comes here without the thread check (the message hot path).
     @inlinable
     func deliver<M>(_ message: M, to address: Address<M>) throws(ProcessError) {
-        guard let delivered = table.withMailbox(address.pid, of: M.self, { $0.deliver(message, node: self) }) else {
-            return try missed(address.pid)
-        }
-        guard delivered else { throw refused(address.pid) }
+        // The receiver's queue length after the push, or -1 when its mailbox was full.
+        guard let queued = table.withMailbox(address.pid, of: M.self, { $0.deliver(message, node: self) ? $0.mailbox.count : -1 })
+        else { return try missed(address.pid) }
+        try delivered(queued, to: address.pid)
+    }
+
+    /// After a push into a local mailbox: counts it, and from process code counts the send toward the
+    /// sender's budget and lends the sender's time to a flooded receiver (`lendTurn`).
+    @inlinable @inline(__always)
+    func delivered(_ queued: Int, to pid: PID) throws(ProcessError) {
+        guard queued >= 0 else { throw refused(pid) }
         counters.delivered &+= 1
-        if let sender = scheduler.current { ProcessTable.borrow(sender) { $0.sent &+= 1 } }
+        guard let sender = scheduler.current else { return }
+        ProcessTable.borrow(sender) { $0.sent &+= 1 }
+        if queued >= scheduler.lendThreshold { lendTurn(to: pid) }
     }
 
     /// `deliver` for a message that is not plain data (a GenServer's `ServerMessage`): moved into the
@@ -34,11 +43,10 @@ extension Node {
     @inlinable
     func deliver<M>(moving message: consuming M, to address: Address<M>) throws(ProcessError) {
         var parcel: M? = consume message  // a closure cannot consume what it captures, but it can take it out
-        guard let delivered = table.withMailbox(address.pid, of: M.self, { $0.deliver(parcel.take()!, node: self) })
-        else { return try missed(address.pid) }
-        guard delivered else { throw refused(address.pid) }
-        counters.delivered &+= 1
-        if let sender = scheduler.current { ProcessTable.borrow(sender) { $0.sent &+= 1 } }
+        guard let queued = table.withMailbox(address.pid, of: M.self, {
+            $0.deliver(parcel.take()!, node: self) ? $0.mailbox.count : -1
+        }) else { return try missed(address.pid) }
+        try delivered(queued, to: address.pid)
     }
 
     /// A typed send found no process: a dead one of this node drops the message (counted, as Erlang does);

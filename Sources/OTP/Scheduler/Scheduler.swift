@@ -133,3 +133,31 @@ extension Node {
         }
     }
 }
+
+extension Node {
+    /// A process's handler has just filled `pid`'s mailbox past `SchedulerState.lendThreshold`: the
+    /// receiver runs one turn now, inside the send, before the sender's handler goes on. A handler cannot be
+    /// interrupted (there is no preemption inside a callback), so this is how a flood is paced, where
+    /// Erlang would preempt the sender after its reductions: the mailbox stays near the threshold instead of
+    /// growing to a million entries, and the receiver keeps up. Only a receiver that is queued to run (not
+    /// one executing further up this stack) is lent a turn, and a lent turn lends none of its own, so
+    /// turns nest at most one deep. The receiver keeps its place in the run queue. The sender's turn, as the
+    /// slow-turn watchdog sees it, includes the lent turns. Cold path: out of line.
+    @usableFromInline @inline(never)
+    func lendTurn(to pid: PID) {
+        guard !scheduler.lending, let object = table.object(for: pid),
+              ProcessTable.borrow(object, { $0.status == .running }) else { return }
+        let sender = scheduler.current
+        scheduler.lending = true
+        scheduler.current = object
+        var handled = 0
+        let outcome = ProcessTable.borrow(object) { process in
+            process.operate(process, self, .turn(budget: configuration.messagesPerTurn), &handled)
+        }
+        scheduler.current = sender
+        scheduler.lending = false
+        counters.lentTurns &+= 1
+        if case .yielded = outcome { return }  // it is still in the run queue
+        finishTurn(object, raw: pid.rawValue, outcome)  // waiting: its queue entry finds nothing; exited: gone
+    }
+}

@@ -13,6 +13,11 @@ struct SchedulerState {
     @usableFromInline var current: UnsafeMutableRawPointer? = nil
     /// A drain is under way (guards against re-entering the scheduler from process code).
     var draining = false
+    /// A turn lent by a sender to a flooded receiver is running (`Node.lendTurn`; at most one deep).
+    var lending = false
+    /// How many messages queued in a mailbox make a send from process code lend the receiver a turn:
+    /// four turns' worth (`NodeConfiguration.messagesPerTurn`).
+    @usableFromInline var lendThreshold = 256
     /// The last slow turn the watchdog flagged that this node reported, and the processes reported
     /// already (once each; `SlowTurnWatchdog`).
     var reportedSlowTurn: UInt64 = 0

@@ -78,6 +78,88 @@ struct SchedulerTests {
         #expect(order.entries == expected)
     }
 
+    @Test("a handler that floods a mailbox lends its receiver a turn each 64 sends past 256 queued; order is kept")
+    func floodLendsTurns() throws {
+        let node = makeNode()
+        let received = Log<Int>()
+        let receiver = try node.spawn(of: Int.self) { _ in
+            .receive { envelope, _ in
+                received.append(envelope.message!)
+                return .same
+            }
+        }
+        node.runUntilIdle()
+        var longest = 0
+        try node.spawn(of: Never.self) { process in
+            for i in 0..<10_000 {
+                try process.send(i, to: receiver)
+                longest = max(longest, process.currentNode.processInfo(receiver.pid)!.mailboxLength)
+            }
+            return .exit(.normal)
+        }
+        node.runUntilIdle()
+        #expect(longest == 255)  // 256 at the push that lends a turn; without lent turns: 10,000
+        // The first at the 256th send, then one each 64 sends: (10,000 - 256) / 64 + 1.
+        #expect(node.statistics.lentTurns == 153)
+        #expect(received.entries == Array(0..<10_000))
+    }
+
+    @Test("a receiver that exits in a lent turn: the sender goes on, later sends are dropped, the loop is intact")
+    func lentTurnExit() throws {
+        let node = makeNode()
+        let receiver = try node.spawn(of: Int.self) { _ in
+            .receive { envelope, _ in envelope.message == 300 ? .exit(.custom("enough")) : .same }
+        }
+        let watcher = Log<ExitReason>()
+        try node.spawn(of: Never.self) { process in
+            _ = process.monitor(receiver.pid)
+            return .receive { envelope, _ in
+                if case .down(let down) = envelope { watcher.append(down.reason) }
+                return .exit(.normal)
+            }
+        }
+        node.runUntilIdle()
+        let sent = Log<Int>()
+        let sender = try node.spawn(of: Never.self) { process in
+            for i in 0..<1_000 { try process.send(i, to: receiver) }
+            sent.append(1_000)
+            return .exit(.normal)
+        }
+        node.runUntilIdle()
+        #expect(sent.entries == [1_000])
+        #expect(watcher.entries == [.custom("enough")])
+        #expect(!node.isAlive(receiver.pid) && !node.isAlive(sender.pid))
+        // Lent at sends 256, 320, 384, 448 and 512, each turn taking 64 messages; in the fifth it takes
+        // message 300 and exits, so the 488 sends after the 512th find no process.
+        #expect(node.statistics.lentTurns == 5)
+        #expect(node.statistics.droppedToDeadProcesses == 488)
+    }
+
+    @Test("a linked sender whose receiver crashes in a lent turn exits with it once its handler returns")
+    func lentTurnCrashReachesLinkedSender() throws {
+        let node = makeNode()
+        let receiver = try node.spawn(of: Int.self) { _ in
+            .receive { envelope, _ in
+                if envelope.message == 300 { throw TestFailure(text: "boom") }
+                return .same
+            }
+        }
+        node.runUntilIdle()
+        let progress = Log<String>()
+        let sender = try node.spawn(of: Never.self) { process in
+            process.link(receiver.pid)
+            for i in 0..<1_000 { try process.send(i, to: receiver) }
+            progress.append("handler finished")  // the exit signal waits for the callback to return
+            return .receive { _, _ in
+                progress.append("never")
+                return .same
+            }
+        }
+        node.runUntilIdle()
+        #expect(progress.entries == ["handler finished"])
+        #expect(!node.isAlive(receiver.pid) && !node.isAlive(sender.pid))
+    }
+
     @Test("a custom ProcessBehavior runs allocation-free state machines")
     func structBehaviour() throws {
         struct Counter: ProcessBehavior {
