@@ -162,6 +162,9 @@ extension Node {
     /// Drains the cross-thread inbox on the loop thread.
     func drainInbox() {
         for job in inbox.take() { job.run(self) }
+        // Deadlines a job began (an async call's) are filed when the run-queue drain its messages started
+        // ends; with nothing to run, now.
+        if scheduler.runQueue.isEmpty { armDeferredTimeouts() }
     }
 
     /// The libuv timer fired: expire the wheel's due timers and re-arm for its next tick.

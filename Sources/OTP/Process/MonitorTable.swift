@@ -87,6 +87,18 @@ struct MonitorTable {
         return owners[slot].owner.take()
     }
 
+    /// The deadline of monitor `slot` while it is still to be filed in the timer wheel (flagged with
+    /// `Node.deferredWait`), to be replaced by the wheel timer; `nil` when it has none or it is filed.
+    func deferredDeadline(of slot: Int, flag: UInt64) -> UInt64? {
+        guard entries[slot].timed, owners[slot].deadline.rawValue & flag != 0 else { return nil }
+        return owners[slot].deadline.rawValue & ~flag
+    }
+
+    /// Records the wheel timer that now holds monitor `slot`'s deadline.
+    func fileDeadline(_ timer: TimerRef, in slot: Int) {
+        owners[slot].deadline = timer
+    }
+
     /// The deadline timer of monitor `slot`, taken (to be cancelled); `nil` when it has none.
     func takeDeadline(from slot: Int) -> TimerRef? {
         guard entries[slot].timed else { return nil }

@@ -42,7 +42,7 @@ extension Node {
     @usableFromInline
     func deliverOutcome(of ref: Ref, to owner: any MonitorOwner, deadline milliseconds: UInt64?) -> Bool {
         guard let slot = monitors.slot(ref) else { return false }
-        let timer = milliseconds.map { armMonitorDeadline(after: $0, for: ref) } ?? TimerRef(rawValue: 0)
+        let timer = milliseconds.map { deferMonitorDeadline(after: $0, for: ref) } ?? TimerRef(rawValue: 0)
         monitors.setOwner(owner, deadline: timer, in: slot)
         return true
     }

@@ -83,9 +83,11 @@ extension Node {
         return Node.deferredWait | (overflow || deadline >= Node.deferredWait ? Node.deferredWait - 2 : deadline)
     }
 
-    /// Files the timers of the waits deferred during this drain that are still on. Called at the end of
-    /// every drain, before libuv (or the manual clock) can run a timer.
+    /// Files the timers of the waits and monitor deadlines deferred during this drain that are still on.
+    /// Called at the end of every run-queue drain, before libuv (or the manual clock) can run a timer, and
+    /// after an inbox drain that left nothing to run.
     func armDeferredTimeouts() {
+        if !timers.deferredDeadlines.isEmpty { fileDeferredDeadlines() }
         guard !timers.deferredWaits.isEmpty else { return }
         let now = currentTime
         for raw in timers.deferredWaits {
@@ -100,13 +102,33 @@ extension Node {
         timers.deferredWaits.removeAll(keepingCapacity: true)
     }
 
-    /// Arms the deadline of owned monitor `ref` (`MonitorOwner`).
-    func armMonitorDeadline(after ms: UInt64, for ref: Ref) -> TimerRef {
-        armTimer(after: ms, kind: .monitorDeadline, target: ref.rawValue, payload: nil)
+    /// The monitor deadlines deferred during this drain, for the monitors still there.
+    private func fileDeferredDeadlines() {
+        let now = currentTime
+        for raw in timers.deferredDeadlines {
+            guard let slot = monitors.slot(Ref(rawValue: raw)),
+                  let due = monitors.deferredDeadline(of: slot, flag: Node.deferredWait) else { continue }
+            let timer = timers.wheel.arm(deadline: due, clock: now, kind: .monitorDeadline, target: raw, payload: nil)
+            uv?.timerArmed(deadline: max(due, now + 1))
+            monitors.fileDeadline(timer, in: slot)
+        }
+        timers.deferredDeadlines.removeAll(keepingCapacity: true)
     }
 
-    /// Cancels a timer that holds no payload (a receive timeout, a monitor's deadline).
+    /// Begins the deadline of owned monitor `ref` (`MonitorOwner`), filed in the wheel when the drain ends
+    /// if the monitor is still there (`armDeferredTimeouts`): an async call answered in the drain that
+    /// began it arms and cancels nothing. Returns the deadline flagged with `Node.deferredWait`.
+    func deferMonitorDeadline(after ms: UInt64, for ref: Ref) -> TimerRef {
+        let now = currentTime
+        let (deadline, overflow) = now.addingReportingOverflow(ms)
+        timers.deferredDeadlines.append(ref.rawValue)
+        return TimerRef(rawValue: Node.deferredWait | (overflow || deadline >= Node.deferredWait ? Node.deferredWait - 2 : deadline))
+    }
+
+    /// Cancels a timer that holds no payload (a receive timeout, a monitor's deadline); a deferred one was
+    /// never filed.
     func cancelWheelTimer(_ ref: TimerRef) {
+        guard ref.rawValue & Node.deferredWait == 0 else { return }
         _ = timers.wheel.cancel(ref)
         // An idle node's libuv timer must not keep the loop alive for a timeout that no longer exists.
         if timers.wheel.count == 0 { uv?.timerIdle() }

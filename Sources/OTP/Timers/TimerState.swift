@@ -11,6 +11,8 @@ struct TimerState {
     /// Processes (raw pids) that began a timed wait during the current drain: their timers go into the
     /// wheel when the drain ends, if they are still waiting (`Node.deferReceiveTimeout`).
     @usableFromInline var deferredWaits: [UInt64] = []
+    /// Owned monitors (raw refs) whose deadline was set during the current drain: filed like the waits.
+    var deferredDeadlines: [UInt64] = []
 
     init(now: UInt64) {
         wheel = TimerWheel(now: now)
