@@ -18,7 +18,7 @@ extension Node {
 
     /// The typed send itself, for process code: a process's turn runs on the loop thread by construction,
     /// so `ProcessContext.send` comes here without the thread check (the message hot path).
-    @inlinable
+    @inlinable @inline(__always)
     func deliver<M>(_ message: M, to address: Address<M>) throws(ProcessError) {
         // The receiver's queue length after the push, or -1 when its mailbox was full.
         guard let queued = table.withMailbox(address.pid, of: M.self, { $0.deliver(message, node: self) ? $0.mailbox.count : -1 })
