@@ -145,6 +145,7 @@ cmake-test: cmake-build
 ## One iteration of each benchmark, a quick run of the comparison's Swift side, and the distribution
 ## benchmark's swift-otp nodes once.
 bench-smoke: erlang
+	python3 Benchmarks/compare.py --check-readme
 	cd Benchmarks && OTP_BENCH_SMOKE=1 $(SWIFT) package benchmark --no-progress --quiet
 	cd Benchmarks && $(SWIFT) build -c release --product Compare
 	cd Benchmarks && $(SWIFT) build -c release --product DistBench
