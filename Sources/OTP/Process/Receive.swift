@@ -123,7 +123,7 @@ struct ClosureBehavior<Message>: ProcessBehavior {
     @inlinable
     func accepts(_ envelope: borrowing Envelope<Message>) -> Bool {
         if awaited != 0 { return envelope.isResponse(to: Ref(rawValue: awaited)) }
-        return pattern?(envelope) ?? true  // called in place: `guard let` would copy the closure per message
+        return pattern?(envelope) ?? true
     }
 
     @inlinable
