@@ -22,8 +22,10 @@ public struct Player: ProcessBehavior {
         case ball(Int)
     }
     public var peer: Address<Message>?
-    /// Each wait's receive timeout (infinity: no timer).
+    /// The receive timeout of each wait for the ball's return (infinity: no timer).
     public var timeout: Timeout = .infinity
+    /// Each wait that expects the ball back has the receive timeout; the others (before the rally, and after
+    /// the last ball) wait without one, so an idle loop is not kept alive by a timer nobody needs.
     @inlinable
     public mutating func receive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
         switch envelope {
@@ -31,10 +33,11 @@ public struct Player: ProcessBehavior {
             self.peer = peer
         case .message(.ball(let n)):
             if n > 0 { try process.send(.ball(n - 1), to: peer!) }
+            if n > 1 { return .receive(timeout: timeout) }  // ball n - 2 comes back
         default:
             break
         }
-        return .receive(timeout: timeout)
+        return .receive
     }
 }
 

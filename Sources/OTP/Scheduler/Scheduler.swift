@@ -90,9 +90,11 @@ extension Node {
             let duration = Int64(ended &- started)
             instruments.handlerDuration.recordNanoseconds(duration)
             ProcessTable.borrow(object) { process in
-                let extras = process.relations  // handler time is kept only while metrics are on
-                extras.handlerNanoseconds &+= UInt64(duration)
-                extras.instruments?.handlerDuration.recordNanoseconds(duration)
+                // Handler time is kept only while metrics are on, in the extras (made on the first turn);
+                // reached in place, without retaining the extras object each turn.
+                if process.extras == nil { process.extras = ProcessExtras() }
+                process.extras.unsafelyUnwrapped.handlerNanoseconds &+= UInt64(duration)
+                process.extras.unsafelyUnwrapped.instruments?.handlerDuration.recordNanoseconds(duration)
             }
             finishTurn(object, raw: raw, outcome)
             instruments.mark(queued: scheduler.runQueue.count, at: ended)
