@@ -48,6 +48,24 @@ public func spawnClosurePlayer(_ node: Node) throws -> Address<Rally> {
     }
 }
 
+/// Spawns the two players of a ping-pong and introduces them — closure processes as the guides write them
+/// (`spawnClosurePlayer`) or `Player` structs with `timeout` on each wait for the ball — and returns what
+/// serves the ball for a number of round trips. The node must then run.
+public func spawnRally(_ node: Node, closures: Bool, timeout: Timeout = .infinity) throws
+    -> (_ roundTrips: Int) throws -> Void
+{
+    if closures {
+        let a = try spawnClosurePlayer(node), b = try spawnClosurePlayer(node)
+        try node.send(.peer(b), to: a)
+        try node.send(.peer(a), to: b)
+        return { try node.send(.ball(2 * $0), to: a) }
+    }
+    let a = try node.spawn(Player(timeout: timeout)), b = try node.spawn(Player(timeout: timeout))
+    try node.send(.peer(b), to: a)
+    try node.send(.peer(a), to: b)
+    return { try node.send(.ball(2 * $0), to: a) }
+}
+
 /// Starts `remaining` servers one after another, each after the previous one's init finished.
 public func startServers(_ process: ProcessContext<Never>, remaining: Int) throws -> Step<Never> {
     guard remaining > 0 else { return .exit(.normal) }

@@ -38,16 +38,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("ping-pong round trips, closure processes returning .same (1M)") { benchmark in
-        let node = loopNode()
-        let a = try spawnClosurePlayer(node), b = try spawnClosurePlayer(node)
-        try node.send(.peer(b), to: a)
-        try node.send(.peer(a), to: b)
-        node.run(until: .idle)
-        benchmark.startMeasurement()
-        try node.send(.ball(2 * benchmark.scaledIterations.count), to: a)
-        node.run(until: .idle)
-        benchmark.stopMeasurement()
-        node.close()
+        try pingPong(benchmark, closures: true)
     }
 
     Benchmark("ping-pong round trips, each wait with a 5 s receive timeout (1M)") { benchmark in
@@ -214,16 +205,14 @@ func loopNode(mailboxCapacity: Int = 100_000, metrics: MetricsOptions? = nil) ->
     Node(configuration: NodeConfiguration(defaultMailboxCapacity: mailboxCapacity, metrics: metrics))
 }
 
-/// Two `Player`s return a ball `2 × scaledIterations` times: one round trip per iteration.
-func pingPong(_ benchmark: Benchmark, timeout: Timeout, metrics: MetricsOptions? = nil) throws {
+/// Two players (`spawnRally`) return a ball `2 × scaledIterations` times: one round trip per iteration.
+func pingPong(_ benchmark: Benchmark, closures: Bool = false, timeout: Timeout = .infinity,
+              metrics: MetricsOptions? = nil) throws {
     let node = loopNode(metrics: metrics)
-    let a = try node.spawn(Player(timeout: timeout))
-    let b = try node.spawn(Player(timeout: timeout))
-    try node.send(.peer(b), to: a)
-    try node.send(.peer(a), to: b)
+    let serve = try spawnRally(node, closures: closures, timeout: timeout)
     node.run(until: .idle)
     benchmark.startMeasurement()
-    try node.send(.ball(2 * benchmark.scaledIterations.count), to: a)
+    try serve(benchmark.scaledIterations.count)
     node.run(until: .idle)
     benchmark.stopMeasurement()
     node.close()

@@ -99,20 +99,9 @@ func otpWorkloads(scale: Int) throws {
     for (name, guide) in [("ping_pong", true), ("ping_pong_struct", false)] where wanted(name) {  // 3. ping-pong
         let node = loopNode()
         let n = 1_000_000 / scale
-        let serve: () throws -> Void
-        if guide {
-            let a = try spawnClosurePlayer(node), b = try spawnClosurePlayer(node)
-            try node.send(.peer(b), to: a)
-            try node.send(.peer(a), to: b)
-            serve = { try node.send(.ball(2 * n), to: a) }
-        } else {
-            let a = try node.spawn(Player()), b = try node.spawn(Player())
-            try node.send(.peer(b), to: a)
-            try node.send(.peer(a), to: b)
-            serve = { try node.send(.ball(2 * n), to: a) }
-        }
+        let serve = try spawnRally(node, closures: guide)
         node.run(until: .idle)
-        let t = try nanoseconds { try serve(); node.run(until: .idle) }
+        let t = try nanoseconds { try serve(n); node.run(until: .idle) }
         record(system, name, "ns/round trip", t / Double(n))
         node.close()
     }
