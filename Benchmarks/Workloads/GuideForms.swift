@@ -28,6 +28,17 @@ public func spawnCaller(_ node: Node, _ server: ServerRef<CountServer>, calls: I
     return caller
 }
 
+/// Spawns `count` processes that each call `server` `calls` times in a row — closure processes with
+/// `process.call` as the guides write them (`spawnCaller`), or `CallLoop` structs. They run the next time
+/// the node runs.
+public func spawnCallers(_ node: Node, _ server: ServerRef<CountServer>, count: Int = 1, calls: Int, closures: Bool)
+    throws
+{
+    for _ in 0..<count {
+        if closures { try spawnCaller(node, server, calls: calls) } else { try node.spawn(CallLoop(server: server, remaining: calls)) }
+    }
+}
+
 /// The messages of the closure-style ping-pong.
 public enum Rally: Sendable {
     case peer(Address<Rally>)

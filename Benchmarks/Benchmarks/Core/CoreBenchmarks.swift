@@ -74,15 +74,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("GenServer call round trip from a closure process with process.call, 5 s timeout (1M)") { benchmark in
-        let node = loopNode()
-        let server = try node.start(CountServer())
-        try spawnCaller(node, server, calls: 1_000)  // warm-up
-        node.run(until: .idle)
-        benchmark.startMeasurement()
-        try spawnCaller(node, server, calls: benchmark.scaledIterations.count)
-        node.run(until: .idle)
-        benchmark.stopMeasurement()
-        node.close()
+        try callRoundTrip(benchmark, closures: true)
     }
 
     // A reply wait starts at its request's receive mark: the target is at most 2x between 0 and 100k queued.
@@ -125,23 +117,11 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("fan-in: 1,000 closure processes x 1,000 process.call on one server (1M calls)") { benchmark in
-        let node = loopNode()
-        let server = try node.start(CountServer())
-        benchmark.startMeasurement()
-        for _ in 0..<1_000 { try spawnCaller(node, server, calls: benchmark.scaledIterations.count / 1_000) }
-        node.run(until: .idle)
-        benchmark.stopMeasurement()
-        node.close()
+        try fanIn(benchmark, closures: true)
     }
 
     Benchmark("fan-in: 1,000 struct behaviours x 1,000 calls on one server (1M calls)") { benchmark in
-        let node = loopNode()
-        let server = try node.start(CountServer())
-        benchmark.startMeasurement()
-        for _ in 0..<1_000 { try node.spawn(CallLoop(server: server, remaining: benchmark.scaledIterations.count / 1_000)) }
-        node.run(until: .idle)
-        benchmark.stopMeasurement()
-        node.close()
+        try fanIn(benchmark, closures: false)
     }
 
     Benchmark("100k callers, 1 ms timeout, server never replies",
@@ -218,14 +198,26 @@ func pingPong(_ benchmark: Benchmark, closures: Bool = false, timeout: Timeout =
     node.close()
 }
 
-/// Calls from one process to a named server, one after another (each with the default 5 s timeout).
-func callRoundTrip(_ benchmark: Benchmark, metrics: MetricsOptions? = nil) throws {
+/// Calls from one process to a named server, one after another (each with the default 5 s timeout): a
+/// `CallLoop` struct, or with `closures` a closure process using `process.call` (`spawnCallers`).
+func callRoundTrip(_ benchmark: Benchmark, closures: Bool = false, metrics: MetricsOptions? = nil) throws {
     let node = loopNode(metrics: metrics)
     let server = try node.start(CountServer(), options: StartOptions(name: "count"))
-    try node.spawn(CallLoop(server: server, remaining: 1_000))  // warm-up
+    try spawnCallers(node, server, calls: 1_000, closures: closures)  // warm-up
     node.run(until: .idle)
     benchmark.startMeasurement()
-    try node.spawn(CallLoop(server: server, remaining: benchmark.scaledIterations.count))
+    try spawnCallers(node, server, calls: benchmark.scaledIterations.count, closures: closures)
+    node.run(until: .idle)
+    benchmark.stopMeasurement()
+    node.close()
+}
+
+/// 1,000 callers (`spawnCallers`) share `scaledIterations` calls on one server.
+func fanIn(_ benchmark: Benchmark, closures: Bool) throws {
+    let node = loopNode()
+    let server = try node.start(CountServer())
+    benchmark.startMeasurement()
+    try spawnCallers(node, server, count: 1_000, calls: benchmark.scaledIterations.count / 1_000, closures: closures)
     node.run(until: .idle)
     benchmark.stopMeasurement()
     node.close()

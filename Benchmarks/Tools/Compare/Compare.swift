@@ -55,13 +55,10 @@ func otpWorkloads(scale: Int) throws {
         // 1. call round trip from a process (5 s timeout), one after another
         let node = loopNode()
         let server = try node.start(CountServer())
-        func caller(_ calls: Int) throws {
-            if guide { try spawnCaller(node, server, calls: calls) } else { try node.spawn(CallLoop(server: server, remaining: calls)) }
-        }
-        try caller(1_000)
+        try spawnCallers(node, server, calls: 1_000, closures: guide)
         node.run(until: .idle)
         let n = 500_000 / scale
-        let t = try nanoseconds { try caller(n); node.run(until: .idle) }
+        let t = try nanoseconds { try spawnCallers(node, server, calls: n, closures: guide); node.run(until: .idle) }
         record(system, name, "ns/call", t / Double(n))
         node.close()
     }
@@ -149,9 +146,7 @@ func otpWorkloads(scale: Int) throws {
         let server = try node.start(CountServer())
         let clients = 1_000, calls = 1_000 / scale
         let t = try nanoseconds {
-            for _ in 0..<clients {
-                if guide { try spawnCaller(node, server, calls: calls) } else { try node.spawn(CallLoop(server: server, remaining: calls)) }
-            }
+            try spawnCallers(node, server, count: clients, calls: calls, closures: guide)
             node.run(until: .idle)
         }
         record(system, name, "calls/s", Double(clients * calls) / (t / 1e9))
