@@ -6,7 +6,8 @@ import ServiceLifecycle
 
 /// A node as a swift-service-lifecycle `Service`: run it in a `ServiceGroup` next to the rest of a server.
 ///
-/// `run()` starts the node's loop on its dedicated thread (unless it runs already), starts the
+/// `run()` starts the node's loop on its dedicated thread (unless `startLoop()` started it already: then
+/// it takes over that loop), starts the
 /// application's root supervision tree when `root` is given (a failed start makes `run()` throw), and
 /// waits for graceful shutdown (SIGTERM in a `ServiceGroup`, or `triggerGracefulShutdown()`). Then every
 /// process stops in order (`Node.shutdown`): the tree from its root, children newest first, each by its
@@ -42,7 +43,7 @@ public struct NodeService: Service {
     }
 
     public func run() async throws {
-        node.startLoop()
+        node.startLoopIfNeeded()
         if let root {
             do {
                 _ = try await node.startApplication(root, name: rootName)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import OTP
 
@@ -96,7 +99,8 @@ enum LiveView {
             }
         }
         let path = try node.startView(at: socket)
-        print("  view: otp-top \(path)   (the shop runs\(seconds.map { " for \($0) s" } ?? " until stopped"))")
+        try node.stopLoop(on: [SIGTERM, SIGINT])  // Ctrl-C or kill: close the node, which removes the socket
+        print("  view: otp-top \(path)   (the shop runs\(seconds.map { " for \($0) s" } ?? " until stopped: Ctrl-C"))")
         node.run()
         print("  view closed: \(node.close())")
     }

@@ -64,7 +64,8 @@ extension Node {
         do {
             milliseconds = try timeout.validated()
         } catch {
-            call.finish(.failure(error))
+            guard case .invalidTimeout(let reason) = error else { preconditionFailure("\(error)") }
+            call.finish(.failure(CallError.invalidTimeout(reason)))
             return
         }
         let caller = externalCallerPID()

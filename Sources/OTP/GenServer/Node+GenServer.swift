@@ -7,15 +7,18 @@ import CLibUV
 /// code, tests, the demo. Each one runs the node's loop on the calling thread until its outcome is known
 /// (like a blocking `gen_server:call` from the shell), through a short-lived helper process.
 ///
-/// - They must not be called from process code (use `ProcessContext` / `ServerContext`) or while the
-///   loop is running; both are checked with a precondition.
-/// - On the manual clock they run the scheduler and, when nothing else can happen, advance the clock to
-///   the next timer, so a timeout resolves deterministically.
+/// - They cannot run inside the loop: from process code (use `ProcessContext` / `ServerContext`) or from
+///   a job on the running loop (`perform`, `execute`; use the async overloads). There they throw
+///   `wouldBlock` naming the operation, and nothing happens. On a closed node they throw `nodeStopped`.
+/// - **Manual clock:** they run the scheduler and, when nothing else can happen, advance the clock to the
+///   next timer — so a timeout resolves deterministically, and `now` may be later when they return.
 /// - When nothing is left that could ever answer (no runnable process, no timer), a call reports
 ///   `timeout` at once instead of hanging.
 extension Node {
     /// Starts a GenServer and returns once `initialize` has decided (Erlang's `gen_server:start`).
-    /// - Throws: `StartError` (already started, init failed, ignored, timeout, invalid options).
+    /// - Throws: `StartError` (already started, init failed, ignored, timeout, invalid options; `wouldBlock`
+    ///   on the running loop, `nodeStopped` on a closed node).
+    /// - Note: on the manual clock this may advance the clock to the next timer (see above).
     @inlinable @discardableResult
     @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func start<S: GenServer>(_ type: S.Type, _ argument: S.Argument, options: StartOptions = StartOptions())
@@ -23,6 +26,11 @@ extension Node {
     {
         guard !options.link && !options.monitor else {
             throw .invalidOptions("link and monitor need a starting process: use ProcessContext.startServer")
+        }
+        switch blockingState() {
+        case .free: break
+        case .insideLoop: throw .wouldBlock(operation: "Node.start")
+        case .closed: throw .nodeStopped
         }
         let outcome: Result<Started<S>, StartError>? = blocking { process, done in
             try process.startServer(type, argument, options: options) { result, _ in
@@ -44,7 +52,9 @@ extension Node {
     }
 
     /// Calls `server` and returns its reply (Erlang's `gen_server:call`).
-    /// - Throws: `CallError`: unknown name, no process, timeout, server exited, mailbox full.
+    /// - Throws: `CallError`: unknown name, no process, timeout, server exited, mailbox full; `wouldBlock`
+    ///   on the running loop, `nodeStopped` on a closed node.
+    /// - Note: on the manual clock this may advance the clock to the next timer (see above).
     @inlinable
     @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func call<S: GenServer>(_ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5))
@@ -56,12 +66,13 @@ extension Node {
     }
 
     /// Stops `server`: `terminate` runs with `reason` before this returns (Erlang's `gen_server:stop`).
-    /// - Throws: `noProcess` / `unknownName` when it is not running; `timeout`.
+    /// - Throws: `noProcess` / `unknownName` when it is not running; `timeout`; `wouldBlock` on the running loop.
+    /// - Note: on the manual clock this may advance the clock to the next timer (see above).
     @inlinable
     @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func stop<S: GenServer>(_ server: ServerRef<S>, reason: ExitReason = .normal,
                                    timeout: Timeout = .infinity) throws(CallError) {
-        _ = try systemCall(server, .stop(reason), timeout: timeout)
+        _ = try systemCall(server, .stop(reason), timeout: timeout, operation: "Node.stop")
     }
 
     // MARK: sys
@@ -70,7 +81,7 @@ extension Node {
     @inlinable
     @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func getState<S: GenServer>(_ server: ServerRef<S>) throws(CallError) -> S {
-        guard case .state(let state) = try systemCall(server, .getState) else { preconditionFailure("a server answered a sys request with the wrong reply") }
+        guard case .state(let state) = try systemCall(server, .getState, operation: "Node.getState") else { preconditionFailure("a server answered a sys request with the wrong reply") }
         return state
     }
 
@@ -79,7 +90,7 @@ extension Node {
     @inlinable @discardableResult
     @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func replaceState<S: GenServer>(_ server: ServerRef<S>, _ replace: @escaping (S) throws -> S) throws -> S {
-        switch try systemCall(server, .replaceState(replace)) {
+        switch try systemCall(server, .replaceState(replace), operation: "Node.replaceState") {
         case .state(let state): return state
         case .failed(let error): throw error
         default: preconditionFailure("a server answered a sys request with the wrong reply")
@@ -90,21 +101,21 @@ extension Node {
     @inlinable
     @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func suspend<S: GenServer>(_ server: ServerRef<S>) throws(CallError) {
-        _ = try systemCall(server, .suspend)
+        _ = try systemCall(server, .suspend, operation: "Node.suspend")
     }
 
     /// Resumes a suspended server.
     @inlinable
     @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func resume<S: GenServer>(_ server: ServerRef<S>) throws(CallError) {
-        _ = try systemCall(server, .resume)
+        _ = try systemCall(server, .resume, operation: "Node.resume")
     }
 
     /// The server's counters (Erlang's `sys:statistics`).
     @inlinable
     @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func statistics<S: GenServer>(of server: ServerRef<S>) throws(CallError) -> ServerStatistics {
-        guard case .statistics(let statistics) = try systemCall(server, .statistics) else { preconditionFailure("a server answered a sys request with the wrong reply") }
+        guard case .statistics(let statistics) = try systemCall(server, .statistics, operation: "Node.statistics") else { preconditionFailure("a server answered a sys request with the wrong reply") }
         return statistics
     }
 
@@ -113,14 +124,15 @@ extension Node {
     @inlinable
     @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func trace<S: GenServer>(_ server: ServerRef<S>, _ enabled: Bool) throws(CallError) {
-        _ = try systemCall(server, .trace(enabled))
+        _ = try systemCall(server, .trace(enabled), operation: "Node.trace")
     }
 
     @inlinable
-    func systemCall<S: GenServer>(_ server: ServerRef<S>, _ request: SystemRequest<S>, timeout: Timeout = .seconds(5))
+    func systemCall<S: GenServer>(_ server: ServerRef<S>, _ request: SystemRequest<S>, timeout: Timeout = .seconds(5),
+                                  operation: String)
         throws(CallError) -> SystemReply<S>
     {
-        try blockingCall(server) { process, then in
+        try blockingCall(server, operation: operation) { process, then in
             try process.system(server, request, timeout: timeout, then: then)
         }
     }
@@ -131,11 +143,16 @@ extension Node {
     /// and returns its reply; `timeout` when nothing is left that could ever answer.
     @inlinable
     func blockingCall<S: GenServer, R>(
-        _ server: ServerRef<S>,
+        _ server: ServerRef<S>, operation: String = "Node.call",
         _ start: @escaping (ProcessContext<Never>,
                             @escaping (Result<R, CallError>, ProcessContext<Never>) throws -> Step<Never>) throws
             -> Step<Never>
     ) throws(CallError) -> R {
+        switch blockingState() {
+        case .free: break
+        case .insideLoop: throw .wouldBlock(operation: operation)
+        case .closed: throw .nodeStopped
+        }
         let pid: PID
         do {
             pid = try resolve(server).pid
@@ -154,6 +171,22 @@ extension Node {
             throw .timeout(pid)
         }
         return try outcome.get()
+    }
+
+    /// Whether a blocking operation may run the loop from here. Process code and jobs on the running loop
+    /// (`perform`, `execute`) are inside it: blocking there would have to run the loop re-entrantly.
+    @usableFromInline
+    enum BlockingState { case free, insideLoop, closed }
+
+    @usableFromInline
+    func blockingState() -> BlockingState {
+        if scheduler.draining { return .insideLoop }
+        guard uv != nil else { return .free }
+        switch phase {
+        case .ready, .attached: return .free
+        case .running: return .insideLoop
+        case .closed: return .closed
+        }
     }
 
     /// Runs `body` in a helper process and drives the loop until it calls `done`; `nil` when nothing is left
@@ -204,4 +237,27 @@ extension Node {
 final class OutcomeBox<R> {
     @usableFromInline var value: R?
     @usableFromInline init() {}
+}
+
+// MARK: Timeouts as a Swift `Duration` (rounded up to whole milliseconds; disfavoured, so a literal
+// such as `.seconds(2)` stays a `Timeout`)
+
+extension Node {
+    /// `call(_:_:timeout:)` waiting at most `timeout`.
+    @inlinable @_disfavoredOverload
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
+    public func call<S: GenServer>(_ server: ServerRef<S>, _ request: S.Call, timeout: Duration)
+        throws(CallError) -> S.Reply
+    {
+        try call(server, request, timeout: Timeout(timeout))
+    }
+
+    /// `stop(_:reason:timeout:)` waiting at most `timeout`.
+    @inlinable @_disfavoredOverload
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
+    public func stop<S: GenServer>(_ server: ServerRef<S>, reason: ExitReason = .normal, timeout: Duration)
+        throws(CallError)
+    {
+        try stop(server, reason: reason, timeout: Timeout(timeout))
+    }
 }

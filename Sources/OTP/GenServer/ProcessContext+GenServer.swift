@@ -111,3 +111,44 @@ extension ProcessContext {
         }
     }
 }
+
+// MARK: Timeouts as a Swift `Duration` (rounded up to whole milliseconds; disfavoured, so a literal
+// such as `.seconds(2)` stays a `Timeout`)
+
+extension ProcessContext {
+    /// `call(_:_:timeout:then:)` waiting at most `timeout`.
+    @inlinable @_disfavoredOverload
+    public func call<S: GenServer>(
+        _ server: ServerRef<S>, _ request: S.Call, timeout: Duration,
+        then: @escaping (Result<S.Reply, CallError>, ProcessContext<Message>) throws -> Step<Message>
+    ) throws -> Step<Message> {
+        try call(server, request, timeout: Timeout(timeout), then: then)
+    }
+
+    /// `receiveResponse(_:timeout:then:)` waiting at most `timeout`.
+    @inlinable @_disfavoredOverload
+    public func receiveResponse<R>(
+        _ id: RequestID<R>, timeout: Duration,
+        then: @escaping (Result<R, CallError>, ProcessContext<Message>) throws -> Step<Message>
+    ) -> Step<Message> {
+        receiveResponse(id, timeout: Timeout(timeout), then: then)
+    }
+
+    /// `stop(_:reason:timeout:then:)` waiting at most `timeout`.
+    @inlinable @_disfavoredOverload
+    public func stop<S: GenServer>(
+        _ server: ServerRef<S>, reason: ExitReason = .normal, timeout: Duration,
+        then: @escaping (Result<Void, CallError>, ProcessContext<Message>) throws -> Step<Message>
+    ) throws -> Step<Message> {
+        try stop(server, reason: reason, timeout: Timeout(timeout), then: then)
+    }
+
+    /// `system(_:_:timeout:then:)` waiting at most `timeout`.
+    @inlinable @_disfavoredOverload
+    public func system<S: GenServer>(
+        _ server: ServerRef<S>, _ request: SystemRequest<S>, timeout: Duration,
+        then: @escaping (Result<SystemReply<S>, CallError>, ProcessContext<Message>) throws -> Step<Message>
+    ) throws -> Step<Message> {
+        try system(server, request, timeout: Timeout(timeout), then: then)
+    }
+}

@@ -161,3 +161,41 @@ public struct RequestIDCollection<Reply, Label> {
         return (entry.label, result)
     }
 }
+
+// MARK: Timeouts as a Swift `Duration` (rounded up to whole milliseconds; disfavoured, so a literal
+// such as `.seconds(2)` stays a `Timeout`)
+
+extension ServerContext {
+    /// `call(_:_:timeout:then:)` from a handler, waiting at most `timeout`.
+    @inlinable @_disfavoredOverload
+    public func call<T: GenServer>(
+        _ server: ServerRef<T>, _ request: T.Call, timeout: Duration,
+        then: @escaping (Result<T.Reply, CallError>, inout S, ServerContext<S>) throws -> ServerResult<S>
+    ) -> ServerResult<S> {
+        call(server, request, timeout: Timeout(timeout), then: then)
+    }
+
+    /// `call(_:_:timeout:then:)` from `initialize`, waiting at most `timeout`.
+    @inlinable @_disfavoredOverload
+    public func call<T: GenServer>(
+        _ server: ServerRef<T>, _ request: T.Call, timeout: Duration,
+        then: @escaping (Result<T.Reply, CallError>, ServerContext<S>) throws -> Initialization<S>
+    ) -> Initialization<S> {
+        call(server, request, timeout: Timeout(timeout), then: then)
+    }
+
+    /// `receiveResponse(_:timeout:then:)` waiting at most `timeout`.
+    @inlinable @_disfavoredOverload
+    public func receiveResponse<R>(
+        _ id: RequestID<R>, timeout: Duration,
+        then: @escaping (Result<R, CallError>, inout S, ServerContext<S>) throws -> ServerResult<S>
+    ) -> ServerResult<S> {
+        receiveResponse(id, timeout: Timeout(timeout), then: then)
+    }
+
+    /// `sendAfter(_:_:)` after `duration`.
+    @discardableResult @_disfavoredOverload
+    public func sendAfter(_ duration: Duration, _ message: S.Info) throws(ProcessError) -> TimerRef {
+        try sendAfter(Timeout(duration), message)
+    }
+}

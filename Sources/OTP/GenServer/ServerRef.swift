@@ -13,6 +13,23 @@ public struct ServerRef<S: GenServer>: Hashable, Sendable, CustomStringConvertib
 
     @inlinable init(pid: PID) { target = .pid(pid) }
 
+    /// A typed reference to the process `pid` — one that `startChild`, `whichChildren`, `whereis` or a
+    /// message handed out as a plain `PID` — checked now: it must be alive on `node` and run a server of
+    /// type `S`. A pid of another node is taken unchecked (its type is only known there); a call to it
+    /// fails there if it runs something else.
+    ///
+    /// Thread: `node`'s loop thread (process code, or `perform`); from async code use
+    /// `Node.serverRef(_:pid:)`.
+    /// - Throws: `CallError.noProcess(pid)` when no such process is alive, `.wrongServerType(pid, ...)`
+    ///   naming what it runs otherwise.
+    public init(pid: PID, on node: Node) throws(CallError) {
+        node.preconditionInLoop()
+        if !pid.isRemote {  // a pid of this node (or of another node of this OS process: noProcess)
+            _ = try node.resolve(ServerRef(pid: pid))
+        }
+        self.init(pid: pid)
+    }
+
     /// The server registered as `name` (looked up, and its type checked, at each use).
     public static func named(_ name: String) -> ServerRef { ServerRef(target: .name(name)) }
 

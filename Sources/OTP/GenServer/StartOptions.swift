@@ -37,6 +37,13 @@ public enum StartError: Error, Sendable, Equatable, CustomStringConvertible {
     case timeout
     /// The options were refused (e.g. a mailbox capacity below one, or link/monitor without a process).
     case invalidOptions(String)
+    /// The node stopped (closed) before the server started (async facade).
+    case nodeStopped
+    /// The awaiting Swift task was cancelled before the loop took the start (async facade): nothing started.
+    case cancelled
+    /// The blocking `Node.start` was used on the running loop (process code, `perform`); `operation` names
+    /// it. Use `ProcessContext.startServer` in process code, the async overload elsewhere.
+    case wouldBlock(operation: String)
 
     public var description: String {
         switch self {
@@ -45,6 +52,11 @@ public enum StartError: Error, Sendable, Equatable, CustomStringConvertible {
         case .ignored: return "init returned ignore"
         case .timeout: return "init timed out"
         case .invalidOptions(let text): return "invalid start options: \(text)"
+        case .nodeStopped: return "the node stopped before the server started"
+        case .cancelled: return "the awaiting task was cancelled before the start began"
+        case .wouldBlock(let operation):
+            return "\(operation) blocks until the loop answers, but it was called on the running loop "
+                + "(process code or perform): use ProcessContext.startServer there, or the async overload"
         }
     }
 }
@@ -58,5 +70,18 @@ public struct Started<S: GenServer>: Sendable {
     init(server: ServerRef<S>, monitor: Ref?) {
         self.server = server
         self.monitor = monitor
+    }
+}
+
+// MARK: Timeouts as a Swift `Duration` (rounded up to whole milliseconds; disfavoured, so a literal
+// such as `.seconds(2)` stays a `Timeout`)
+
+extension StartOptions {
+    /// Start options whose `initialize` may take at most `timeout`.
+    @_disfavoredOverload
+    public init(name: String? = nil, timeout: Duration, mailboxCapacity: Int? = nil,
+                link: Bool = false, monitor: Bool = false, trapExits: Bool = false) {
+        self.init(name: name, timeout: Timeout(timeout), mailboxCapacity: mailboxCapacity, link: link,
+                  monitor: monitor, trapExits: trapExits)
     }
 }

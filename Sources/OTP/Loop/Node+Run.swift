@@ -30,6 +30,46 @@ extension Node {
         phase = .ready
     }
 
+    /// Runs the loop on the calling thread for `duration` of real time, or until `stopLoop()` (or a signal
+    /// given to `stopLoop(on:)`) stops it sooner; waiting processes keep it running until then. The node
+    /// stays usable: run it again, or close it. Rounded up to whole milliseconds.
+    /// Precondition: as `run(until:)`.
+    public func run(for duration: Duration) {
+        let uv = prepareToRun("run(for:)")
+        let milliseconds = Timeout(duration).milliseconds ?? 0
+        uv.stop(after: UInt64(max(milliseconds, 0)), context: Unmanaged.passUnretained(self).toOpaque())
+        defer { uv.cancelStop() }
+        uv.keepAlive(true)
+        drainInbox()
+        if configuration.busyWait > .zero {
+            runBusyWaiting(uv, for: configuration.busyWait, mode: .stopped)
+        } else {
+            uv_run(uv.loop, UV_RUN_DEFAULT)
+        }
+        stopRequested = false
+        phase = .ready
+    }
+
+    /// Makes the loop stop, as `stopLoop()` does, when this OS process receives one of `signals` (SIGTERM
+    /// and SIGINT by default): `run(until:)` / `run(for:)` return, a dedicated thread ends and closes the
+    /// node — so a view socket is removed and connections are closed instead of being left behind. The
+    /// signals' default action (ending the process) no longer applies while the node is open; libuv
+    /// restores it when the node closes.
+    ///
+    /// Thread: loop thread (before `run`, or from process code or `execute`). Not for the manual clock.
+    /// - Throws: `ProcessError.nodeStopped` for a closed or manual-clock node; `.invalidSignal` naming a
+    ///   signal libuv refused.
+    public func stopLoop(on signals: [Int32] = [SIGTERM, SIGINT]) throws(ProcessError) {
+        preconditionInLoop()
+        guard let uv, phase != .closed else { throw .nodeStopped }
+        for signal in signals {
+            let status = uv.stop(on: signal, context: Unmanaged.passUnretained(self).toOpaque())
+            if status != 0 {
+                throw .invalidSignal(signal, reason: String(cString: uv_strerror(status)))
+            }
+        }
+    }
+
     /// `run(until:)` with busy waiting: non-blocking iterations while work keeps coming, a blocking one
     /// once `spin` has passed without any (`NodeConfiguration.busyWait`).
     private func runBusyWaiting(_ uv: UVLoop, for spin: Duration, mode: RunMode) {
@@ -77,9 +117,19 @@ extension Node {
     /// After `startLoop()`, loop-thread-only methods must be called from process code or `execute(_:)`.
     /// (Not to be confused with `start(_:_:options:)`, which starts a GenServer.)
     public func startLoop() {
+        precondition(startLoopIfNeeded(), "Node.startLoop(): already started")
+    }
+
+    /// Starts the loop on its dedicated thread as `startLoop()` does, unless it was started there already:
+    /// returns whether it started it now. Thread-safe (for `OTPServiceLifecycle.NodeService`, which runs a
+    /// node whether or not the program started its loop before).
+    /// Precondition: the node uses the system clock, and is not closed or running on another thread.
+    @discardableResult
+    public func startLoopIfNeeded() -> Bool {
         precondition(uv != nil, "Node.startLoop() needs the system clock")
-        precondition(phase == .ready && dedicatedThread == nil, "Node.startLoop(): already started or closed")
-        inbox.withLock {
+        return inbox.withLock {
+            guard dedicatedThread == nil else { return false }
+            precondition(phase == .ready, "Node.startLoop(): the node is closed or runs on another thread")
             var thread = pthread_t()
             let context = Unmanaged.passRetained(self).toOpaque()
             let status = pthread_create(&thread, nil, { context in
@@ -93,6 +143,7 @@ extension Node {
             precondition(status == 0, "pthread_create failed: \(status)")
             loopThread = thread
             dedicatedThread = thread
+            return true
         }
     }
 
@@ -229,5 +280,16 @@ extension Node {
         stopDistribution()
         finishClosingDistribution()
         return uv?.close() ?? 0
+    }
+}
+
+// MARK: Timeouts as a Swift `Duration` (rounded up to whole milliseconds; disfavoured, so a literal
+// such as `.seconds(2)` stays a `Timeout`)
+
+extension Node {
+    /// `advance(by:)` by a `Duration` (manual clock).
+    @_disfavoredOverload
+    public func advance(by duration: Duration) {
+        advance(by: Timeout(duration))
     }
 }

@@ -9,6 +9,9 @@ import CLibUV
 /// - `inbox` (`uv_async_t`): woken by other threads; its callback drains the node's `Inbox`.
 /// - `sampler` (`uv_timer_t`, only with metrics on): publishes the sampled metrics every
 ///   `MetricsOptions.sampleInterval`; unreferenced, so it never keeps the loop alive.
+/// - `stopper` (`uv_timer_t`, made by the first `run(for:)`): stops the loop when the time is up.
+/// - `signals` (`uv_signal_t`, one per signal given to `stopLoop(on:)`): stop the loop when the process
+///   receives that signal; unreferenced.
 ///
 /// Ownership follows libuv's rule: handle memory is freed only in the close callback, and `close()` runs
 /// the loop until every close callback has run, then returns `uv_loop_close`'s result.
@@ -20,6 +23,8 @@ final class UVLoop {
     private let timer: UnsafeMutablePointer<uv_timer_t>
     let inbox: UnsafeMutablePointer<uv_async_t>
     private var sampler: UnsafeMutablePointer<uv_timer_t>?
+    private var stopper: UnsafeMutablePointer<uv_timer_t>?
+    private var signals: [UnsafeMutablePointer<uv_signal_t>] = []
     /// When the libuv timer is due, or `.max` when it is not armed.
     private var timerDeadline = UInt64.max
     /// Whether the libuv timer is referenced (keeps the loop alive while armed). A wheel that empties
@@ -107,6 +112,42 @@ final class UVLoop {
         }, deadline > now ? deadline - now : 0, 0)
     }
 
+    /// Stops the loop (as `Node.stopLoop()` does) once `milliseconds` have passed (`Node.run(for:)`).
+    func stop(after milliseconds: UInt64, context: UnsafeMutableRawPointer) {
+        let stopper = self.stopper ?? {
+            let handle = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
+            uv_timer_init(loop, handle)
+            handle.pointee.data = context
+            self.stopper = handle
+            return handle
+        }()
+        uv_timer_start(stopper, { handle in
+            let node = Node.from(handle!.pointee.data)
+            node.stopRequested = true
+            uv_stop(handle!.pointee.loop)
+        }, milliseconds, 0)
+    }
+
+    /// `run(for:)` has returned: its stopper must not fire later.
+    func cancelStop() {
+        if let stopper { uv_timer_stop(stopper) }
+    }
+
+    /// Stops the loop (as `Node.stopLoop()`) when the process receives `signal`. Returns libuv's status.
+    func stop(on signal: Int32, context: UnsafeMutableRawPointer) -> Int32 {
+        let handle = UnsafeMutablePointer<uv_signal_t>.allocate(capacity: 1)
+        uv_signal_init(loop, handle)
+        handle.pointee.data = context
+        let status = uv_signal_start(handle, { handle, _ in
+            let node = Node.from(handle!.pointee.data)
+            node.stopRequested = true
+            uv_stop(handle!.pointee.loop)
+        }, signal)
+        uv_unref(otp_uv_handle(handle))
+        signals.append(handle)
+        return status
+    }
+
     /// Whether the libuv timer keeps the loop alive: armed and referenced (for tests and introspection).
     var timerKeepsLoopAlive: Bool { timerDeadline != .max && timerReferenced }
 
@@ -135,9 +176,13 @@ final class UVLoop {
             Node.from(handle!.pointee.data).uv!.closing -= 1
             UnsafeMutableRawPointer(handle)?.deallocate()
         }
-        if let sampler {
+        for handle in [sampler, stopper].compactMap({ $0 }) {
             closing += 1
-            uv_close(otp_uv_handle(sampler), closed)
+            uv_close(otp_uv_handle(handle), closed)
+        }
+        for handle in signals {
+            closing += 1
+            uv_close(otp_uv_handle(handle), closed)
         }
         uv_close(otp_uv_handle(scheduler), closed)
         uv_close(otp_uv_handle(timer), closed)

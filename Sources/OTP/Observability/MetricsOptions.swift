@@ -72,9 +72,23 @@ public enum CallOutcome: String, Sendable, CaseIterable {
         case .unknownName, .noProcess: self = .noproc
         case .timeout: self = .timeout
         case .serverExited: self = .exited
-        case .callingSelf, .mailboxFull, .notTermEncodable, .noDistribution, .wrongServerType: self = .refused
+        case .callingSelf, .mailboxFull, .notTermEncodable, .noDistribution, .wrongServerType, .wouldBlock,
+             .invalidTimeout: self = .refused
         case .wrongReplyType: self = .reply
-        case .nodeStopped: self = .cancelled
+        case .nodeStopped, .cancelled: self = .cancelled
         }
+    }
+}
+
+// MARK: Timeouts as a Swift `Duration` (rounded up to whole milliseconds; disfavoured, so a literal
+// such as `.seconds(2)` stays a `Timeout`)
+
+extension MetricsOptions {
+    /// Metrics options sampled every `sampleInterval`.
+    @_disfavoredOverload
+    public init(factory: (any MetricsFactory)? = nil, dimensions: [(String, String)] = [],
+                perProcess: PerProcess = .none, sampleInterval: Duration) {
+        self.init(factory: factory, dimensions: dimensions, perProcess: perProcess,
+                  sampleInterval: Timeout(sampleInterval))
     }
 }

@@ -62,3 +62,14 @@ public enum Next: Sendable, Equatable {
         timeout.isInfinite ? .receive : .receiveWithin(timeout)
     }
 }
+
+// MARK: Timeouts as a Swift `Duration` (rounded up to whole milliseconds; disfavoured, so a literal
+// such as `.seconds(2)` stays a `Timeout`)
+
+extension Next {
+    /// Wait for the next matching message for at most `timeout`.
+    @inlinable @_disfavoredOverload
+    public static func receive(timeout: Duration) -> Next {
+        receive(timeout: Timeout(timeout))
+    }
+}

@@ -139,3 +139,22 @@ public struct ProcessContext<Message> {
         try node.sendAfter(timeout, message, to: address)
     }
 }
+
+// MARK: Timeouts as a Swift `Duration` (rounded up to whole milliseconds; disfavoured, so a literal
+// such as `.seconds(2)` stays a `Timeout`)
+
+extension ProcessContext {
+    /// `sendAfter(_:_:to:)` after `duration`.
+    @discardableResult @_disfavoredOverload
+    public func sendAfter<M>(_ duration: Duration, _ message: M, to address: Address<M>) throws(ProcessError)
+        -> TimerRef
+    {
+        try sendAfter(Timeout(duration), message, to: address)
+    }
+
+    /// `sendAfter(_:_:)` to this process after `duration`.
+    @discardableResult @_disfavoredOverload
+    public func sendAfter(_ duration: Duration, _ message: Message) throws(ProcessError) -> TimerRef {
+        try sendAfter(Timeout(duration), message)
+    }
+}

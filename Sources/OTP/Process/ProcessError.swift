@@ -32,6 +32,10 @@ public enum ProcessError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A name that cannot be registered: empty, longer than 255 characters, or holding a control or
     /// invisible character (`reason` says which).
     case invalidName(String, reason: String)
+    /// A signal number libuv refused to watch (`Node.stopLoop(on:)`); `reason` is libuv's.
+    case invalidSignal(Int32, reason: String)
+    /// The awaiting Swift task was cancelled before the loop took the operation (async facade): it did not run.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -50,6 +54,8 @@ public enum ProcessError: Error, Sendable, Equatable, CustomStringConvertible {
         case .otherNode(let pid):
             return "cannot reach \(pid): it belongs to another node of this OS process, closed or not in a cluster with this one"
         case .invalidName(let name, let reason): return "invalid name '\(LogText(name))': \(reason)"
+        case .cancelled: return "the awaiting task was cancelled before the loop took the operation"
+        case .invalidSignal(let signal, let reason): return "cannot watch signal \(signal): \(reason)"
         }
     }
 }

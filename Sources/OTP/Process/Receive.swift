@@ -151,3 +151,32 @@ struct ClosureBehavior<Message>: ProcessBehavior {
         }
     }
 }
+
+// MARK: Timeouts as a Swift `Duration` (rounded up to whole milliseconds; disfavoured, so a literal
+// such as `.seconds(2)` stays a `Timeout`)
+
+extension Receive {
+    /// A receive that waits at most `timeout`.
+    @_disfavoredOverload
+    public init(
+        matching: ((borrowing Envelope<Message>) -> Bool)? = nil,
+        timeout: Duration,
+        after: ((ProcessContext<Message>) throws -> Step<Message>)? = nil,
+        _ body: @escaping Body
+    ) {
+        self.init(matching: matching, timeout: Timeout(timeout), after: after, body)
+    }
+}
+
+extension Step {
+    /// Wait for a message (or one `matching`) for at most `timeout`.
+    @_disfavoredOverload
+    public static func receive(
+        matching: ((borrowing Envelope<Message>) -> Bool)? = nil,
+        timeout: Duration,
+        after: ((ProcessContext<Message>) throws -> Step<Message>)? = nil,
+        _ body: @escaping Receive<Message>.Body
+    ) -> Step<Message> {
+        .receive(Receive(matching: matching, timeout: Timeout(timeout), after: after, body))
+    }
+}

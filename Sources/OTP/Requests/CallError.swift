@@ -23,6 +23,15 @@ public enum CallError: Error, Sendable, Equatable, CustomStringConvertible {
     case notTermEncodable(PID, reason: String)
     /// A remote server was called on a node that has not joined a cluster (`startDistribution`).
     case noDistribution(PID)
+    /// The awaiting Swift task was cancelled (async facade): the call was withdrawn on the loop and a late
+    /// reply is dropped.
+    case cancelled
+    /// A blocking node operation (`Node.call`, `stop`, `getState`, ...) was used where it would have to run
+    /// the loop it is already inside: from process code, or from `perform` or another job on the running
+    /// loop. `operation` names it. Use `ProcessContext.call` in process code, the async overload elsewhere.
+    case wouldBlock(operation: String)
+    /// The timeout was refused (negative); `reason` says why.
+    case invalidTimeout(String)
 
     public var description: String {
         switch self {
@@ -39,6 +48,11 @@ public enum CallError: Error, Sendable, Equatable, CustomStringConvertible {
         case .nodeStopped: return "the node stopped before the call completed"
         case .notTermEncodable(let pid, let reason): return "cannot call \(pid): \(reason)"
         case .noDistribution(let pid): return "cannot call \(pid): this node has not started distribution"
+        case .cancelled: return "the awaiting task was cancelled"
+        case .wouldBlock(let operation):
+            return "\(operation) blocks until the loop answers, but it was called on the running loop "
+                + "(process code or perform): use ProcessContext.call there, or the async overload"
+        case .invalidTimeout(let reason): return "invalid timeout: \(reason)"
         }
     }
 }

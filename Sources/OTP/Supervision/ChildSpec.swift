@@ -177,3 +177,14 @@ extension Node {
         }
     }
 }
+
+// MARK: Timeouts as a Swift `Duration` (rounded up to whole milliseconds; disfavoured, so a literal
+// such as `.seconds(2)` stays a `Timeout`)
+
+extension ShutdownPolicy {
+    /// Sent `shutdown`; killed if it has not exited within `duration`.
+    @_disfavoredOverload
+    public static func timeout(_ duration: Duration) -> ShutdownPolicy {
+        .timeout(Timeout(duration))
+    }
+}

@@ -45,7 +45,26 @@ extension Node {
         try Self.started(call(supervisor, .startChild(spec), timeout: .infinity))
     }
 
+    /// `start_child` for a server child, returning its typed reference (`nil`: `initialize` ignored).
+    /// - Throws: `SupervisorError`, or `CallError.wrongServerType` when the child runs another server type.
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
+    @discardableResult
+    public func startChild<S: GenServer>(_ supervisor: ServerRef<Supervisor>, _ spec: ChildSpec, as type: S.Type)
+        throws -> ServerRef<S>?
+    {
+        try startChild(supervisor, spec).map { pid throws(CallError) in try ServerRef<S>(pid: pid, on: self) }
+    }
+
     // MARK: Dynamic supervisor, blocking
+
+    /// `start_child` for a server child, returning its typed reference (`nil`: `initialize` ignored).
+    /// - Throws: `SupervisorError`, or `CallError.wrongServerType` when the child runs another server type.
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
+    @discardableResult
+    public func startChild<S: GenServer>(_ supervisor: ServerRef<DynamicSupervisor>, _ spec: ChildSpec,
+                                         as type: S.Type) throws -> ServerRef<S>? {
+        try startChild(supervisor, spec).map { pid throws(CallError) in try ServerRef<S>(pid: pid, on: self) }
+    }
 
     @available(*, noasync, message: "drives the loop; from async code use the async overload")
     @discardableResult
@@ -99,6 +118,23 @@ extension Node {
     @discardableResult
     public func startChild(_ supervisor: ServerRef<DynamicSupervisor>, _ spec: ChildSpec) async throws -> PID? {
         try Self.started(await call(supervisor, .startChild(spec), timeout: .infinity))
+    }
+
+    /// `start_child` for a server child, from async code, returning its typed reference.
+    @discardableResult
+    public func startChild<S: GenServer>(_ supervisor: ServerRef<Supervisor>, _ spec: ChildSpec, as type: S.Type)
+        async throws -> ServerRef<S>?
+    {
+        guard let pid = try await startChild(supervisor, spec) else { return nil }
+        return try await serverRef(S.self, pid: pid)
+    }
+
+    /// `start_child` for a server child of a dynamic supervisor, from async code, returning its typed reference.
+    @discardableResult
+    public func startChild<S: GenServer>(_ supervisor: ServerRef<DynamicSupervisor>, _ spec: ChildSpec,
+                                         as type: S.Type) async throws -> ServerRef<S>? {
+        guard let pid = try await startChild(supervisor, spec) else { return nil }
+        return try await serverRef(S.self, pid: pid)
     }
 
     public func terminateChild(_ supervisor: ServerRef<DynamicSupervisor>, pid: PID) async throws {

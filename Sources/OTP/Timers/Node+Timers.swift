@@ -202,3 +202,22 @@ extension Node {
         }
     }
 }
+
+// MARK: Timeouts as a Swift `Duration` (rounded up to whole milliseconds; disfavoured, so a literal
+// such as `.seconds(2)` stays a `Timeout`)
+
+extension Node {
+    /// `sendAfter(_:_:to:)` after `duration`.
+    @discardableResult @_disfavoredOverload
+    public func sendAfter<M>(_ duration: Duration, _ message: M, to address: Address<M>) throws(ProcessError)
+        -> TimerRef
+    {
+        try sendAfter(Timeout(duration), message, to: address)
+    }
+
+    /// `sendAfter(_:_:to:)` to a registered name (resolved when the timer fires) after `duration`.
+    @discardableResult @_disfavoredOverload
+    public func sendAfter<M>(_ duration: Duration, _ message: M, to name: String) throws(ProcessError) -> TimerRef {
+        try sendAfter(Timeout(duration), message, to: name)
+    }
+}

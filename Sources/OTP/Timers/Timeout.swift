@@ -4,6 +4,10 @@
 /// nothing matches. Negative values are representable so that they can be reported: every API that takes
 /// a `Timeout` refuses them with `ProcessError.invalidTimeout`.
 ///
+/// Every API that takes a `Timeout` also takes a Swift `Duration` (`.seconds(0.5)`, `.milliseconds(250)`,
+/// or a `Duration` value), rounded up to whole milliseconds; `Timeout` remains for `.infinity`, which a
+/// `Duration` cannot say.
+///
 /// Thread: a plain value, `Sendable`. Resolution: one millisecond, like Erlang and libuv.
 public struct Timeout: Sendable, Hashable, CustomStringConvertible {
     /// Milliseconds, or `nil` for infinity.

@@ -91,14 +91,14 @@ struct AsyncFacadeTests {
         // Wait until the call is registered on the loop, then cancel.
         try await eventually("the call registered") { (try? await node.inspect { $0.pendingExternalCalls }) == 1 }
         task.cancel()
-        await #expect(throws: CancellationError.self) { try await task.value }
+        await #expect(throws: CallError.cancelled) { try await task.value }
         try await eventually("the call withdrawn") { (try? await node.inspect { $0.pendingExternalCalls }) == 0 }
         #expect(try await node.call(holder, .releaseAll(9)) == 1)
         #expect(try await node.inspect { $0.statistics.ignoredReplies } == 1)
         #expect(try await node.inspect { $0.statistics.monitors } == 0)
     }
 
-    @Test("a task cancelled before its call reaches the loop gets CancellationError and leaves nothing behind")
+    @Test("a task cancelled before its call reaches the loop gets CallError.cancelled and leaves nothing behind")
     func cancelledBeforeRegistration() async throws {
         let node = startedNode()
         defer { node.finish() }
@@ -108,7 +108,7 @@ struct AsyncFacadeTests {
                 withUnsafeCurrentTask { $0?.cancel() }
                 return try await node.call(holder, .hold, timeout: .infinity)
             }
-            await #expect(throws: CancellationError.self) { try await task.value }
+            await #expect(throws: CallError.cancelled) { try await task.value }
         }
         #expect(try await node.call(holder, .releaseAll(0)) == 0)
         #expect(try await node.inspect { $0.pendingExternalCalls } == 0)

@@ -25,6 +25,25 @@ struct ServiceLifecycleTests {
         _ = plain
     }
 
+    @Test("a node whose loop was started before run(): the service takes it over and stops it in order")
+    func nodeStartedBefore() async throws {
+        let events = Log<String>()
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        let (first, second, _) = try Self.setUp(node, events)
+        node.startLoop()
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await NodeService(node: node).run() }
+                #expect(try await node.call(first, .get) == 1)
+                #expect(try await node.call(second, .get) == 2)
+                trigger.triggerGracefulShutdown()
+                try await group.waitForAll()
+            }
+        }
+        #expect(events.entries == ["terminate 2 shutdown", "terminate 1 shutdown"])
+        #expect(!node.execute { _ in })  // the node is closed
+    }
+
     /// Two servers that log their terminate, and a plain process; on the creating thread, before startLoop().
     static func setUp(_ node: Node, _ events: Log<String>) throws
         -> (ServerRef<Counter>, ServerRef<Counter>, Address<Command>)

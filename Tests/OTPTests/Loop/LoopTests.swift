@@ -160,6 +160,42 @@ struct LoopTests {
         #expect(node.close() == 0)
     }
 
+    @Test("run(for:) runs the real loop for that long with processes waiting, and the node stays usable")
+    func runFor() throws {
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        try spawnIdler(node)  // a waiting process: run(until: .stopped) would run forever
+        let log = Log<String>()
+        try node.spawn(of: String.self) { process in
+            _ = try process.sendAfter(Duration.milliseconds(5), "tick")
+            return .receive { envelope, _ in
+                log.append(envelope.message ?? "?")
+                return .exit(.normal)
+            }
+        }
+        let start = node.now
+        node.run(for: .milliseconds(30))
+        #expect(node.now - start >= 30)
+        #expect(log.entries == ["tick"])
+        #expect(node.statistics.live == 1)
+        node.run(for: .zero)  // again: returns after one pass
+        #expect(node.close() == 0)
+    }
+
+    @Test("stopLoop(on:) stops the loop when the process gets the signal; closing removes the signal watch")
+    func stopOnSignal() throws {
+        let node = Node(configuration: NodeConfiguration(report: Reports().handler))
+        try spawnIdler(node)
+        try node.stopLoop(on: [SIGUSR2])
+        try node.spawn(of: Never.self) { _ in
+            kill(getpid(), SIGUSR2)  // process-directed: a thread of the pool may block it
+            return .exit(.normal)
+        }
+        node.run(until: .stopped)  // would never return without the signal
+        #expect(node.statistics.live == 1)
+        #expect(node.close() == 0)
+        #expect(throws: ProcessError.nodeStopped) { try node.stopLoop(on: [SIGUSR2]) }
+    }
+
     @Test("a dedicated loop thread takes posts and jobs from other threads, then stops and closes")
     func dedicatedThread() throws {
         let node = Node(configuration: NodeConfiguration(report: Reports().handler))

@@ -180,17 +180,17 @@ extension Node {
     /// Calls a server of another node (an Erlang or Elixir `gen_server`, or a swift-otp GenServer) from
     /// async code; the reply is decoded as `R`.
     /// - Throws: `CallError` (`timeout`, `noProcess` for a name not registered there, `serverExited` with
-    ///   `noconnection` when the node is unreachable or the connection drops, `wrongReplyType`), or
-    ///   `CancellationError`.
+    ///   `noconnection` when the node is unreachable or the connection drops, `wrongReplyType`,
+    ///   `cancelled`, `nodeStopped`).
     public func call<R: TermDecodable & Sendable>(
         remote server: PID, _ request: some TermEncodable & Sendable, as replyType: R.Type = R.self,
         timeout: Timeout = .seconds(5)
-    ) async throws -> R {
-        try await external { node, call in
+    ) async throws(CallError) -> R {
+        try await facade(CallError.self) { try await external { node, call in
             node.beginExternal(call, timeout: timeout) { caller in
                 node.beginRemoteCall(from: caller, to: server, request, as: R.self)
             }
-        }
+        } }
     }
 }
 
@@ -214,4 +214,29 @@ extension ProcessContext {
 struct RemoteReplyMismatch: Sendable, CustomStringConvertible {
     let error: TermConversionError
     var description: String { "a reply that does not decode: \(error)" }
+}
+
+// MARK: Timeouts as a Swift `Duration` (rounded up to whole milliseconds; disfavoured, so a literal
+// such as `.seconds(2)` stays a `Timeout`)
+
+extension Node {
+    /// Calls a remote server from async code, waiting at most `timeout`.
+    @_disfavoredOverload
+    public func call<R: TermDecodable & Sendable>(
+        remote server: PID, _ request: some TermEncodable & Sendable, as replyType: R.Type = R.self,
+        timeout: Duration
+    ) async throws(CallError) -> R {
+        try await call(remote: server, request, as: replyType, timeout: Timeout(timeout))
+    }
+}
+
+extension ProcessContext {
+    /// `call(remote:_:as:timeout:then:)` waiting at most `timeout`.
+    @inlinable @_disfavoredOverload
+    public func call<R: TermDecodable & Sendable>(
+        remote server: PID, _ request: some TermEncodable, as replyType: R.Type = R.self, timeout: Duration,
+        then: @escaping (Result<R, CallError>, ProcessContext<Message>) throws -> Step<Message>
+    ) throws -> Step<Message> {
+        try call(remote: server, request, as: replyType, timeout: Timeout(timeout), then: then)
+    }
 }
