@@ -64,10 +64,13 @@ doc-samples: deps
 	python3 Tests/doc-samples/extract.py
 	cd .build-doc-samples && $(SWIFT) build
 
-## The DocC catalog of the OTP module builds without warnings (swift-docc-plugin).
+## The DocC catalog of the OTP module builds without warnings (swift-docc-plugin), its guides are the
+## current docs/ (Tests/docc/guides.py writes them), and every link of the rendered site resolves.
 docs: deps
+	python3 Tests/docc/guides.py --check
 	$(SWIFT) package generate-documentation --target OTP --warnings-as-errors > .build/docc.log 2>&1 || (cat .build/docc.log; exit 1)
-	@echo "DocC OK: the OTP documentation builds without warnings"
+	python3 Tests/docc/links.py .build/plugins/Swift-DocC/outputs/OTP.doccarchive
+	@echo "DocC OK: the OTP documentation builds without warnings and its links resolve"
 
 ## The whole test suite: unit and loop tests (distribution against real Erlang nodes), otp-top in a terminal, the CMake build (library, demo, hosts),
 ## the guides' code samples, the DocC catalog, and one iteration of every benchmark (so the suite cannot

@@ -285,7 +285,9 @@ def readme_block(results):
         lines.append(f"| remote `gen_server:call` between two nodes on loopback | {ours['call_us']:.0f} µs | — | "
                      f"{theirs['call_us']:.0f} µs |")
     lines += ["", "Every figure is from `make compare` on this machine (`docs/benchmarks.md`, one run); "
-              "`Benchmarks/compare.py` writes this table from `Benchmarks/results/latest.json`.", README_END]
+              "`Benchmarks/compare.py` writes this table and the chart from `Benchmarks/results/latest.json`.",
+              "", "![swift-otp's time and memory as a fraction of Erlang/OTP's, per workload (lower is better)]"
+              "(docs/benchmarks-ratios.svg)", README_END]
     return "\n".join(lines)
 
 

@@ -7,7 +7,7 @@ public enum StoreValue: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .text(let text): return "'\(text)'"
+        case .text(let text): return "\"\(text)\""
         case .number(let number): return "\(number)"
         }
     }
@@ -89,9 +89,9 @@ public struct KeyValueStore: GenServer {
         return data
     }
 
-    /// A dictionary printed with sorted keys, so the output is the same on every run.
+    /// A dictionary printed as a Swift literal with sorted keys, so the output is the same on every run.
     public static func format(_ data: [String: StoreValue]) -> String {
-        "{" + data.keys.sorted().map { "'\($0)': \(data[$0]!)" }.joined(separator: ", ") + "}"
+        "[" + data.keys.sorted().map { "\"\($0)\": \(data[$0]!)" }.joined(separator: ", ") + "]"
     }
 }
 

@@ -4,7 +4,8 @@ doc-samples` builds, so that each code sample of the guides is known to compile 
 
 A guide's blocks form one program, in order (a tutorial builds on its earlier blocks), in the main.swift of
 an executable named after the guide. `<!-- sample: new -->` on the line before a block starts a new program
-(for a block that redefines what an earlier one defined). Blocks in other languages are not compiled.
+(for a block that redefines what an earlier one defined). A program with an `@main` type is written to
+App.swift instead of main.swift. Blocks in other languages are not compiled.
 The package is written to .build-doc-samples/ (git-ignored) and depends on this package by path.
 """
 import pathlib
@@ -42,7 +43,9 @@ if (out / "Sources").exists():
 for target, blocks in programs.items():
     folder = out / "Sources" / target
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "main.swift").write_text("\n\n".join(blocks) + "\n")
+    # A program with an `@main` type cannot have top-level code, so it must not live in main.swift.
+    name = "App.swift" if any(re.search(r"^@main\b", b, re.M) for b in blocks) else "main.swift"
+    (folder / name).write_text("\n\n".join(blocks) + "\n")
 
 targets = ",\n        ".join(
     f'.executableTarget(name: "{t}", dependencies: [.product(name: "OTP", package: "swift-otp"), '

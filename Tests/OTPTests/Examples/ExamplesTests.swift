@@ -10,7 +10,7 @@ struct ExamplesTests {
             "Logged: Application started", "Logged: Processing request",
             "All logs: [\"Application started\", \"Processing request\"]",
         ],
-        "key-value store": ["Name: Alice", "All data: {'age': 30, 'name': 'Alice'}", "After delete: {'name': 'Alice'}"],
+        "key-value store": ["Name: Alice", "All data: [\"age\": 30, \"name\": \"Alice\"]", "After delete: [\"name\": \"Alice\"]"],
         "delayed reply": ["Slow operation result: completed", "Server still answers: pong"],
         "stopping": [
             "terminate(normal) ran", "Stop: reply 'stopping', server alive: false",

@@ -376,7 +376,7 @@ struct BadInputTests {
 
     // MARK: The node and threads
 
-    @Test("E25 every async entry point after the node stopped throws CallError.nodeStopped; post and execute report it")
+    @Test("E25 every async entry point after the node stopped throws its own nodeStopped; post and execute report it")
     func afterStop() async throws {
         let node = Node(configuration: NodeConfiguration(report: { _ in }, logger: quietLogger))
         node.startLoop()
@@ -385,12 +385,55 @@ struct BadInputTests {
         node.join()
         await #expect(throws: CallError.nodeStopped) { try await node.call(server, .get) }
         await #expect(throws: CallError.nodeStopped) { try await node.cast(server, .add(1)) }
-        await #expect(throws: CallError.nodeStopped) { try await node.send(1, to: "anyone") }
-        await #expect(throws: CallError.nodeStopped) { try await node.spawn(Stubborn()) }
+        await #expect(throws: CallError.nodeStopped) { try await node.getState(ServerRef<Holder>.named("h")) }
+        await #expect(throws: ProcessError.nodeStopped) { try await node.send(1, to: "anyone") }
+        await #expect(throws: ProcessError.nodeStopped) { try await node.spawn(Stubborn()) }
+        await #expect(throws: ProcessError.nodeStopped) { try await node.whereis("anyone") }
+        await #expect(throws: StartError.nodeStopped) { try await node.start(Holder()) }
         let refused = Log<ProcessError>()
         node.post(Command.value(1), to: Address<Command>(unchecked: server.pid!)) { refused.append($0) }
         #expect(refused.entries == [.nodeStopped])
         #expect(node.execute { _ in } == false)
+    }
+
+    @Test("E39 a blocking node operation inside the loop (process code, perform) throws wouldBlock naming it")
+    func blockingInsideTheLoop() throws {
+        let node = Node(configuration: NodeConfiguration(clock: .manual, report: { _ in }, logger: quietLogger))
+        let server = try node.start(Counter.self, 5)
+        let errors = Log<String>()
+        try node.spawn(of: Never.self) { _ in
+            do { _ = try node.call(server, .get) } catch { errors.append("\(error)") }
+            do { _ = try node.getState(server) } catch { errors.append("\(error)") }
+            do { try node.stop(server) } catch { errors.append("\(error)") }
+            do { try node.start(Counter.self, 1) } catch { errors.append("\(error)") }
+            return .exit(.normal)
+        }
+        node.runUntilIdle()
+        #expect(errors.entries == [
+            CallError.wouldBlock(operation: "Node.call").description,
+            CallError.wouldBlock(operation: "Node.getState").description,
+            CallError.wouldBlock(operation: "Node.stop").description,
+            StartError.wouldBlock(operation: "Node.start").description,
+        ])
+        #expect(try node.call(server, .get) == 5)  // nothing happened; the node goes on
+    }
+
+    @Test("E40 a negative timeout, as a Timeout or a Duration, is a typed error on every path")
+    func negativeTimeouts() async throws {
+        let node = Node(configuration: NodeConfiguration(report: { _ in }, logger: quietLogger))
+        node.startLoop()
+        defer { node.finish() }
+        let server = try await node.start(Counter.self, 0)
+        await #expect(throws: CallError.invalidTimeout("-5 ms is negative")) {
+            try await node.call(server, .get, timeout: .milliseconds(-5))
+        }
+        await #expect(throws: CallError.invalidTimeout("-2000 ms is negative")) {
+            try await node.call(server, .get, timeout: Duration.seconds(-2))
+        }
+        await #expect(throws: ProcessError.invalidTimeout("-1 ms is negative")) {
+            try await node.perform { node in try node.sendAfter(Duration.milliseconds(-1), 1, to: "anyone") }
+        }
+        #expect(try await node.call(server, .get) == 0)
     }
 
     @Test("E26 loop-thread-only API called from another thread traps with a message naming the call")
