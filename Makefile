@@ -142,8 +142,14 @@ cmake-test: cmake-build
 	$(CMAKE_DIR)/otp-swift-host | tee $(CMAKE_DIR)/swift-host.out
 	grep -q "swift-host: Hello, Swift! (#2)" $(CMAKE_DIR)/swift-host.out
 	$(CMAKE_DIR)/otp-c-host | tee $(CMAKE_DIR)/c-host.out
-	grep -q "c-host: total of 1..10 is 55" $(CMAKE_DIR)/c-host.out
-	@echo "CMake build OK: the demo, the Swift host and the C host ran to the end"
+	grep -q 'c-host: over TCP the node answered "HELLO FROM A SOCKET"' $(CMAKE_DIR)/c-host.out
+	grep -q "c-host: done (0 failures)" $(CMAKE_DIR)/c-host.out
+	rm -rf $(CMAKE_DIR)/prefix $(CMAKE_DIR)/c-host-project
+	cmake --install $(CMAKE_DIR) --prefix $(CMAKE_DIR)/prefix > /dev/null
+	cmake -S Examples/Hosts/c-host -B $(CMAKE_DIR)/c-host-project -G Ninja -DCMAKE_PREFIX_PATH=$(abspath $(CMAKE_DIR))/prefix > /dev/null
+	cmake --build $(CMAKE_DIR)/c-host-project > /dev/null
+	$(CMAKE_DIR)/c-host-project/c-host | grep -q "c-host: done (0 failures)"
+	@echo "CMake build OK: the demo, the Swift host and the C host ran to the end; find_package(SwiftOTP) builds the C host from an install"
 
 ## One iteration of each benchmark, a quick run of the comparison's Swift side, and the distribution
 ## benchmark's swift-otp nodes once.

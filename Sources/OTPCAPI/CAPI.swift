@@ -1,43 +1,112 @@
 import OTP
 
-/// A small C API over a node, for hosts written in C (see `include/otp.h` and `Examples/Hosts/c-host`).
+/// The C API (`include/otp.h`): a node for hosts written in C — on its own loop or attached to the host's
+/// `uv_loop_t` — that sends binaries to named processes, calls them, and runs processes written in C.
 ///
-/// The node handle is an opaque pointer to a retained `Node`. Functions marked "loop thread" must be
-/// called on the thread that drives the node (the thread that created it, while the host steps it with
-/// `otp_node_run_once`); `otp_post_int` and `otp_node_stop` are thread-safe. Errors are small integer codes
-/// (`OTP_OK`, `OTP_UNKNOWN_NAME`, ...), never crashes.
+/// The node handle is an opaque pointer to a retained `Node`. Thread: loop thread for everything but
+/// `otp_post` and `otp_node_stop`. Errors are `OTP_*` codes, never crashes: every name and buffer a host
+/// passes is checked. Binaries are copied on the way in and lent (valid during the callback) on the way out.
 
-/// The accumulator behind `otp_spawn_accumulator`: casts add, a call reads the total.
-struct Accumulator: GenServer {
-    enum Call: Sendable { case total }
-    typealias Cast = Int64
-    typealias Reply = Int64
-    var total: Int64 = 0
-
-    mutating func handleCast(_ message: Int64, _ server: ServerContext<Accumulator>) throws -> ServerResult<Accumulator> {
-        total &+= message
-        return .noReply
-    }
-
-    mutating func handleCall(_ request: Call, from caller: Caller<Int64>, _ server: ServerContext<Accumulator>) throws
-        -> ServerResult<Accumulator>
-    {
-        .reply(total)
-    }
-}
+// MARK: Codes and conversions
 
 let otpOK: Int32 = 0
 let otpUnknownName: Int32 = 1
 let otpMailboxFull: Int32 = 2
 let otpNameTaken: Int32 = 3
 let otpFailed: Int32 = 4
+let otpTimeout: Int32 = 5
+let otpNoProcess: Int32 = 6
+let otpServerExited: Int32 = 7
+let otpWrongType: Int32 = 8
+let otpNodeStopped: Int32 = 9
+let otpInvalid: Int32 = 10
+
+/// `otp_reply_cb`.
+public typealias ReplyCallback = @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafeRawPointer?, Int) -> Void
+/// `otp_message_cb`.
+public typealias MessageCallback = @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeRawPointer?,
+                                            Int, UnsafeMutableRawPointer?) -> Void
 
 @inline(__always)
 private func node(_ handle: UnsafeMutableRawPointer) -> Node {
     Unmanaged<Node>.fromOpaque(handle).takeUnretainedValue()
 }
 
-private func name(_ cName: UnsafePointer<CChar>) -> String { String(cString: cName) }
+/// A C string as a name; `nil` for a NULL pointer.
+private func name(_ cName: UnsafePointer<CChar>?) -> String? { cName.map { String(cString: $0) } }
+
+/// A copy of a C buffer; `nil` when `data` is NULL with a non-zero size.
+private func bytes(_ data: UnsafeRawPointer?, _ size: Int) -> [UInt8]? {
+    guard size > 0 else { return [] }
+    guard let data else { return nil }
+    return Array(UnsafeRawBufferPointer(start: data, count: size))
+}
+
+private func code(_ error: ProcessError) -> Int32 {
+    switch error {
+    case .unknownName: return otpUnknownName
+    case .mailboxFull: return otpMailboxFull
+    case .nameTaken, .alreadyRegistered: return otpNameTaken
+    case .noProcess: return otpNoProcess
+    case .wrongMessageType: return otpWrongType
+    case .nodeStopped: return otpNodeStopped
+    case .invalidName, .invalidTimeout, .invalidCapacity: return otpInvalid
+    default: return otpFailed
+    }
+}
+
+private func code(_ error: CallError) -> Int32 {
+    switch error {
+    case .unknownName: return otpUnknownName
+    case .noProcess: return otpNoProcess
+    case .timeout: return otpTimeout
+    case .serverExited: return otpServerExited
+    case .mailboxFull: return otpMailboxFull
+    case .wrongServerType, .wrongReplyType: return otpWrongType
+    case .nodeStopped, .cancelled: return otpNodeStopped
+    case .invalidTimeout: return otpInvalid
+    default: return otpFailed
+    }
+}
+
+// MARK: Processes written in C
+
+/// A process whose messages go to a C callback: a GenServer whose calls, and plain messages (`Info`), are
+/// binaries. A call is handed over with a `CallerBox` the callback answers through `otp_reply`.
+struct CProcess: GenServer, @unchecked Sendable {  // C pointers; it lives and runs on the loop thread only
+    typealias Call = [UInt8]
+    typealias Info = [UInt8]
+    typealias Reply = [UInt8]
+
+    let onMessage: MessageCallback
+    let context: UnsafeMutableRawPointer?
+    let handle: UnsafeMutableRawPointer
+
+    mutating func handleCall(_ request: [UInt8], from caller: Caller<[UInt8]>, _ server: ServerContext<CProcess>)
+        throws -> ServerResult<CProcess>
+    {
+        let pending = Unmanaged.passRetained(CallerBox(caller)).toOpaque()
+        request.withUnsafeBytes { onMessage(context, handle, $0.baseAddress, $0.count, pending) }
+        return .noReply
+    }
+
+    mutating func handleInfo(_ message: InfoMessage<[UInt8]>, _ server: ServerContext<CProcess>) throws
+        -> ServerResult<CProcess>
+    {
+        if case .message(let data) = message {
+            data.withUnsafeBytes { onMessage(context, handle, $0.baseAddress, $0.count, nil) }
+        }
+        return .noReply
+    }
+}
+
+/// A call a C process has not answered yet (`otp_caller_t`).
+final class CallerBox {
+    let caller: Caller<[UInt8]>
+    init(_ caller: Caller<[UInt8]>) { self.caller = caller }
+}
+
+// MARK: The node
 
 /// Creates a node with its own libuv loop; the calling thread drives it.
 @c(otp_node_create)
@@ -45,20 +114,35 @@ public func otpNodeCreate() -> UnsafeMutableRawPointer {
     Unmanaged.passRetained(Node()).toOpaque()
 }
 
-/// Closes the node and frees it. Returns `uv_loop_close`'s result (0: nothing left open). Loop thread.
-@c(otp_node_destroy)
-public func otpNodeDestroy(_ handle: UnsafeMutableRawPointer) -> Int32 {
-    let node = Unmanaged<Node>.fromOpaque(handle).takeRetainedValue()
-    return node.close()
+/// Creates a node on the host's initialised `uv_loop_t`, which the host runs.
+@c(otp_node_attach)
+public func otpNodeAttach(_ loop: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+    Unmanaged.passRetained(Node(attachingTo: loop)).toOpaque()
 }
 
-/// Runs one loop iteration (`blocking` != 0 waits for work). Returns 1 while work is pending. Loop thread.
+/// Detaches an attached node and frees it.
+@c(otp_node_detach)
+public func otpNodeDetach(_ handle: UnsafeMutableRawPointer) -> Int32 {
+    let node = node(handle)
+    guard node.isAttached else { return otpInvalid }
+    node.detach()
+    Unmanaged<Node>.fromOpaque(handle).release()
+    return otpOK
+}
+
+/// Closes a node of its own and frees it. Returns `uv_loop_close`'s result (0: nothing left open).
+@c(otp_node_destroy)
+public func otpNodeDestroy(_ handle: UnsafeMutableRawPointer) -> Int32 {
+    Unmanaged<Node>.fromOpaque(handle).takeRetainedValue().close()
+}
+
+/// Runs one loop iteration (`blocking` != 0 waits for work). Returns 1 while work is pending.
 @c(otp_node_run_once)
 public func otpNodeRunOnce(_ handle: UnsafeMutableRawPointer, _ blocking: Int32) -> Int32 {
     node(handle).runOnce(blocking: blocking != 0) ? 1 : 0
 }
 
-/// Runs the loop until `otp_node_stop`. Loop thread.
+/// Runs the loop until `otp_node_stop`.
 @c(otp_node_run)
 public func otpNodeRun(_ handle: UnsafeMutableRawPointer) {
     node(handle).run(until: .stopped)
@@ -70,50 +154,113 @@ public func otpNodeStop(_ handle: UnsafeMutableRawPointer) {
     node(handle).stopLoop()
 }
 
-/// Starts an accumulator server registered as `name`. Loop thread.
-@c(otp_spawn_accumulator)
-public func otpSpawnAccumulator(_ handle: UnsafeMutableRawPointer, _ cName: UnsafePointer<CChar>) -> Int32 {
+/// The node's own loop's backend file descriptor.
+@c(otp_node_backend_fd)
+public func otpNodeBackendFD(_ handle: UnsafeMutableRawPointer) -> Int32 {
+    node(handle).backendFileDescriptor
+}
+
+/// Milliseconds until the node's own loop has work due (-1: none).
+@c(otp_node_backend_timeout)
+public func otpNodeBackendTimeout(_ handle: UnsafeMutableRawPointer) -> Int32 {
+    node(handle).backendTimeout
+}
+
+// MARK: Messages and calls
+
+/// Sends a copy of `data` to the process registered as `name`: a C process (as its `Info`), or a Swift
+/// process that takes `[UInt8]`.
+@c(otp_send)
+public func otpSend(_ handle: UnsafeMutableRawPointer, _ cName: UnsafePointer<CChar>?, _ data: UnsafeRawPointer?,
+                    _ size: Int) -> Int32 {
+    guard let target = name(cName), let message = bytes(data, size) else { return otpInvalid }
+    return send(message, to: target, on: node(handle))
+}
+
+private func send(_ message: [UInt8], to target: String, on node: Node) -> Int32 {
     do {
-        try node(handle).start(Accumulator(), options: StartOptions(name: name(cName)))
+        try node.send(message, to: ServerRef<CProcess>.named(target))
         return otpOK
-    } catch .alreadyStarted {
-        return otpNameTaken
+    } catch .wrongMessageType {
+        do {
+            try node.send(message, to: target)  // a Swift process of [UInt8]
+            return otpOK
+        } catch {
+            return code(error)
+        }
     } catch {
-        return otpFailed
+        return code(error)
     }
 }
 
-/// Adds `value` to the accumulator registered as `name` (a cast). Loop thread.
-@c(otp_send_int)
-public func otpSendInt(_ handle: UnsafeMutableRawPointer, _ cName: UnsafePointer<CChar>, _ value: Int64) -> Int32 {
-    code(node(handle).cast(ServerRef<Accumulator>.named(name(cName)), value))
+/// `otp_send` from any thread; the outcome is not reported.
+@c(otp_post)
+public func otpPost(_ handle: UnsafeMutableRawPointer, _ cName: UnsafePointer<CChar>?, _ data: UnsafeRawPointer?,
+                    _ size: Int) -> Int32 {
+    guard let target = name(cName), let message = bytes(data, size) else { return otpInvalid }
+    return node(handle).execute { node in _ = send(message, to: target, on: node) } ? otpOK : otpNodeStopped
 }
 
-/// Like `otp_send_int`, from any thread; the outcome is not reported (it is counted by the node).
-@c(otp_post_int)
-public func otpPostInt(_ handle: UnsafeMutableRawPointer, _ cName: UnsafePointer<CChar>, _ value: Int64) -> Int32 {
-    let target = name(cName)
-    return node(handle).execute { node in node.cast(ServerRef<Accumulator>.named(target), value) } ? otpOK : otpFailed
-}
-
-/// Reads the total of the accumulator registered as `name` into `total`. Loop thread.
-@c(otp_accumulator_total)
-public func otpAccumulatorTotal(_ handle: UnsafeMutableRawPointer, _ cName: UnsafePointer<CChar>,
-                                _ total: UnsafeMutablePointer<Int64>) -> Int32 {
+/// Calls the C process registered as `name`; `done` runs once, on the loop thread, with the outcome.
+@c(otp_call)
+public func otpCall(_ handle: UnsafeMutableRawPointer, _ cName: UnsafePointer<CChar>?, _ data: UnsafeRawPointer?,
+                    _ size: Int, _ timeoutMilliseconds: Int64, _ done: ReplyCallback?,
+                    _ context: UnsafeMutableRawPointer?) -> Int32 {
+    guard let done, let target = name(cName), let request = bytes(data, size),
+          timeoutMilliseconds >= -1 else { return otpInvalid }
+    let timeout: Timeout = timeoutMilliseconds == -1 ? .infinity : .milliseconds(timeoutMilliseconds)
+    let contextBits = UInt(bitPattern: context)  // handed back untouched, on this thread
     do {
-        total.pointee = try node(handle).call(ServerRef<Accumulator>.named(name(cName)), .total)
+        try node(handle).spawn(of: Never.self) { process in
+            try process.call(ServerRef<CProcess>.named(target), request, timeout: timeout) { result, _ in
+                let context = UnsafeMutableRawPointer(bitPattern: contextBits)
+                switch result {
+                case .success(let reply): reply.withUnsafeBytes { done(context, otpOK, $0.baseAddress, $0.count) }
+                case .failure(let error): done(context, code(error), nil, 0)
+                }
+                return .exit(.normal)
+            }
+        }
         return otpOK
-    } catch .unknownName {
-        return otpUnknownName
     } catch {
-        return otpFailed
+        return code(error)
     }
 }
 
-private func code(_ outcome: CastOutcome) -> Int32 {
-    switch outcome {
-    case .delivered: return otpOK
-    case .unknownName, .noProcess, .wrongServerType: return otpUnknownName
-    case .mailboxFull: return otpMailboxFull
+// MARK: Processes written in C
+
+/// Starts a process registered as `name` whose messages go to `onMessage`.
+@c(otp_register_process)
+public func otpRegisterProcess(_ handle: UnsafeMutableRawPointer, _ cName: UnsafePointer<CChar>?,
+                               _ onMessage: MessageCallback?, _ context: UnsafeMutableRawPointer?) -> Int32 {
+    guard let target = name(cName), let onMessage else { return otpInvalid }
+    let process = CProcess(onMessage: onMessage, context: context, handle: handle)
+    // Spawned, not started: nothing to wait for (its initialisation cannot fail), and a host's callback
+    // cannot run the loop it is called from.
+    do {
+        try node(handle).spawnServer(process, options: SpawnOptions(name: target))
+        return otpOK
+    } catch {
+        return code(error)
     }
+}
+
+/// Stops the C process registered as `name`.
+@c(otp_unregister_process)
+public func otpUnregisterProcess(_ handle: UnsafeMutableRawPointer, _ cName: UnsafePointer<CChar>?) -> Int32 {
+    guard let target = name(cName) else { return otpInvalid }
+    let node = node(handle)
+    guard let pid = node.whereis(target) else { return otpUnknownName }
+    node.exit(pid, reason: .shutdown)
+    return otpOK
+}
+
+/// Answers a call a C process was handed, and frees the caller.
+@c(otp_reply)
+public func otpReply(_ handle: UnsafeMutableRawPointer, _ caller: UnsafeMutableRawPointer?, _ data: UnsafeRawPointer?,
+                     _ size: Int) -> Int32 {
+    guard let caller else { return otpInvalid }
+    let box = Unmanaged<CallerBox>.fromOpaque(caller).takeRetainedValue()
+    guard let reply = bytes(data, size) else { return otpInvalid }
+    return node(handle).reply(to: box.caller, reply) ? otpOK : otpNoProcess
 }

@@ -46,3 +46,40 @@ extension Node {
         }
     }
 }
+
+extension Node {
+    /// Spawns a GenServer without waiting for its `initialize` (Erlang's `proc_lib:spawn` of a process that
+    /// enters the `gen_server` loop): when this returns, the server process exists and holds its name, and
+    /// `initialize` runs in its first turn. If `initialize` fails, the process exits with that reason — seen
+    /// by links, monitors and callers (`serverExited`), not by this method. Use it where a start cannot
+    /// wait: an attached host's callback, a C host (`otp_register_process`), a job on the running loop.
+    /// `start` waits, and reports a failed `initialize` as a `StartError`.
+    ///
+    /// Thread: loop thread (process code included). Cost: one spawn.
+    /// - Throws: `ProcessError` (`nameTaken`, `invalidName`, `invalidCapacity`, `nodeStopped`).
+    @inlinable @discardableResult
+    public func spawnServer<S: GenServer>(_ type: S.Type, _ argument: S.Argument, options: SpawnOptions = .init())
+        throws(ProcessError) -> ServerRef<S>
+    {
+        let startTime = currentTime
+        let spawned = try spawn(options: options) { pid, capacity in
+            ServerProcess<S>(pid: pid, behavior: ServerLoop<S>(argument: argument, starter: nil, parent: nil,
+                                                              startTime: startTime),
+                             capacity: capacity)
+        }
+        return ServerRef(pid: spawned.address.pid)
+    }
+
+    /// `spawnServer(_:_:options:)` for a server whose argument is its initial state.
+    @inlinable @discardableResult
+    public func spawnServer<S: GenServer>(_ server: S, options: SpawnOptions = .init()) throws(ProcessError)
+        -> ServerRef<S> where S.Argument == S
+    {
+        try spawnServer(S.self, server, options: options)
+    }
+
+    /// Whether the node is attached to a host's loop (`init(attachingTo:configuration:)`) and not detached.
+    /// Thread: loop thread.
+    public var isAttached: Bool { phase == .attached }
+}
+
