@@ -51,12 +51,24 @@ enum LiveView {
         }
     }
 
+    /// A customer's session: idle until told otherwise (`--view-sessions N` starts N of them).
+    struct Session: GenServer, Sendable {
+        enum Cast: Sendable { case touch }
+        var touched = 0
+
+        mutating func handleCast(_ message: Cast, _ server: ServerContext<Session>) throws -> ServerResult<Session> {
+            touched += 1
+            return .noReply
+        }
+    }
+
     enum Backlog: Sendable { case order(Int), flush }
     enum Tick: Sendable { case tick }
 
-    /// Builds the shop on `node`, serves the view (at `socket`, or the default place) and runs until
-    /// `seconds` have passed (forever without).
-    static func run(socket: String?, seconds: Int64?) throws {
+    /// Builds the shop on `node` (with `sessions` idle sessions under a dynamic supervisor: the view at
+    /// scale), serves the view (at `socket`, or the default place) and runs until `seconds` have passed
+    /// (forever without), SIGINT or SIGTERM.
+    static func run(socket: String?, seconds: Int64?, sessions: Int = 0) throws {
         let node = Node(configuration: NodeConfiguration(logger: Logger(label: "otp-demo") { label in
             StreamLogHandler.standardOutput(label: label)
         }, metrics: MetricsOptions(perProcess: .named)))
@@ -69,6 +81,13 @@ enum LiveView {
             .server("stock", Stock(), name: "stock"),
             .supervisor("couriers", couriers, name: "couriers"),
         ]), options: StartOptions(name: "shop"))
+        if sessions > 0 {
+            let supervisor = try node.start(DynamicSupervisor.self, DynamicSupervisorSpec(),
+                                            options: StartOptions(name: "sessions"))
+            for i in 0..<sessions {
+                try node.startChild(supervisor, .server("session-\(i)", Session(), restart: .temporary))
+            }
+        }
         try node.spawn(of: Backlog.self, options: SpawnOptions(mailboxCapacity: 100_000, name: "backlog")) { _ in
             // Takes only `.flush`: the orders pile up in its mailbox.
             .receive(matching: { envelope in

@@ -1,6 +1,7 @@
 // otp-demo: a tour of what swift-otp does so far, on a real libuv loop. Run with `make demo`.
-//   otp-demo --view [--view-socket PATH] [--view-seconds N]: then keep a small shop running and serve its
-//   live view for `otp-top` (`make view`).
+//   otp-demo --view [--view-socket PATH] [--view-seconds N] [--view-sessions N]: then keep a small shop
+//   running (with N idle sessions under a dynamic supervisor) and serve its live view for `otp-top`
+//   (`make view`).
 //   otp-demo --node NAME [--cookie COOKIE] [--node-seconds N]: then join an Erlang cluster as NAME with a
 //   `counter` GenServer that Erlang and Elixir nodes call (docs/distribution.md).
 #if canImport(Glibc)
@@ -228,5 +229,8 @@ if let name = option("--node") {
 
 if CommandLine.arguments.contains("--view") {
     section("live view: a shop that keeps running (watch it with otp-top)")
-    orExit { try LiveView.run(socket: option("--view-socket"), seconds: option("--view-seconds").flatMap { Int64($0) }) }
+    orExit {
+        try LiveView.run(socket: option("--view-socket"), seconds: option("--view-seconds").flatMap { Int64($0) },
+                         sessions: option("--view-sessions").flatMap { Int($0) }.map { min(max($0, 0), 1_000_000) } ?? 0)
+    }
 }

@@ -31,9 +31,10 @@ final class ViewClient {
             }
         }
         guard status == 0 else {
-            let reason = String(cString: strerror(errno))
+            let code = errno
             close(fd)
-            throw ClientError(path: path, reason: reason)
+            throw ClientError(path: path, reason: String(cString: strerror(code)), notAnswering: false,
+                              refused: code == ECONNREFUSED)
         }
         // A node whose loop is held by a long handler answers late: wait at most this long per read.
         var timeout = timeval(tv_sec: 2, tv_usec: 0)
@@ -41,6 +42,9 @@ final class ViewClient {
     }
 
     deinit { close(fd) }
+
+    /// The longest answer read: a snapshot of 10,000 processes is about 1 MiB.
+    static let maximumAnswer = 64 << 20
 
     /// Asks for a snapshot of at most `limit` processes and waits for it (at most 2 s; then the request
     /// stays outstanding and the next call goes on waiting for its answer).
@@ -63,6 +67,9 @@ final class ViewClient {
             }
             guard count > 0 else { throw ClientError(path: path, reason: "the node closed the connection") }
             buffer.append(contentsOf: chunk[..<count])
+            guard buffer.count <= Self.maximumAnswer else {  // a node's answer is about 100 bytes a process
+                throw ClientError(path: path, reason: "the answer is over \(Self.maximumAnswer >> 20) MiB")
+            }
             if buffer.starts(with: Array("error".utf8)), buffer.last == UInt8(ascii: "\n") {
                 throw ClientError(path: path, reason: String(decoding: buffer, as: UTF8.self))
             }
@@ -82,5 +89,7 @@ struct ClientError: Error, CustomStringConvertible {
     let path: String
     let reason: String
     var notAnswering = false
+    /// Nobody listens on the socket (`ECONNREFUSED`): its node is gone and the socket is stale.
+    var refused = false
     var description: String { "cannot read the view at \(path): \(reason)" }
 }

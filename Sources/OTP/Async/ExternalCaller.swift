@@ -43,6 +43,7 @@ extension Node {
     func externalCallerPID() -> PID {
         if let pid = external.caller, isAlive(pid) { return pid }
         let pid = try! spawn(ExternalCaller(), options: SpawnOptions(mailboxCapacity: Int.max)).pid
+        markSystem(pid)
         external.caller = pid
         return pid
     }

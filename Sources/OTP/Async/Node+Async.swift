@@ -62,12 +62,13 @@ extension Node {
         let started: Started<S> = try await facade(StartError.self) {
             try await external { node, call in
                 guard call.claim() else { return }
-                _ = try? node.spawn(of: Never.self) { process in
+                let helper = try? node.spawn(of: Never.self) { process in
                     try process.startServer(type, argument, options: options) { result, _ in
                         call.finish(result.mapError { $0 })
                         return .exit(.normal)
                     }
                 }
+                if let helper { node.markSystem(helper.pid) }
             }
         }
         return started.server

@@ -197,6 +197,7 @@ extension Node {
         let helper = try! spawn(of: Never.self) { process in
             try body(process) { box.value = $0 }
         }
+        markSystem(helper.pid)
         if !drive(until: { box.value != nil }) { exit(helper.pid, reason: .kill) }
         return box.value
     }

@@ -33,6 +33,8 @@ public final class Node: @unchecked Sendable {
 
     /// This node's number in the OS process (`NodeNumbers`): the `node` of every pid it hands out.
     public let number: UInt32
+    /// The node's clock when it was made (`NodeSnapshot.uptime`).
+    var createdAt: UInt64 = 0
     /// Every live process, by slot (`Process/`).
     @usableFromInline @exclusivity(unchecked) var table: ProcessTable
     /// Every monitor and request (`Process/`, `Requests/`).
@@ -122,6 +124,7 @@ public final class Node: @unchecked Sendable {
         self.instruments = configuration.metrics.map(NodeInstruments.init(options:))
         uv?.attach(to: self)
         timers = TimerState(now: currentTime)
+        createdAt = currentTime
         executor.node = self
         FatalSignals.install()
         if let threshold = configuration.slowTurnThreshold {

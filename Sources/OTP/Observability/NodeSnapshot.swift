@@ -42,6 +42,8 @@ public struct ProcessRow: Sendable, Equatable {
 public struct NodeSnapshot: Sendable, Equatable {
     /// The node's clock when it was taken, in milliseconds.
     public var time: UInt64
+    /// How long the node has existed, in milliseconds (its clock now minus its clock when it was made).
+    public var uptime: UInt64
     public var statistics: NodeStatistics
     /// Whether metrics are on (so `ProcessRow.handlerTime` is measured).
     public var metricsEnabled: Bool
@@ -51,9 +53,10 @@ public struct NodeSnapshot: Sendable, Equatable {
     /// Processes left out by the limit.
     public var omitted: Int
 
-    public init(time: UInt64, statistics: NodeStatistics, metricsEnabled: Bool, processes: [ProcessRow],
-                omitted: Int) {
+    public init(time: UInt64, uptime: UInt64 = 0, statistics: NodeStatistics, metricsEnabled: Bool,
+                processes: [ProcessRow], omitted: Int) {
         self.time = time
+        self.uptime = uptime
         self.statistics = statistics
         self.metricsEnabled = metricsEnabled
         self.processes = processes
@@ -82,13 +85,15 @@ extension Node {
             omitted = rows.count - kept.count
             rows = rows.enumerated().filter { kept.contains($0.offset) }.map(\.element)
         }
-        return NodeSnapshot(time: currentTime, statistics: statistics, metricsEnabled: instruments != nil,
+        let now = currentTime
+        return NodeSnapshot(time: now, uptime: now &- createdAt, statistics: statistics, metricsEnabled: instruments != nil,
                             processes: rows, omitted: omitted)
     }
 
     func row(for process: ProcessCore) -> ProcessRow {
         let (kind, typeName) = process.kind
-        return ProcessRow(pid: process.pid, name: process.extras?.name, kind: kind, typeName: typeName,
+        return ProcessRow(pid: process.pid, name: process.extras?.name,
+                          kind: process.extras?.system == true ? .system : kind, typeName: typeName,
                           status: process.status, mailboxLength: process.mailboxCount,
                           messagesIn: process.received, messagesOut: process.sent,
                           memory: memoryEstimate(process), handlerTime: process.extras?.handlerNanoseconds ?? 0,

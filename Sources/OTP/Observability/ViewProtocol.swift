@@ -7,16 +7,17 @@ import Glibc
 ///
 /// Request: `snapshot <limit>\n` (the limit is optional). Answer:
 /// ```
-/// otp-view 1
-/// node <time> <metrics 0|1> <omitted> <spawned> <exited> <live> <delivered> <dropped> <refused> <ignored> <timers> <monitors> <names> <run queue>
+/// otp-view 2
+/// node <time> <uptime> <metrics 0|1> <omitted> <spawned> <exited> <live> <delivered> <dropped> <refused> <ignored> <timers> <monitors> <names> <run queue>
 /// p <pid> <supervisor pid|-> <kind> <status> <mailbox> <in> <out> <memory> <handler ns> <name|-> <type>
 /// end
 /// ```
-/// Pids are `<node>.<PID.rawValue>`; names and types have tabs and newlines replaced by spaces. Anything else
+/// `<kind>` is `process`, `server`, `supervisor` or `system`. Times are milliseconds: `<time>` the node's
+/// clock, `<uptime>` its age. Pids are `<node>.<PID.rawValue>`; names and types have tabs and newlines replaced by spaces. Anything else
 /// answers `error <text>`.
 public enum ViewProtocol {
     /// The first line of every answer.
-    public static let header = "otp-view 1"
+    public static let header = "otp-view 2"
     /// The longest request line a node accepts; a longer one closes the connection.
     public static let maximumRequest = 256
     /// Answers a client may leave unread (bytes queued to its socket) before the node closes it: a client
@@ -52,7 +53,7 @@ extension NodeSnapshot {
     public func encoded() -> String {
         var text = ViewProtocol.header + "\n"
         let s = statistics
-        let node: [String] = ["node", "\(time)", metricsEnabled ? "1" : "0", "\(omitted)", "\(s.spawned)", "\(s.exited)",
+        let node: [String] = ["node", "\(time)", "\(uptime)", metricsEnabled ? "1" : "0", "\(omitted)", "\(s.spawned)", "\(s.exited)",
                               "\(s.live)", "\(s.delivered)", "\(s.droppedToDeadProcesses)", "\(s.refusedMailboxFull)",
                               "\(s.ignoredReplies)", "\(s.pendingTimers)", "\(s.monitors)", "\(s.registeredNames)",
                               "\(s.runQueueLength)"]
@@ -83,7 +84,7 @@ extension NodeSnapshot {
         }
         guard let nodeLine = lines.popFirst() else { throw ViewProtocolError(line: "", problem: "no node line") }
         let node = nodeLine.split(separator: "\t", omittingEmptySubsequences: false)
-        guard node.count == 15, node[0] == "node" else {
+        guard node.count == 16, node[0] == "node" else {
             throw ViewProtocolError(line: String(nodeLine), problem: "node line")
         }
         func number<T: FixedWidthInteger>(_ field: Substring, _ line: Substring) throws(ViewProtocolError) -> T {
@@ -96,17 +97,17 @@ extension NodeSnapshot {
             return PID(node: try number(parts[0], line), rawValue: try number(parts[1], line))
         }
         var statistics = NodeStatistics()
-        statistics.spawned = try number(node[4], nodeLine)
-        statistics.exited = try number(node[5], nodeLine)
-        statistics.live = try number(node[6], nodeLine)
-        statistics.delivered = try number(node[7], nodeLine)
-        statistics.droppedToDeadProcesses = try number(node[8], nodeLine)
-        statistics.refusedMailboxFull = try number(node[9], nodeLine)
-        statistics.ignoredReplies = try number(node[10], nodeLine)
-        statistics.pendingTimers = try number(node[11], nodeLine)
-        statistics.monitors = try number(node[12], nodeLine)
-        statistics.registeredNames = try number(node[13], nodeLine)
-        statistics.runQueueLength = try number(node[14], nodeLine)
+        statistics.spawned = try number(node[5], nodeLine)
+        statistics.exited = try number(node[6], nodeLine)
+        statistics.live = try number(node[7], nodeLine)
+        statistics.delivered = try number(node[8], nodeLine)
+        statistics.droppedToDeadProcesses = try number(node[9], nodeLine)
+        statistics.refusedMailboxFull = try number(node[10], nodeLine)
+        statistics.ignoredReplies = try number(node[11], nodeLine)
+        statistics.pendingTimers = try number(node[12], nodeLine)
+        statistics.monitors = try number(node[13], nodeLine)
+        statistics.registeredNames = try number(node[14], nodeLine)
+        statistics.runQueueLength = try number(node[15], nodeLine)
         var rows: [ProcessRow] = []
         var ended = false
         while let line = lines.popFirst() {
@@ -128,8 +129,8 @@ extension NodeSnapshot {
                 supervisor: f[2] == "-" ? nil : try pid(f[2], line)))
         }
         guard ended else { throw ViewProtocolError(line: String(text.suffix(80)), problem: "no end line") }
-        self.init(time: try number(node[1], nodeLine), statistics: statistics, metricsEnabled: node[2] == "1",
-                  processes: rows, omitted: try number(node[3], nodeLine))
+        self.init(time: try number(node[1], nodeLine), uptime: try number(node[2], nodeLine), statistics: statistics, metricsEnabled: node[3] == "1",
+                  processes: rows, omitted: try number(node[4], nodeLine))
     }
 }
 

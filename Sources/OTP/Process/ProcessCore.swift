@@ -137,6 +137,14 @@ enum SystemMessage {
     case exit(ExitSignal)
 }
 
+extension Node {
+    /// Marks a process the runtime runs for itself (`ProcessKind.system`). Thread: loop thread.
+    @usableFromInline
+    func markSystem(_ pid: PID) {
+        core(pid)?.relations.system = true
+    }
+}
+
 /// What most processes never need, kept out of the hot process object.
 ///
 /// Thread: loop thread only.
@@ -160,4 +168,6 @@ final class ProcessExtras {
     @exclusivity(unchecked) var instruments: ProcessInstruments?
     /// Time spent in its turns, in nanoseconds; measured only while metrics are on.
     @exclusivity(unchecked) var handlerNanoseconds: UInt64 = 0
+    /// The runtime runs it for itself (`ProcessKind.system`).
+    @exclusivity(unchecked) var system = false
 }

@@ -7,4 +7,7 @@ public enum ProcessKind: String, Sendable, Equatable {
     case server
     /// A supervisor (`Supervisor`, `DynamicSupervisor`).
     case supervisor
+    /// A process the runtime runs for itself: the async facade's stand-in caller, a helper of a blocking or
+    /// async start or call, a shutdown sequence. `otp-top` hides them unless asked.
+    case system
 }

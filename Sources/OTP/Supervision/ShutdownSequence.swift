@@ -86,7 +86,8 @@ extension Node {
     func beginShutdown(reason: ExitReason, timeout: Timeout, sparing spared: Set<PID>,
                        done: @escaping () -> Void) throws(ProcessError) {
         _ = try timeout.validated()
-        _ = try spawn(ShutdownSequence(reason: reason, timeout: timeout, sparing: spared, done: done),
-                      options: SpawnOptions(mailboxCapacity: Int.max))
+        let sequence = try spawn(ShutdownSequence(reason: reason, timeout: timeout, sparing: spared, done: done),
+                                 options: SpawnOptions(mailboxCapacity: Int.max))
+        markSystem(sequence.pid)
     }
 }

@@ -36,6 +36,32 @@ struct ViewTests {
         #expect(snapshot.omitted == 4)
     }
 
+    @Test("a snapshot says how long the node has existed, and labels the runtime's own processes system")
+    func uptimeAndSystemProcesses() throws {
+        let node = Node.deterministic(logger: quietLogger)
+        let idler = try spawnIdler(node)
+        node.advance(by: 1_500)
+        let server = try node.start(Counter.self, 0)  // through a helper the runtime spawns, marks and ends
+        node.markSystem(idler.pid)  // as the runtime marks its helpers
+        let snapshot = node.snapshot()
+        #expect(snapshot.uptime == 1_500)
+        #expect(snapshot.processes.count == 2)  // the start's helper is gone
+        let rows = Dictionary(uniqueKeysWithValues: snapshot.processes.map { ($0.pid, $0) })
+        #expect(rows[idler.pid]?.kind == .system)
+        #expect(rows[server.pid!]?.kind == .server)
+        #expect(try NodeSnapshot(decoding: snapshot.encoded()) == snapshot)  // the kind and uptime travel
+    }
+
+    @Test("the async facade's stand-in caller is a system process")
+    func standInIsSystem() async throws {
+        let node = startedNode()
+        defer { node.finish() }
+        let holder = try await node.start(Holder())
+        #expect(try await node.call(holder, .get) == 0)
+        let kinds = try await node.inspect { node in node.snapshot().processes.map(\.kind) }
+        #expect(kinds.filter { $0 == .system }.count == 1)  // the stand-in; the start's helper has exited
+    }
+
     @Test func theWireFormatRoundTrips() throws {
         let node = Node.deterministic(logger: quietLogger)
         _ = try node.start(Supervisor.self, SupervisorSpec(children: [worker("a", Stage(), name: "spaced name")]))
@@ -45,10 +71,12 @@ struct ViewTests {
         #expect(try NodeSnapshot(decoding: snapshot.encoded()) == snapshot)
     }
 
-    @Test(arguments: ["", "otp-view 1\n", "otp-view 1\nnode\t1\nend\n", "otp-view 2\nnode\nend\n",
-                      "otp-view 1\nnode\t1\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\np\t1\nend\n",
-                      "otp-view 1\nnode\t1\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\tx\nend\n",
-                      "otp-view 1\nnode\t1\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\n"])
+    @Test(arguments: ["", "otp-view 1\n", "otp-view 2\nnode\t1\nend\n", "otp-view 3\nnode\nend\n",
+                      "otp-view 2\nnode\t1\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\np\t1\nend\n",
+                      "otp-view 2\nnode\t1\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\tx\nend\n",
+                      "otp-view 2\nnode\t1\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\n",
+                      // a whole, valid answer of the previous version: refused by its header
+                      "otp-view 1\nnode\t1\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\nend\n"])
     func malformedAnswersAreTypedErrors(_ text: String) {
         #expect(throws: ViewProtocolError.self) { try NodeSnapshot(decoding: text) }
     }
