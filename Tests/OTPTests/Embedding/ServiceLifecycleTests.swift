@@ -11,15 +11,7 @@ struct ServiceLifecycleTests {
         let events = Log<String>()
         let node = Node(configuration: NodeConfiguration(report: Reports().handler))
         let (first, second, plain) = try Self.setUp(node, events)
-        try await testGracefulShutdown { trigger in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await NodeService(node: node).run() }
-                #expect(try await node.call(first, .get) == 1)
-                #expect(try await node.call(second, .get) == 2)
-                trigger.triggerGracefulShutdown()
-                try await group.waitForAll()
-            }
-        }
+        try await Self.runThenShutDown(node, first, second)
         #expect(events.entries == ["terminate 2 shutdown", "terminate 1 shutdown"])
         #expect(!node.execute { _ in })  // the node is closed
         _ = plain
@@ -31,6 +23,14 @@ struct ServiceLifecycleTests {
         let node = Node(configuration: NodeConfiguration(report: Reports().handler))
         let (first, second, _) = try Self.setUp(node, events)
         node.startLoop()
+        try await Self.runThenShutDown(node, first, second)
+        #expect(events.entries == ["terminate 2 shutdown", "terminate 1 shutdown"])
+        #expect(!node.execute { _ in })  // the node is closed
+    }
+
+    /// Runs `node` as a `NodeService`, calls both servers through it, then triggers graceful shutdown and
+    /// waits for the service to return.
+    static func runThenShutDown(_ node: Node, _ first: ServerRef<Counter>, _ second: ServerRef<Counter>) async throws {
         try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await NodeService(node: node).run() }
@@ -40,8 +40,6 @@ struct ServiceLifecycleTests {
                 try await group.waitForAll()
             }
         }
-        #expect(events.entries == ["terminate 2 shutdown", "terminate 1 shutdown"])
-        #expect(!node.execute { _ in })  // the node is closed
     }
 
     /// Two servers that log their terminate, and a plain process; on the creating thread, before startLoop().
