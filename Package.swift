@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(
             name: "OTPTests",
             dependencies: [
-                "OTP", "OTPExamples", "OTPServiceLifecycle", "CLibUV",
+                "OTP", "OTPExamples", "OTPServiceLifecycle", "OTPCAPI", "CLibUV",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

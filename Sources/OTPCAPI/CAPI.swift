@@ -71,32 +71,59 @@ private func code(_ error: CallError) -> Int32 {
 
 // MARK: Processes written in C
 
-/// A process whose messages go to a C callback: a GenServer whose calls, and plain messages (`Info`), are
-/// binaries. A call is handed over with a `CallerBox` the callback answers through `otp_reply`.
-struct CProcess: GenServer, @unchecked Sendable {  // C pointers; it lives and runs on the loop thread only
-    typealias Call = [UInt8]
-    typealias Info = [UInt8]
-    typealias Reply = [UInt8]
+/// A process C hosts reach by name: a GenServer whose calls, and plain messages (`Info`), are binaries.
+/// Its handler is a C callback (`otp_register_process`; a call is handed over with a `CallerBox` the
+/// callback answers through `otp_reply`) or Swift code of the host app (`Node.spawnBinaryServer`).
+public struct CProcess: GenServer, @unchecked Sendable {  // C pointers; it lives and runs on the loop thread only
+    public typealias Call = [UInt8]
+    public typealias Info = [UInt8]
+    public typealias Reply = [UInt8]
 
-    let onMessage: MessageCallback
-    let context: UnsafeMutableRawPointer?
-    let handle: UnsafeMutableRawPointer
+    enum Handler {
+        case c(MessageCallback, context: UnsafeMutableRawPointer?, node: UnsafeMutableRawPointer)
+        case swift(call: ([UInt8]) throws -> [UInt8], message: ([UInt8]) throws -> Void)
+    }
+    let handler: Handler
 
-    mutating func handleCall(_ request: [UInt8], from caller: Caller<[UInt8]>, _ server: ServerContext<CProcess>)
-        throws -> ServerResult<CProcess>
-    {
-        let pending = Unmanaged.passRetained(CallerBox(caller)).toOpaque()
-        request.withUnsafeBytes { onMessage(context, handle, $0.baseAddress, $0.count, pending) }
-        return .noReply
+    public mutating func handleCall(_ request: [UInt8], from caller: Caller<[UInt8]>,
+                                    _ server: ServerContext<CProcess>) throws -> ServerResult<CProcess> {
+        switch handler {
+        case .c(let onMessage, let context, let node):
+            let pending = Unmanaged.passRetained(CallerBox(caller)).toOpaque()
+            request.withUnsafeBytes { onMessage(context, node, $0.baseAddress, $0.count, pending) }
+            return .noReply
+        case .swift(let call, _):
+            return .reply(try call(request))
+        }
     }
 
-    mutating func handleInfo(_ message: InfoMessage<[UInt8]>, _ server: ServerContext<CProcess>) throws
+    public mutating func handleInfo(_ message: InfoMessage<[UInt8]>, _ server: ServerContext<CProcess>) throws
         -> ServerResult<CProcess>
     {
-        if case .message(let data) = message {
-            data.withUnsafeBytes { onMessage(context, handle, $0.baseAddress, $0.count, nil) }
+        guard case .message(let data) = message else { return .noReply }
+        switch handler {
+        case .c(let onMessage, let context, let node):
+            data.withUnsafeBytes { onMessage(context, node, $0.baseAddress, $0.count, nil) }
+        case .swift(_, let receive):
+            try receive(data)
         }
         return .noReply
+    }
+}
+
+extension Node {
+    /// Starts a server, registered as `name`, that C code reaches with `otp_call` (and `otp_send`): Swift code
+    /// of a host app answering C. `call` answers each binary request; `message` takes each plain binary
+    /// (ignored by default). A thrown error ends the server with that reason (a waiting caller gets
+    /// `OTP_SERVER_EXITED`). Spawned without waiting (`spawnServer`): it holds the name when this returns.
+    ///
+    /// Thread: loop thread. - Throws: `ProcessError` (`nameTaken`, `invalidName`, `nodeStopped`).
+    @discardableResult
+    public func spawnBinaryServer(named name: String, call: @escaping ([UInt8]) throws -> [UInt8],
+                                  message: @escaping ([UInt8]) throws -> Void = { _ in }) throws(ProcessError)
+        -> ServerRef<CProcess>
+    {
+        try spawnServer(CProcess(handler: .swift(call: call, message: message)), options: SpawnOptions(name: name))
     }
 }
 
@@ -201,7 +228,8 @@ public func otpPost(_ handle: UnsafeMutableRawPointer, _ cName: UnsafePointer<CC
     return node(handle).execute { node in _ = send(message, to: target, on: node) } ? otpOK : otpNodeStopped
 }
 
-/// Calls the C process registered as `name`; `done` runs once, on the loop thread, with the outcome.
+/// Calls the process registered as `name` (a C process, or a Swift one from `Node.spawnBinaryServer`);
+/// `done` runs once, on the loop thread, with the outcome.
 @c(otp_call)
 public func otpCall(_ handle: UnsafeMutableRawPointer, _ cName: UnsafePointer<CChar>?, _ data: UnsafeRawPointer?,
                     _ size: Int, _ timeoutMilliseconds: Int64, _ done: ReplyCallback?,
@@ -234,7 +262,7 @@ public func otpCall(_ handle: UnsafeMutableRawPointer, _ cName: UnsafePointer<CC
 public func otpRegisterProcess(_ handle: UnsafeMutableRawPointer, _ cName: UnsafePointer<CChar>?,
                                _ onMessage: MessageCallback?, _ context: UnsafeMutableRawPointer?) -> Int32 {
     guard let target = name(cName), let onMessage else { return otpInvalid }
-    let process = CProcess(onMessage: onMessage, context: context, handle: handle)
+    let process = CProcess(handler: .c(onMessage, context: context, node: handle))
     // Spawned, not started: nothing to wait for (its initialisation cannot fail), and a host's callback
     // cannot run the loop it is called from.
     do {
