@@ -10,18 +10,14 @@ extension Node {
         -> Result<(pid: PID, ack: RequestID<StartAck>, monitor: Ref?), StartError>
     {
         let ack = reserveRequest(from: starter)
-        let parent = options.link ? starter : nil, startTime = currentTime
+        let parent = options.link ? starter : nil
         let spawned: (address: Address<ServerMessage<S>>, monitor: Ref?)
         do {
-            // The server's loop is built in place in its process object (a copy would go through its value
-            // witnesses).
-            spawned = try spawn(options: SpawnOptions(mailboxCapacity: options.mailboxCapacity,
-                                                      trapExits: options.trapExits, name: options.name),
-                                linkedTo: parent, monitoredBy: options.monitor ? starter : nil) { pid, capacity in
-                ServerProcess<S>(pid: pid, behavior: ServerLoop<S>(argument: argument, starter: (starter, ack),
-                                                                  parent: parent, startTime: startTime),
-                                 capacity: capacity)
-            }
+            spawned = try spawnServerProcess(type, argument,
+                                             options: SpawnOptions(mailboxCapacity: options.mailboxCapacity,
+                                                                   trapExits: options.trapExits, name: options.name),
+                                             starter: (starter, ack), parent: parent,
+                                             monitoredBy: options.monitor ? starter : nil)
         } catch {
             closeRequest(ack, of: starter)
             if case .nameTaken(_, let holder) = error { return .failure(.alreadyStarted(holder)) }
@@ -31,6 +27,21 @@ extension Node {
         // Its parent's exit signal stops it in order (terminate runs), trapping or not.
         if options.link { setParent(starter, of: spawned.address.pid) }
         return .success((spawned.address.pid, RequestID(ref: ack, server: spawned.address.pid), spawned.monitor))
+    }
+
+    /// Spawns a server process, its loop built in place in the process object (a copy would go through its
+    /// value witnesses): the one spawn path of `beginStart` and `spawnServer`.
+    @inlinable
+    func spawnServerProcess<S: GenServer>(
+        _ type: S.Type, _ argument: S.Argument, options: SpawnOptions, starter: (pid: PID, ref: Ref)?,
+        parent: PID?, monitoredBy watcher: PID?
+    ) throws(ProcessError) -> (address: Address<ServerMessage<S>>, monitor: Ref?) {
+        let startTime = currentTime
+        return try spawn(options: options, linkedTo: parent, monitoredBy: watcher) { pid, capacity in
+            ServerProcess<S>(pid: pid, behavior: ServerLoop<S>(argument: argument, starter: starter, parent: parent,
+                                                              startTime: startTime),
+                             capacity: capacity)
+        }
     }
 
     /// The start's outcome from the starter's response envelope.
@@ -61,13 +72,8 @@ extension Node {
     public func spawnServer<S: GenServer>(_ type: S.Type, _ argument: S.Argument, options: SpawnOptions = .init())
         throws(ProcessError) -> ServerRef<S>
     {
-        let startTime = currentTime
-        let spawned = try spawn(options: options) { pid, capacity in
-            ServerProcess<S>(pid: pid, behavior: ServerLoop<S>(argument: argument, starter: nil, parent: nil,
-                                                              startTime: startTime),
-                             capacity: capacity)
-        }
-        return ServerRef(pid: spawned.address.pid)
+        ServerRef(pid: try spawnServerProcess(type, argument, options: options, starter: nil, parent: nil,
+                                              monitoredBy: nil).address.pid)
     }
 
     /// `spawnServer(_:_:options:)` for a server whose argument is its initial state.
@@ -77,9 +83,5 @@ extension Node {
     {
         try spawnServer(S.self, server, options: options)
     }
-
-    /// Whether the node is attached to a host's loop (`init(attachingTo:configuration:)`) and not detached.
-    /// Thread: loop thread.
-    public var isAttached: Bool { phase == .attached }
 }
 

@@ -247,6 +247,10 @@ extension Node {
 
     // MARK: Closing
 
+    /// Whether the node is attached to a host's loop (`init(attachingTo:configuration:)`) and not detached.
+    /// Thread: loop thread.
+    public var isAttached: Bool { phase == .attached }
+
     /// Detaches a node from the host loop it was attached to: every process exits with `shutdown`, the
     /// node's handles are closed (running the host loop without blocking until their close callbacks have
     /// run), and the host loop is left as it was. Loop thread only, outside the host's `uv_run` callbacks.
