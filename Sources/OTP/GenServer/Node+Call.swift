@@ -6,7 +6,8 @@ extension Node {
     /// (`noproc`) when the response is checked, not at once.
     @inlinable
     func beginCall<T: GenServer>(from caller: PID, to server: ServerRef<T>, _ request: T.Call,
-                                 deferNoProcess: Bool = false) -> Result<RequestID<T.Reply>, CallError>
+                                 deferNoProcess: Bool = false, serveIdle: Bool = false)
+        -> Result<RequestID<T.Reply>, CallError>
     {
         let address: Address<ServerMessage<T>>
         do {
@@ -38,6 +39,7 @@ extension Node {
             closeRequest(ref, of: caller, outcome: CallOutcome(failure))
             return .failure(failure)
         }
+        if serveIdle && scheduler.runQueue.last == address.pid.rawValue { serveNow(address.pid) }
         return .success(RequestID(ref: ref, server: address.pid))
     }
 

@@ -34,7 +34,8 @@ public struct ServerContext<S: GenServer> {
         _ server: ServerRef<T>, _ request: T.Call, timeout: Timeout = .seconds(5),
         then: @escaping (Result<T.Reply, CallError>, inout S, ServerContext<S>) throws -> ServerResult<S>
     ) -> ServerResult<S> {
-        .await(pending(node.beginCall(from: pid, to: server, request), timeout: timeout) { result, state, context in
+        .await(pending(node.beginCall(from: pid, to: server, request, serveIdle: timeout.outlastsHandler),
+                       timeout: timeout) { result, state, context in
             .result(try then(result, &state!, context))
         })
     }
@@ -45,7 +46,8 @@ public struct ServerContext<S: GenServer> {
         _ server: ServerRef<T>, _ request: T.Call, timeout: Timeout = .seconds(5),
         then: @escaping (Result<T.Reply, CallError>, ServerContext<S>) throws -> Initialization<S>
     ) -> Initialization<S> {
-        .await(pending(node.beginCall(from: pid, to: server, request), timeout: timeout) { result, _, context in
+        .await(pending(node.beginCall(from: pid, to: server, request, serveIdle: timeout.outlastsHandler),
+                       timeout: timeout) { result, _, context in
             .initialization(try then(result, context))
         })
     }

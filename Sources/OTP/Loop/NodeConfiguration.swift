@@ -98,6 +98,9 @@ public struct NodeStatistics: Sendable, Equatable {
     /// Turns a sending process lent to a receiver whose mailbox its handler filled past four turns' worth
     /// of messages (the receiver ran inside the send: `docs/architecture.md`, "Senders that flood").
     public var lentTurns: UInt64 = 0
+    /// Calls from process code whose idle server ran at once, inside the caller's turn (`docs/architecture.md`,
+    /// "Calls to an idle server").
+    public var callsServedInline: UInt64 = 0
     /// Messages refused because the target's mailbox was full (each reported to its sender).
     public var refusedMailboxFull: UInt64 = 0
     /// Replies dropped because their request was no longer awaiting one (answered already, timed out,

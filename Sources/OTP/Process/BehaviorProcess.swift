@@ -51,13 +51,13 @@ class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
         while true {
             if let extras, let pending = extras.pendingExit { return .exited(pending) }
             let count = mailbox.count
-            var index = scanned
+            var index = Int(scanned)
             // A wait for one response starts at its reference's receive mark.
             if index == 0, let ref = behavior.awaitedReference { index = node.receiveMark(ref, of: self, count: count) }
             index = behavior.firstAccepted(from: index, before: count, in: mailbox)
             if index < count {
                 if handled >= budget {
-                    scanned = index
+                    scanned = UInt32(truncatingIfNeeded: index)
                     status = .running
                     return .yielded
                 }
@@ -75,7 +75,7 @@ class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
                 // process that fans out yields sooner, and the processes it feeds get to keep up.
                 handled &+= Int(truncatingIfNeeded: sent &- sentBefore)
             } else {
-                scanned = count
+                scanned = UInt32(truncatingIfNeeded: count)
                 if timedOut || waitLimit == 0 {
                     if handled >= budget {
                         status = .running

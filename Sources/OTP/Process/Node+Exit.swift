@@ -50,9 +50,13 @@ extension Node {
         }
     }
 
-    /// Makes `process` exit with `reason`: at once, or when its running callback returns.
+    /// Makes `process` exit with `reason`: at once, or when its running callback returns — the current
+    /// process's, or one further up the stack whose handler lent its time to another process (`lendTurn`,
+    /// `serveNow`).
     func kill(_ process: ProcessCore, reason: ExitReason) {
-        if let current = scheduler.current, ProcessTable.isObject(current, of: process) {
+        if process.status == .processing
+            || scheduler.current.map({ ProcessTable.isObject($0, of: process) }) == true
+        {
             let extras = process.relations
             if extras.pendingExit == nil { extras.pendingExit = reason }
         } else {

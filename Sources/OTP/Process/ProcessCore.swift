@@ -29,12 +29,13 @@ class ProcessCore {
     /// The timer of the current wait, or 0; `Node.deferredWait` or'ed with its deadline until the drain
     /// that began the wait ends (`Node.deferReceiveTimeout`).
     @usableFromInline @exclusivity(unchecked) final var waitTimer: UInt64 = 0
-    /// How many messages of the mailbox the current wait has already rejected (selective receive).
-    @usableFromInline @exclusivity(unchecked) final var scanned: Int = 0
     @usableFromInline @exclusivity(unchecked) final var received: UInt64 = 0
     @usableFromInline @exclusivity(unchecked) final var sent: UInt64 = 0
     /// The head of the list of monitors others hold on this process (see `watchingHead`).
     @usableFromInline @exclusivity(unchecked) final var watchedByHead = MonitorTable.none
+    /// How many messages of the mailbox the current wait has already rejected (selective receive). 32 bits,
+    /// beside `watchedByHead`, where alignment left room; a count past 2^32 would only restart a scan early.
+    @usableFromInline @exclusivity(unchecked) final var scanned: UInt32 = 0
     @usableFromInline @exclusivity(unchecked) final var extras: ProcessExtras?
 
     /// The scheduler turn, specialised for the process's behaviour type where the process was spawned

@@ -101,6 +101,9 @@ struct ClosureBehavior<Message>: ProcessBehavior {
     @usableFromInline var waitTimeout: Timeout = .infinity
     /// The raw reference the current receive awaits the response to, or 0 (`Receive.awaited`).
     @usableFromInline var awaited: UInt64 = 0
+    /// A response wait's body (a call's continuation), kept apart from the receive in force when the call
+    /// was made: `.same` from the continuation returns to that receive.
+    @usableFromInline var respond: Receive<Message>.Body?
 
     @inlinable
     init(_ initial: @escaping (ProcessContext<Message>) throws -> Step<Message>) {
@@ -114,7 +117,20 @@ struct ClosureBehavior<Message>: ProcessBehavior {
 
     @inlinable
     mutating func receive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
-        try apply(body!(envelope, process))
+        if awaited != 0 { return try respond(to: envelope, process) }
+        return try apply(body!(envelope, process))
+    }
+
+    /// Ends a response wait: its body runs once, with the response or `Receive.timedOut`, and the receive
+    /// in force before it is current again.
+    @inlinable
+    mutating func respond(to envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
+        awaited = 0
+        // Called in place with `!`, then dropped: reading it through a generic accessor (`take()`,
+        // `unsafelyUnwrapped`) makes Swift wrap it in a reabstraction thunk, one allocation per response.
+        let step = try respond!(envelope, process)
+        respond = nil
+        return apply(step)
     }
 
     @inlinable
@@ -128,7 +144,7 @@ struct ClosureBehavior<Message>: ProcessBehavior {
 
     @inlinable
     mutating func timeout(_ process: ProcessContext<Message>) throws -> Next {
-        if awaited != 0 { return try apply(body!(Receive.timedOut, process)) }  // a response wait's deadline
+        if awaited != 0 { return try respond(to: Receive.timedOut, process) }  // a response wait's deadline
         guard let after else { return .exit(.custom("receive timeout")) }
         return try apply(after(process))
     }
@@ -137,11 +153,15 @@ struct ClosureBehavior<Message>: ProcessBehavior {
     mutating func apply(_ step: consuming Step<Message>) -> Next {
         switch consume step {
         case .receive(let receive):
-            pattern = receive.pattern
-            body = receive.body
-            after = receive.after
-            waitTimeout = receive.timeout
-            awaited = receive.awaited
+            if receive.awaited != 0 {
+                respond = receive.body
+                awaited = receive.awaited
+            } else {
+                pattern = receive.pattern
+                body = receive.body
+                after = receive.after
+                waitTimeout = receive.timeout
+            }
             return .receive(timeout: receive.timeout)
         case .same:
             guard body != nil else { return .exit(.custom("Step.same returned before any receive")) }

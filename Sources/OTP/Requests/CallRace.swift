@@ -55,4 +55,31 @@ extension Node {
         default: return nil
         }
     }
+
+    /// The outcome of request `id` if its response is in the mailbox of `caller` (a process whose messages
+    /// are `Message`) already — its server ran at once (`serveNow`) — taken out and the request ended; else
+    /// `nil`, and the caller waits for it as usual. Also `nil` once `SchedulerState.nestedContinuations`
+    /// continuations run inside each other: the caller then waits, finds the response in the same turn, and
+    /// the stack unwinds. Cost: a monitor-slot test when the response is not there; a scan from the
+    /// request's receive mark when it is (the response is usually the last message).
+    @inlinable
+    func takeQueuedResponse<R, Message>(to id: RequestID<R>, of caller: PID, as _: Message.Type)
+        -> Result<R, CallError>?
+    {
+        guard scheduler.nestedContinuations < SchedulerState.continuationDepth else { return nil }
+        // A request awaiting its reply whose monitor has not fired has nothing queued.
+        if let slot = monitors.slot(id.ref), monitors[slot].awaitingReply { return nil }
+        let envelope = table.withMailbox(caller, of: Message.self) { process -> Envelope<Message>? in
+            let count = process.mailbox.count
+            var index = receiveMark(id.ref, of: process, count: count)
+            while index < count && !UnsafePointer(process.mailbox.slot(index)).pointee.isResponse(to: id.ref) {
+                index &+= 1
+            }
+            guard index < count else { return nil }
+            process.received &+= 1  // as a receive would count it (the receive marks rely on it)
+            return process.mailbox.remove(at: index)
+        }
+        guard let envelope = envelope ?? nil else { return nil }
+        return response(to: id, of: caller, in: envelope)
+    }
 }

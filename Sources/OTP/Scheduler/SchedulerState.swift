@@ -15,6 +15,11 @@ struct SchedulerState {
     var draining = false
     /// A turn lent by a sender to a flooded receiver is running (`Node.lendTurn`; at most one deep).
     var lending = false
+    /// Call continuations running inside the handler that made the call, its reply already queued
+    /// (`ProcessContext.call`); bounded so that a chain of calls unwinds to the turn now and then.
+    @usableFromInline var nestedContinuations = 0
+    /// How deep call continuations may nest (`nestedContinuations`).
+    @usableFromInline static let continuationDepth = 8
     /// How many messages queued in a mailbox make a send from process code lend the receiver a turn:
     /// four turns' worth (`NodeConfiguration.messagesPerTurn`).
     @usableFromInline var lendThreshold = 256

@@ -72,6 +72,16 @@ struct RingBuffer<Element> {
         return element
     }
 
+    /// The newest element, if any.
+    @inlinable
+    var last: Element? { count == 0 ? nil : slot(count &- 1).pointee }
+
+    /// Removes the newest element; the buffer must not be empty.
+    @inlinable
+    mutating func removeLast() {
+        count &-= 1
+        slot(count).deinitialize(count: 1)
+    }
 
     /// Removes and returns the element at `logical` position; the others keep their order.
     @inlinable

@@ -10,11 +10,17 @@
 ///
 /// Thread: a plain value, `Sendable`. Resolution: one millisecond, like Erlang and libuv.
 public struct Timeout: Sendable, Hashable, CustomStringConvertible {
+    /// Milliseconds, or `Int64.min` for infinity: 8 bytes, not an optional's 9 (padded to 16), in every
+    /// process that keeps one. A timeout of `Int64.min` milliseconds is kept as `Int64.min + 1` (either is
+    /// negative, refused the same way).
+    @usableFromInline let raw: Int64
+
     /// Milliseconds, or `nil` for infinity.
-    public let milliseconds: Int64?
+    @inlinable
+    public var milliseconds: Int64? { raw == .min ? nil : raw }
 
     @inlinable
-    init(milliseconds: Int64?) { self.milliseconds = milliseconds }
+    init(milliseconds: Int64?) { raw = milliseconds.map { $0 == .min ? .min &+ 1 : $0 } ?? .min }
 
     public static let infinity = Timeout(milliseconds: nil)
     public static let zero = Timeout(milliseconds: 0)
@@ -33,15 +39,20 @@ public struct Timeout: Sendable, Hashable, CustomStringConvertible {
         let (seconds, attoseconds) = duration.components
         let (ms, overflow) = seconds.multipliedReportingOverflow(by: 1000)
         if overflow {
-            self.milliseconds = seconds < 0 ? Int64.min : Int64.max
+            self.init(milliseconds: seconds < 0 ? Int64.min : Int64.max)
         } else {
             let extra = attoseconds / 1_000_000_000_000_000
             let roundUp: Int64 = attoseconds % 1_000_000_000_000_000 > 0 ? 1 : 0
-            self.milliseconds = ms &+ extra &+ roundUp
+            self.init(milliseconds: ms &+ extra &+ roundUp)
         }
     }
 
     public var isInfinite: Bool { milliseconds == nil }
+
+    /// Whether a wait with this timeout can outlast the handler that begins it (not a poll, not invalid):
+    /// the calls that may have their idle server run at once (`Node.serveNow`).
+    @inlinable
+    var outlastsHandler: Bool { milliseconds.map { $0 > 0 } ?? true }
 
     /// The wait in milliseconds, checked: `nil` for infinity; throws for negative values.
     @inlinable

@@ -30,6 +30,24 @@ struct RingBufferTests {
         #expect(buffer.allocatedBytes == 0)
     }
 
+    @Test("last and removeLast across wrap-around: the newest element, destroyed once; the rest in order")
+    func newestElement() {
+        Tracked.live = 0
+        var buffer = RingBuffer<Tracked>(limit: .max)
+        #expect(buffer.last == nil)
+        for i in 0..<6 { buffer.forcePush(Tracked(i)) }
+        for _ in 0..<5 { _ = buffer.popFirst() }  // head at 5 of 8
+        for i in 6..<9 { buffer.forcePush(Tracked(i)) }  // wraps: 5, 6, 7 | 8
+        #expect(buffer.last?.value == 8)
+        buffer.removeLast()
+        #expect(Tracked.live == 3 && buffer.last?.value == 7)
+        buffer.removeLast()
+        buffer.removeLast()
+        #expect(buffer.last?.value == 5 && buffer.count == 1 && Tracked.live == 1)
+        buffer.removeLast()
+        #expect(buffer.last == nil && buffer.isEmpty && Tracked.live == 0)
+    }
+
     @Test("FIFO across wrap-around and growth in the middle of a wrapped buffer")
     func wrapAroundAndGrowth() {
         var buffer = RingBuffer<Int>(limit: .max)

@@ -1,0 +1,190 @@
+import Testing
+@testable import OTP
+
+/// A call from process code to an idle server of the same node runs the server at once, inside the
+/// caller's handler (`Node.serveNow`), and the continuation then runs at once too. These tests pin what
+/// must not change with it: Erlang's outcomes, the order of everyone's messages, exit signals to a caller
+/// further up the stack, fairness of a long chain of calls, and `.same` from a continuation.
+@Suite("Calls to an idle server")
+struct IdleServerCallTests {
+    @Test("An idle server answers inside the caller's handler; the continuation runs before the handler returns")
+    func servedAtOnce() throws {
+        let node = makeNode()
+        let server = try node.start(Counter.self, 41)
+        let events = Log<String>()
+        let caller = try node.spawn(of: Command.self) { _ in
+            .receive { _, process in
+                events.append("handler")
+                let step = try process.call(server, .add(1)) { result, _ in
+                    events.append("reply \(try result.get())")
+                    return .receive { _, _ in .same }
+                }
+                events.append("handler returns")
+                return step
+            }
+        }
+        try node.send(.value(0), to: caller)
+        try node.send(.value(1), to: caller)  // stays queued: the continuation's receive is new
+        node.runUntilIdle()
+        #expect(events.entries == ["handler", "reply 42", "handler returns"])
+        #expect(node.statistics.callsServedInline == 1)
+        #expect(node.processInfo(caller.pid)?.mailboxLength == 0)  // the second message went to the new receive
+    }
+
+    @Test("A server with work queued ahead of the call is not run early: the call waits its turn")
+    func busyServerWaits() throws {
+        let node = makeNode()
+        let server = try node.start(Counter.self, 0)
+        let events = Log<String>()
+        let caller = try node.spawn(of: Command.self) { _ in
+            .receive { _, process in
+                try process.call(server, .get) { result, _ in
+                    events.append("reply \(try result.get())")
+                    return .exit(.normal)
+                }
+            }
+        }
+        node.runUntilIdle()
+        try node.send(.value(0), to: caller)  // the caller runs first ...
+        node.cast(server, .add(5))            // ... the server has a cast queued when the call arrives
+        node.runUntilIdle()
+        #expect(events.entries == ["reply 5"])  // the cast was handled first, in order
+        #expect(node.statistics.callsServedInline == 0)
+    }
+
+    @Test("A call polling with timeout zero times out even when the server is idle, as in Erlang")
+    func pollTimesOut() throws {
+        let node = makeNode()
+        let server = try node.start(Counter.self, 0)
+        let outcome = Log<String>()
+        try node.spawn(of: Never.self) { process in
+            try process.call(server, .add(1), timeout: .zero) { result, _ in
+                outcome.append("\(result)")
+                return .exit(.normal)
+            }
+        }
+        node.runUntilIdle()
+        #expect(outcome.entries == ["\(Result<Int, CallError>.failure(.timeout(try #require(server.pid))))"])
+        #expect(node.statistics.callsServedInline == 0)
+        #expect(try node.call(server, .get) == 1)  // the request was handled; its late reply was dropped
+        #expect(node.statistics.ignoredReplies == 1)
+    }
+
+    @Test("A server crashing inside the caller's handler: the call fails with its reason, a linked caller exits after its handler")
+    func crashInside() throws {
+        let node = makeNode()
+        let server = try node.start(Counter.self, 0)
+        let serverPID = try #require(server.pid)
+        let outcome = Log<String>()
+        let caller = try node.spawn(of: Never.self) { process in
+            process.link(serverPID)
+            return try process.call(server, .crash) { result, _ in
+                if case .failure(.serverExited(serverPID, reason: .error)) = result { outcome.append("serverExited") }
+                return .receive { _, _ in .same }
+            }
+        }
+        node.runUntilIdle()
+        #expect(outcome.entries == ["serverExited"])
+        #expect(!node.isAlive(serverPID) && !node.isAlive(caller.pid))
+        #expect(node.statistics.callsServedInline == 1)
+    }
+
+    @Test("A server that sends its caller an exit signal from inside the caller's handler: the caller exits once the handler returns")
+    func exitSignalToCallerUpTheStack() throws {
+        let node = makeNode()
+        let server = try node.start(Executioner.self, ())
+        let events = Log<String>()
+        let caller = try node.spawn(of: Never.self) { process in
+            try process.call(server, .exitCaller) { result, _ in
+                events.append("reply \(try result.get())")
+                return .receive { _, _ in
+                    events.append("never")
+                    return .same
+                }
+            }
+        }
+        let downs = Log<Envelope<Never>>()
+        let watcher = try spawnCollector(node, into: downs)
+        let ref = node.monitor(caller.pid, by: watcher.pid)  // before either has run
+        node.runUntilIdle()
+        #expect(events.entries == ["reply done"])
+        #expect(!node.isAlive(caller.pid))
+        guard case .down(let down)? = downs.entries.first else { Issue.record("no DOWN: \(downs.entries)"); return }
+        #expect(down.monitor == ref && down.reason == .custom("executed"))
+        #expect(downs.entries.count == 1)
+        #expect(node.isAlive(try #require(server.pid)))
+    }
+
+    @Test("10,000 calls chained through continuations: no deep stack, and other processes run meanwhile")
+    func longChain() throws {
+        let node = makeNode()
+        let server = try node.start(Counter.self, 0)
+        let progress = Log<Int>()
+        let results = Log<Int>()
+        try node.spawn(of: Never.self) { process in try Self.chain(10_000, server, process, results) }
+        // Queued behind the caller: it records how far the chain had got when it first ran.
+        try node.spawn(of: Never.self) { _ in
+            progress.append(results.entries.count)
+            return .exit(.normal)
+        }
+        node.runUntilIdle()
+        #expect(results.entries == Array(1...10_000))
+        #expect(try #require(progress.entries.first) < 10_000)
+        #expect(node.statistics.callsServedInline == 10_000)
+    }
+
+    private static func chain(_ remaining: Int, _ server: ServerRef<Counter>, _ process: ProcessContext<Never>,
+                              _ results: Log<Int>) throws -> Step<Never> {
+        guard remaining > 0 else { return .exit(.normal) }
+        return try process.call(server, .add(1)) { result, process in
+            results.append(try result.get())
+            return try chain(remaining - 1, server, process, results)
+        }
+    }
+
+    @Test(".same from a continuation waits again with the receive in force when the call was made (idle and busy server)")
+    func sameReturnsToTheCallersReceive() throws {
+        for busy in [false, true] {
+            let node = makeNode()
+            let server = try node.start(Counter.self, 0)
+            let events = Log<String>()
+            let caller = try node.spawn(of: Command.self) { _ in
+                .receive { envelope, process in
+                    guard case .message(.value(let n)) = envelope else { return .exit(.normal) }
+                    return try process.call(server, .add(n)) { result, _ in
+                        events.append("total \(try result.get())")
+                        return .same
+                    }
+                }
+            }
+            node.runUntilIdle()
+            for n in 1...3 {
+                try node.send(.value(n), to: caller)
+                if busy { node.cast(server, .add(100)) }  // queued at the server before the call arrives
+                node.runUntilIdle()
+            }
+            #expect(events.entries == (busy ? ["total 101", "total 203", "total 306"] : ["total 1", "total 3", "total 6"]))
+            #expect(node.statistics.callsServedInline == (busy ? 0 : 3))
+            #expect(node.isAlive(caller.pid))
+        }
+    }
+}
+
+/// Answers `exitCaller` after sending the caller an exit signal (`executed`).
+struct Executioner: GenServer {
+    enum Call: Sendable { case exitCaller }
+    typealias Cast = Never
+    typealias Info = Never
+    typealias Reply = String
+
+    static func initialize(_ argument: Void, _ server: ServerContext<Executioner>) throws -> Initialization<Executioner> {
+        .ok(Executioner())
+    }
+
+    mutating func handleCall(_ request: Call, from caller: Caller<String>, _ server: ServerContext<Executioner>) throws
+        -> ServerResult<Executioner>
+    {
+        server.process.exit(caller.pid, reason: .custom("executed"))
+        return .reply("done")
+    }
+}
