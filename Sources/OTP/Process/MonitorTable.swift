@@ -147,6 +147,10 @@ struct MonitorTable {
 
     // MARK: Lookup
 
+    /// The slot a reference of a live monitor names, unchecked (for a reference just made by `insert`).
+    @inlinable
+    static func slot(of ref: Ref) -> Int { Int(UInt32(truncatingIfNeeded: ref.rawValue)) }
+
     /// The slot of a live monitor, or `nil`.
     @inlinable @inline(__always)
     func slot(_ ref: Ref) -> Int? {

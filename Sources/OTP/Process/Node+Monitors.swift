@@ -14,7 +14,8 @@ extension Node {
     func openMonitor(_ target: PID, by watcher: PID, awaitingReply: Bool) -> Ref {
         // Borrowed process references: a call opens a monitor, so no reference counting here.
         let ref: Ref? = withProcess(watcher) { watching in
-            guard withProcess(target, { $0.status != .terminated }) == true else {
+            let targetObject = table.object(for: target)  // looked up once: checked here, attached below
+            guard let targetObject, ProcessTable.borrow(targetObject, { $0.status != .terminated }) else {
                 if target.isRemote, let distribution {
                     let ref = monitors.insert(watcher: watcher, watching: &watching.watchingHead,
                                               awaitingReply: awaitingReply, mark: watching.mailboxMark)
@@ -28,7 +29,9 @@ extension Node {
             }
             let ref = monitors.insert(watcher: watcher, watching: &watching.watchingHead,
                                       awaitingReply: awaitingReply, mark: watching.mailboxMark)
-            withProcess(target) { monitors.attach(monitors.slot(ref)!, to: target, watchedBy: &$0.watchedByHead) }
+            ProcessTable.borrow(targetObject) {
+                monitors.attach(MonitorTable.slot(of: ref), to: target, watchedBy: &$0.watchedByHead)
+            }
             return ref
         }
         return ref ?? monitors.detachedRef()
@@ -95,6 +98,7 @@ extension Node {
 
     /// Removes the monitor in `slot` from the table and from both processes' lists, and cancels its
     /// deadline, if it has one.
+    @usableFromInline
     func removeMonitor(_ slot: Int) {
         let entry = monitors[slot]
         if entry.timed, let deadline = monitors.takeDeadline(from: slot) { cancelWheelTimer(deadline) }

@@ -34,8 +34,16 @@ extension Node {
     /// apart so that it builds no `RequestEnding`.
     @inlinable
     func endReplied<R>(_ id: RequestID<R>, of caller: PID) -> Result<R, CallError> {
-        let taken = monitors.slot(id.ref).map { monitors.takeReply(from: $0, as: R.self) } ?? .none
-        closeRequest(id.ref, of: caller, replyConsumed: true, outcome: .reply)
+        let taken: TakenReply<R>
+        if let slot = monitors.slot(id.ref), monitors[slot].watcher == caller, instruments == nil {
+            // The common case, in one slot lookup: the reply is taken, so nothing of the request can be
+            // left in the caller's mailbox (`closeRequest` with `replyConsumed`, without its lookups).
+            taken = monitors.takeReply(from: slot, as: R.self)
+            removeMonitor(slot)
+        } else {
+            taken = monitors.slot(id.ref).map { monitors.takeReply(from: $0, as: R.self) } ?? .none
+            closeRequest(id.ref, of: caller, replyConsumed: true, outcome: .reply)
+        }
         switch taken {
         case .value(let reply): return .success(reply)
         case .wrongType(let got):
@@ -71,6 +79,11 @@ extension Node {
         if let slot = monitors.slot(id.ref), monitors[slot].awaitingReply { return nil }
         let envelope = table.withMailbox(caller, of: Message.self) { process -> Envelope<Message>? in
             let count = process.mailbox.count
+            // Usually the response is the newest message: the server's last act was to reply.
+            if count > 0, UnsafePointer(process.mailbox.slot(count &- 1)).pointee.isResponse(to: id.ref) {
+                process.received &+= 1
+                return process.mailbox.remove(at: count &- 1)
+            }
             var index = receiveMark(id.ref, of: process, count: count)
             while index < count && !UnsafePointer(process.mailbox.slot(index)).pointee.isResponse(to: id.ref) {
                 index &+= 1
