@@ -288,4 +288,58 @@ struct BoundaryTests {
         #expect(try await b.perform { $0.connectedNodes() } == [nameA])
         #expect(!log.records.entries.contains { $0.metadata["error"]?.contains("net_tick_timeout") == true })
     }
+
+    @Test("An EPMD that accepts the registration and never answers: start fails after setupTime, naming the port; the node goes on")
+    func silentEPMD() async throws {
+        let silent = try SilentListener()  // the kernel accepts connections into the backlog; nobody answers
+        let node = Node(configuration: NodeConfiguration(logger: quietLogger))
+        node.startLoop()
+        defer { shutdown(node) }
+        let options = DistributionOptions(name: swiftName("swift_silent_epmd"), cookie: .value(ErlangPeer.cookie),
+                                          setupTime: .milliseconds(300), epmdPort: silent.port)
+        // Started from the loop with a callback, so that this test cannot hang if the deadline is missing.
+        let outcome = Log<Result<Void, DistributionError>>()
+        try await node.perform { node in try node.startDistribution(options) { outcome.append($0) } }
+        try await eventually("the start's outcome") { outcome.count == 1 }  // at most 10 s
+        let expected = "epmd on port \(silent.port) did not answer the registration of \(options.name) within 300 ms"
+        if case .failure(.epmd(let text))? = outcome.entries.first {
+            #expect(text == expected)
+        } else {
+            Issue.record("expected the registration to fail: \(outcome.entries)")
+        }
+        #expect(try await node.perform { ($0.distribution == nil, $0.nodeName) } == (true, nil))
+        // The node still works, and can join a cluster through a real EPMD afterwards.
+        try await node.startDistribution(DistributionOptions(name: swiftName("swift_silent_epmd"),
+                                                             cookie: .value(ErlangPeer.cookie)))
+        #expect(try await node.perform { $0.nodeName } == swiftName("swift_silent_epmd"))
+    }
+}
+
+/// A TCP listener on 127.0.0.1 that never accepts or answers: connections complete in the kernel's backlog
+/// and whatever they send is never read (a peer that holds a caller without a word).
+final class SilentListener {
+    let fd: Int32
+    let port: UInt16
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && listen(fd, 16) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else {
+            close(fd)
+            throw TestFailure(text: "cannot listen on 127.0.0.1: errno \(errno)")
+        }
+        self.fd = fd
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    deinit { close(fd) }
 }

@@ -124,7 +124,9 @@ final class Distribution {
 
     // MARK: Start and stop
 
-    /// Listens, then registers with EPMD; `completion` runs once registered (or failed).
+    /// Listens, then registers with EPMD; `completion` runs once registered, or failed — at the latest
+    /// after `setupTime`, when EPMD accepted the connection but has not answered (a wait on an outsider
+    /// has a deadline).
     func start(_ completion: @escaping (Result<Void, DistributionError>) -> Void) {
         do throws(DistributionError) {
             listener = try TCPListener(loop: loop, address: options.listenAddress, port: options.port,
@@ -135,7 +137,8 @@ final class Distribution {
         let (alive, _) = Self.split(name)
         let stream = TCPStream(loop: loop, flusher: flusher)
         registration = EPMDExchange(
-            stream: stream, host: "127.0.0.1", request: EPMD.aliveRequest(name: alive, port: listener!.port),
+            stream: stream, host: "127.0.0.1", port: options.epmdPort,
+            request: EPMD.aliveRequest(name: alive, port: listener!.port),
             parse: { [unowned self] bytes throws(DistributionError) -> Bool in
                 guard let creation = try EPMD.aliveResponse(bytes) else { return false }
                 self.creation = creation
@@ -153,6 +156,17 @@ final class Distribution {
                 self.node.configuration.logger.error("epmd closed the registration of this node", metadata: [
                     "node": "\(self.name)", "reason": "\(reason)"])
             })
+        // The setup timer is free until registration succeeds (`startTicks` takes it over): one shot.
+        uv_timer_start(setupTimer, { timer in
+            Unmanaged<Distribution>.fromOpaque(timer!.pointee.data).takeUnretainedValue().registrationOverdue()
+        }, setupMillis, 0)
+    }
+
+    /// EPMD has not answered the registration within `setupTime`: it fails (and `completion` reports it).
+    private func registrationOverdue() {
+        guard !isStarted, let registration, registration.isPending else { return }
+        registration.fail(.epmd("epmd on port \(options.epmdPort) did not answer the registration of \(name) "
+                                + "within \(setupMillis) ms"))
     }
 
     /// The distribution port (0 before `start`).

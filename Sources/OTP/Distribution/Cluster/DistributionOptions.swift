@@ -31,10 +31,15 @@ public struct DistributionOptions: Sendable, CustomStringConvertible {
     /// (`SpawnOptions.mailboxCapacity`) before it stops reading from the peer (backpressure). Until then it
     /// keeps reading: ticks are heard and other processes get their messages.
     public var maximumHeldBytes: Int
+    /// The port EPMD listens on, on this host and on the peers' hosts: `ERL_EPMD_PORT` when it holds a port
+    /// number, else 4369, as Erlang. Registering with EPMD and looking a peer up both have `setupTime` to
+    /// get their answer.
+    public var epmdPort: UInt16
 
     public init(name: String, cookie: CookieSource = .default, listenAddress: String = "127.0.0.1",
                 port: UInt16 = 0, tickTime: Duration = .seconds(60), maximumFrameSize: Int = 128 << 20,
-                setupTime: Duration = .seconds(7), maximumPendingHandshakes: Int = 64, maximumHeldBytes: Int = 64 << 20) {
+                setupTime: Duration = .seconds(7), maximumPendingHandshakes: Int = 64, maximumHeldBytes: Int = 64 << 20,
+                epmdPort: UInt16 = DistributionOptions.defaultEPMDPort) {
         self.name = name
         self.cookie = cookie
         self.listenAddress = listenAddress
@@ -44,12 +49,18 @@ public struct DistributionOptions: Sendable, CustomStringConvertible {
         self.setupTime = setupTime
         self.maximumPendingHandshakes = maximumPendingHandshakes
         self.maximumHeldBytes = maximumHeldBytes
+        self.epmdPort = epmdPort
     }
+
+    /// EPMD's port as Erlang finds it: `ERL_EPMD_PORT` from the environment when it holds a port number
+    /// (1-65535; anything else is ignored), else 4369.
+    public static var defaultEPMDPort: UInt16 { EPMD.defaultPort }
 
     public var description: String {
         "DistributionOptions(name: \(name), cookie: \(cookie), listen: \(listenAddress):\(port), tickTime: \(tickTime), "
             + "setupTime: \(setupTime), maximumFrameSize: \(maximumFrameSize), "
-            + "maximumPendingHandshakes: \(maximumPendingHandshakes), maximumHeldBytes: \(maximumHeldBytes))"
+            + "maximumPendingHandshakes: \(maximumPendingHandshakes), maximumHeldBytes: \(maximumHeldBytes), "
+            + "epmdPort: \(epmdPort))"
     }
 }
 
@@ -60,6 +71,7 @@ extension DistributionOptions: CustomReflectable {
             "name": name, "cookie": cookie, "listenAddress": listenAddress, "port": port, "tickTime": tickTime,
             "maximumFrameSize": maximumFrameSize, "setupTime": setupTime,
             "maximumPendingHandshakes": maximumPendingHandshakes, "maximumHeldBytes": maximumHeldBytes,
+            "epmdPort": epmdPort,
         ])
     }
 }

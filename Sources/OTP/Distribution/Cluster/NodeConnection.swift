@@ -55,7 +55,8 @@ final class NodeConnection: TCPStreamDelegate {
         state = .lookingUp
         let (alive, host) = Distribution.split(peer)
         let stream = TCPStream(loop: distribution.loop, flusher: distribution.flusher)
-        lookup = EPMDExchange(stream: stream, host: host, request: EPMD.portRequest(name: alive), parse: { [unowned self] bytes throws(DistributionError) -> Bool in
+        lookup = EPMDExchange(stream: stream, host: host, port: distribution.options.epmdPort,
+                              request: EPMD.portRequest(name: alive), parse: { [unowned self] bytes throws(DistributionError) -> Bool in
             guard let port = try EPMD.portResponse(bytes, node: peer) else { return false }
             self.lookup?.close()
             self.lookup = nil

@@ -4,12 +4,16 @@ import Glibc
 
 /// The Erlang Port Mapper Daemon's protocol (erts/doc erl_dist_protocol, "EPMD Protocol"): a node registers
 /// its name and distribution port (`ALIVE2_REQ`, kept open for as long as the node is alive) and looks up
-/// the port of another node (`PORT_PLEASE2_REQ`). EPMD listens on port 4369 (`ERL_EPMD_PORT` overrides it).
+/// the port of another node (`PORT_PLEASE2_REQ`). EPMD listens on port 4369 unless `ERL_EPMD_PORT` says
+/// otherwise (`DistributionOptions.epmdPort`).
 ///
 /// Thread: loop thread (each exchange is one `TCPStream`).
 enum EPMD {
-    static var port: UInt16 {
-        if let text = getenv("ERL_EPMD_PORT").map({ String(cString: $0) }), let port = UInt16(text) { return port }
+    /// EPMD's port as Erlang finds it: `ERL_EPMD_PORT` when it is a port number (1-65535), else 4369.
+    static var defaultPort: UInt16 {
+        if let text = getenv("ERL_EPMD_PORT").map({ String(cString: $0) }), let port = UInt16(text), port != 0 {
+            return port
+        }
         return 4369
     }
 
@@ -66,6 +70,7 @@ enum EPMD {
 /// when it closes). Thread: loop thread only.
 final class EPMDExchange: TCPStreamDelegate {
     private let stream: TCPStream
+    private let port: UInt16
     private let request: [UInt8]
     private var received: [UInt8] = []
     private var parse: (([UInt8]) throws(DistributionError) -> Bool)?
@@ -73,21 +78,25 @@ final class EPMDExchange: TCPStreamDelegate {
     private let onFailure: (DistributionError) -> Void
 
     /// `parse` returns true once it has what it needs; it throws to fail the exchange.
-    init(stream: TCPStream, host: String, request: [UInt8],
+    init(stream: TCPStream, host: String, port: UInt16, request: [UInt8],
          parse: @escaping ([UInt8]) throws(DistributionError) -> Bool,
          onFailure: @escaping (DistributionError) -> Void, onClose: ((String) -> Void)? = nil) {
         self.stream = stream
+        self.port = port
         self.request = request
         self.parse = parse
         self.onFailure = onFailure
         self.onClose = onClose
         stream.delegate = self
-        stream.connect(host: host, port: EPMD.port)
+        stream.connect(host: host, port: port)
     }
+
+    /// Whether the exchange is still waiting for its answer.
+    var isPending: Bool { parse != nil }
 
     func streamConnected(_ stream: TCPStream, error: String?) {
         if let error {
-            finish(.epmd("cannot reach epmd on port \(EPMD.port): \(error) (start it with `epmd -daemon`)"))
+            finish(.epmd("cannot reach epmd on port \(port): \(error) (start it with `epmd -daemon`)"))
         } else {
             stream.write(request)
         }
@@ -108,6 +117,9 @@ final class EPMDExchange: TCPStreamDelegate {
         onClose?(reason)
         onClose = nil
     }
+
+    /// Fails the exchange with `error` and closes it, unless it has ended already (its deadline passed).
+    func fail(_ error: DistributionError) { finish(error) }
 
     private func finish(_ error: DistributionError) {
         guard parse != nil else { return }
