@@ -41,12 +41,7 @@ class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
     @inlinable
     final func runTurn(node: Node, budget: Int, handled: inout Int) -> TurnOutcome {
         let context = ProcessContext<B.Message>(node: node, pid: pid)
-        var next: Next
-        if status == .initializing {
-            status = .processing
-            do { next = try behavior.start(context) } catch { return .crashed(error) }
-            if let outcome = apply(next) { return outcome }
-        }
+        if status == .initializing, let outcome = begin(context) { return outcome }
         status = .processing
         while true {
             if let extras, let pending = extras.pendingExit { return .exited(pending) }
@@ -67,6 +62,7 @@ class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
                 handled &+= 1
                 // Moved straight from the ring buffer into the callback: a generic envelope is never copied.
                 let sentBefore = sent
+                let next: Next
                 do {
                     next = try behavior.receive(index == 0 ? mailbox.removeFirst() : mailbox.remove(at: index),
                                                 context)
@@ -74,6 +70,7 @@ class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
                 // Each message it sent counts toward its budget, as Erlang charges reductions for sends: a
                 // process that fans out yields sooner, and the processes it feeds get to keep up.
                 handled &+= Int(truncatingIfNeeded: sent &- sentBefore)
+                if let outcome = apply(next) { return outcome }
             } else {
                 scanned = UInt32(truncatingIfNeeded: count)
                 if timedOut || waitLimit == 0 {
@@ -81,10 +78,8 @@ class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
                         status = .running
                         return .yielded
                     }
-                    endWait(node)
                     handled &+= 1
-                    scanned = 0  // the next receive is a new pattern: it looks at every queued message again
-                    do { next = try behavior.timeout(context) } catch { return .crashed(error) }
+                    if let outcome = timeOut(node, context) { return outcome }
                 } else {
                     if waitLimit != .max && waitTimer == 0 {
                         waitTimer = node.deferReceiveTimeout(after: waitLimit, for: pid)
@@ -93,8 +88,27 @@ class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
                     return .waiting
                 }
             }
-            if let outcome = apply(next) { return outcome }
         }
+    }
+
+    /// The process's first turn: `start`. Out of line, like `timeOut`: the message loop above is what every
+    /// turn runs, and keeping these apart keeps its frame small.
+    @inlinable @inline(never)
+    final func begin(_ context: ProcessContext<B.Message>) -> TurnOutcome? {
+        status = .processing
+        let next: Next
+        do { next = try behavior.start(context) } catch { return .crashed(error) }
+        return apply(next)
+    }
+
+    /// The current wait timed out: the behaviour's `timeout`. Out of line (see `begin`).
+    @inlinable @inline(never)
+    final func timeOut(_ node: Node, _ context: ProcessContext<B.Message>) -> TurnOutcome? {
+        endWait(node)
+        scanned = 0  // the next receive is a new pattern: it looks at every queued message again
+        let next: Next
+        do { next = try behavior.timeout(context) } catch { return .crashed(error) }
+        return apply(next)
     }
 
     /// Records the wait the behaviour asked for; returns an outcome when the process exits instead.
