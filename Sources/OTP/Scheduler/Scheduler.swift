@@ -84,22 +84,29 @@ extension Node {
             let pid = PID(node: number, rawValue: raw)
             guard let object = table.object(for: pid) else { continue }
             instruments.mailboxWait.recordNanoseconds(Int64(started &- min(arrived, started)))
+            scheduler.nestedNanoseconds = 0
             let (outcome, turnHandled) = turn(object, raw: raw, budget: budget)
             handled &+= turnHandled
             let ended = instrumentTime
-            let duration = Int64(ended &- started)
-            instruments.handlerDuration.recordNanoseconds(duration)
-            ProcessTable.borrow(object) { process in
-                // Handler time is kept only while metrics are on, in the extras (made on the first turn);
-                // reached in place, without retaining the extras object each turn.
-                if process.extras == nil { process.extras = ProcessExtras() }
-                process.extras.unsafelyUnwrapped.handlerNanoseconds &+= UInt64(duration)
-                process.extras.unsafelyUnwrapped.instruments?.handlerDuration.recordNanoseconds(duration)
-            }
+            // The turns nested in this one (lent, or serving a call) were timed for their own processes.
+            recordHandlerTime(ended &- started &- scheduler.nestedNanoseconds, of: object, instruments)
             finishTurn(object, raw: raw, outcome)
             instruments.mark(queued: scheduler.runQueue.count, at: ended)
         }
         return handled
+    }
+
+    /// Records `nanoseconds` of handler time for the process whose object is `object`: the node's histogram,
+    /// the process's total (kept only while metrics are on, in the extras, made on its first turn and reached
+    /// in place, without retaining the extras object) and its own histogram when per-process metrics are on.
+    func recordHandlerTime(_ nanoseconds: UInt64, of object: UnsafeMutableRawPointer, _ instruments: NodeInstruments) {
+        let duration = Int64(truncatingIfNeeded: nanoseconds)
+        instruments.handlerDuration.recordNanoseconds(duration)
+        ProcessTable.borrow(object) { process in
+            if process.extras == nil { process.extras = ProcessExtras() }
+            process.extras.unsafelyUnwrapped.handlerNanoseconds &+= nanoseconds
+            process.extras.unsafelyUnwrapped.instruments?.handlerDuration.recordNanoseconds(duration)
+        }
     }
 
     /// A turn the watchdog flagged as slow ended: a warning, once per process.
@@ -149,15 +156,7 @@ extension Node {
     func lendTurn(to pid: PID) {
         guard !scheduler.lending, let object = table.object(for: pid),
               ProcessTable.borrow(object, { $0.status == .running }) else { return }
-        let sender = scheduler.current
-        scheduler.lending = true
-        scheduler.current = object
-        var handled = 0
-        let outcome = ProcessTable.borrow(object) { process in
-            process.operate(process, self, .turn(budget: configuration.messagesPerTurn), &handled)
-        }
-        scheduler.current = sender
-        scheduler.lending = false
+        let outcome = nestedTurn(object)
         counters.lentTurns &+= 1
         if case .yielded = outcome { return }  // it is still in the run queue
         finishTurn(object, raw: pid.rawValue, outcome)  // waiting: its queue entry finds nothing; exited: gone
@@ -177,20 +176,38 @@ extension Node {
     /// Thread: loop thread, from process code. Cost: one turn of the server, no allocation.
     @usableFromInline @inline(never)
     func serveNow(_ server: PID) {
-        guard !scheduler.lending, let caller = scheduler.current, scheduler.runQueue.last == server.rawValue,
+        guard !scheduler.lending, scheduler.current != nil, scheduler.runQueue.last == server.rawValue,
               let object = table.object(for: server),
               ProcessTable.borrow(object, { $0.status == .running && $0.mailboxCount == 1 })
         else { return }
         scheduler.runQueue.removeLast()
+        let outcome = nestedTurn(object)
+        counters.callsServedInline &+= 1
+        finishTurn(object, raw: server.rawValue, outcome)  // yielded: back to the run queue
+    }
+}
+
+extension Node {
+    /// One turn of the process whose object is `object`, inside the handler of the current process (a lent
+    /// turn, a served call): it is the current process meanwhile, and it can lend no turn of its own. With
+    /// metrics on, the turn is timed as its process's handler time and left out of the enclosing turn's.
+    @inline(__always)
+    func nestedTurn(_ object: UnsafeMutableRawPointer) -> TurnOutcome {
+        let enclosing = scheduler.current
         scheduler.lending = true
         scheduler.current = object
+        let started = instruments == nil ? 0 : instrumentTime
         var handled = 0
         let outcome = ProcessTable.borrow(object) { process in
             process.operate(process, self, .turn(budget: configuration.messagesPerTurn), &handled)
         }
-        scheduler.current = caller
+        if let instruments {
+            let nanoseconds = instrumentTime &- started
+            recordHandlerTime(nanoseconds, of: object, instruments)
+            scheduler.nestedNanoseconds &+= nanoseconds
+        }
+        scheduler.current = enclosing
         scheduler.lending = false
-        counters.callsServedInline &+= 1
-        finishTurn(object, raw: server.rawValue, outcome)  // yielded: back to the run queue
+        return outcome
     }
 }

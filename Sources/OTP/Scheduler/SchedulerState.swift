@@ -18,6 +18,9 @@ struct SchedulerState {
     /// Call continuations running inside the handler that made the call, its reply already queued
     /// (`ProcessContext.call`); bounded so that a chain of calls unwinds to the turn now and then.
     @usableFromInline var nestedContinuations = 0
+    /// With metrics on: the handler time of the turns nested in the current one (`Node.nestedTurn`), left
+    /// out of its own.
+    var nestedNanoseconds: UInt64 = 0
     /// How deep call continuations may nest (`nestedContinuations`).
     @usableFromInline static let continuationDepth = 8
     /// How many messages queued in a mailbox make a send from process code lend the receiver a turn:

@@ -104,6 +104,30 @@ struct MetricsTests {
         #expect(waits.values.count == all.values.count)
     }
 
+    @Test("A call served inside its caller's handler is the server's handler time, not the caller's (real clock)")
+    func servedCallTimeBelongsToTheServer() throws {
+        // Durations need a clock that moves during a turn: the real one. Bounds only, from a 20 ms handler.
+        let node = Node(configuration: NodeConfiguration(logger: quietLogger,
+                                                         metrics: MetricsOptions(factory: metrics, dimensions: dimensions)))
+        defer { node.close() }
+        let server = try node.start(Spinner.self, 20)
+        let caller = try node.spawn(of: Never.self) { process in
+            try process.call(server, .spin) { result, _ in
+                _ = try result.get()
+                return .receive { _, _ in .same }  // stays, to be seen in the snapshot
+            }
+        }
+        node.run(until: .idle)
+        #expect(node.statistics.callsServedInline == 1)
+        let times = Dictionary(uniqueKeysWithValues: node.snapshot().processes.map { ($0.pid, $0.handlerTime) })
+        let serverPID = try #require(server.pid)
+        #expect(try #require(times[serverPID]) >= 20_000_000)
+        // The caller's turn, less the server's nested one: microseconds, far below the 20 ms the server spun.
+        #expect(try #require(times[caller.pid]) < 20_000_000)
+        let all = try metrics.expectTimer("otp_handler_duration", dimensions)
+        #expect(all.values.filter { $0 >= 20_000_000 }.count == 1)
+    }
+
     @Test func mailboxWaitIsTheTimeFromArrivalToTurn() throws {
         let node = node()
         let sink = try spawnIdler(node)
@@ -205,5 +229,26 @@ struct LoggingTests {
         let record = try #require(log.messages("message refused").first)
         #expect(record.level == .warning)
         #expect(record.metadata == ["target": "\(small.pid)", "error": "\(ProcessError.mailboxFull(small.pid, capacity: 1))"])
+    }
+}
+
+/// Answers `spin` after holding the loop for `argument` milliseconds (a handler that takes real time).
+struct Spinner: GenServer {
+    enum Call: Sendable { case spin }
+    typealias Cast = Never
+    typealias Info = Never
+    typealias Reply = Int
+    let milliseconds: Int
+
+    static func initialize(_ argument: Int, _ server: ServerContext<Spinner>) throws -> Initialization<Spinner> {
+        .ok(Spinner(milliseconds: argument))
+    }
+
+    mutating func handleCall(_ request: Call, from caller: Caller<Int>, _ server: ServerContext<Spinner>) throws
+        -> ServerResult<Spinner>
+    {
+        let until = ContinuousClock.now + .milliseconds(milliseconds)
+        while ContinuousClock.now < until {}
+        return .reply(milliseconds)
     }
 }
