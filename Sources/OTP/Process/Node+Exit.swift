@@ -50,13 +50,11 @@ extension Node {
         }
     }
 
-    /// Makes `process` exit with `reason`: at once, or when its running callback returns — the current
-    /// process's, or one further up the stack whose handler lent its time to another process (`lendTurn`,
-    /// `serveNow`).
+    /// Makes `process` exit with `reason`: at once, or when its running callback returns. A process is
+    /// `processing` exactly while its callback runs — the current process's, or one further up the stack
+    /// whose handler lent its time to another process (`lendTurn`, `serveNow`).
     func kill(_ process: ProcessCore, reason: ExitReason) {
-        if process.status == .processing
-            || scheduler.current.map({ ProcessTable.isObject($0, of: process) }) == true
-        {
+        if process.status == .processing {
             let extras = process.relations
             if extras.pendingExit == nil { extras.pendingExit = reason }
         } else {

@@ -98,7 +98,6 @@ extension Node {
 
     /// Removes the monitor in `slot` from the table and from both processes' lists, and cancels its
     /// deadline, if it has one.
-    @usableFromInline
     func removeMonitor(_ slot: Int) {
         let entry = monitors[slot]
         if entry.timed, let deadline = monitors.takeDeadline(from: slot) { cancelWheelTimer(deadline) }

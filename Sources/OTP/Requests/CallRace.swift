@@ -34,16 +34,8 @@ extension Node {
     /// apart so that it builds no `RequestEnding`.
     @inlinable
     func endReplied<R>(_ id: RequestID<R>, of caller: PID) -> Result<R, CallError> {
-        let taken: TakenReply<R>
-        if let slot = monitors.slot(id.ref), monitors[slot].watcher == caller, instruments == nil {
-            // The common case, in one slot lookup: the reply is taken, so nothing of the request can be
-            // left in the caller's mailbox (`closeRequest` with `replyConsumed`, without its lookups).
-            taken = monitors.takeReply(from: slot, as: R.self)
-            removeMonitor(slot)
-        } else {
-            taken = monitors.slot(id.ref).map { monitors.takeReply(from: $0, as: R.self) } ?? .none
-            closeRequest(id.ref, of: caller, replyConsumed: true, outcome: .reply)
-        }
+        let taken = monitors.slot(id.ref).map { monitors.takeReply(from: $0, as: R.self) } ?? .none
+        closeRequest(id.ref, of: caller, replyConsumed: true, outcome: .reply)
         switch taken {
         case .value(let reply): return .success(reply)
         case .wrongType(let got):

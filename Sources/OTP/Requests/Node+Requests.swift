@@ -55,12 +55,15 @@ extension Node {
     @usableFromInline
     func closeRequest(_ ref: Ref, of caller: PID, replyConsumed: Bool = false, outcome: CallOutcome? = nil) {
         if let outcome, instruments != nil { callEnded(ref, outcome) }
-        let awaiting = monitors.slot(ref).map { monitors[$0].awaitingReply }
-        let active = demonitor(ref, by: caller, flush: false)
-        // A DOWN can be queued only if the monitor already fired; a reply only if one was delivered.
-        if !active || (awaiting == false && !replyConsumed) {
+        // A DOWN can be queued only if the monitor already fired (it is gone); a reply only if one was
+        // delivered and not taken.
+        guard let slot = monitors.slot(ref), monitors[slot].watcher == caller else {
             _ = core(caller)?.flush(ref, replies: true)
+            return
         }
+        let awaiting = monitors[slot].awaitingReply
+        removeMonitor(slot)
+        if !awaiting && !replyConsumed { _ = core(caller)?.flush(ref, replies: true) }
     }
 
     /// The caller gives up on request `ref`: closed, and counted as cancelled unless it had ended already.

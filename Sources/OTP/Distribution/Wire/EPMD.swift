@@ -96,7 +96,7 @@ final class EPMDExchange: TCPStreamDelegate {
 
     func streamConnected(_ stream: TCPStream, error: String?) {
         if let error {
-            finish(.epmd("cannot reach epmd on port \(port): \(error) (start it with `epmd -daemon`)"))
+            fail(.epmd("cannot reach epmd on port \(port): \(error) (start it with `epmd -daemon`)"))
         } else {
             stream.write(request)
         }
@@ -108,20 +108,19 @@ final class EPMDExchange: TCPStreamDelegate {
         do throws(DistributionError) {
             if try parse(received) { self.parse = nil }
         } catch {
-            finish(error)
+            fail(error)
         }
     }
 
     func streamClosed(_ stream: TCPStream, reason: String) {
-        if parse != nil { finish(.epmd("epmd closed the connection: \(reason)")) }
+        if parse != nil { fail(.epmd("epmd closed the connection: \(reason)")) }
         onClose?(reason)
         onClose = nil
     }
 
-    /// Fails the exchange with `error` and closes it, unless it has ended already (its deadline passed).
-    func fail(_ error: DistributionError) { finish(error) }
-
-    private func finish(_ error: DistributionError) {
+    /// Fails the exchange with `error` and closes it, unless it has ended already (also from outside: its
+    /// deadline passed).
+    func fail(_ error: DistributionError) {
         guard parse != nil else { return }
         parse = nil
         onClose = nil
