@@ -61,7 +61,11 @@ extension Node {
             guard let p = registeredPID(name) else { throw .unknownName(name) }
             pid = p
         }
-        guard let type = withProcess(pid, { $0.messageType }) else { throw .noProcess(pid) }
+        guard let type = withProcess(pid, { $0.messageType }) else {
+            // A server of another loop of the group: its type is checked there when the request arrives.
+            if isSibling(pid) { return Address(unchecked: pid) }
+            throw .noProcess(pid)
+        }
         guard type == ObjectIdentifier(ServerMessage<S>.self) else { throw wrongServerType(pid, expected: S.self) }
         return Address(unchecked: pid)
     }

@@ -11,7 +11,11 @@ enum NodeNumbers {
     private static let state = Counter()
 
     /// The next number (from 1). Traps after 2^31 − 1 nodes in one OS process.
-    static func next() -> UInt32 { state.next() }
+    static func next() -> UInt32 { state.next(1) }
+
+    /// The first of `count` consecutive numbers (the loops of a `NodeGroup`, so a pid's loop is one
+    /// subtraction away).
+    static func next(_ count: Int) -> UInt32 { state.next(UInt32(count)) }
 
     private final class Counter: @unchecked Sendable {
         private var mutex = pthread_mutex_t()
@@ -19,12 +23,12 @@ enum NodeNumbers {
 
         init() { pthread_mutex_init(&mutex, nil) }
 
-        func next() -> UInt32 {
+        func next(_ count: UInt32) -> UInt32 {
             pthread_mutex_lock(&mutex)
             defer { pthread_mutex_unlock(&mutex) }
-            precondition(value < PID.remoteBit - 1, "node numbers exhausted in this OS process")
-            value += 1
-            return value
+            precondition(count >= 1 && value < PID.remoteBit - count, "node numbers exhausted in this OS process")
+            value += count
+            return value - count + 1
         }
     }
 }

@@ -72,6 +72,15 @@ final class Inbox: @unchecked Sendable {
         withLock { self.wake = wake }
     }
 
+    /// Wakes the loop without a job (another loop of its group queued items for it: `Node.drainTransit`
+    /// runs with the inbox). No-op once the node is closed.
+    func nudge() {
+        withLock {
+            guard !closed else { return }
+            wake?()
+        }
+    }
+
     /// Queues `job` and wakes the loop. Returns `false` when the node is closed (the job is not queued).
     func post(_ job: Job) -> Bool {
         withLock {

@@ -33,6 +33,12 @@ public final class Node: @unchecked Sendable {
 
     /// This node's number in the OS process (`NodeNumbers`): the `node` of every pid it hands out.
     public let number: UInt32
+    /// The group this node is a loop of (`NodeGroup`), or nil for a node of its own.
+    let group: GroupCore?
+    /// This loop's index in its `NodeGroup` (0 for a node of its own).
+    public let loopIndex: Int
+    /// Items for and from the other loops of the group (`Group/`).
+    @exclusivity(unchecked) var transit = TransitState()
     /// The node's clock when it was made (`NodeSnapshot.uptime`).
     var createdAt: UInt64 = 0
     /// Every live process, by slot (`Process/`).
@@ -107,9 +113,18 @@ public final class Node: @unchecked Sendable {
         phase = .attached
     }
 
-    private init(configuration: NodeConfiguration, uv: UVLoop?) {
+    /// Loop `loopIndex` of a `NodeGroup`: its number is the group's base plus the index.
+    convenience init(configuration: NodeConfiguration, group: GroupCore, loopIndex: Int) {
+        self.init(configuration: configuration, uv: configuration.clock == .system ? UVLoop() : nil,
+                  group: group, loopIndex: loopIndex)
+    }
+
+    private init(configuration: NodeConfiguration, uv: UVLoop?, group: GroupCore? = nil, loopIndex: Int = 0) {
         self.configuration = configuration
-        self.number = NodeNumbers.next()
+        self.number = group.map { $0.base + UInt32(loopIndex) } ?? NodeNumbers.next()
+        self.group = group
+        self.loopIndex = loopIndex
+        if let group { transit.dirty = Array(repeating: false, count: group.count) }
         self.table = ProcessTable(node: number)
         self.timers = TimerState(now: 0)
         turnWatch = .allocate(capacity: 1)

@@ -9,6 +9,8 @@ import CLibUV
 /// - `inbox` (`uv_async_t`): woken by other threads; its callback drains the node's `Inbox`.
 /// - `sampler` (`uv_timer_t`, only with metrics on): publishes the sampled metrics every
 ///   `MetricsOptions.sampleInterval`; unreferenced, so it never keeps the loop alive.
+/// - `flusher` (`uv_prepare_t`, only for a loop of a `NodeGroup`): once per iteration, before the loop
+///   polls, wakes each loop this one sent items to since the last one (`Node.flushTransit`).
 /// - `stopper` (`uv_timer_t`, made by the first `run(for:)`): stops the loop when the time is up.
 /// - `signals` (`uv_signal_t`, one per signal given to `stopLoop(on:)`): stop the loop when the process
 ///   receives that signal; unreferenced.
@@ -23,6 +25,8 @@ final class UVLoop {
     private let timer: UnsafeMutablePointer<uv_timer_t>
     let inbox: UnsafeMutablePointer<uv_async_t>
     private var sampler: UnsafeMutablePointer<uv_timer_t>?
+    /// A loop of a `NodeGroup`: once per iteration, before libuv polls, wakes the loops it sent items to.
+    private var flusher: UnsafeMutablePointer<uv_prepare_t>?
     private var stopper: UnsafeMutablePointer<uv_timer_t>?
     private var signals: [UnsafeMutablePointer<uv_signal_t>] = []
     /// When the libuv timer is due, or `.max` when it is not armed.
@@ -70,6 +74,14 @@ final class UVLoop {
         inbox.pointee.data = context
         let async = inbox
         node.inbox.setWake { _ = uv_async_send(async) }
+        if node.group != nil {
+            let flusher = UnsafeMutablePointer<uv_prepare_t>.allocate(capacity: 1)
+            uv_prepare_init(loop, flusher)
+            flusher.pointee.data = context
+            uv_prepare_start(flusher) { handle in Node.from(handle!.pointee.data).flushTransit() }
+            uv_unref(otp_uv_handle(flusher))
+            self.flusher = flusher
+        }
         if let instruments = node.instruments {
             let sampler = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
             uv_timer_init(loop, sampler)
@@ -176,6 +188,10 @@ final class UVLoop {
             Node.from(handle!.pointee.data).uv!.closing -= 1
             UnsafeMutableRawPointer(handle)?.deallocate()
         }
+        if let flusher {
+            closing += 1
+            uv_close(otp_uv_handle(flusher), closed)
+        }
         for handle in [sampler, stopper].compactMap({ $0 }) {
             closing += 1
             uv_close(otp_uv_handle(handle), closed)
@@ -207,6 +223,7 @@ extension Node {
     /// Drains the cross-thread inbox on the loop thread.
     func drainInbox() {
         for job in inbox.take() { job.run(self) }
+        if group != nil { drainTransit() }
         // Deadlines a job began (an async call's) are filed when the run-queue drain its messages started
         // ends; with nothing to run, now.
         if scheduler.runQueue.isEmpty { armDeferredTimeouts() }

@@ -36,6 +36,10 @@ extension Node {
         guard let process = core(target) else {
             // Not a local process: a remote one gets the signal over its connection.
             if target.isRemote { distribution?.exitSignal(to: target, from: from, reason: reason, viaLink: viaLink) }
+            if isSibling(target) {
+                signalSibling(viaLink ? .linkExit : .exit, to: target, from: from ?? PID(node: number, index: 0, serial: 0),
+                              reason: reason)
+            }
             return
         }
         guard process.status != .stopping, process.status != .terminated else { return }
@@ -90,7 +94,10 @@ extension Node {
         }
         process.releaseMailbox()
         if let extras = process.extras {
-            if let name = extras.name { registry[name] = nil }
+            if let name = extras.name {
+                registry[name] = nil
+                group?.names.release(name, heldBy: pid)
+            }
             timers.wheel.cancelChain(extras.timerChain) { Unmanaged<TimedPayload>.fromOpaque($0).release() }
             // Its timers were the last: the libuv timer must not keep an idle loop waiting for them.
             if timers.wheel.count == 0 { uv?.timerIdle() }
@@ -120,6 +127,7 @@ extension Node {
             }
         }
         if let distribution, distribution.hasIncomingMonitors { distribution.processExited(pid, reason: reason) }
+        if !transit.watchers.isEmpty { siblingWatchedExited(pid, reason: reason) }
         process.extras = nil
     }
 }

@@ -12,6 +12,10 @@ extension Node {
                 if !first.relations.links.contains(b) { distribution.link(a, b) }
                 return
             }
+            if isSibling(b) {
+                if first.relations.links.insert(b).inserted { signalSibling(.link, to: b, from: a) }
+                return
+            }
             signal(a, from: b, reason: .noproc, viaLink: true)
             return
         }
@@ -27,6 +31,7 @@ extension Node {
         guard let second = core(b) else {
             // Not a local process: a remote one is told over its connection (UNLINK_ID).
             if b.isRemote { distribution?.unlink(a, b) }
+            if isSibling(b) { signalSibling(.unlink, to: b, from: a) }
             return
         }
         second.extras?.links.remove(a)

@@ -23,6 +23,13 @@ extension Node {
                     distribution.monitor(ref, watcher: watcher, target: target)
                     return ref
                 }
+                if isSibling(target) {
+                    let ref = monitors.insert(watcher: watcher, watching: &watching.watchingHead,
+                                              awaitingReply: awaitingReply, mark: watching.mailboxMark)
+                    monitors.setRemoteTarget(monitors.slot(ref)!, target)
+                    signalSibling(.monitor, to: target, from: watcher, ref: ref)
+                    return ref
+                }
                 let ref = monitors.detachedRef()
                 watching.pushSystem(.down(Down(monitor: ref, pid: target, reason: .noproc)), node: self)
                 return ref
@@ -96,12 +103,22 @@ extension Node {
         monitors.takeOwner(from: slot)?.monitorEnded(ref, .deadline, on: self)
     }
 
+    /// A monitor whose target is not a process of this loop goes: its target's node or loop is told.
+    /// Out of line: the call path's close stays small.
+    @inline(never)
+    func monitorRemovedElsewhere(_ entry: MonitorTable.Entry, slot: Int) {
+        if entry.target.isRemote || entry.awaitsTerm { distribution?.monitorRemoved(monitors.ref(ofSlot: slot)) }
+        if isSibling(entry.target) {
+            signalSibling(.demonitor, to: entry.target, from: entry.watcher, ref: monitors.ref(ofSlot: slot))
+        }
+    }
+
     /// Removes the monitor in `slot` from the table and from both processes' lists, and cancels its
     /// deadline, if it has one.
     func removeMonitor(_ slot: Int) {
         let entry = monitors[slot]
         if entry.timed, let deadline = monitors.takeDeadline(from: slot) { cancelWheelTimer(deadline) }
-        if entry.target.isRemote || entry.awaitsTerm { distribution?.monitorRemoved(monitors.ref(ofSlot: slot)) }
+        if entry.target.node != number || entry.awaitsTerm { monitorRemovedElsewhere(entry, slot: slot) }
         // One lookup each; the objects stay borrowed (no reference counting) while the lists are relinked.
         let watcher = table.object(for: entry.watcher)
         let target = entry.attached ? table.object(for: entry.target) : nil

@@ -22,9 +22,17 @@ extension Node {
     ///   holder), `noProcess` for a dead pid, `alreadyRegistered` when `pid` has a name already.
     public func register(_ name: String, _ pid: PID) throws(ProcessError) {
         preconditionInLoop()
-        try checkNameFree(name)
+        if let problem = Node.problem(withName: name) { throw .invalidName(name, reason: problem) }
+        if let group, isSibling(pid) {
+            // The process lives on another loop: the name is taken here and recorded there (or released
+            // there, when the process is gone or has a name already).
+            if let holder = group.names.claim(name, for: pid) { throw .nameTaken(name, by: holder) }
+            return nameSibling(pid, name, register: true)
+        }
+        if group == nil, let holder = registry[name] { throw .nameTaken(name, by: holder) }
         guard let process = core(pid), process.status != .stopping else { throw .noProcess(pid) }
         if let existing = process.extras?.name { throw .alreadyRegistered(pid, as: existing) }
+        if let holder = group?.names.claim(name, for: pid) { throw .nameTaken(name, by: holder) }
         registry[name] = pid
         process.relations.name = name
         instrumentName(name, of: process)
@@ -33,18 +41,26 @@ extension Node {
     /// Removes `name`. Throws `unknownName` when it is not registered. Thread: loop thread only.
     public func unregister(_ name: String) throws(ProcessError) {
         preconditionInLoop()
+        if let group {
+            guard let pid = group.names.remove(name) else { throw .unknownName(name) }
+            if isSibling(pid) { return nameSibling(pid, name, register: false) }
+            registry[name] = nil
+            core(pid)?.extras?.name = nil
+            core(pid)?.extras?.instruments = nil
+            return
+        }
         guard let pid = registry.removeValue(forKey: name) else { throw .unknownName(name) }
         core(pid)?.extras?.name = nil
         core(pid)?.extras?.instruments = nil
     }
 
     @usableFromInline
-    func registeredPID(_ name: String) -> PID? { registry[name] }
+    func registeredPID(_ name: String) -> PID? { group.map { $0.names[name] } ?? registry[name] }
 
     /// The pid registered as `name`, if any. Thread: loop thread only.
     public func whereis(_ name: String) -> PID? {
         preconditionInLoop()
-        return registry[name]
+        return registeredPID(name)
     }
 
     /// The typed address registered as `name`, if any.
@@ -57,7 +73,7 @@ extension Node {
     /// Every registered name, sorted. Thread: loop thread only.
     public func registered() -> [String] {
         preconditionInLoop()
-        return registry.keys.sorted()
+        return group?.names.all() ?? registry.keys.sorted()
     }
 
     /// The name `pid` is registered under, if any.

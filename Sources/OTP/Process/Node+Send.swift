@@ -22,7 +22,7 @@ extension Node {
     func deliver<M>(_ message: M, to address: Address<M>) throws(ProcessError) {
         // The receiver's queue length after the push, or -1 when its mailbox was full.
         guard let queued = table.withMailbox(address.pid, of: M.self, { $0.deliver(message, node: self) ? $0.mailbox.count : -1 })
-        else { return try missed(address.pid) }
+        else { return try missed(message, to: address.pid) }
         try delivered(queued, to: address.pid)
     }
 
@@ -45,15 +45,17 @@ extension Node {
         var parcel: M? = consume message  // a closure cannot consume what it captures, but it can take it out
         guard let queued = table.withMailbox(address.pid, of: M.self, {
             $0.deliver(parcel.take()!, node: self) ? $0.mailbox.count : -1
-        }) else { return try missed(address.pid) }
+        }) else { return try missed(parcel.take()!, to: address.pid) }
         try delivered(queued, to: address.pid)
     }
 
-    /// A typed send found no process: a dead one of this node drops the message (counted, as Erlang does);
-    /// an address of another node (typed addresses come from this node's spawns, so it was carried across)
-    /// is refused. Out of line and not generic: the hot path stays small enough to inline.
+    /// A typed send found no process of this loop: a process of another loop of the group gets it through
+    /// the channel to that loop; a dead one of this node drops the message (counted, as Erlang does); an
+    /// address of another node (typed addresses come from this node's spawns, so it was carried across)
+    /// is refused. Out of line: the hot path stays small enough to inline.
     @usableFromInline @inline(never)
-    func missed(_ pid: PID) throws(ProcessError) {
+    func missed<M>(_ message: consuming M, to pid: PID) throws(ProcessError) {
+        if isSibling(pid) { return try sendToSibling(message, to: pid) }
         guard pid.node == number || pid.isRemote else { throw .otherNode(pid) }
         counters.droppedToDeadProcesses &+= 1
     }
@@ -62,7 +64,8 @@ extension Node {
     /// - Throws: `unknownName`, `wrongMessageType`, `mailboxFull`.
     public func send<M>(_ message: M, to name: String) throws(ProcessError) {
         preconditionInLoop("send(_:to:)")
-        guard let pid = registry[name] else { throw .unknownName(name) }
+        guard let pid = registeredPID(name) else { throw .unknownName(name) }
+        if isSibling(pid) { return try sendToSibling(message, to: pid) }
         try deliver(message, to: try typedAddress(pid, as: M.self))  // the thread was checked above
     }
 
@@ -87,6 +90,7 @@ extension Node {
     /// - Throws: `otherNode` when nothing routes to it; the errors of `sendRemote`.
     func sendAcross<M>(_ message: M, to pid: PID) throws(ProcessError) {
         if pid.isRemote { return try sendRemote(message, to: pid) }
+        if isSibling(pid) { return try sendToSibling(message, to: pid) }
         guard distribution?.isStarted == true, let external = RemoteIdentities.shared.clusterIdentity(of: pid) else {
             throw .otherNode(pid)
         }

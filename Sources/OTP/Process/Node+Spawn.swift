@@ -62,6 +62,7 @@ extension Node {
         let process = core(pid)!
         process.trapExits = options.trapExits
         if let name = options.name {
+            group?.names.bind(name, to: pid)  // it held a placeholder since `checkNameFree`
             registry[name] = pid
             process.relations.name = name
             instrumentName(name, of: process)
@@ -76,6 +77,12 @@ extension Node {
     @usableFromInline
     func checkNameFree(_ name: String) throws(ProcessError) {
         if let problem = Node.problem(withName: name) { throw .invalidName(name, reason: problem) }
+        if let group {
+            // Held for the process about to be spawned (nothing between this and `didSpawn` can fail).
+            let placeholder = PID(node: number, index: GroupNames.placeholder, serial: 0)
+            if let holder = group.names.claim(name, for: placeholder) { throw .nameTaken(name, by: holder) }
+            return
+        }
         if let holder = registry[name] { throw .nameTaken(name, by: holder) }
     }
 

@@ -91,9 +91,7 @@ extension Node {
         guard let slot = monitors.slot(ref), monitors[slot].watcher == caller, monitors[slot].awaitingReply,
               let object = table.object(for: caller)
         else {
-            if caller.isRemote, let distribution, distribution.reply(ref, value) { return true }
-            counters.ignoredReplies &+= 1
-            return false
+            return replyElsewhere(ref, to: caller, value)
         }
         monitors[slot].awaitingReply = false
         monitors.storeReply(value, in: slot)
@@ -104,6 +102,16 @@ extension Node {
             _ = ProcessTable.borrow(object) { $0.operate($0, self, .pushReply(ref), &unused) }
         }
         return true
+    }
+
+    /// A reply whose request is not one of this loop's: a caller of another node or of another loop of the
+    /// group gets it there; anything else is late (counted). Out of line: the reply path stays small.
+    @usableFromInline @inline(never)
+    func replyElsewhere<R: Sendable>(_ ref: Ref, to caller: PID, _ value: R) -> Bool {
+        if caller.isRemote, let distribution, distribution.reply(ref, value) { return true }
+        if isSibling(caller), replyToSibling(ref, to: caller, value) { return true }
+        counters.ignoredReplies &+= 1
+        return false
     }
 
     /// The reply to owned request `ref` arrived: its owner is told (out of line: the process path stays small).

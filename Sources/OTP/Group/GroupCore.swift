@@ -1,0 +1,77 @@
+import Synchronization
+
+/// What the loops of one `NodeGroup` share: their numbers, the channels between them, the group's names
+/// and each loop's published load. Everything else — process tables, run queues, timers, monitors — stays
+/// a loop's own.
+///
+/// Loop `i` has node number `base + i`, so the loop of a pid is one subtraction and a compare. The channel
+/// from loop `s` to loop `d` is made by `s` the first time it sends to `d` and published with a release
+/// store; `d` finds it with an acquire load when it drains (so a group of 64 loops allocates only the
+/// channels its traffic uses).
+///
+/// Thread: any. The nodes are unowned here (the `NodeGroup` keeps them); the channels are freed with the
+/// group, after every loop has closed.
+final class GroupCore: @unchecked Sendable {
+    let base: UInt32
+    let count: Int
+    let names = GroupNames()
+    /// The loops, by index (set once, before any loop runs).
+    private(set) var nodes: [Unmanaged<Node>] = []
+    /// `count * count` channel pointers, `[source * count + destination]`: nil until first used.
+    private let channels: UnsafeMutablePointer<Atomic<UnsafeMutableRawPointer?>>
+    /// Each loop's live processes and run-queue length, published once per loop iteration (placement).
+    private let loads: UnsafeMutablePointer<Atomic<Int>>
+    /// Items a source may hold beyond a full channel before a send is refused.
+    let overflowLimit: Int
+
+    init(base: UInt32, count: Int, overflowLimit: Int) {
+        self.base = base
+        self.count = count
+        self.overflowLimit = overflowLimit
+        channels = .allocate(capacity: count * count)
+        for i in 0..<count * count { (channels + i).initialize(to: Atomic(nil)) }
+        loads = .allocate(capacity: count)
+        for i in 0..<count { (loads + i).initialize(to: Atomic(0)) }
+    }
+
+    deinit {
+        for i in 0..<count * count {
+            if let raw = channels[i].load(ordering: .acquiring) {
+                Unmanaged<LoopChannel>.fromOpaque(raw).release()
+            }
+        }
+        channels.deinitialize(count: count * count)
+        channels.deallocate()
+        loads.deinitialize(count: count)
+        loads.deallocate()
+    }
+
+    func setNodes(_ nodes: [Node]) { self.nodes = nodes.map { Unmanaged.passUnretained($0) } }
+
+    /// The loop index of `pid` when it is a process of this group, else nil.
+    @inline(__always)
+    func loop(of pid: PID) -> Int? {
+        let offset = pid.node &- base
+        return offset < UInt32(count) ? Int(offset) : nil
+    }
+
+    func node(_ index: Int) -> Node { nodes[index].takeUnretainedValue() }
+
+    /// The channel from `source` to `destination`, made on first use. Source loop only.
+    func channel(from source: Int, to destination: Int) -> LoopChannel {
+        let cell = channels + (source * count + destination)
+        if let raw = cell.pointee.load(ordering: .acquiring) { return Unmanaged<LoopChannel>.fromOpaque(raw).takeUnretainedValue() }
+        let channel = LoopChannel(overflowLimit: overflowLimit)
+        cell.pointee.store(Unmanaged.passRetained(channel).toOpaque(), ordering: .releasing)
+        return channel
+    }
+
+    /// The channel from `source` to `destination` if it was ever used. Any loop.
+    func existingChannel(from source: Int, to destination: Int) -> LoopChannel? {
+        (channels + (source * count + destination)).pointee.load(ordering: .acquiring)
+            .map { Unmanaged<LoopChannel>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    func publishLoad(_ load: Int, of index: Int) { loads[index].store(load, ordering: .relaxed) }
+    func load(of index: Int) -> Int { loads[index].load(ordering: .relaxed) }
+}

@@ -1,0 +1,118 @@
+import Synchronization
+
+/// A single-producer, single-consumer queue between two loops of a `NodeGroup`: every message and signal
+/// that one loop sends to processes of another travels through the channel of that (source, destination)
+/// pair, so what one process sends to another arrives in send order, signals included (Erlang's per-pair
+/// order).
+///
+/// A fixed ring of `Transit` slots. The producer writes a slot, then publishes it by storing `tail` with
+/// release ordering; the consumer loads `tail` with acquire ordering, so the slot's contents are visible
+/// before it reads them, moves the items out and hands the slots back by storing `head` with release
+/// ordering, which the producer loads with acquire ordering before it writes those slots again. Each index
+/// has one writer, so no read-modify-write is needed: a push is one store and, when the producer's cached
+/// view of `head` says the ring is full, one load.
+///
+/// When the ring is full the producer keeps items in its own `overflow` (order kept: while it holds
+/// anything, every push goes behind it) and moves them into the ring at its next `flush`; the consumer
+/// asks for that flush (`producerWaiting`) when it frees slots. The overflow is bounded by `overflowLimit`;
+/// beyond it a push is refused, and the sender is told, as for a full mailbox.
+///
+/// Thread: `push`, `flush` and the `overflow` on the source loop; `drain` on the destination loop; `head`
+/// and `tail` are the only state both touch. Cost: a push is a 128-byte move and one atomic store, no
+/// allocation while the ring has room.
+final class LoopChannel {
+    static let capacity = 1024
+    private static let mask = capacity - 1
+
+    private let slots: UnsafeMutablePointer<Transit>
+    /// Next slot the consumer reads (written by the consumer only).
+    private let head = Atomic<Int>(0)
+    /// Next slot the producer writes (written by the producer only).
+    private let tail = Atomic<Int>(0)
+    /// Set by the producer while its overflow holds items; the consumer clears it and wakes the producer's
+    /// loop after draining, so the overflow moves in without the producer polling.
+    let producerWaiting = Atomic<Bool>(false)
+
+    // Producer-side state.
+    private var producerTail = 0
+    private var cachedHead = 0
+    private var overflow: RingBuffer<Transit>
+    // Consumer-side state.
+    private var consumerHead = 0
+
+    init(overflowLimit: Int) {
+        slots = .allocate(capacity: Self.capacity)
+        overflow = RingBuffer(limit: max(overflowLimit, 1))
+    }
+
+    deinit {
+        // Items never drained (the destination closed first) are destroyed with their payloads.
+        while let item = overflow.popFirst() { item.discard() }
+        overflow.releaseStorage()
+        var index = head.load(ordering: .acquiring)
+        let end = tail.load(ordering: .acquiring)
+        while index != end {
+            (slots + (index & Self.mask)).move().discard()
+            index &+= 1
+        }
+        slots.deallocate()
+    }
+
+    /// Whether the producer holds items the ring had no room for. Source loop only.
+    var hasOverflow: Bool { !overflow.isEmpty }
+
+    /// Queues `item` for the destination loop. Returns `false` (and discards nothing: the caller still owns
+    /// `item`'s meaning, the payload is destroyed here) when the ring and the overflow are both full.
+    /// Source loop only.
+    func push(_ item: consuming Transit) -> Bool {
+        if overflow.isEmpty && reserveSlot() {
+            (slots + (producerTail & Self.mask)).initialize(to: item)
+            producerTail &+= 1
+            tail.store(producerTail, ordering: .releasing)
+            return true
+        }
+        if overflow.push(item) {
+            producerWaiting.store(true, ordering: .releasing)
+            return true
+        }
+        return false
+    }
+
+    /// Moves what the overflow holds into the ring, as far as it has room. Source loop only.
+    func flush() {
+        guard !overflow.isEmpty else { return }
+        var moved = false
+        while !overflow.isEmpty && reserveSlot() {
+            (slots + (producerTail & Self.mask)).initialize(to: overflow.removeFirst())
+            producerTail &+= 1
+            moved = true
+        }
+        if moved { tail.store(producerTail, ordering: .releasing) }
+        if overflow.isEmpty { producerWaiting.store(false, ordering: .releasing) }
+    }
+
+    private func reserveSlot() -> Bool {
+        if producerTail &- cachedHead < Self.capacity { return true }
+        cachedHead = head.load(ordering: .acquiring)
+        return producerTail &- cachedHead < Self.capacity
+    }
+
+    /// Hands every item published so far to `body`, oldest first, then gives the slots back. Returns
+    /// whether the producer is waiting for room (its loop should be woken). Destination loop only.
+    func drain(_ body: (consuming Transit) -> Void) -> Bool {
+        let end = tail.load(ordering: .acquiring)
+        guard consumerHead != end else { return false }
+        while consumerHead != end {
+            let item = (slots + (consumerHead & Self.mask)).move()
+            consumerHead &+= 1
+            // Give each slot back before acting on its item: what the item does may push into the
+            // reverse channel, never into this one, so this only lets the producer go on sooner.
+            head.store(consumerHead, ordering: .releasing)
+            body(item)
+        }
+        return producerWaiting.load(ordering: .acquiring)
+    }
+
+    /// Whether anything is published and not drained. Destination loop only (a hint from any other).
+    var isEmpty: Bool { tail.load(ordering: .acquiring) == consumerHead }
+}

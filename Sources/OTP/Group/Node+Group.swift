@@ -1,0 +1,227 @@
+/// A loop's traffic with the other loops of its `NodeGroup`: what a send, link, monitor, exit signal or
+/// reply to a process of another loop becomes (an item in the channel to that loop), and what each item
+/// does when it arrives. The same-loop paths never come here: they reach this file only when a pid is not
+/// in this loop's table, which they check already.
+///
+/// Semantics are a single node's: per-pair order (one channel per pair of loops, messages and signals in
+/// it alike), a link to or monitor of a dead process gives `noproc`, whichever of an unlink and an exit
+/// signal along the link comes second finds nothing, a `DOWN` after `demonitor` is dropped. Differences,
+/// all of them because a loop cannot read another loop's table (docs/migrating.md): a send to a pid of
+/// another loop does not know yet whether the process is alive, accepts its type or has room, so a full
+/// mailbox there is reported to the sending loop afterwards (a `NodeReport.refused`), and a message of the
+/// wrong type is reported by the receiving loop.
+///
+/// Thread: loop thread only.
+extension Node {
+    /// Whether `pid` belongs to another loop of this node's group.
+    @usableFromInline
+    func isSibling(_ pid: PID) -> Bool {
+        guard let group, pid.node != number else { return false }
+        return group.loop(of: pid) != nil
+    }
+
+    /// Queues `item` for the loop of its target. Returns false when the channel and its overflow are full.
+    func ship(_ item: consuming Transit) -> Bool {
+        let group = group!
+        let destination = group.loop(of: item.target)!
+        let channel = group.channel(from: loopIndex, to: destination)
+        guard channel.push(item) else { return false }
+        if !transit.dirty[destination] {
+            transit.dirty[destination] = true
+            transit.anyDirty = true
+        }
+        return true
+    }
+
+    /// The pid of the process whose code runs now, or a zero pid (the node itself).
+    var currentPID: PID {
+        scheduler.current.map { ProcessTable.borrow($0) { $0.pid } } ?? PID(node: number, index: 0, serial: 0)
+    }
+
+    // MARK: Outgoing
+
+    /// A message for a process of another loop. Refused at once only when the channel to that loop and
+    /// its overflow are full (`mailboxFull`, with the overflow bound as the capacity).
+    func sendToSibling<M>(_ message: consuming M, to pid: PID) throws(ProcessError) {
+        guard ship(Transit(.message, to: pid, from: currentPID, carrying: message)) else {
+            counters.refusedMailboxFull &+= 1
+            throw .mailboxFull(pid, capacity: group!.overflowLimit)
+        }
+    }
+
+    /// A reply to a caller of another loop (its request lives there).
+    func replyToSibling<R: Sendable>(_ ref: Ref, to caller: PID, _ value: R) -> Bool {
+        ship(Transit(replyTo: caller, from: currentPID, ref: ref, value))
+    }
+
+    /// Any signal between processes of two loops; `reason` for those that carry one.
+    func signalSibling(_ kind: Transit.Kind, to target: PID, from: PID, ref: Ref = Ref(rawValue: 0),
+                       reason: ExitReason? = nil) {
+        let item = reason.map { Transit(kind, to: target, from: from, ref: ref, carrying: $0) }
+            ?? Transit(kind, to: target, from: from, ref: ref)
+        // A full channel and overflow drops a signal, which only a runaway sender can cause (it is told of
+        // its messages); counted as a refusal, never silent.
+        if !ship(item) {
+            counters.refusedMailboxFull &+= 1
+            emit(.refused(target: target.description, error: .mailboxFull(target, capacity: group!.overflowLimit)))
+        }
+    }
+
+    /// A name registered from this loop for a process of another: that loop records it on the process
+    /// (or releases it when the process is gone).
+    func nameSibling(_ pid: PID, _ name: String, register: Bool) {
+        if !ship(Transit(register ? .named : .unnamed, to: pid, from: currentPID, carrying: name)) {
+            if register { group!.names.release(name, heldBy: pid) }
+        }
+    }
+
+    /// A process of this loop exited: the monitors other loops hold on it fire there.
+    func siblingWatchedExited(_ pid: PID, reason: ExitReason) {
+        guard let watchers = transit.watchers.removeValue(forKey: pid) else { return }
+        for (watcher, ref) in watchers { signalSibling(.down, to: watcher, from: pid, ref: ref, reason: reason) }
+    }
+
+    // MARK: The loop's part
+
+    /// Wakes each loop this one pushed to since the last flush, once, and moves waiting overflow into the
+    /// channels. Runs once per loop iteration (a libuv prepare handle, before the loop polls), and after
+    /// each step of the manual driver.
+    func flushTransit() {
+        guard let group else { return }
+        group.publishLoad(table.count &+ scheduler.runQueue.count, of: loopIndex)
+        guard transit.anyDirty else { return }
+        transit.anyDirty = false
+        for destination in 0..<group.count where transit.dirty[destination] {
+            let channel = group.channel(from: loopIndex, to: destination)
+            channel.flush()
+            // Overflow the ring had no room for stays dirty: flushed again next iteration (the consumer
+            // also wakes this loop when it frees room: `producerWaiting`).
+            if !channel.hasOverflow {
+                transit.dirty[destination] = false
+            } else {
+                transit.anyDirty = true
+            }
+            group.node(destination).inbox.nudge()
+        }
+    }
+
+    /// Carries out everything the other loops sent this one, and marks this loop's own channels whose
+    /// overflow waits for room (their consumer woke this loop when it made some). Runs with the inbox
+    /// (woken by `nudge`).
+    func drainTransit() {
+        guard let group else { return }
+        for source in 0..<group.count where source != loopIndex {
+            guard let channel = group.existingChannel(from: source, to: loopIndex) else { continue }
+            if channel.drain({ $0.arrive(on: self) }) { group.node(source).inbox.nudge() }
+        }
+        for destination in 0..<group.count where destination != loopIndex {
+            guard let channel = group.existingChannel(from: loopIndex, to: destination), channel.hasOverflow
+            else { continue }
+            transit.dirty[destination] = true
+            transit.anyDirty = true
+        }
+    }
+
+    /// Whether another loop has published items for this one that are not drained (manual driver).
+    var hasTransitPending: Bool {
+        guard let group else { return false }
+        for source in 0..<group.count where source != loopIndex {
+            if let channel = group.existingChannel(from: source, to: loopIndex), !channel.isEmpty { return true }
+        }
+        return false
+    }
+
+    // MARK: Incoming
+
+    /// An item with a payload arrived.
+    func arrived<V>(_ value: consuming V, in item: borrowing Transit) {
+        switch item.kind {
+        case .message:
+            arrivedMessage(value, to: item.target, from: item.from)
+        case .named, .unnamed:
+            arrivedName(value as! String, for: item.target, register: item.kind == .named)
+        default:
+            arrived(copy item, reason: value as? ExitReason)
+        }
+    }
+
+    private func arrivedMessage<V>(_ value: consuming V, to pid: PID, from: PID) {
+        var parcel: V? = consume value
+        let queued = table.withMailbox(pid, of: V.self) { $0.deliver(parcel.take()!, node: self) ? $0.mailbox.count : -1 }
+        guard let queued else {
+            if let process = core(pid) {  // alive, but it accepts another type
+                emit(.refused(target: pid.description, error: .wrongMessageType(
+                    pid, expected: String(describing: V.self), accepted: process.messageTypeName)))
+            } else {
+                counters.droppedToDeadProcesses &+= 1
+            }
+            return
+        }
+        if queued >= 0 {
+            counters.delivered &+= 1
+        } else {
+            counters.refusedMailboxFull &+= 1
+            let capacity = core(pid)?.mailboxCapacity ?? 0
+            if isSibling(from) {
+                signalSibling(.refused, to: from, from: pid, ref: Ref(rawValue: UInt64(capacity)))
+            } else {
+                emit(.refused(target: pid.description, error: .mailboxFull(pid, capacity: capacity)))
+            }
+        }
+    }
+
+    private func arrivedName(_ name: String, for pid: PID, register: Bool) {
+        guard register else {
+            if let process = core(pid), process.extras?.name == name {
+                process.extras?.name = nil
+                process.extras?.instruments = nil
+                registry[name] = nil
+            }
+            return
+        }
+        guard let process = core(pid), process.status != .stopping, process.extras?.name == nil else {
+            group!.names.release(name, heldBy: pid)
+            return
+        }
+        registry[name] = pid
+        process.relations.name = name
+        instrumentName(name, of: process)
+    }
+
+    /// A signal arrived (`reason` for those that carry one).
+    func arrived(_ item: Transit, reason: ExitReason?) {
+        let target = item.target, from = item.from
+        switch item.kind {
+        case .link:
+            guard let process = core(target), process.status != .terminated, process.status != .stopping else {
+                return signalSibling(.linkExit, to: from, from: target, reason: .noproc)
+            }
+            process.relations.links.insert(from)
+        case .unlink:
+            core(target)?.extras?.links.remove(from)
+        case .linkExit:
+            // Only along a link that still exists: after an unlink, a signal already on its way finds none.
+            guard let process = core(target), process.extras?.links.remove(from) != nil else { return }
+            signal(target, from: from, reason: reason!, viaLink: true)
+        case .exit:
+            signal(target, from: from, reason: reason!, viaLink: false)
+        case .monitor:
+            guard let process = core(target), process.status != .terminated, process.status != .stopping else {
+                return signalSibling(.down, to: from, from: target, ref: item.ref, reason: .noproc)
+            }
+            transit.watchers[target, default: []].append((from, item.ref))
+        case .demonitor:
+            guard var list = transit.watchers[target] else { return }
+            list.removeAll { $0.watcher == from && $0.ref == item.ref }
+            transit.watchers[target] = list.isEmpty ? nil : list
+        case .down:
+            guard let slot = monitors.slot(item.ref), monitors[slot].watcher == target else { return }
+            monitorFired(slot, target: from, reason: reason!) { _ in }
+        case .refused:
+            counters.refusedMailboxFull &+= 1
+            emit(.refused(target: from.description, error: .mailboxFull(from, capacity: Int(item.ref.rawValue))))
+        case .message, .reply, .named, .unnamed:
+            break  // carry a payload: `arrived(_:in:)`
+        }
+    }
+}

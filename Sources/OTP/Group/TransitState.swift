@@ -1,0 +1,12 @@
+/// A loop's side of its group's channels: which destinations to wake at the end of this iteration, and
+/// the monitors processes of other loops hold on this loop's processes.
+///
+/// Thread: loop thread only (owned by the node).
+struct TransitState {
+    /// Destinations this loop pushed to since its last flush, by loop index.
+    var dirty: [Bool] = []
+    var anyDirty = false
+    /// Monitors held by processes of other loops on processes of this one, by target: each `DOWN` goes
+    /// back through the channel to the watcher's loop when the target exits.
+    var watchers: [PID: [(watcher: PID, ref: Ref)]] = [:]
+}

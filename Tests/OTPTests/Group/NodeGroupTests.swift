@@ -1,0 +1,256 @@
+import Testing
+@testable import OTP
+
+/// A group on the manual clock: every loop on this thread, stepped in an order chosen from `seed`.
+func makeGroup(loops: Int = 2, seed: UInt64 = 1, reports: Reports = Reports(), capacity: Int = 100_000) -> NodeGroup {
+    NodeGroup(loops: loops, configuration: NodeConfiguration(clock: .manual, defaultMailboxCapacity: capacity,
+                                                             report: reports.handler, logger: quietLogger),
+              seed: seed)
+}
+
+/// Processes on different loops of one group behave as on one node: order, links, monitors, exit
+/// signals, calls and names. Each test runs on the deterministic group driver.
+@Suite("Node groups: processes across loops")
+struct NodeGroupTests {
+    @Test("Loops have consecutive numbers; a pid names its loop")
+    func pidsNameTheirLoop() throws {
+        let group = makeGroup(loops: 3)
+        #expect(group.loops.map(\.loopIndex) == [0, 1, 2])
+        #expect(group.loops[1].number == group.loops[0].number + 1)
+        let a = try spawnIdler(group.loop(2))
+        #expect(group.loop(of: a.pid) === group.loop(2))
+        #expect(group.loop(of: PID(node: group.loops[0].number + 3, index: 1, serial: 0)) == nil)
+        let key = group.loop(forKey: "user-42")
+        #expect(group.loop(forKey: "user-42") === key)
+    }
+
+    @Test("Messages from one process to another on another loop arrive in send order, typed and untyped")
+    func orderAcrossLoops() throws {
+        for seed: UInt64 in [1, 2, 3] {
+            let group = makeGroup(seed: seed)
+            let log = Log<Envelope<Int>>()
+            let receiver = try spawnCollector(group.loop(1), into: log)
+            try group.loop(0).spawn(of: Never.self) { process in
+                for i in 0..<3_000 {
+                    if i % 2 == 0 { try process.send(i, to: receiver) } else { try process.node.send(i, to: receiver.pid) }
+                }
+                return .exit(.normal)
+            }
+            group.runUntilIdle()
+            let received = log.entries.compactMap { if case .message(let v) = $0 { return v } else { return nil } }
+            #expect(received.count == 3_000, "seed \(seed)")
+            #expect(received.firstIndex { received[$0] != $0 } == nil, "seed \(seed): first out of order")
+            #expect(group.loop(1).statistics.delivered == 3_000)
+        }
+    }
+
+    @Test("A crash on one loop kills a linked process on another; a trapping one gets EXIT")
+    func linksAcrossLoops() throws {
+        let reports = Reports()
+        let group = makeGroup(reports: reports)
+        let crasher = try spawnIdler(group.loop(1))
+        let victim = try spawnIdler(group.loop(0))
+        let trapLog = Log<Envelope<Never>>()
+        let trapper = try spawnCollector(group.loop(0), into: trapLog, options: SpawnOptions(trapExits: true))
+        let victimWatch = Log<Envelope<Never>>()
+        let watcher = try spawnCollector(group.loop(0), into: victimWatch)
+        let ref = group.loop(0).monitor(victim.pid, by: watcher.pid)
+        group.loop(0).link(victim.pid, crasher.pid)
+        group.loop(0).link(trapper.pid, crasher.pid)
+        group.runUntilIdle()
+        #expect(group.loop(1).processInfo(crasher.pid)?.links.sorted() == [victim.pid, trapper.pid].sorted())
+        try group.loop(1).send(.exit(.custom("boom")), to: crasher)
+        group.runUntilIdle()
+        #expect(victimWatch.entries == [.down(Down(monitor: ref, pid: victim.pid, reason: .custom("boom")))])
+        #expect(trapLog.entries == [.exit(ExitSignal(from: crasher.pid, reason: .custom("boom")))])
+        #expect(group.loop(0).processInfo(trapper.pid)?.links == [])
+    }
+
+    @Test("Linking to a dead process of another loop gives noproc; unlink stops a signal already sent")
+    func linkEdges() throws {
+        let group = makeGroup()
+        let log = Log<Envelope<Never>>()
+        let linker = try spawnCollector(group.loop(0), into: log, options: SpawnOptions(trapExits: true))
+        let dead = try spawnIdler(group.loop(1))
+        try group.loop(1).send(.exit(.normal), to: dead)
+        group.runUntilIdle()
+        group.loop(0).link(linker.pid, dead.pid)
+        group.runUntilIdle()
+        #expect(log.entries == [.exit(ExitSignal(from: dead.pid, reason: .noproc))])
+        #expect(group.loop(0).processInfo(linker.pid)?.links == [])
+
+        // Linked, then the target dies while the unlink is on its way: the EXIT finds no link.
+        let other = try spawnIdler(group.loop(1))
+        group.loop(0).link(linker.pid, other.pid)
+        group.runUntilIdle()
+        try group.loop(1).send(.exit(.custom("late")), to: other)  // queued on loop 1
+        group.loop(0).unlink(linker.pid, other.pid)
+        group.runUntilIdle()
+        #expect(log.entries.count == 1)
+    }
+
+    @Test("Monitors across loops: DOWN with the reason, noproc for a dead target, none after demonitor")
+    func monitorsAcrossLoops() throws {
+        let group = makeGroup()
+        let log = Log<Envelope<Never>>()
+        let watcher = try spawnCollector(group.loop(0), into: log)
+        let target = try spawnIdler(group.loop(1))
+        let quiet = try spawnIdler(group.loop(1))
+        let ref = group.loop(0).monitor(target.pid, by: watcher.pid)
+        let dropped = group.loop(0).monitor(quiet.pid, by: watcher.pid)
+        group.runUntilIdle()
+        #expect(group.loop(0).demonitor(dropped, by: watcher.pid))
+        try group.loop(1).send(.exit(.shutdownWith("done")), to: target)
+        try group.loop(1).send(.exit(.custom("unseen")), to: quiet)
+        group.runUntilIdle()
+        let ghost = group.loop(0).monitor(target.pid, by: watcher.pid)  // dead by now
+        group.runUntilIdle()
+        #expect(log.entries == [
+            .down(Down(monitor: ref, pid: target.pid, reason: .shutdownWith("done"))),
+            .down(Down(monitor: ghost, pid: target.pid, reason: .noproc)),
+        ])
+        #expect(group.loop(0).statistics.monitors == 0)
+        #expect(group.loop(1).transit.watchers.isEmpty)
+    }
+
+    @Test("exit/2 to a process of another loop follows Erlang's table")
+    func exitSignals() throws {
+        let group = makeGroup()
+        let log = Log<Envelope<Never>>()
+        let trapper = try spawnCollector(group.loop(1), into: log, options: SpawnOptions(trapExits: true))
+        let plain = try spawnIdler(group.loop(1))
+        let sender = try spawnIdler(group.loop(0))
+        group.loop(0).exit(plain.pid, reason: .normal, from: sender.pid)  // ignored
+        group.loop(0).exit(trapper.pid, reason: .custom("x"), from: sender.pid)
+        group.runUntilIdle()
+        #expect(group.loop(1).processInfo(plain.pid) != nil)
+        #expect(log.entries == [.exit(ExitSignal(from: sender.pid, reason: .custom("x")))])
+        group.loop(0).exit(trapper.pid, reason: .kill, from: sender.pid)
+        group.loop(0).exit(plain.pid, reason: .custom("y"), from: sender.pid)
+        group.runUntilIdle()
+        #expect(group.loop(1).processInfo(trapper.pid) == nil)
+        #expect(group.loop(1).processInfo(plain.pid) == nil)
+    }
+
+    @Test("A call to a server on another loop: reply, crash as the call's error, and a late reply dropped")
+    func callsAcrossLoops() throws {
+        let group = makeGroup()
+        let server = try group.loop(1).start(Counter.self, 40)
+        let results = Log<String>()
+        try group.loop(0).spawn(of: Never.self) { process in
+            try process.call(server, .add(2)) { result, process in
+                results.append("add \(try result.get())")
+                return try process.call(server, .crash) { result, _ in
+                    if case .failure(let error) = result { results.append("crash \(error)") }
+                    return .exit(.normal)
+                }
+            }
+        }
+        group.runUntilIdle()
+        #expect(results.entries.count == 2)
+        #expect(results.entries.first == "add 42")
+        #expect(results.entries.last?.hasPrefix("crash ") == true)
+        #expect(group.loop(0).statistics.monitors == 0)
+        #expect(group.loop(1).transit.watchers.isEmpty)
+    }
+
+    @Test("A call to another loop times out on the caller's clock; the late reply is counted, not delivered")
+    func callTimeoutAcrossLoops() throws {
+        let group = makeGroup()
+        let server = try group.loop(1).start(Delayer.self, 500)
+        let results = Log<String>()
+        try group.loop(0).spawn(of: Never.self) { process in
+            try process.call(server, .slow, timeout: .milliseconds(100)) { result, _ in
+                if case .failure(let error) = result { results.append("\(error)") }
+                return .receive { _, _ in .same }
+            }
+        }
+        group.runUntilIdle()
+        group.advance(by: 100)
+        #expect(results.entries.count == 1)
+        #expect(results.entries == ["call to \(server.pid!) timed out"])
+        group.advance(by: 400)  // the server answers (twice) now: both replies arrive late
+        #expect(group.loop(0).statistics.ignoredReplies == 2)
+        #expect(results.entries.count == 1)
+        #expect(group.loop(0).statistics.monitors == 0)
+    }
+
+    @Test("Names are one table for the group: unique, found from any loop, released on exit")
+    func groupNames() throws {
+        let group = makeGroup(loops: 3)
+        let log = Log<Envelope<Int>>()
+        let holder = try spawnCollector(group.loop(2), into: log, options: SpawnOptions(name: "kv"))
+        #expect(group.loop(0).whereis("kv") == holder.pid)
+        #expect(throws: ProcessError.nameTaken("kv", by: holder.pid)) {
+            try spawnIdler(group.loop(1), options: SpawnOptions(name: "kv"))
+        }
+        try group.loop(0).send(7, to: "kv")
+        group.runUntilIdle()
+        #expect(log.entries == [.message(7)])
+        #expect(group.loop(1).registered() == ["kv"])
+        // Registered from another loop than the process's own.
+        let other = try spawnIdler(group.loop(1))
+        try group.loop(0).register("other", other.pid)
+        group.runUntilIdle()
+        #expect(group.loop(1).registeredName(of: other.pid) == "other")
+        try group.loop(1).send(.exit(.normal), to: other)
+        group.runUntilIdle()
+        #expect(group.loop(2).whereis("other") == nil)
+        try group.loop(2).unregister("kv")
+        #expect(group.loop(0).whereis("kv") == nil)
+        #expect(throws: ProcessError.unknownName("kv")) { try group.loop(1).unregister("kv") }
+    }
+
+    @Test("A full mailbox on another loop is reported to the sending loop, counted, and never silent")
+    func fullMailboxAcrossLoops() throws {
+        let reports = Reports()
+        let group = makeGroup(reports: reports)
+        let sink = try group.loop(1).spawn(of: Int.self, options: SpawnOptions(mailboxCapacity: 2)) { _ in
+            .receive(matching: { _ in false }) { _, _ in .same }  // never takes anything
+        }
+        try group.loop(0).spawn(of: Never.self) { process in
+            for i in 0..<5 { try process.send(i, to: sink) }
+            return .exit(.normal)
+        }
+        group.runUntilIdle()
+        #expect(group.loop(1).processInfo(sink.pid)?.mailboxLength == 2)
+        #expect(group.loop(0).statistics.refusedMailboxFull == 3)
+        let refused = reports.log.entries.filter { if case .refused = $0 { return true } else { return false } }
+        #expect(refused.count == 3)
+    }
+
+    @Test("The same seed gives the same interleaving of two loops' senders")
+    func reproducible() throws {
+        func run(seed: UInt64) throws -> [Int] {
+            let group = makeGroup(loops: 3, seed: seed)
+            let log = Log<Envelope<Int>>()
+            let collector = try spawnCollector(group.loop(0), into: log)
+            for loop in 1...2 {
+                try group.loop(loop).spawn(of: Never.self) { process in
+                    for i in 0..<200 { try process.send(loop * 1000 + i, to: collector) }
+                    return .exit(.normal)
+                }
+            }
+            group.runUntilIdle()
+            return log.entries.compactMap { if case .message(let v) = $0 { return v } else { return nil } }
+        }
+        let first = try run(seed: 7)
+        #expect(first.count == 400)
+        #expect(try run(seed: 7) == first)
+        #expect(first.filter { $0 < 2000 } == Array(1000..<1200))  // per-pair order within any interleaving
+    }
+
+    @Test("Closing a loop fires links and monitors held on the other loops")
+    func closingOneLoop() throws {
+        let group = makeGroup()
+        let log = Log<Envelope<Never>>()
+        let watcher = try spawnCollector(group.loop(0), into: log)
+        let target = try spawnIdler(group.loop(1))
+        let ref = group.loop(0).monitor(target.pid, by: watcher.pid)
+        group.runUntilIdle()
+        _ = group.loop(1).close()
+        group.runUntilIdle()
+        #expect(log.entries == [.down(Down(monitor: ref, pid: target.pid, reason: .shutdown))])
+        group.close()
+    }
+}
