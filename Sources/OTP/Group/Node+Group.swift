@@ -140,6 +140,9 @@ extension Node {
             arrivedMessage(value, to: item.target, from: item.from)
         case .named, .unnamed:
             arrivedName(value as! String, for: item.target, register: item.kind == .named)
+        case .spawn:
+            let outcome = (value as! SpawnOrder).run(self)
+            _ = replyToSibling(item.ref, to: item.from, outcome)
         default:
             arrived(copy item, reason: value as? ExitReason)
         }
@@ -220,7 +223,7 @@ extension Node {
         case .refused:
             counters.refusedMailboxFull &+= 1
             emit(.refused(target: from.description, error: .mailboxFull(from, capacity: Int(item.ref.rawValue))))
-        case .message, .reply, .named, .unnamed:
+        case .message, .reply, .named, .unnamed, .spawn:
             break  // carry a payload: `arrived(_:in:)`
         }
     }

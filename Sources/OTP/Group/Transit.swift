@@ -34,6 +34,9 @@ struct Transit {
         case named
         /// `target` no longer holds the name in the payload (unregistered by the sender's loop).
         case unnamed
+        /// Spawn a process on the target's loop (`target` names the loop only) for `from`, whose request
+        /// `ref` gets the new pid or the error; the payload is a `SpawnOrder`.
+        case spawn
     }
 
     typealias Payload = (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)

@@ -5,7 +5,17 @@ extension Node {
     /// if it traps exits; otherwise it exits). Thread: loop thread only.
     public func link(_ a: PID, _ b: PID) {
         preconditionInLoop()
-        guard a != b, let first = core(a) else { return }
+        guard a != b else { return }
+        guard let first = core(a) else {
+            // `a` lives on another loop of the group (a process spawned there, linked to its requester):
+            // the link is made here and there.
+            if isSibling(a), let second = core(b), second.status != .terminated,
+               second.relations.links.insert(a).inserted
+            {
+                signalSibling(.link, to: a, from: b)
+            }
+            return
+        }
         guard let second = core(b), second.status != .terminated else {
             if b.isRemote {
                 guard let distribution else { return signal(a, from: b, reason: .noconnection, viaLink: true) }

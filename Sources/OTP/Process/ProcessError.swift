@@ -36,6 +36,8 @@ public enum ProcessError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidSignal(Int32, reason: String)
     /// The awaiting Swift task was cancelled before the loop took the operation (async facade): it did not run.
     case cancelled
+    /// A placement on a node that is not a loop of this node's `NodeGroup` (its number is given).
+    case notInGroup(node: UInt32)
 
     public var description: String {
         switch self {
@@ -56,6 +58,7 @@ public enum ProcessError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidName(let name, let reason): return "invalid name '\(LogText(name))': \(reason)"
         case .cancelled: return "the awaiting task was cancelled before the loop took the operation"
         case .invalidSignal(let signal, let reason): return "cannot watch signal \(signal): \(reason)"
+        case .notInGroup(let number): return "node \(number) is not a loop of this node's group"
         }
     }
 }

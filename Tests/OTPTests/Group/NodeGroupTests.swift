@@ -254,3 +254,99 @@ struct NodeGroupTests {
         group.close()
     }
 }
+
+/// Placing processes on other loops from process code: spawn and GenServer start, answered
+/// asynchronously as Erlang's `spawn_request` and `proc_lib:start` are.
+@Suite("Node groups: placement")
+struct NodeGroupPlacementTests {
+    @Test("A process spawns a linked closure process on another loop and talks to it")
+    func spawnOnAnotherLoop() throws {
+        let group = makeGroup()
+        let log = Log<String>()
+        let target = group.loop(1)
+        let parent = try group.loop(0).spawn(of: Int.self, options: SpawnOptions(trapExits: true)) { process in
+            try process.spawn(of: Int.self, on: target, link: true, { child in
+                .receive { envelope, _ in
+                    if case .message(let n) = envelope { return .exit(.custom("got \(n)")) }
+                    return .same
+                }
+            }) { result, process in
+                let child = try result.get()
+                log.append("spawned on \(child.pid.node == target.number ? "loop 1" : "?")")
+                try process.send(5, to: child)
+                return .receive { envelope, _ in
+                    if case .exit(let signal) = envelope { log.append("EXIT \(signal.reason)") }
+                    return .same
+                }
+            }
+        }
+        group.runUntilIdle()
+        #expect(log.entries == ["spawned on loop 1", "EXIT got 5"])
+        #expect(group.loop(0).processInfo(parent.pid)?.links == [])
+        #expect(group.loop(1).statistics.live == 0)
+    }
+
+    @Test("A spawn on another loop reports its error: a name taken anywhere in the group, a node of no group")
+    func spawnErrors() throws {
+        let group = makeGroup()
+        let holder = try spawnIdler(group.loop(0), options: SpawnOptions(name: "taken"))
+        let stranger = makeNode()
+        let log = Log<String>()
+        try group.loop(0).spawn(of: Never.self) { process in
+            try process.spawn(Waiter(), on: group.loop(1), options: SpawnOptions(name: "taken")) { result, process in
+                if case .failure(let error) = result { log.append("\(error)") }
+                return try process.spawn(Waiter(), on: stranger) { result, _ in
+                    if case .failure(let error) = result { log.append("\(error)") }
+                    return .exit(.normal)
+                }
+            }
+        }
+        group.runUntilIdle()
+        #expect(log.entries == [ProcessError.nameTaken("taken", by: holder.pid).description,
+                                ProcessError.notInGroup(node: stranger.number).description])
+        #expect(group.loop(0).statistics.monitors == 0)
+    }
+
+    @Test("A GenServer started on another loop: started, called, a failing init, a name already taken")
+    func startOnAnotherLoop() throws {
+        let group = makeGroup()
+        let log = Log<String>()
+        let other = group.loop(1)
+        try group.loop(0).spawn(of: Never.self) { process in
+            try process.startServer(Counter.self, 10, on: other, options: StartOptions(name: "counter")) { result, process in
+                let server = try result.get().server
+                log.append("started on \(server.pid!.node == other.number ? "loop 1" : "?")")
+                return try process.call(server, .add(5)) { reply, process in
+                    log.append("call \(try reply.get())")
+                    return try process.startServer(Picky.self, .stop, on: other) { result, process in
+                        if case .failure(let error) = result { log.append("\(error)") }
+                        return try process.startServer(Counter.self, 0, on: other, options: StartOptions(name: "counter")) { result, _ in
+                            if case .failure(.alreadyStarted(let pid)) = result { log.append("already \(pid == server.pid)") }
+                            return .exit(.normal)
+                        }
+                    }
+                }
+            }
+        }
+        group.runUntilIdle()
+        #expect(log.entries == ["started on loop 1", "call 15", "init failed: no thanks", "already true"])
+        #expect(group.loop(0).statistics.monitors == 0)
+        #expect(group.loop(1).transit.watchers.isEmpty)
+    }
+
+    @Test("Placement by key always picks the same loop; least loaded picks the emptier loop")
+    func placementChoices() throws {
+        let group = makeGroup(loops: 4)
+        for key in ["a", "b", "c", "d", "e"] { #expect(group.loop(forKey: key) === group.loop(forKey: key)) }
+        for _ in 0..<10 { try spawnIdler(group.loop(0)) }
+        for _ in 0..<5 { try spawnIdler(group.loop(1)) }
+        for _ in 0..<5 { try spawnIdler(group.loop(3)) }
+        group.runUntilIdle()
+        #expect(group.leastLoaded() === group.loop(2))
+    }
+}
+
+/// A process that waits for messages and ignores them.
+struct Waiter: ProcessBehavior, Sendable {
+    mutating func receive(_ envelope: consuming Envelope<Int>, _ process: ProcessContext<Int>) throws -> Next { .receive }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+@testable import OTP
+
+/// The group on real threads (ThreadSanitizer covers these paths in `make tsan`): each loop on its own
+/// thread, the channels and wake-ups between them under load.
+@Suite("Node groups on real threads")
+struct NodeGroupThreadTests {
+    /// A caller on loop 0 makes `count` calls, one after another, to a counter on loop 1; a pair of
+    /// processes plays ping-pong across the loops at the same time. Both report when done.
+    @Test("Calls and ping-pong across two running loops: every reply and every message arrives, in order")
+    func callsAndPingPong() throws {
+        let group = NodeGroup(loops: 2, configuration: NodeConfiguration(logger: quietLogger))
+        let done = DispatchSemaphore(value: 0)
+        let results = Log<String>()
+        let count = 10_000
+        let server = try group.loop(1).start(Counter.self, 0)
+        try group.loop(0).spawn(of: Never.self) { process in
+            func next(_ i: Int) throws -> Step<Never> {
+                try process.call(server, .add(1)) { result, _ in
+                    let value = try result.get()
+                    guard value == i + 1 else {
+                        results.append("call \(i): \(value)")
+                        done.signal()
+                        return .exit(.normal)
+                    }
+                    if value == count {
+                        results.append("calls done")
+                        done.signal()
+                        return .exit(.normal)
+                    }
+                    return try next(i + 1)
+                }
+            }
+            return try next(0)
+        }
+        let pong = try group.loop(1).spawn(of: (Int, Address<Int>).self) { _ in
+            .receive { envelope, process in
+                if case .message(let (n, from)) = envelope { try process.send(n, to: from) }
+                return .same
+            }
+        }
+        try group.loop(0).spawn(of: Int.self) { process in
+            try process.send((0, process.address), to: pong)
+            return .receive { envelope, process in
+                guard case .message(let n) = envelope else { return .same }
+                if n == count {
+                    results.append("ping-pong done")
+                    done.signal()
+                    return .exit(.normal)
+                }
+                try process.send((n + 1, process.address), to: pong)
+                return .same
+            }
+        }
+        group.startLoops()
+        let first = done.wait(timeout: .now() + 60)
+        let second = done.wait(timeout: .now() + 60)
+        group.stopLoops()
+        group.join()
+        #expect(first == .success && second == .success)
+        #expect(results.entries.sorted() == ["calls done", "ping-pong done"])
+    }
+}
