@@ -13,13 +13,7 @@ extension Node {
         do {
             address = try resolve(server)
         } catch {
-            if deferNoProcess, case .noProcess(let pid) = error {
-                let ref = openRequest(from: caller, to: pid)
-                callStarted(ref)
-                return .success(RequestID(ref: ref, server: pid))
-            }
-            callFailed(error)
-            return .failure(error)
+            return callNotResolved(error, from: caller, request, of: T.self, deferNoProcess: deferNoProcess)
         }
         if address.pid == caller {
             callFailed(.callingSelf(caller))
@@ -41,6 +35,24 @@ extension Node {
         }
         if serveIdle && scheduler.runQueue.last == address.pid.rawValue { serveNow(address.pid) }
         return .success(RequestID(ref: ref, server: address.pid))
+    }
+
+    /// `beginCall` when `resolve` found no server of this loop: a server of another loop of the group gets
+    /// the request there; with `deferNoProcess` a dead server is reported by the request's `DOWN`; anything
+    /// else fails now. Out of line: the call path stays small.
+    @usableFromInline @inline(never)
+    func callNotResolved<T: GenServer>(_ error: CallError, from caller: PID, _ request: T.Call, of type: T.Type,
+                                       deferNoProcess: Bool) -> Result<RequestID<T.Reply>, CallError> {
+        if case .noProcess(let pid) = error, isSibling(pid) {
+            return beginSiblingCall(from: caller, to: pid, request, of: type)
+        }
+        if deferNoProcess, case .noProcess(let pid) = error {
+            let ref = openRequest(from: caller, to: pid)
+            callStarted(ref)
+            return .success(RequestID(ref: ref, server: pid))
+        }
+        callFailed(error)
+        return .failure(error)
     }
 
     /// Sends a system request (`sys`), answered even while the server is suspended.
@@ -72,6 +84,7 @@ extension Node {
             switch error {
             case .unknownName(let name): return .unknownName(name)
             case .noProcess(let pid):
+                if isSibling(pid) { return castToSibling(pid, ServerMessage<T>.cast(message)) }
                 counters.droppedToDeadProcesses &+= 1
                 return .noProcess(pid)
             default: return .wrongServerType(server.description)  // resolve's third error

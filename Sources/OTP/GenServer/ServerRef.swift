@@ -61,13 +61,18 @@ extension Node {
             guard let p = registeredPID(name) else { throw .unknownName(name) }
             pid = p
         }
-        guard let type = withProcess(pid, { $0.messageType }) else {
-            // A server of another loop of the group: its type is checked there when the request arrives.
-            if isSibling(pid) { return Address(unchecked: pid) }
-            throw .noProcess(pid)
-        }
+        guard let type = withProcess(pid, { $0.messageType }) else { throw .noProcess(pid) }
         guard type == ObjectIdentifier(ServerMessage<S>.self) else { throw wrongServerType(pid, expected: S.self) }
         return Address(unchecked: pid)
+    }
+
+    /// A server pid that is no process of this loop: a server of another loop of the group is taken as it
+    /// is (its type is checked there when the request arrives); anything else is not alive. Out of line:
+    /// the call path stays small enough to inline.
+    @usableFromInline @inline(never)
+    func unresolved<S>(_ pid: PID) throws(CallError) -> Address<ServerMessage<S>> {
+        if isSibling(pid) { return Address(unchecked: pid) }
+        throw .noProcess(pid)
     }
 
     /// The error for a process that is not a server of type `expected`. Out of line: the call path stays small.

@@ -228,3 +228,34 @@ extension Node {
         }
     }
 }
+
+/// Calls and casts to a GenServer of another loop. `resolve` finds no process of this loop for its pid;
+/// `beginCall` and `cast` come here from that error path (out of line: their hot paths stay as small as
+/// before). The server's type is checked on its loop, when the request arrives.
+extension Node {
+    @usableFromInline @inline(never)
+    func beginSiblingCall<T: GenServer>(from caller: PID, to server: PID, _ request: T.Call, of _: T.Type)
+        -> Result<RequestID<T.Reply>, CallError>
+    {
+        let ref = openRequest(from: caller, to: server)
+        callStarted(ref)
+        do {
+            try sendToSibling(ServerMessage<T>.call(request, Caller(pid: caller, ref: ref)), to: server)
+        } catch {
+            let failure = CallError.mailboxFull(server, capacity: group!.overflowLimit)
+            closeRequest(ref, of: caller, outcome: CallOutcome(failure))
+            return .failure(failure)
+        }
+        return .success(RequestID(ref: ref, server: server))
+    }
+
+    @usableFromInline @inline(never)
+    func castToSibling<M>(_ server: PID, _ message: M) -> CastOutcome {
+        do {
+            try sendToSibling(message, to: server)
+            return .delivered
+        } catch {
+            return .mailboxFull(server, capacity: group!.overflowLimit)
+        }
+    }
+}

@@ -16,23 +16,7 @@ extension Node {
         let ref: Ref? = withProcess(watcher) { watching in
             let targetObject = table.object(for: target)  // looked up once: checked here, attached below
             guard let targetObject, ProcessTable.borrow(targetObject, { $0.status != .terminated }) else {
-                if target.isRemote, let distribution {
-                    let ref = monitors.insert(watcher: watcher, watching: &watching.watchingHead,
-                                              awaitingReply: awaitingReply, mark: watching.mailboxMark)
-                    monitors.setRemoteTarget(monitors.slot(ref)!, target)
-                    distribution.monitor(ref, watcher: watcher, target: target)
-                    return ref
-                }
-                if isSibling(target) {
-                    let ref = monitors.insert(watcher: watcher, watching: &watching.watchingHead,
-                                              awaitingReply: awaitingReply, mark: watching.mailboxMark)
-                    monitors.setRemoteTarget(monitors.slot(ref)!, target)
-                    signalSibling(.monitor, to: target, from: watcher, ref: ref)
-                    return ref
-                }
-                let ref = monitors.detachedRef()
-                watching.pushSystem(.down(Down(monitor: ref, pid: target, reason: .noproc)), node: self)
-                return ref
+                return openMonitorElsewhere(target, by: watching, awaitingReply: awaitingReply)
             }
             let ref = monitors.insert(watcher: watcher, watching: &watching.watchingHead,
                                       awaitingReply: awaitingReply, mark: watching.mailboxMark)
@@ -42,6 +26,28 @@ extension Node {
             return ref
         }
         return ref ?? monitors.detachedRef()
+    }
+
+    /// A monitor whose target is no live process of this loop: a process of another node (told over its
+    /// connection) or of another loop of the group (told through the channel) is watched there; anything
+    /// else gives an immediate `DOWN` with `noproc`. Out of line: the call path stays small.
+    @usableFromInline @inline(never)
+    func openMonitorElsewhere(_ target: PID, by watching: ProcessCore, awaitingReply: Bool) -> Ref {
+        let watcher = watching.pid
+        if (target.isRemote && distribution != nil) || isSibling(target) {
+            let ref = monitors.insert(watcher: watcher, watching: &watching.watchingHead,
+                                      awaitingReply: awaitingReply, mark: watching.mailboxMark)
+            monitors.setRemoteTarget(monitors.slot(ref)!, target)
+            if let distribution, target.isRemote {
+                distribution.monitor(ref, watcher: watcher, target: target)
+            } else {
+                signalSibling(.monitor, to: target, from: watcher, ref: ref)
+            }
+            return ref
+        }
+        let ref = monitors.detachedRef()
+        watching.pushSystem(.down(Down(monitor: ref, pid: target, reason: .noproc)), node: self)
+        return ref
     }
 
     /// Where a wait for the response to `ref` — its reply or its `DOWN` — starts scanning `process`'s
@@ -118,7 +124,8 @@ extension Node {
     func removeMonitor(_ slot: Int) {
         let entry = monitors[slot]
         if entry.timed, let deadline = monitors.takeDeadline(from: slot) { cancelWheelTimer(deadline) }
-        if entry.target.node != number || entry.awaitsTerm { monitorRemovedElsewhere(entry, slot: slot) }
+        // Not attached to a process of this loop: its target may be of another node or loop, to be told.
+        if !entry.attached || entry.awaitsTerm { monitorRemovedElsewhere(entry, slot: slot) }
         // One lookup each; the objects stay borrowed (no reference counting) while the lists are relinked.
         let watcher = table.object(for: entry.watcher)
         let target = entry.attached ? table.object(for: entry.target) : nil

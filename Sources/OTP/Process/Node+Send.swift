@@ -45,8 +45,17 @@ extension Node {
         var parcel: M? = consume message  // a closure cannot consume what it captures, but it can take it out
         guard let queued = table.withMailbox(address.pid, of: M.self, {
             $0.deliver(parcel.take()!, node: self) ? $0.mailbox.count : -1
-        }) else { return try missed(parcel.take()!, to: address.pid) }
+        }) else { return try missed(address.pid) }
         try delivered(queued, to: address.pid)
+    }
+
+    /// A `deliver(moving:)` found no process of this node: a dead one drops the message (counted, as Erlang
+    /// does); a pid of another node is refused. (Its callers send to servers of other loops of the group
+    /// themselves: `Node.beginCall`, `Node.cast`.) Out of line and not generic: the hot path stays small.
+    @usableFromInline @inline(never)
+    func missed(_ pid: PID) throws(ProcessError) {
+        guard pid.node == number || pid.isRemote else { throw .otherNode(pid) }
+        counters.droppedToDeadProcesses &+= 1
     }
 
     /// A typed send found no process of this loop: a process of another loop of the group gets it through
