@@ -3,7 +3,7 @@
 %% Prints one JSON object: {"workload": {"unit": ..., "value": ...}, ...}.
 -module(otp_bench).
 -behaviour(gen_server).
--export([main/1, selective_receive/2, init/1, handle_call/3, handle_cast/2, handle_info/2]).
+-export([main/1, group/1, selective_receive/2, init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
 %% A counter server: calls answer the count, casts add.
 init(_) -> {ok, 0}.
@@ -191,6 +191,99 @@ timers(N) ->
     [receive tock -> ok end || _ <- lists:seq(1, N)],
     T3 = now_ns() - T2,
     [{timers_arm_cancel, <<"ns/timer">>, T1 / N}, {timers_fire, <<"ns/timer">>, T3 / N}].
+
+%% The multi-core workloads (`make compare`'s "every core" rows), run once with one scheduler and once
+%% with the default (one per core): the same work as Benchmarks/Workloads/GroupForms.swift. The cross_*
+%% workloads bind their two processes to schedulers 1 and 2 (`{scheduler, N}`), as swift-otp's are on two
+%% loops; the others leave placement to Erlang's balancer.
+%% Run: erl -noshell [+S 1:1] -pa . -eval 'otp_bench:group([quick|full])' -s init stop
+group([Mode]) ->
+    Scale = case Mode of quick -> 10; _ -> 1 end,
+    Results = [
+        cross_ping_pong(200000 div Scale),
+        cross_call(200000 div Scale),
+        cross_send(2000000 div Scale),
+        scale_pairs(16, 100000 div Scale),
+        scale_servers(16, 50000 div Scale),
+        scale_partitioned(64, 20000 div Scale),
+        skynet(1000000 div Scale)
+    ],
+    io:format("~s~n", [json(lists:append(Results))]).
+
+%% Scheduler K (1-based) when there is one, else the last.
+sched(K) -> min(K, erlang:system_info(schedulers)).
+
+on(K, F) -> spawn_opt(F, [{scheduler, sched(K)}]).
+
+cross_ping_pong(N) ->
+    Self = self(),
+    Pong = on(2, fun pong/0),
+    on(1, fun() -> T0 = now_ns(), ping(Pong, N), Self ! {done, now_ns() - T0} end),
+    receive {done, T} -> ok end,
+    exit(Pong, kill),
+    [{cross_ping_pong, <<"ns/round trip">>, T / N}].
+
+cross_call(N) ->
+    {ok, S} = gen_server:start(?MODULE, [], [{spawn_opt, [{scheduler, sched(2)}]}]),
+    Self = self(),
+    on(1, fun() -> T0 = now_ns(), loop_calls(S, N), Self ! {done, now_ns() - T0} end),
+    receive {done, T} -> ok end,
+    gen_server:stop(S),
+    [{cross_call, <<"ns/call">>, T / N}].
+
+cross_send(N) ->
+    Self = self(),
+    Sink = on(2, fun() -> T = sink(N, undefined), Self ! {done, T} end),
+    on(1, fun() -> Sink ! {start, now_ns()}, [Sink ! I || I <- lists:seq(1, N)] end),
+    receive {done, T} -> ok end,
+    [{cross_send, <<"ns/message">>, T / N}].
+
+sink(0, T0) -> now_ns() - T0;
+sink(K, T0) -> receive {start, T} -> sink(K, T); _ -> sink(K - 1, T0) end.
+
+scale_pairs(P, N) ->
+    Self = self(),
+    T0 = now_ns(),
+    [spawn(fun() -> Pong = spawn(fun pong/0), ping(Pong, N), exit(Pong, kill), Self ! done end)
+     || _ <- lists:seq(1, P)],
+    [receive done -> ok end || _ <- lists:seq(1, P)],
+    T = now_ns() - T0,
+    [{scale_pairs, <<"round trips/s">>, P * N / (T / 1.0e9)}].
+
+scale_servers(K, N) ->
+    Servers = [begin {ok, S} = gen_server:start(?MODULE, [], []), S end || _ <- lists:seq(1, K)],
+    Self = self(),
+    T0 = now_ns(),
+    [spawn(fun() -> loop_calls(S, N), Self ! done end) || S <- Servers],
+    [receive done -> ok end || _ <- Servers],
+    T = now_ns() - T0,
+    [gen_server:stop(S) || S <- Servers],
+    [{scale_servers, <<"calls/s">>, K * N / (T / 1.0e9)}].
+
+%% A server per key, started where the balancer puts it; one caller per key.
+scale_partitioned(Keys, N) ->
+    {{scale_servers, _, V}} = {hd(scale_servers(Keys, N))},
+    [{scale_partitioned, <<"calls/s">>, V}].
+
+skynet(Size) ->
+    Self = self(),
+    T0 = now_ns(),
+    spawn(fun() -> skynet_node(Self, 0, Size) end),
+    receive {sum, Sum} -> ok end,
+    T = now_ns() - T0,
+    Expected = Size * (Size - 1) div 2,
+    Expected = Sum,
+    [{skynet, <<"ms">>, T / 1.0e6}].
+
+skynet_node(Parent, Start, 1) -> Parent ! {sum, Start};
+skynet_node(Parent, Start, Size) ->
+    Part = Size div 10,
+    Self = self(),
+    [spawn(fun() -> skynet_node(Self, Start + I * Part, Part) end) || I <- lists:seq(0, 9)],
+    Parent ! {sum, skynet_sum(10, 0)}.
+
+skynet_sum(0, Acc) -> Acc;
+skynet_sum(K, Acc) -> receive {sum, S} -> skynet_sum(K - 1, Acc + S) end.
 
 json(Pairs) ->
     Items = [io_lib:format("\"~s\": {\"unit\": \"~s\", \"value\": ~.3f}", [Name, Unit, float(Value)])

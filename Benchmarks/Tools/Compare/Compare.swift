@@ -186,6 +186,83 @@ func otpWorkloads(scale: Int) throws {
     }
 }
 
+// MARK: Every core: a NodeGroup's loops on their threads
+
+/// The multi-core workloads (GroupForms.swift): across two loops, and the same work on one loop and on
+/// every core's loop (`NodeGroup.defaultLoopCount`), for the scaling rows.
+func groupWorkloads(scale: Int) throws {
+    let system = "swift-otp"
+    let cores = OTP.NodeGroup.defaultLoopCount
+    func NodeGroup(loops: Int) -> OTP.NodeGroup {
+        OTP.NodeGroup(loops: loops, configuration: NodeConfiguration(busyWait: .microseconds(50)))
+    }
+    if wanted("cross_ping_pong") {  // a ping-pong between processes of two loops
+        let group = NodeGroup(loops: 2), finish = Finish(parts: 1), n = 200_000 / scale
+        try spawnGroupRally(on: group.loop(0), group.loop(1), roundTrips: n, finish: finish)
+        record(system, "cross_ping_pong", "ns/round trip", runGroup(group, until: finish) / Double(n))
+    }
+    if wanted("cross_call") {  // process.call from a process of loop 0 to a server of loop 1, in a row
+        let group = NodeGroup(loops: 2), finish = Finish(parts: 1), n = 200_000 / scale
+        let server = try group.loop(1).start(CountServer())
+        try spawnGroupCaller(on: group.loop(0), server, calls: n, finish: finish)
+        record(system, "cross_call", "ns/call", runGroup(group, until: finish) / Double(n))
+    }
+    if wanted("cross_send") {  // a stream of messages from loop 0 to loop 1, both loops busy
+        let group = NodeGroup(loops: 2), finish = Finish(parts: 1), n = 2_000_000 / scale
+        try spawnGroupStream(from: group.loop(0), to: group.loop(1), count: n, finish: finish)
+        record(system, "cross_send", "ns/message", runGroup(group, until: finish) / Double(n))
+    }
+    for (suffix, loops) in [("_1loop", 1), ("_nloops", cores)] {
+        if wanted("scale_pairs" + suffix) {  // 16 independent ping-pong pairs, each within one loop
+            let group = NodeGroup(loops: loops), pairs = 16, n = 100_000 / scale
+            let finish = Finish(parts: pairs)
+            for i in 0..<pairs {
+                let loop = group.loop(i % loops)
+                try spawnGroupRally(on: loop, loop, roundTrips: n, finish: finish)
+            }
+            let t = runGroup(group, until: finish)
+            record(system, "scale_pairs" + suffix, "round trips/s", Double(pairs * n) / (t / 1e9))
+        }
+        if wanted("scale_servers" + suffix) {  // 16 servers, each with its own caller on its loop
+            let group = NodeGroup(loops: loops), servers = 16, n = 50_000 / scale
+            let finish = Finish(parts: servers)
+            // Every server first: a blocking start runs its loop until the server is up, and would run any
+            // caller spawned before it (untimed).
+            let started = try (0..<servers).map { try group.loop($0 % loops).start(CountServer()) }
+            for (i, server) in started.enumerated() {
+                try spawnGroupCaller(on: group.loop(i % loops), server, calls: n, finish: finish)
+            }
+            let t = runGroup(group, until: finish)
+            record(system, "scale_servers" + suffix, "calls/s", Double(servers * n) / (t / 1e9))
+        }
+        if wanted("scale_partitioned" + suffix) {
+            // 64 keys, a server per key on the key's loop (`loop(forKey:)`); one caller per key, the callers
+            // spread over the loops in turn, so calls cross loops as a router's would
+            let group = NodeGroup(loops: loops), keys = 64, n = 20_000 / scale
+            let finish = Finish(parts: keys)
+            let started = try (0..<keys).map { try group.loop(forKey: "user-\($0)").start(CountServer()) }
+            for (key, server) in started.enumerated() {
+                try spawnGroupCaller(on: group.loop(key % loops), server, calls: n, finish: finish)
+            }
+            let t = runGroup(group, until: finish)
+            record(system, "scale_partitioned" + suffix, "calls/s", Double(keys * n) / (t / 1e9))
+        }
+        if wanted("skynet" + suffix) {  // SkyNet: 1M processes in a 10-ary tree, each replying with its sum
+            let group = NodeGroup(loops: loops), finish = Finish(parts: 1)
+            try spawnSkynet(group, size: 1_000_000 / scale, finish: finish)
+            record(system, "skynet" + suffix, "ms", runGroup(group, until: finish) / 1e6)
+        }
+    }
+    if wanted("fan_in_group") {  // 1,000 callers spread over every loop, one server on loop 0
+        let group = NodeGroup(loops: cores), clients = 1_000, n = 1_000 / scale
+        let finish = Finish(parts: clients)
+        let server = try group.loop(0).start(CountServer())
+        for i in 0..<clients { try spawnGroupCaller(on: group.loop(i % cores), server, calls: n, finish: finish) }
+        let t = runGroup(group, until: finish)
+        record(system, "fan_in_group", "calls/s", Double(clients * n) / (t / 1e9))
+    }
+}
+
 // MARK: Swift native actors
 
 actor CounterActor {
@@ -243,6 +320,7 @@ struct Compare {
         let quick = CommandLine.arguments.contains("--quick")
         let scale = quick ? 10 : 1
         try otpWorkloads(scale: scale)
+        try groupWorkloads(scale: scale)
         if selected == nil { await actorWorkloads(scale: scale) }
         var systems: [String] = []
         for (system, figures) in results.sorted(by: { $0.key < $1.key }) {

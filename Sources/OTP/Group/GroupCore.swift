@@ -21,6 +21,9 @@ final class GroupCore: @unchecked Sendable {
     private let channels: UnsafeMutablePointer<Atomic<UnsafeMutableRawPointer?>>
     /// Each loop's live processes and run-queue length, published once per loop iteration (placement).
     private let loads: UnsafeMutablePointer<Atomic<Int>>
+    /// Whether each loop is busy-waiting (`NodeConfiguration.busyWait`): it looks at its channels on every
+    /// spin, so a sender need not wake it with a system call.
+    private let polling: UnsafeMutablePointer<Atomic<Bool>>
     /// Items a source may hold beyond a full channel before a send is refused.
     let overflowLimit: Int
 
@@ -32,6 +35,8 @@ final class GroupCore: @unchecked Sendable {
         for i in 0..<count * count { (channels + i).initialize(to: Atomic(nil)) }
         loads = .allocate(capacity: count)
         for i in 0..<count { (loads + i).initialize(to: Atomic(0)) }
+        polling = .allocate(capacity: count)
+        for i in 0..<count { (polling + i).initialize(to: Atomic(false)) }
     }
 
     deinit {
@@ -44,6 +49,8 @@ final class GroupCore: @unchecked Sendable {
         channels.deallocate()
         loads.deinitialize(count: count)
         loads.deallocate()
+        polling.deinitialize(count: count)
+        polling.deallocate()
     }
 
     func setNodes(_ nodes: [Node]) { self.nodes = nodes.map { Unmanaged.passUnretained($0) } }
@@ -70,6 +77,20 @@ final class GroupCore: @unchecked Sendable {
     func existingChannel(from source: Int, to destination: Int) -> LoopChannel? {
         (channels + (source * count + destination)).pointee.load(ordering: .acquiring)
             .map { Unmanaged<LoopChannel>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    /// Loop `index` starts or stops polling its channels. Stopping is followed by a full fence, so a sender
+    /// that saw it polling has published its items before the loop looks at its channels one last time
+    /// (`Node.stopPolling`).
+    func setPolling(_ value: Bool, of index: Int) {
+        polling[index].store(value, ordering: .sequentiallyConsistent)
+    }
+
+    /// Whether loop `index` polls its channels now, read after a full fence that follows the sender's
+    /// pushes: if it does not, the sender wakes it.
+    func isPolling(_ index: Int) -> Bool {
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        return polling[index].load(ordering: .sequentiallyConsistent)
     }
 
     func publishLoad(_ load: Int, of index: Int) { loads[index].store(load, ordering: .relaxed) }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A loop's traffic with the other loops of its `NodeGroup`: what a send, link, monitor, exit signal or
 /// reply to a process of another loop becomes (an item in the channel to that loop), and what each item
 /// does when it arrives. The same-loop paths never come here: they reach this file only when a pid is not
@@ -101,8 +103,54 @@ extension Node {
             } else {
                 transit.anyDirty = true
             }
-            group.node(destination).inbox.nudge()
+            // A destination that is busy-waiting finds the items on its next spin; any other is woken
+            // (`isPolling` orders this read after the pushes: see `stopPolling`).
+            if !group.isPolling(destination) { group.node(destination).inbox.nudge() }
         }
+    }
+
+    /// A busy-waiting loop of a group: while it spins it takes what other loops send without being woken
+    /// (`pollTransit` on every spin); before it sleeps it stops polling, then looks at its channels once
+    /// more. Either a sender saw it polling, and its items are visible to that last look (both sides fence
+    /// between their store and their load), or the sender saw it stopped and woke it.
+    /// Returns whether it may sleep (nothing arrived meanwhile).
+    func stopPolling() -> Bool {
+        guard let group else { return true }
+        group.setPolling(false, of: loopIndex)
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        guard hasTransitPending else { return true }
+        group.setPolling(true, of: loopIndex)
+        return false
+    }
+
+    /// Starts polling (the loop spins again after a sleep, or starts to).
+    func startPolling() {
+        group?.setPolling(true, of: loopIndex)
+    }
+
+    /// `drainRunQueue` for a loop of a group: the same turns, and every 32 turns what other loops sent is
+    /// taken (a busy loop would otherwise see it only between drains, up to `messagesPerIteration` messages
+    /// later: a reply to a call from another loop would wait that long). A single-loop node never runs it.
+    func drainTakingTransit(limit: Int, budget: Int) {
+        var handled = 0, turns = 0
+        while handled < limit, let raw = scheduler.runQueue.popFirst() {
+            guard let object = table.object(for: PID(node: number, rawValue: raw)) else { continue }  // exited while queued
+            let (outcome, turnHandled) = turn(object, raw: raw, budget: budget)
+            handled &+= turnHandled
+            finishTurn(object, raw: raw, outcome)
+            turns &+= 1
+            if turns & 31 == 0 && hasTransitPending { drainTransit() }
+        }
+    }
+
+    /// One spin of a busy-waiting group loop: what other loops sent is taken at once, with its turns, and
+    /// what this loop sent meanwhile is flushed. Returns whether anything arrived.
+    func pollTransit() -> Bool {
+        guard group != nil, hasTransitPending else { return false }
+        drainInbox()
+        if !scheduler.runQueue.isEmpty { drainRunQueue(limit: configuration.messagesPerIteration) }
+        flushTransit()
+        return true
     }
 
     /// Carries out everything the other loops sent this one, and marks this loop's own channels whose

@@ -41,12 +41,18 @@ public final class NodeGroup: @unchecked Sendable {
     /// Makes `count` loops with `configuration` (each loop has its own mailboxes, timers and limits as
     /// configured). With `clock: .manual` nothing runs until the manual driver steps the loops; `seed`
     /// chooses the order in which it does.
-    /// - Precondition: `count` is at least 1.
+    ///
+    /// `transitLimit` bounds what one loop may hold for another while the destination has not caught up:
+    /// beyond the channel's 1,024 slots, that many items wait on the sending loop, and a send past them is
+    /// refused with `mailboxFull` (at 128 bytes an item, 128 MiB per pair of loops at the default). A
+    /// process that sends faster than another loop can take is refused there, as it would be by a full
+    /// mailbox on its own loop.
+    /// - Precondition: `count` and `transitLimit` are at least 1.
     public init(loops count: Int = NodeGroup.defaultLoopCount, configuration: NodeConfiguration = NodeConfiguration(),
-                seed: UInt64 = 1) {
+                transitLimit: Int = 1 << 20, seed: UInt64 = 1) {
         precondition(count >= 1, "NodeGroup(loops:) needs at least one loop, got \(count)")
-        let core = GroupCore(base: NodeNumbers.next(count), count: count,
-                             overflowLimit: max(configuration.defaultMailboxCapacity, LoopChannel.capacity))
+        precondition(transitLimit >= 1, "NodeGroup(transitLimit:) must be at least 1, got \(transitLimit)")
+        let core = GroupCore(base: NodeNumbers.next(count), count: count, overflowLimit: transitLimit)
         loops = (0..<count).map { Node(configuration: configuration, group: core, loopIndex: $0) }
         core.setNodes(loops)
         self.core = core

@@ -32,12 +32,15 @@ extension Node {
     func drainRunQueue(limit: Int) -> Bool {
         precondition(!scheduler.draining, "the scheduler was re-entered: runUntilIdle() or advance(by:) called from process code")
         scheduler.draining = true
+        scheduler.drains &+= 1
         defer { scheduler.draining = false }
         scheduler.active = true
         if !FatalSignals.isCurrent(self) { FatalSignals.enter(self) }
         let budget = configuration.messagesPerTurn
         if let instruments {
             _ = drainInstrumented(instruments, limit: limit, budget: budget)
+        } else if group != nil {
+            drainTakingTransit(limit: limit, budget: budget)
         } else {
             var handled = 0
             while handled < limit, let raw = scheduler.runQueue.popFirst() {

@@ -13,6 +13,9 @@ struct SchedulerState {
     @usableFromInline var current: UnsafeMutableRawPointer? = nil
     /// A drain is under way (guards against re-entering the scheduler from process code).
     var draining = false
+    /// Run-queue drains and inbox drains so far (wrapping): a busy-waiting loop compares it across an
+    /// iteration to tell one that did work (`Node.runBusyWaiting`), even when that work left nothing queued.
+    var drains: UInt = 0
     /// A turn lent by a sender to a flooded receiver is running (`Node.lendTurn`; at most one deep).
     var lending = false
     /// Call continuations running inside the handler that made the call, its reply already queued

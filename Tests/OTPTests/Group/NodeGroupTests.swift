@@ -219,6 +219,30 @@ struct NodeGroupTests {
         #expect(refused.count == 3)
     }
 
+    @Test("A sender past the transit limit is refused with mailboxFull; what was accepted arrives, in order")
+    func transitLimit() throws {
+        let group = NodeGroup(loops: 2, configuration: NodeConfiguration(clock: .manual, logger: quietLogger),
+                              transitLimit: 10)
+        let log = Log<Envelope<Int>>()
+        let sink = try spawnCollector(group.loop(1), into: log)
+        let outcome = Log<String>()
+        try group.loop(0).spawn(of: Never.self) { process in
+            for i in 0..<2_000 {
+                do {
+                    try process.send(i, to: sink)
+                } catch {
+                    outcome.append("\(i): \(error)")
+                    break
+                }
+            }
+            return .exit(.normal)
+        }
+        group.runUntilIdle()
+        let accepted = LoopChannel.capacity + 10
+        #expect(outcome.entries == ["\(accepted): \(ProcessError.mailboxFull(sink.pid, capacity: 10))"])
+        #expect(log.entries == (0..<accepted).map { .message($0) })
+    }
+
     @Test("The same seed gives the same interleaving of two loops' senders")
     func reproducible() throws {
         func run(seed: UInt64) throws -> [Int] {

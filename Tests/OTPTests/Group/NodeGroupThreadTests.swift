@@ -8,9 +8,11 @@ import Testing
 struct NodeGroupThreadTests {
     /// A caller on loop 0 makes `count` calls, one after another, to a counter on loop 1; a pair of
     /// processes plays ping-pong across the loops at the same time. Both report when done.
-    @Test("Calls and ping-pong across two running loops: every reply and every message arrives, in order")
-    func callsAndPingPong() throws {
-        let group = NodeGroup(loops: 2, configuration: NodeConfiguration(logger: quietLogger))
+    @Test("Calls and ping-pong across two running loops: every reply and every message arrives, in order",
+          arguments: [Duration.zero, .microseconds(50)])
+    func callsAndPingPong(busyWait: Duration) throws {
+        // Without busy waiting every item wakes the other loop; with it, a spinning loop polls its channels.
+        let group = NodeGroup(loops: 2, configuration: NodeConfiguration(logger: quietLogger, busyWait: busyWait))
         let done = DispatchSemaphore(value: 0)
         let results = Log<String>()
         let count = 10_000
