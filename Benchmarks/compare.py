@@ -60,6 +60,31 @@ TARGETS = {
 }
 
 
+# Every core: swift-otp's NodeGroup beside Erlang with one scheduler and with its default (one per core).
+# (name, title, better, Erlang workload, the Erlang run it is compared with). Scaling rows come in pairs:
+# `_1loop` against `+S 1:1`, `_nloops` (one loop per core) against the default schedulers.
+GROUP_WORKLOADS = [
+    ("cross_ping_pong", "ping-pong between processes of two loops (Erlang: bound to two schedulers)", "lower",
+     "cross_ping_pong", "erlang-default"),
+    ("cross_call", "process.call to a server of another loop (Erlang: bound to two schedulers)", "lower",
+     "cross_call", "erlang-default"),
+    ("cross_send", "messages streamed to a process of another loop, both loops busy", "lower",
+     "cross_send", "erlang-default"),
+    ("scale_pairs_1loop", "16 independent ping-pong pairs, 1 loop", "higher", "scale_pairs", "erlang"),
+    ("scale_pairs_nloops", "16 independent ping-pong pairs, a loop per core", "higher", "scale_pairs", "erlang-default"),
+    ("scale_servers_1loop", "16 GenServers, each with its own caller, 1 loop", "higher", "scale_servers", "erlang"),
+    ("scale_servers_nloops", "16 GenServers, each with its own caller, a loop per core", "higher", "scale_servers",
+     "erlang-default"),
+    ("scale_partitioned_1loop", "64 keys: a server per key on its key's loop, callers spread over loops, 1 loop",
+     "higher", "scale_partitioned", "erlang"),
+    ("scale_partitioned_nloops", "64 keys: a server per key on its key's loop, callers spread over loops, a loop "
+     "per core", "higher", "scale_partitioned", "erlang-default"),
+    ("skynet_1loop", "SkyNet: 1M processes in a 10-ary tree, 1 loop", "lower", "skynet", "erlang"),
+    ("skynet_nloops", "SkyNet: 1M processes in a 10-ary tree, a loop per core", "lower", "skynet", "erlang-default"),
+    ("fan_in_group", "fan-in: 1,000 callers spread over every loop, one server", "higher", "fan_in", "erlang-default"),
+]
+
+
 def erlang_name(name):
     """The Erlang workload a swift-otp workload is compared with (a struct twin shares its guide form's)."""
     return name.replace("_struct", "")
@@ -98,6 +123,8 @@ def erlang_systems():
         log(f"running Erlang ({'one scheduler' if system == 'erlang' else 'default schedulers'})")
         output = run(["erl", "-noshell"] + flags + ["-pa", build, "-eval", f"otp_bench:main([{mode}])", "-s", "init", "stop"])
         results[system] = json.loads(output.strip().splitlines()[-1])
+        output = run(["erl", "-noshell"] + flags + ["-pa", build, "-eval", f"otp_bench:group([{mode}])", "-s", "init", "stop"])
+        results[system].update({"group:" + k: v for k, v in json.loads(output.strip().splitlines()[-1]).items()})
     return results
 
 
@@ -334,6 +361,20 @@ def main():
                 entry[system] = round(figure["value"], 3)
         if entry:
             workloads[name] = entry
+    for name, _, _, erlang, _ in GROUP_WORKLOADS:
+        entry = {}
+        ours = figures.get("swift-otp", {}).get(name)
+        if ours:
+            entry["unit"] = ours["unit"]
+            entry["swift-otp"] = round(ours["value"], 3)
+        for system in ("erlang", "erlang-default"):
+            # fan-in's Erlang figure is the same-node workload's (its callers spread over the schedulers)
+            figure = figures.get(system, {}).get("group:" + erlang) or (
+                figures.get(system, {}).get(erlang) if erlang == "fan_in" else None)
+            if figure:
+                entry[system] = round(figure["value"], 3)
+        if entry:
+            workloads[name] = entry
     os.makedirs(os.path.join(BENCH, "results"), exist_ok=True)
     with open(os.path.join(BENCH, "results", "latest.json"), "w") as out:
         json.dump({"workloads": workloads, "distribution": distribution}, out, indent=2)
@@ -395,6 +436,25 @@ def main():
             r = distribution[pair][key] / base[key]
             met = r <= 1.0 if op == "<=" else r >= 1.0
             lines.append(f"| {title} (loopback) vs Erlang to Erlang | {op} 1x | {fmt(r)}x | {'yes' if met else 'no'} |")
+    cores = os.cpu_count()
+    cross = workloads.get("cross_send", {}).get("swift-otp")
+    if cross is not None:
+        lines.append(f"| every core: a message to a process of another loop, both loops busy | <= 250 ns | "
+                     f"{fmt(cross)} ns | {'yes' if cross <= 250 else 'no'} |")
+    for base, title in (("scale_pairs", "16 ping-pong pairs"), ("scale_servers", "16 servers with their callers"),
+                        ("scale_partitioned", "key-partitioned calls")):
+        one, many = (workloads.get(base + s, {}).get("swift-otp") for s in ("_1loop", "_nloops"))
+        if one and many:
+            erl_one, erl_many = (workloads.get(base + s, {}).get(e) for s, e in (("_1loop", "erlang"),
+                                                                                  ("_nloops", "erlang-default")))
+            erl = f"; Erlang default vs `+S 1:1`: {fmt(erl_many / erl_one)}x" if erl_one and erl_many else ""
+            lines.append(f"| every core: {title}, {cores} loops vs 1{erl} | >= 1.8x | {fmt(many / one)}x | "
+                         f"{'yes' if many / one >= 1.8 else 'no'} |")
+    group_fan_in = workloads.get("fan_in_group", {})
+    if "swift-otp" in group_fan_in and "erlang-default" in group_fan_in:
+        r = group_fan_in["swift-otp"] / group_fan_in["erlang-default"]
+        lines.append(f"| every core: fan-in with callers on every loop vs Erlang's default | >= 10x | {fmt(r)}x | "
+                     f"{'yes' if r >= 10 else 'no'} |")
     lines += ["", "The async facade against its floor (the bare inbox + continuation round trip, measured in the same "
               "process) is in `make bench` (`Benchmarks/Benchmarks/Core/FacadeBenchmarks.swift`).", ""]
     for name, title, better in WORKLOADS:
@@ -408,6 +468,23 @@ def main():
                 lines.append(f"| {LABELS[system]} | {fmt(entry[system])} | "
                              f"{fmt(ratio(entry[system], entry.get('erlang')))}x |" if entry.get("erlang")
                              else f"| {LABELS[system]} | {fmt(entry[system])} | — |")
+        lines.append("")
+    group_rows = [(name, title, better, erlang_run) for name, title, better, _, erlang_run in GROUP_WORKLOADS
+                  if name in workloads]
+    if group_rows:
+        lines += ["## Every core: a NodeGroup", "",
+                  f"swift-otp's `NodeGroup` (docs/multicore.md): one loop per core ({cores} here), each on its own "
+                  "thread, busy-waiting 50 µs before sleeping as Erlang's schedulers do; Erlang with one scheduler "
+                  "(`+S 1:1`) and with its default (one per core). Each row's ratio is to the Erlang run named in "
+                  "it. Same-loop figures are the tables above. Swift side: `Benchmarks/Workloads/GroupForms.swift`; "
+                  "Erlang side: `otp_bench:group/1`.", "",
+                  "| workload | unit | swift-otp | Erlang `+S 1:1` | Erlang default | ratio (to) |", "|---|---|---|---|---|---|"]
+        for name, title, better, erlang_run in group_rows:
+            entry = workloads[name]
+            r = ratio(entry.get("swift-otp"), entry.get(erlang_run)) if "swift-otp" in entry else None
+            label = "default" if erlang_run == "erlang-default" else "`+S 1:1`"
+            lines.append(f"| {title} | {entry['unit']} ({better} is better) | {fmt(entry.get('swift-otp'))} | "
+                         f"{fmt(entry.get('erlang'))} | {fmt(entry.get('erlang-default'))} | {fmt(r)}x ({label}) |")
         lines.append("")
     if distribution:
         lines += ["## Distribution on loopback (Erlang's distribution protocol)", "",

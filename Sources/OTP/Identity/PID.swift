@@ -50,6 +50,11 @@ public struct PID: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// `<0.Index.Serial>`; a remote pid prints as its process (`<node.id.serial>`) or name (`{name, node}`).
     public var description: String {
         if isRemote, let identity = remoteIdentity { return identity.description }
+        // A process of a `NodeGroup`'s loop: its loop folded into the number, so the pids of one group print
+        // apart (`index × loops + loop`), as one Erlang node's would.
+        if let (loop, count) = NodeNumbers.loop(of: node) {
+            return "<0.\(UInt64(index) * UInt64(count) + UInt64(loop)).\(serial)>"
+        }
         return "<0.\(index).\(serial)>"
     }
 

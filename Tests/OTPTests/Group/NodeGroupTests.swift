@@ -20,6 +20,11 @@ struct NodeGroupTests {
         let a = try spawnIdler(group.loop(2))
         #expect(group.loop(of: a.pid) === group.loop(2))
         #expect(group.loop(of: PID(node: group.loops[0].number + 3, index: 1, serial: 0)) == nil)
+        // The first process of each loop has index 0 there; they print apart, Erlang-shaped.
+        let first = try spawnIdler(group.loop(0)), second = try spawnIdler(group.loop(1))
+        #expect(first.pid.index == second.pid.index)
+        #expect(first.pid.description != second.pid.description)
+        #expect(PID(node: group.loops[1].number, index: 4, serial: 2).description == "<0.13.2>")  // 4 × 3 + 1
         let key = group.loop(forKey: "user-42")
         #expect(group.loop(forKey: "user-42") === key)
     }
