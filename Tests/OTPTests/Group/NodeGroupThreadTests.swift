@@ -64,3 +64,27 @@ struct NodeGroupThreadTests {
         #expect(results.entries.sorted() == ["calls done", "ping-pong done"])
     }
 }
+
+/// The group's async facade goes to the loop that owns the target.
+@Suite("Node groups: the async facade")
+struct NodeGroupFacadeTests {
+    @Test("A call and a cast by name or pid from async code reach the owning loop; errors are a node's")
+    func facadeRoutesToTheOwner() async throws {
+        let group = NodeGroup(loops: 2, configuration: NodeConfiguration(logger: quietLogger))
+        group.startLoops()
+        let server = try await group.loop(1).start(Counter.self, 1, options: StartOptions(name: "counter"))
+        #expect(group.owner(of: ServerRef<Counter>.named("counter")) === group.loop(1))
+        #expect(group.owner(of: server) === group.loop(1))
+        #expect(group.whereis("counter") == server.pid)
+        #expect(try await group.call(ServerRef<Counter>.named("counter"), .add(1)) == 2)
+        #expect(try await group.cast(server, .add(3)) == .delivered)
+        #expect(try await group.call(server, .get) == 5)
+        // From loop 0's facade the call crosses to loop 1, and answers the same.
+        #expect(try await group.loop(0).call(server, .get) == 5)
+        await #expect(throws: CallError.unknownName("nobody")) {
+            try await group.call(ServerRef<Counter>.named("nobody"), .get)
+        }
+        group.stopLoops()
+        group.join()
+    }
+}

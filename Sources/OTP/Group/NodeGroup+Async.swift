@@ -1,0 +1,43 @@
+/// The async facade of a group: each operation goes straight to the loop that owns its target (the loop of
+/// the pid, or of the process registered under the name), so a call from any thread costs the same hop as
+/// on a single node — never a second one through another loop.
+///
+/// Thread: any (Swift async code). Errors: those of the same `Node` methods.
+extension NodeGroup {
+    /// The loop that owns `server`: its pid's loop; for a name, the loop of the process registered under it
+    /// (loop 0 when none is: the call then fails there with `unknownName`).
+    public func owner<S>(of server: ServerRef<S>) -> Node {
+        switch server.target {
+        case .pid(let pid): return loop(of: pid) ?? loops[0]
+        case .name(let name): return core.names[name].flatMap { loop(of: $0) } ?? loops[0]
+        }
+    }
+
+    /// Calls `server` from async code (`Node.call`), through the loop that owns it.
+    public func call<S: GenServer>(_ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5))
+        async throws(CallError) -> S.Reply where S.Call: Sendable
+    {
+        try await owner(of: server).call(server, request, timeout: timeout)
+    }
+
+    /// Casts to `server` from async code (`Node.cast`), through the loop that owns it.
+    @discardableResult
+    public func cast<S: GenServer>(_ server: ServerRef<S>, _ message: S.Cast) async throws(CallError) -> CastOutcome
+        where S.Cast: Sendable
+    {
+        try await owner(of: server).cast(server, message)
+    }
+
+    /// Sends `message` to `address` from async code (`Node.send`), through the loop that owns it.
+    public func send<M: Sendable>(_ message: M, to address: Address<M>) async throws(ProcessError) {
+        try await (loop(of: address.pid) ?? loops[0]).send(message, to: address)
+    }
+
+    /// Sends `message` to the process registered as `name` from async code, through its loop.
+    public func send<M: Sendable>(_ message: M, to name: String) async throws(ProcessError) {
+        try await (core.names[name].flatMap { loop(of: $0) } ?? loops[0]).send(message, to: name)
+    }
+
+    /// The pid registered as `name` in the group, if any. Thread: any (the group's name table).
+    public func whereis(_ name: String) -> PID? { core.names[name] }
+}
