@@ -82,33 +82,53 @@ public func spawnGroupCaller(on loop: Node, _ server: ServerRef<CountServer>, ca
     try loop.spawn(of: Never.self) { process in try next(process, calls) }
 }
 
-/// A sender on `first` that sends `count` messages to a counter on `second`, 1,000 per turn (it sends
-/// itself a note to go on, as a process that must not hold its loop does); the counter calls
-/// `finish.part()` when it has them all.
+/// What the streaming sender is told: where to send, and how far the counter has got.
+public enum StreamNote: Sendable {
+    case start(Address<Int>)
+    case more
+    case acked(Int)
+}
+
+/// A sender on `first` that streams `count` messages to a counter on `second`, at most 1,000 per turn (it
+/// sends itself `.more` to go on, as a process that must not hold its loop does), with at most 64,000
+/// unacknowledged (the counter acknowledges every 16,000): flow control, so the sender never outruns the
+/// counter by more than a window and both loops stay busy. The counter calls `finish.part()` at the end.
 public func spawnGroupStream(from first: Node, to second: Node, count: Int, finish: Finish) throws {
+    let window = 64_000, ackEvery = 16_000
+    var sink: Address<Int>?
+    var sent = 0, acked = 0, waiting = false
+    let sender = try first.spawn(of: StreamNote.self) { _ in
+        .receive { envelope, process in
+            guard case .message(let note) = envelope else { return .same }
+            switch note {
+            case .start(let target): sink = target
+            case .acked(let n):
+                acked = n
+                guard waiting else { return .same }  // a .more is on its way already
+            case .more: break
+            }
+            let batch = min(1_000, count - sent, acked + window - sent)
+            for i in 0..<max(batch, 0) { try process.send(sent + i, to: sink!) }
+            sent += max(batch, 0)
+            if sent == count { return .exit(.normal) }
+            waiting = sent - acked >= window
+            if !waiting { try process.send(.more, to: process.address) }
+            return .same
+        }
+    }
     var seen = 0
-    let sink = try second.spawn(of: Int.self, options: SpawnOptions(mailboxCapacity: count + 1)) { _ in
-        .receive { _, _ in
+    let counter = try second.spawn(of: Int.self, options: SpawnOptions(mailboxCapacity: window + 1)) { _ in
+        .receive { _, process in
             seen += 1
             if seen == count {
                 finish.part()
                 return .exit(.normal)
             }
+            if seen % ackEvery == 0 { try process.send(.acked(seen), to: sender) }
             return .same
         }
     }
-    var sent = 0
-    let sender = try first.spawn(of: Int.self) { _ in
-        .receive { _, process in
-            let batch = min(1_000, count - sent)
-            for i in 0..<batch { try process.send(sent + i, to: sink) }
-            sent += batch
-            if sent == count { return .exit(.normal) }
-            try process.send(0, to: process.address)
-            return .same
-        }
-    }
-    try first.send(0, to: sender)
+    try first.send(.start(counter), to: sender)
 }
 
 /// SkyNet: a process that spawns 10 children, each the root of a tenth of the tree, down to `size` leaves

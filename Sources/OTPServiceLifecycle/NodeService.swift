@@ -68,7 +68,7 @@ public struct NodeService: Service {
 }
 
 /// Joins the node's loop thread without blocking a task's thread.
-private enum LoopJoiner {
+enum LoopJoiner {
     static func join(_ node: Node, then: @escaping @Sendable () -> Void) {
         let box = JoinBox(node: node, then: then)
         var thread = pthread_t()

@@ -24,6 +24,7 @@ ARTICLES = {
     "genserver.md": "GenServerGuide",
     "getting-started.md": "GettingStarted",
     "migrating.md": "Migrating",
+    "multicore.md": "MulticoreGuide",
     "observability.md": "ObservabilityGuide",
     "processes.md": "ProcessesGuide",
     "supervision.md": "SupervisionGuide",

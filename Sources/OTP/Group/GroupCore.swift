@@ -11,12 +11,13 @@ import Synchronization
 ///
 /// Thread: any. The nodes are unowned here (the `NodeGroup` keeps them); the channels are freed with the
 /// group, after every loop has closed.
+@usableFromInline
 final class GroupCore: @unchecked Sendable {
     let base: UInt32
     let count: Int
     let names = GroupNames()
     /// The loops, by index (set once, before any loop runs).
-    private(set) var nodes: [Unmanaged<Node>] = []
+    @exclusivity(unchecked) private(set) var nodes: [Unmanaged<Node>] = []
     /// `count * count` channel pointers, `[source * count + destination]`: nil until first used.
     private let channels: UnsafeMutablePointer<Atomic<UnsafeMutableRawPointer?>>
     /// Each loop's live processes and run-queue length, published once per loop iteration (placement).

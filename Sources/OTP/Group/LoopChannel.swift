@@ -33,12 +33,12 @@ final class LoopChannel {
     /// loop after draining, so the overflow moves in without the producer polling.
     let producerWaiting = Atomic<Bool>(false)
 
-    // Producer-side state.
-    private var producerTail = 0
-    private var cachedHead = 0
-    private var overflow: RingBuffer<Transit>
+    // Producer-side state (`@exclusivity(unchecked)`: one thread touches each, one access at a time).
+    @exclusivity(unchecked) private var producerTail = 0
+    @exclusivity(unchecked) private var cachedHead = 0
+    @exclusivity(unchecked) private var overflow: RingBuffer<Transit>
     // Consumer-side state.
-    private var consumerHead = 0
+    @exclusivity(unchecked) private var consumerHead = 0
 
     init(overflowLimit: Int) {
         slots = .allocate(capacity: Self.capacity)
@@ -97,18 +97,16 @@ final class LoopChannel {
         return producerTail &- cachedHead < Self.capacity
     }
 
-    /// Hands every item published so far to `body`, oldest first, then gives the slots back. Returns
-    /// whether the producer is waiting for room (its loop should be woken). Destination loop only.
-    func drain(_ body: (consuming Transit) -> Void) -> Bool {
+    /// Hands every item published so far to `body` in its slot, oldest first (`body` consumes it: the slot
+    /// is uninitialised afterwards), and gives each slot back. Returns whether the producer is waiting for
+    /// room (its loop should be woken). Destination loop only.
+    func drain(_ body: (UnsafeMutablePointer<Transit>) -> Void) -> Bool {
         let end = tail.load(ordering: .acquiring)
         guard consumerHead != end else { return false }
         while consumerHead != end {
-            let item = (slots + (consumerHead & Self.mask)).move()
+            body(slots + (consumerHead & Self.mask))
             consumerHead &+= 1
-            // Give each slot back before acting on its item: what the item does may push into the
-            // reverse channel, never into this one, so this only lets the producer go on sooner.
             head.store(consumerHead, ordering: .releasing)
-            body(item)
         }
         return producerWaiting.load(ordering: .acquiring)
     }

@@ -23,6 +23,7 @@ extension Node {
     }
 
     /// Queues `item` for the loop of its target. Returns false when the channel and its overflow are full.
+    @usableFromInline
     func ship(_ item: consuming Transit) -> Bool {
         let group = group!
         let destination = group.loop(of: item.target)!
@@ -36,6 +37,7 @@ extension Node {
     }
 
     /// The pid of the process whose code runs now, or a zero pid (the node itself).
+    @usableFromInline
     var currentPID: PID {
         scheduler.current.map { ProcessTable.borrow($0) { $0.pid } } ?? PID(node: number, index: 0, serial: 0)
     }
@@ -44,14 +46,21 @@ extension Node {
 
     /// A message for a process of another loop. Refused at once only when the channel to that loop and
     /// its overflow are full (`mailboxFull`, with the overflow bound as the capacity).
+    /// Inlinable: the sender's module specialises it, and with it the item's arrival (`Transit`).
+    @inlinable
     func sendToSibling<M>(_ message: consuming M, to pid: PID) throws(ProcessError) {
-        guard ship(Transit(.message, to: pid, from: currentPID, carrying: message)) else {
-            counters.refusedMailboxFull &+= 1
-            throw .mailboxFull(pid, capacity: group!.overflowLimit)
-        }
+        guard ship(Transit(message: message, to: pid, from: currentPID)) else { throw refusedBySibling(pid) }
+    }
+
+    /// The channel to `pid`'s loop and its overflow are full: counted, and the sender's error.
+    @usableFromInline
+    func refusedBySibling(_ pid: PID) -> ProcessError {
+        counters.refusedMailboxFull &+= 1
+        return .mailboxFull(pid, capacity: group!.overflowLimit)
     }
 
     /// A reply to a caller of another loop (its request lives there).
+    @inlinable
     func replyToSibling<R: Sendable>(_ ref: Ref, to caller: PID, _ value: R) -> Bool {
         ship(Transit(replyTo: caller, from: currentPID, ref: ref, value))
     }
@@ -160,7 +169,7 @@ extension Node {
         guard let group else { return }
         for source in 0..<group.count where source != loopIndex {
             guard let channel = group.existingChannel(from: source, to: loopIndex) else { continue }
-            if channel.drain({ $0.arrive(on: self) }) { group.node(source).inbox.nudge() }
+            if channel.drain({ Transit.arrive(at: $0, on: self) }) { group.node(source).inbox.nudge() }
         }
         for destination in 0..<group.count where destination != loopIndex {
             guard let channel = group.existingChannel(from: loopIndex, to: destination), channel.hasOverflow
@@ -184,8 +193,6 @@ extension Node {
     /// An item with a payload arrived.
     func arrived<V>(_ value: consuming V, in item: borrowing Transit) {
         switch item.kind {
-        case .message:
-            arrivedMessage(value, to: item.target, from: item.from)
         case .named, .unnamed:
             arrivedName(value as! String, for: item.target, register: item.kind == .named)
         case .spawn:
@@ -196,28 +203,38 @@ extension Node {
         }
     }
 
-    private func arrivedMessage<V>(_ value: consuming V, to pid: PID, from: PID) {
+    /// A message arrived for `pid`'s mailbox. Inlinable: specialised with the sender's send (`Transit`);
+    /// the rare outcomes (dead, wrong type, full) are out of line.
+    @inlinable
+    func arrivedMessage<V>(_ value: consuming V, to pid: PID, from: PID) {
         var parcel: V? = consume value
         let queued = table.withMailbox(pid, of: V.self) { $0.deliver(parcel.take()!, node: self) ? $0.mailbox.count : -1 }
-        guard let queued else {
+        if let queued, queued >= 0 {
+            counters.delivered &+= 1
+        } else {
+            notDelivered(pid, from: from, full: queued != nil, type: V.self)
+        }
+    }
+
+    /// A message from another loop found no mailbox for it: a dead process drops it (counted), a process
+    /// of another type reports it, a full mailbox is reported to the sender's loop.
+    @usableFromInline @inline(never)
+    func notDelivered(_ pid: PID, from: PID, full: Bool, type: Any.Type) {
+        guard full else {
             if let process = core(pid) {  // alive, but it accepts another type
                 emit(.refused(target: pid.description, error: .wrongMessageType(
-                    pid, expected: String(describing: V.self), accepted: process.messageTypeName)))
+                    pid, expected: String(describing: type), accepted: process.messageTypeName)))
             } else {
                 counters.droppedToDeadProcesses &+= 1
             }
             return
         }
-        if queued >= 0 {
-            counters.delivered &+= 1
+        counters.refusedMailboxFull &+= 1
+        let capacity = core(pid)?.mailboxCapacity ?? 0
+        if isSibling(from) {
+            signalSibling(.refused, to: from, from: pid, ref: Ref(rawValue: UInt64(capacity)))
         } else {
-            counters.refusedMailboxFull &+= 1
-            let capacity = core(pid)?.mailboxCapacity ?? 0
-            if isSibling(from) {
-                signalSibling(.refused, to: from, from: pid, ref: Ref(rawValue: UInt64(capacity)))
-            } else {
-                emit(.refused(target: pid.description, error: .mailboxFull(pid, capacity: capacity)))
-            }
+            emit(.refused(target: pid.description, error: .mailboxFull(pid, capacity: capacity)))
         }
     }
 
@@ -272,7 +289,7 @@ extension Node {
             counters.refusedMailboxFull &+= 1
             emit(.refused(target: from.description, error: .mailboxFull(from, capacity: Int(item.ref.rawValue))))
         case .message, .reply, .named, .unnamed, .spawn:
-            break  // carry a payload: `arrived(_:in:)`
+            break  // carry a payload: `Transit.handle`, `arrived(_:in:)`
         }
     }
 }

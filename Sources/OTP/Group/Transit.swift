@@ -1,14 +1,20 @@
 /// One item travelling from a loop of a `NodeGroup` to another through a `LoopChannel`: a message, a
-/// reply, or a signal (link, unlink, exit, monitor, demonitor, `DOWN`, a refusal) between two processes.
+/// reply, or a signal (link, unlink, exit, monitor, demonitor, `DOWN`, a refusal, a name, a spawn) between
+/// two processes.
 ///
 /// A value of any type travels in `payload`, 64 bytes stored inline: a message of at most that size and
 /// alignment (a GenServer's request is 56 bytes) is moved in and out with no allocation; a larger one is
-/// boxed (one allocation). `handler` is the payload type's `TransitHandler`, which knows how to take the
-/// value out and what to do with it on arrival; a signal's payload is its `ExitReason`, when it has one.
+/// boxed (one allocation). `handle` knows the payload's type: it moves the value out and carries the item
+/// out on the destination loop, or destroys the payload when it is given no node (the destination closed).
+/// It is a closure made where the item is made — in a message's case inside the sender's specialised send,
+/// so it captures nothing (no allocation) and runs specialised code on arrival, with no generic metadata
+/// lookups.
 ///
 /// Thread: made on the source loop, consumed exactly once on the destination loop (`arrive`) or, when the
 /// destination closed first, destroyed (`discard`). Cost: 128 bytes.
+@usableFromInline
 struct Transit {
+    @usableFromInline
     enum Kind: UInt8 {
         /// A message for `target`'s mailbox.
         case message
@@ -39,16 +45,19 @@ struct Transit {
         case spawn
     }
 
-    typealias Payload = (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+    @usableFromInline typealias Payload = (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+    /// Moves the payload out and acts on it on the node given, or destroys it when given none.
+    @usableFromInline typealias Handle = (inout Transit, Node?) -> Void
 
-    var kind: Kind
-    var target: PID
-    var from: PID
-    var ref: Ref
-    /// Takes the payload out on arrival; `nil` for an item without one.
-    var handler: (any TransitHandler.Type)?
-    var payload: Payload = (0, 0, 0, 0, 0, 0, 0, 0)
+    @usableFromInline var kind: Kind
+    @usableFromInline var target: PID
+    @usableFromInline var from: PID
+    @usableFromInline var ref: Ref
+    /// Takes the payload out; `nil` for an item without one.
+    @usableFromInline var handle: Handle?
+    @usableFromInline var payload: Payload = (0, 0, 0, 0, 0, 0, 0, 0)
 
+    @inlinable
     init(_ kind: Kind, to target: PID, from: PID, ref: Ref = Ref(rawValue: 0)) {
         self.kind = kind
         self.target = target
@@ -56,95 +65,125 @@ struct Transit {
         self.ref = ref
     }
 
-    /// An item carrying `value`, moved in (inline when it fits, boxed otherwise).
-    init<V>(_ kind: Kind, to target: PID, from: PID, ref: Ref = Ref(rawValue: 0), carrying value: consuming V) {
-        self.init(kind, to: target, from: from, ref: ref)
-        handler = store(value) ? InlineTransit<V>.self : BoxedTransit<V>.self
+    /// A message for `target`'s mailbox. Inlinable, so the sender's module specialises it for `M` and the
+    /// arrival runs `Node.arrivedMessage` specialised too.
+    @inlinable
+    init<M>(message: consuming M, to target: PID, from: PID) {
+        kind = .message
+        self.target = target
+        self.from = from
+        ref = Ref(rawValue: 0)
+        let inline = Transit.fits(M.self)
+        payload = Transit.pack(message, inline: inline)
+        handle = inline
+            ? { item, node in node?.arrivedMessage(InlineTransit<M>.take(&item.payload), to: item.target, from: item.from) }
+            : { item, node in node?.arrivedMessage(BoxedTransit<M>.take(&item.payload), to: item.target, from: item.from) }
     }
 
-    /// The reply to request `ref` of `caller`.
+    /// Whether a value of type `V` is stored inline (else boxed).
+    @inlinable
+    static func fits<V>(_: V.Type) -> Bool {
+        MemoryLayout<V>.size <= MemoryLayout<Payload>.size && MemoryLayout<V>.alignment <= 8
+    }
+
+    /// A payload holding `value` (`inline`), or a retained box holding it.
+    @inlinable
+    static func pack<V>(_ value: consuming V, inline: Bool) -> Payload {
+        var payload: Payload = (0, 0, 0, 0, 0, 0, 0, 0)
+        var parcel: V? = consume value  // a closure cannot consume what it captures, but it can take it out
+        withUnsafeMutablePointer(to: &payload) {
+            let raw = UnsafeMutableRawPointer($0)
+            if inline {
+                raw.initializeMemory(as: V.self, to: parcel.take()!)
+            } else {
+                raw.storeBytes(of: Unmanaged.passRetained(TransitBox(parcel.take()!)).toOpaque(), as: UnsafeMutableRawPointer.self)
+            }
+        }
+        return payload
+    }
+
+    /// The reply to request `ref` of `caller`. Inlinable for the same reason as a message.
+    @inlinable
     init<R: Sendable>(replyTo caller: PID, from: PID, ref: Ref, _ value: consuming R) {
         self.init(.reply, to: caller, from: from, ref: ref)
-        handler = store(value) ? InlineReply<R>.self : BoxedReply<R>.self
+        if store(value) {
+            handle = { item, node in
+                let reply = InlineTransit<R>.take(&item.payload)
+                _ = node?.deliverReply(item.ref, to: item.target, reply)  // a late one is counted there
+            }
+        } else {
+            handle = { item, node in
+                let reply = BoxedTransit<R>.take(&item.payload)
+                _ = node?.deliverReply(item.ref, to: item.target, reply)
+            }
+        }
+    }
+
+    /// A signal, name or spawn order carrying `value` (an `ExitReason`, a `String`, a `SpawnOrder`).
+    init<V>(_ kind: Kind, to target: PID, from: PID, ref: Ref = Ref(rawValue: 0), carrying value: consuming V) {
+        self.init(kind, to: target, from: from, ref: ref)
+        if store(value) {
+            handle = { item, node in
+                let value = InlineTransit<V>.take(&item.payload)
+                node?.arrived(value, in: item)
+            }
+        } else {
+            handle = { item, node in
+                let value = BoxedTransit<V>.take(&item.payload)
+                node?.arrived(value, in: item)
+            }
+        }
     }
 
     /// Moves `value` into the payload, or a box holding it; returns whether it is inline.
-    private mutating func store<V>(_ value: consuming V) -> Bool {
+    @inlinable
+    mutating func store<V>(_ value: consuming V) -> Bool {
         if MemoryLayout<V>.size <= MemoryLayout<Payload>.size && MemoryLayout<V>.alignment <= 8 {
             var parcel: V? = consume value  // a closure cannot consume what it captures, but it can take it out
-            withUnsafeMutableBytes(of: &payload) { $0.baseAddress!.initializeMemory(as: V.self, to: parcel.take()!) }
+            _ = withUnsafeMutablePointer(to: &payload) {
+                UnsafeMutableRawPointer($0).initializeMemory(as: V.self, to: parcel.take()!)
+            }
             return true
         }
         let box = Unmanaged.passRetained(TransitBox(value)).toOpaque()
-        withUnsafeMutableBytes(of: &payload) { $0.storeBytes(of: box, as: UnsafeMutableRawPointer.self) }
+        withUnsafeMutablePointer(to: &payload) { UnsafeMutableRawPointer($0).storeBytes(of: box, as: UnsafeMutableRawPointer.self) }
         return false
     }
 
-    /// Carries the item out on `node`, the destination loop (its payload is moved out exactly once).
-    consuming func arrive(on node: Node) {
-        if let handler { handler.arrive(&self, on: node) } else { node.arrived(self, reason: nil) }
+    /// Carries the item in `slot` out on `node`, the destination loop, in place (its payload is moved out
+    /// exactly once), and leaves the slot uninitialised.
+    static func arrive(at slot: UnsafeMutablePointer<Transit>, on node: Node) {
+        if let handle = slot.pointee.handle { handle(&slot.pointee, node) } else { node.arrived(slot.pointee, reason: nil) }
+        slot.deinitialize(count: 1)  // the payload is out: what is left is plain data and the handle
     }
 
     /// Destroys the payload without acting on it (the destination closed).
     consuming func discard() {
-        handler?.discard(&payload)
+        handle?(&self, nil)
     }
-}
-
-/// What `Transit` knows about its payload's type. Thread: destination loop.
-protocol TransitHandler {
-    static func arrive(_ transit: inout Transit, on node: Node)
-    static func discard(_ payload: inout Transit.Payload)
 }
 
 /// A payload stored in the item itself.
-enum InlineTransit<V>: TransitHandler {
+@usableFromInline
+enum InlineTransit<V> {
+    @inlinable
     static func take(_ payload: inout Transit.Payload) -> V {
-        withUnsafeMutableBytes(of: &payload) { $0.baseAddress!.assumingMemoryBound(to: V.self).move() }
+        withUnsafeMutablePointer(to: &payload) { UnsafeMutableRawPointer($0).assumingMemoryBound(to: V.self).move() }
     }
-
-    static func arrive(_ transit: inout Transit, on node: Node) {
-        let value = take(&transit.payload)
-        node.arrived(value, in: transit)
-    }
-
-    static func discard(_ payload: inout Transit.Payload) { _ = take(&payload) }
 }
 
 /// A payload too large to store inline: the item holds a retained box.
-enum BoxedTransit<V>: TransitHandler {
+@usableFromInline
+enum BoxedTransit<V> {
+    @inlinable
     static func take(_ payload: inout Transit.Payload) -> V {
-        let raw = withUnsafeBytes(of: &payload) { $0.load(as: UnsafeMutableRawPointer.self) }
+        let raw = withUnsafeMutablePointer(to: &payload) { UnsafeMutableRawPointer($0).load(as: UnsafeMutableRawPointer.self) }
         return Unmanaged<TransitBox<V>>.fromOpaque(raw).takeRetainedValue().value
     }
-
-    static func arrive(_ transit: inout Transit, on node: Node) {
-        let value = take(&transit.payload)
-        node.arrived(value, in: transit)
-    }
-
-    static func discard(_ payload: inout Transit.Payload) { _ = take(&payload) }
 }
 
-/// A reply stored in the item itself.
-enum InlineReply<R: Sendable>: TransitHandler {
-    static func arrive(_ transit: inout Transit, on node: Node) {
-        _ = node.deliverReply(transit.ref, to: transit.target, InlineTransit<R>.take(&transit.payload))  // late: counted
-    }
-
-    static func discard(_ payload: inout Transit.Payload) { InlineTransit<R>.discard(&payload) }
-}
-
-/// A boxed reply.
-enum BoxedReply<R: Sendable>: TransitHandler {
-    static func arrive(_ transit: inout Transit, on node: Node) {
-        _ = node.deliverReply(transit.ref, to: transit.target, BoxedTransit<R>.take(&transit.payload))  // late: counted
-    }
-
-    static func discard(_ payload: inout Transit.Payload) { BoxedTransit<R>.discard(&payload) }
-}
-
+@usableFromInline
 final class TransitBox<V> {
-    let value: V
-    init(_ value: consuming V) { self.value = value }
+    @usableFromInline let value: V
+    @inlinable init(_ value: consuming V) { self.value = value }
 }

@@ -34,7 +34,7 @@ public final class Node: @unchecked Sendable {
     /// This node's number in the OS process (`NodeNumbers`): the `node` of every pid it hands out.
     public let number: UInt32
     /// The group this node is a loop of (`NodeGroup`), or nil for a node of its own.
-    let group: GroupCore?
+    @usableFromInline let group: GroupCore?
     /// This loop's index in its `NodeGroup` (0 for a node of its own).
     public let loopIndex: Int
     /// Items for and from the other loops of the group (`Group/`).

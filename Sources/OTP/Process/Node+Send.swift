@@ -62,7 +62,7 @@ extension Node {
     /// the channel to that loop; a dead one of this node drops the message (counted, as Erlang does); an
     /// address of another node (typed addresses come from this node's spawns, so it was carried across)
     /// is refused. Out of line: the hot path stays small enough to inline.
-    @usableFromInline @inline(never)
+    @inlinable @inline(never)
     func missed<M>(_ message: consuming M, to pid: PID) throws(ProcessError) {
         if isSibling(pid) { return try sendToSibling(message, to: pid) }
         guard pid.node == number || pid.isRemote else { throw .otherNode(pid) }

@@ -106,7 +106,7 @@ extension Node {
 
     /// A reply whose request is not one of this loop's: a caller of another node or of another loop of the
     /// group gets it there; anything else is late (counted). Out of line: the reply path stays small.
-    @usableFromInline @inline(never)
+    @inlinable @inline(never)
     func replyElsewhere<R: Sendable>(_ ref: Ref, to caller: PID, _ value: R) -> Bool {
         if caller.isRemote, let distribution, distribution.reply(ref, value) { return true }
         if isSibling(caller), replyToSibling(ref, to: caller, value) { return true }
