@@ -441,11 +441,11 @@ def main():
     if cross is not None:
         lines.append(f"| every core: a message to a process of another loop, both loops busy | <= 250 ns | "
                      f"{fmt(cross)} ns | {'yes' if cross <= 250 else 'no'} |")
-    for base, title in (("scale_pairs", "16 ping-pong pairs"), ("scale_servers", "16 servers with their callers"),
+    for stem, title in (("scale_pairs", "16 ping-pong pairs"), ("scale_servers", "16 servers with their callers"),
                         ("scale_partitioned", "key-partitioned calls")):
-        one, many = (workloads.get(base + s, {}).get("swift-otp") for s in ("_1loop", "_nloops"))
+        one, many = (workloads.get(stem + s, {}).get("swift-otp") for s in ("_1loop", "_nloops"))
         if one and many:
-            erl_one, erl_many = (workloads.get(base + s, {}).get(e) for s, e in (("_1loop", "erlang"),
+            erl_one, erl_many = (workloads.get(stem + s, {}).get(e) for s, e in (("_1loop", "erlang"),
                                                                                   ("_nloops", "erlang-default")))
             erl = f"; Erlang default vs `+S 1:1`: {fmt(erl_many / erl_one)}x" if erl_one and erl_many else ""
             lines.append(f"| every core: {title}, {cores} loops vs 1{erl} | >= 1.8x | {fmt(many / one)}x | "

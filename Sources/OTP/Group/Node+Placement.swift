@@ -32,6 +32,51 @@ extension Node {
         }
     }
 
+    /// Starts a GenServer on `loop` for `starter`: its start acknowledgement `ack` is reserved here, the
+    /// server spawned there (with `starter` as its starter and, with `options.link`, its parent), and its
+    /// `DOWN` before acknowledging ends `ack` (`watchForSibling`). The spawn's answer comes as the response
+    /// to `spawn`; then attach `ack` to the server (`attachSiblingRequest`) and wait for it.
+    func beginStart<S: GenServer>(_ type: S.Type, _ argument: S.Argument, on loop: Node, options: StartOptions,
+                                  starter: PID) -> Result<(spawn: RequestID<SpawnOutcome>, ack: Ref), StartError>
+        where S.Argument: Sendable
+    {
+        let ack = reserveRequest(from: starter)
+        let order = SpawnOrder { node in
+            Result { () throws(ProcessError) in
+                let pid = try node.spawnServerProcess(
+                    type, argument,
+                    options: SpawnOptions(mailboxCapacity: options.mailboxCapacity, trapExits: options.trapExits,
+                                          name: options.name),
+                    starter: (starter, ack), parent: options.link ? starter : nil, monitoredBy: nil
+                ).address.pid
+                node.watchForSibling(pid, by: starter, ref: ack)
+                if options.link { node.setParent(starter, of: pid) }
+                return pid
+            }
+        }
+        switch requestSpawn(on: loop, by: starter, order) {
+        case .success(let spawn): return .success((spawn, ack))
+        case .failure(let error):
+            closeRequest(ack, of: starter)
+            return .failure(Node.startError(error))
+        }
+    }
+
+    /// Start acknowledgement `ack` now waits on `server`, a process of another loop: removing it tells
+    /// that loop, which watches the server for it.
+    func attachSiblingRequest(_ ack: Ref, to server: PID) {
+        if let slot = monitors.slot(ack) { monitors.setRemoteTarget(slot, server) }
+    }
+
+    /// A spawn's error as a start's.
+    static func startError(_ error: ProcessError) -> StartError {
+        switch error {
+        case .nameTaken(_, let holder): return .alreadyStarted(holder)
+        case .nodeStopped: return .nodeStopped
+        default: return .invalidOptions(error.description)
+        }
+    }
+
     /// On the destination loop: the spawned server's start request `ack` of `starter` (a process of another
     /// loop) ends with the server's `DOWN` if it exits before acknowledging — the cross-loop form of
     /// `attachRequest`.

@@ -57,21 +57,12 @@ extension ProcessContext {
     ) throws -> Step<Message> where S.Argument: Sendable {
         if loop === node { return try startServer(type, argument, options: options, then: then) }
         let starter = pid
-        let ack = node.reserveRequest(from: starter)
-        let order = SpawnOrder { node in
-            Result { () throws(ProcessError) in
-                let pid = try node.spawnServerProcess(
-                    type, argument,
-                    options: SpawnOptions(mailboxCapacity: options.mailboxCapacity, trapExits: options.trapExits,
-                                          name: options.name),
-                    starter: (starter, ack), parent: options.link ? starter : nil, monitoredBy: nil
-                ).address.pid
-                node.watchForSibling(pid, by: starter, ref: ack)
-                if options.link { node.setParent(starter, of: pid) }
-                return pid
-            }
+        let request: Result<RequestID<Node.SpawnOutcome>, ProcessError>
+        let ack: Ref
+        switch node.beginStart(type, argument, on: loop, options: options, starter: starter) {
+        case .failure(let error): return try then(.failure(error), self)
+        case .success(let started): (request, ack) = (.success(started.spawn), started.ack)
         }
-        let request = node.requestSpawn(on: loop, by: starter, order)
         return try awaitSpawn(request) { outcome, process in
             let node = process.node
             let pid: PID
@@ -79,11 +70,9 @@ extension ProcessContext {
             case .success(let started): pid = started
             case .failure(let error):
                 node.closeRequest(ack, of: starter)
-                if case .nameTaken(_, let holder) = error { return try then(.failure(.alreadyStarted(holder)), process) }
-                if case .nodeStopped = error { return try then(.failure(.nodeStopped), process) }
-                return try then(.failure(.invalidOptions(error.description)), process)
+                return try then(.failure(Node.startError(error)), process)
             }
-            if let slot = node.monitors.slot(ack) { node.monitors.setRemoteTarget(slot, pid) }
+            node.attachSiblingRequest(ack, to: pid)
             let monitor = options.monitor ? node.monitor(pid, by: starter) : nil
             let id = RequestID<StartAck>(ref: ack, server: pid)
             return .receive(Receive(response: ack, timeout: options.timeout) { envelope, process in

@@ -11,11 +11,15 @@ public struct ChildSpec: Sendable {
     public var restart: RestartType
     public var shutdown: ShutdownPolicy
     public var type: ChildType
-    /// Starts the child, linked to `supervisor`. Loop thread.
-    let launch: @Sendable (_ node: Node, _ supervisor: PID) -> ChildLaunch
+    /// Where the child runs when its supervisor is a process of a `NodeGroup`: `nil` (the default) on the
+    /// supervisor's own loop; set with `onLoop(_:)` or `onLoop(forKey:)`. Ignored on a single node.
+    public var placement: LoopPlacement?
+    /// Starts the child on `target` (the supervisor's node, or another loop of its group), linked to
+    /// `supervisor`. Loop thread.
+    let launch: @Sendable (_ node: Node, _ supervisor: PID, _ target: Node) -> ChildLaunch
 
     init(id: String, restart: RestartType, shutdown: ShutdownPolicy, type: ChildType,
-         launch: @escaping @Sendable (Node, PID) -> ChildLaunch) {
+         launch: @escaping @Sendable (Node, PID, Node) -> ChildLaunch) {
         self.id = id
         self.restart = restart
         self.shutdown = shutdown
@@ -34,10 +38,10 @@ public struct ChildSpec: Sendable {
         restart: RestartType = .permanent, shutdown: ShutdownPolicy = .timeout(.seconds(5)),
         trapExits: Bool = false, startTimeout: Timeout = .infinity
     ) -> ChildSpec where S.Argument: Sendable {
-        ChildSpec(id: id, restart: restart, shutdown: shutdown, type: .worker) { node, supervisor in
-            node.launchServer(type, argument, options: StartOptions(name: name, timeout: startTimeout,
-                                                                      link: true, trapExits: trapExits),
-                              supervisor: supervisor)
+        ChildSpec(id: id, restart: restart, shutdown: shutdown, type: .worker) { node, supervisor, target in
+            let options = StartOptions(name: name, timeout: startTimeout, link: true, trapExits: trapExits)
+            guard target === node else { return node.launchServer(type, argument, on: target, options: options, supervisor: supervisor) }
+            return node.launchServer(type, argument, options: options, supervisor: supervisor)
         }
     }
 
@@ -56,7 +60,19 @@ public struct ChildSpec: Sendable {
         _ id: String, _ behavior: B, name: String? = nil, restart: RestartType = .permanent,
         shutdown: ShutdownPolicy = .timeout(.seconds(5)), trapExits: Bool = false
     ) -> ChildSpec {
-        ChildSpec(id: id, restart: restart, shutdown: shutdown, type: .worker) { node, supervisor in
+        ChildSpec(id: id, restart: restart, shutdown: shutdown, type: .worker) { node, supervisor, target in
+            guard target === node else {
+                let order = SpawnOrder { node in
+                    Result { () throws(ProcessError) in
+                        try node.spawn(behavior, options: SpawnOptions(trapExits: trapExits, name: name),
+                                       linkedTo: supervisor).address.pid
+                    }
+                }
+                switch node.requestSpawn(on: target, by: supervisor, order) {
+                case .success(let request): return .spawning(request, ack: nil, timeout: .infinity)
+                case .failure(let error): return .failed(Node.startError(error))
+                }
+            }
             do throws(ProcessError) {
                 let spawned = try node.spawn(behavior, options: SpawnOptions(trapExits: trapExits, name: name),
                                              linkedTo: supervisor)
@@ -89,6 +105,41 @@ public struct ChildSpec: Sendable {
         child.type = .supervisor
         return child
     }
+}
+
+/// Placing a child on another loop of its supervisor's `NodeGroup` (docs/multicore.md).
+extension ChildSpec {
+    /// This child on loop `index` of the supervisor's group (modulo the number of loops).
+    public func onLoop(_ index: Int) -> ChildSpec {
+        var child = self
+        child.placement = .index(index)
+        return child
+    }
+
+    /// This child on the loop of `key`: the loop `NodeGroup.loop(forKey:)` gives it, so every child
+    /// started for one key runs on one loop.
+    public func onLoop(forKey key: some Hashable) -> ChildSpec {
+        var child = self
+        child.placement = .hash(key.hashValue)
+        return child
+    }
+
+    /// The node the child runs on when started by a supervisor on `node`.
+    func target(from node: Node) -> Node {
+        guard let placement, let group = node.group else { return node }
+        switch placement {
+        case .index(let index): return group.node(((index % group.count) + group.count) % group.count)
+        case .hash(let hash): return group.node(Int(UInt(bitPattern: hash) % UInt(group.count)))
+        }
+    }
+}
+
+/// Which loop of a `NodeGroup` a child runs on (`ChildSpec.onLoop`).
+public enum LoopPlacement: Sendable, Equatable {
+    /// Loop `index` (modulo the number of loops).
+    case index(Int)
+    /// The loop of a key with this hash value (`NodeGroup.loop(forKey:)`).
+    case hash(Int)
 }
 
 /// Whether a supervisor can run this specification: a valid shutdown time (the supervisor checks that ids
@@ -164,6 +215,9 @@ public enum ChildType: Sendable, Equatable, CustomStringConvertible {
 enum ChildLaunch {
     case started(PID)
     case awaiting(pid: PID, ack: RequestID<StartAck>, timeout: Timeout)
+    /// Spawning on another loop of the group: the pid comes as the response to the spawn request; a
+    /// GenServer's acknowledgement `ack` follows (none for a plain process).
+    case spawning(RequestID<Node.SpawnOutcome>, ack: Ref?, timeout: Timeout)
     case failed(StartError)
 }
 
@@ -174,6 +228,15 @@ extension Node {
         switch beginStart(type, argument, options: options, starter: supervisor) {
         case .failure(let error): return .failed(error)
         case .success(let started): return .awaiting(pid: started.pid, ack: started.ack, timeout: options.timeout)
+        }
+    }
+
+    /// `launchServer` on another loop of the group (`beginStart(_:_:on:options:starter:)`).
+    func launchServer<S: GenServer>(_ type: S.Type, _ argument: S.Argument, on target: Node, options: StartOptions,
+                                    supervisor: PID) -> ChildLaunch where S.Argument: Sendable {
+        switch beginStart(type, argument, on: target, options: options, starter: supervisor) {
+        case .failure(let error): return .failed(error)
+        case .success(let started): return .spawning(started.spawn, ack: started.ack, timeout: options.timeout)
         }
     }
 }

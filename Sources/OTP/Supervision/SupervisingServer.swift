@@ -55,33 +55,65 @@ extension SupervisingServer {
     ) -> AwaitOutcome<Self> {
         guard let child = state.supervision[key: key] else { return then(.failure(.ignored), &state, server) }
         let node = server.node, me = server.pid
-        switch child.spec.launch(node, me) {
+        switch child.spec.launch(node, me, child.spec.target(from: node)) {
         case .started(let pid):
             started(key, pid: pid, &state, server)
             return then(.success(pid), &state, server)
         case .failed(let error):
             return then(.failure(error), &state, server)
         case .awaiting(let pid, let ack, let timeout):
-            return wait(for: ack.ref, timeout: timeout, state: state, phase) { ending, state, server in
-                let outcome: Result<PID?, StartError>
-                switch node.endRequest(ack, of: me, ending) {
-                case .success(.ok): outcome = .success(pid)
-                case .success(.ignore): outcome = .success(nil)
-                case .failure(.serverExited(_, let reason)): outcome = .failure(.initFailed(reason))
-                case .failure(.timeout):
-                    // Its initialize took too long: kill it, as gen_server's start timeout does.
-                    node.unlink(me, pid)
-                    node.exit(pid, reason: .kill, from: me)
-                    outcome = .failure(.timeout)
-                case .failure: outcome = .failure(.initFailed(.noproc))
+            return awaitAcknowledgement(key, pid: pid, ack: ack, timeout: timeout, &state, phase, then: then)
+        case .spawning(let request, let ack, let timeout):
+            // On another loop: first the pid (the spawn's answer), then, for a GenServer, its acknowledgement.
+            return wait(for: request.ref, timeout: .infinity, state: state, phase) { ending, state, server in
+                let spawned: Node.SpawnOutcome
+                switch node.endRequest(request, of: me, ending) {
+                case .success(let outcome): spawned = outcome
+                case .failure: spawned = .failure(.nodeStopped)
                 }
-                switch outcome {
-                case .success(let started?): Self.started(key, pid: started, &state, server)
-                case .success(nil): Self.ignored(key, &state)
-                case .failure: break
+                switch spawned {
+                case .failure(let error):
+                    if let ack { node.closeRequest(ack, of: me) }
+                    return then(.failure(Node.startError(error)), &state, server)
+                case .success(let pid):
+                    guard let ack else {
+                        Self.started(key, pid: pid, &state, server)
+                        return then(.success(pid), &state, server)
+                    }
+                    node.attachSiblingRequest(ack, to: pid)
+                    return awaitAcknowledgement(key, pid: pid, ack: RequestID(ref: ack, server: pid), timeout: timeout,
+                                                &state, phase, then: then)
                 }
-                return then(outcome, &state, server)
             }
+        }
+    }
+
+    /// Waits for GenServer child `key`'s start acknowledgement, records the outcome, then runs `then`.
+    private static func awaitAcknowledgement(
+        _ key: Int, pid: PID, ack: RequestID<StartAck>, timeout: Timeout, _ state: inout Self,
+        _ phase: SupervisionPhase,
+        then: @escaping (Result<PID?, StartError>, inout Self, ServerContext<Self>) -> AwaitOutcome<Self>
+    ) -> AwaitOutcome<Self> {
+        wait(for: ack.ref, timeout: timeout, state: state, phase) { ending, state, server in
+            let node = server.node, me = server.pid
+            let outcome: Result<PID?, StartError>
+            switch node.endRequest(ack, of: me, ending) {
+            case .success(.ok): outcome = .success(pid)
+            case .success(.ignore): outcome = .success(nil)
+            case .failure(.serverExited(_, let reason)): outcome = .failure(.initFailed(reason))
+            case .failure(.timeout):
+                // Its initialize took too long: kill it, as gen_server's start timeout does.
+                node.unlink(me, pid)
+                node.exit(pid, reason: .kill, from: me)
+                outcome = .failure(.timeout)
+            case .failure: outcome = .failure(.initFailed(.noproc))
+            }
+            switch outcome {
+            case .success(let started?): Self.started(key, pid: started, &state, server)
+            case .success(nil): Self.ignored(key, &state)
+            case .failure: break
+            }
+            return then(outcome, &state, server)
         }
     }
 

@@ -379,3 +379,69 @@ struct NodeGroupPlacementTests {
 struct Waiter: ProcessBehavior, Sendable {
     mutating func receive(_ envelope: consuming Envelope<Int>, _ process: ProcessContext<Int>) throws -> Next { .receive }
 }
+
+/// Supervisors whose children run on other loops of the group.
+@Suite("Node groups: supervision across loops")
+struct NodeGroupSupervisionTests {
+    @Test("Children on other loops start in order, restart on their loop after a crash, and stop in reverse order")
+    func childrenOnOtherLoops() throws {
+        let group = makeGroup(loops: 3)
+        let spec = SupervisorSpec(strategy: .oneForOne, intensity: RestartIntensity(maxRestarts: 5, period: .seconds(5)), children: [
+            ChildSpec.server("a", Counter.self, 1, name: "a").onLoop(1),
+            ChildSpec.server("b", Counter.self, 2, name: "b").onLoop(2),
+            ChildSpec.process("c", Waiter(), name: "c").onLoop(1),
+        ])
+        let log = Log<String>()
+        let starter = try group.loop(0).spawn(of: Never.self, options: SpawnOptions(trapExits: true)) { process in
+            try process.startServer(Supervisor.self, spec, options: StartOptions(name: "sup", link: true)) { result, _ in
+                switch result {
+                case .success: log.append("started")
+                case .failure(let error): log.append("\(error)")
+                }
+                return .receive { _, _ in .same }
+            }
+        }
+        group.runUntilIdle()
+        #expect(log.entries == ["started"])
+        let a = try #require(group.whereis("a")), b = try #require(group.whereis("b")), c = try #require(group.whereis("c"))
+        #expect(group.loop(of: a) === group.loop(1) && group.loop(of: b) === group.loop(2) && group.loop(of: c) === group.loop(1))
+        let sup = try #require(group.whereis("sup"))
+        #expect(group.loop(0).processInfo(sup)?.links.count == 4)  // its starter and three children
+
+        // A crash on loop 1: restarted there, with a new pid; the others untouched.
+        group.loop(2).exit(a, reason: .custom("boom"))
+        group.runUntilIdle()
+        let restarted = try #require(group.whereis("a"))
+        #expect(restarted != a && group.loop(of: restarted) === group.loop(1))
+        #expect(group.whereis("b") == b)
+
+        // Stopping the supervisor stops its children newest first, each on its own loop.
+        let downs = Log<Envelope<Never>>()
+        let watcher = try spawnCollector(group.loop(0), into: downs)
+        for pid in [restarted, b, c] { _ = group.loop(0).monitor(pid, by: watcher.pid) }
+        group.runUntilIdle()
+        group.loop(0).exit(starter.pid, reason: .kill)  // the supervisor's parent: it stops in order
+        group.runUntilIdle()
+        let order = downs.entries.compactMap { envelope -> PID? in if case .down(let down) = envelope { return down.pid } else { return nil } }
+        #expect(order == [c, b, restarted])
+        #expect(group.whereis("sup") == nil && group.whereis("a") == nil)
+        for loop in group.loops { #expect(loop.statistics.live == (loop === group.loop(0) ? 1 : 0)) }  // the watcher
+    }
+
+    @Test("A child that cannot start on its loop fails the supervisor's start with that loop's error")
+    func childFailsOnAnotherLoop() throws {
+        let group = makeGroup(loops: 2)
+        let holder = try spawnIdler(group.loop(1), options: SpawnOptions(name: "taken"))
+        let spec = SupervisorSpec(children: [ChildSpec.server("x", Counter.self, 0, name: "taken").onLoop(1)])
+        let log = Log<String>()
+        try group.loop(0).spawn(of: Never.self) { process in
+            try process.startServer(Supervisor.self, spec) { result, _ in
+                if case .failure(let error) = result { log.append("\(error)") }
+                return .exit(.normal)
+            }
+        }
+        group.runUntilIdle()
+        #expect(log.entries == ["init failed: error(SupervisorError: child x failed to start: already started as \(holder.pid))"])
+        #expect(group.loop(0).statistics.monitors == 0 && group.loop(1).transit.watchers.isEmpty)
+    }
+}
