@@ -179,7 +179,8 @@ extension Node {
         }
     }
 
-    /// Whether another loop has published items for this one that are not drained (manual driver).
+    /// Whether another loop has published items for this one that are not drained: one acquire load per
+    /// channel in use.
     var hasTransitPending: Bool {
         guard let group else { return false }
         for source in 0..<group.count where source != loopIndex {

@@ -44,7 +44,7 @@ public final class NodeGroup: @unchecked Sendable {
     ///
     /// `transitLimit` bounds what one loop may hold for another while the destination has not caught up:
     /// beyond the channel's 1,024 slots, that many items wait on the sending loop, and a send past them is
-    /// refused with `mailboxFull` (at 128 bytes an item, 128 MiB per pair of loops at the default). A
+    /// refused with `mailboxFull` (at 120 bytes an item, 120 MiB per pair of loops at the default). A
     /// process that sends faster than another loop can take is refused there, as it would be by a full
     /// mailbox on its own loop.
     /// - Precondition: `count` and `transitLimit` are at least 1.

@@ -11,7 +11,7 @@
 /// lookups.
 ///
 /// Thread: made on the source loop, consumed exactly once on the destination loop (`arrive`) or, when the
-/// destination closed first, destroyed (`discard`). Cost: 128 bytes.
+/// destination closed first, destroyed (`discard`). Cost: 120 bytes.
 @usableFromInline
 struct Transit {
     @usableFromInline

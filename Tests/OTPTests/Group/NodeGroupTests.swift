@@ -25,6 +25,7 @@ struct NodeGroupTests {
         #expect(first.pid.index == second.pid.index)
         #expect(first.pid.description != second.pid.description)
         #expect(PID(node: group.loops[1].number, index: 4, serial: 2).description == "<0.13.2>")  // 4 × 3 + 1
+        #expect(MemoryLayout<Transit>.stride == 120)  // what docs/architecture.md says an item costs
         let key = group.loop(forKey: "user-42")
         #expect(group.loop(forKey: "user-42") === key)
     }
