@@ -89,7 +89,10 @@ extension Node {
     /// A process of this loop exited: the monitors other loops hold on it fire there.
     func siblingWatchedExited(_ pid: PID, reason: ExitReason) {
         guard let watchers = transit.watchers.removeValue(forKey: pid) else { return }
-        for (watcher, ref) in watchers { signalSibling(.down, to: watcher, from: pid, ref: ref, reason: reason) }
+        // Sorted: the `DOWN`s leave in a reproducible order (a set's order varies between runs).
+        for watch in watchers.sorted() {
+            signalSibling(.down, to: watch.watcher, from: pid, ref: watch.ref, reason: reason)
+        }
     }
 
     // MARK: The loop's part
@@ -278,11 +281,10 @@ extension Node {
             guard let process = core(target), process.status != .terminated, process.status != .stopping else {
                 return signalSibling(.down, to: from, from: target, ref: item.ref, reason: .noproc)
             }
-            transit.watchers[target, default: []].append((from, item.ref))
+            transit.watchers[target, default: []].insert(TransitState.Watch(watcher: from, ref: item.ref))
         case .demonitor:
-            guard var list = transit.watchers[target] else { return }
-            list.removeAll { $0.watcher == from && $0.ref == item.ref }
-            transit.watchers[target] = list.isEmpty ? nil : list
+            transit.watchers[target]?.remove(TransitState.Watch(watcher: from, ref: item.ref))
+            if transit.watchers[target]?.isEmpty == true { transit.watchers[target] = nil }
         case .down:
             guard let slot = monitors.slot(item.ref), monitors[slot].watcher == target else { return }
             monitorFired(slot, target: from, reason: reason!) { _ in }

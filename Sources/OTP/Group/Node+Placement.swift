@@ -81,6 +81,6 @@ extension Node {
     /// loop) ends with the server's `DOWN` if it exits before acknowledging — the cross-loop form of
     /// `attachRequest`.
     func watchForSibling(_ server: PID, by starter: PID, ref: Ref) {
-        transit.watchers[server, default: []].append((starter, ref))
+        transit.watchers[server, default: []].insert(TransitState.Watch(watcher: starter, ref: ref))
     }
 }
