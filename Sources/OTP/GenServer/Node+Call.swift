@@ -40,7 +40,7 @@ extension Node {
     /// `beginCall` when `resolve` found no server of this loop: a server of another loop of the group gets
     /// the request there; with `deferNoProcess` a dead server is reported by the request's `DOWN`; anything
     /// else fails now. Out of line: the call path stays small.
-    @usableFromInline @inline(never)
+    @inlinable @inline(never)
     func callNotResolved<T: GenServer>(_ error: CallError, from caller: PID, _ request: T.Call, of type: T.Type,
                                        deferNoProcess: Bool) -> Result<RequestID<T.Reply>, CallError> {
         if case .noProcess(let pid) = error, isSibling(pid) {

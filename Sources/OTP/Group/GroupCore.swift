@@ -26,7 +26,7 @@ final class GroupCore: @unchecked Sendable {
     /// spin, so a sender need not wake it with a system call.
     private let polling: UnsafeMutablePointer<Atomic<Bool>>
     /// Items a source may hold beyond a full channel before a send is refused.
-    let overflowLimit: Int
+    @usableFromInline let overflowLimit: Int
 
     init(base: UInt32, count: Int, overflowLimit: Int) {
         self.base = base

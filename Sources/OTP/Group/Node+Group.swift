@@ -182,6 +182,9 @@ extension Node {
         }
     }
 
+    /// How many monitors processes of other loops hold on processes of this one.
+    var siblingWatchCount: Int { transit.watchers.values.reduce(0) { $0 + $1.count } }
+
     /// Whether another loop has published items for this one that are not drained: one acquire load per
     /// channel in use.
     var hasTransitPending: Bool {
@@ -283,8 +286,9 @@ extension Node {
             }
             transit.watchers[target, default: []].insert(TransitState.Watch(watcher: from, ref: item.ref))
         case .demonitor:
+            // An emptied set stays (with its storage) until the target exits: a server called from
+            // another loop gets and loses a watcher per call, and would otherwise allocate a set per call.
             transit.watchers[target]?.remove(TransitState.Watch(watcher: from, ref: item.ref))
-            if transit.watchers[target]?.isEmpty == true { transit.watchers[target] = nil }
         case .down:
             guard let slot = monitors.slot(item.ref), monitors[slot].watcher == target else { return }
             monitorFired(slot, target: from, reason: reason!) { _ in }
@@ -299,9 +303,10 @@ extension Node {
 
 /// Calls and casts to a GenServer of another loop. `resolve` finds no process of this loop for its pid;
 /// `beginCall` and `cast` come here from that error path (out of line: their hot paths stay as small as
-/// before). The server's type is checked on its loop, when the request arrives.
+/// before). The server's type is checked on its loop, when the request arrives. Inlinable (never inlined):
+/// the caller's module specialises them, so the request's arrival runs specialised code too.
 extension Node {
-    @usableFromInline @inline(never)
+    @inlinable @inline(never)
     func beginSiblingCall<T: GenServer>(from caller: PID, to server: PID, _ request: T.Call, of _: T.Type)
         -> Result<RequestID<T.Reply>, CallError>
     {
@@ -317,7 +322,7 @@ extension Node {
         return .success(RequestID(ref: ref, server: server))
     }
 
-    @usableFromInline @inline(never)
+    @inlinable @inline(never)
     func castToSibling<M>(_ server: PID, _ message: M) -> CastOutcome {
         do {
             try sendToSibling(message, to: server)

@@ -116,7 +116,7 @@ struct NodeGroupTests {
             .down(Down(monitor: ghost, pid: target.pid, reason: .noproc)),
         ])
         #expect(group.loop(0).statistics.monitors == 0)
-        #expect(group.loop(1).transit.watchers.isEmpty)
+        #expect(group.loop(1).siblingWatchCount == 0)
     }
 
     @Test("exit/2 to a process of another loop follows Erlang's table")
@@ -157,7 +157,7 @@ struct NodeGroupTests {
         #expect(results.entries.first == "add 42")
         #expect(results.entries.last?.hasPrefix("crash ") == true)
         #expect(group.loop(0).statistics.monitors == 0)
-        #expect(group.loop(1).transit.watchers.isEmpty)
+        #expect(group.loop(1).siblingWatchCount == 0)
     }
 
     @Test("A call to another loop times out on the caller's clock; the late reply is counted, not delivered")
@@ -361,7 +361,7 @@ struct NodeGroupPlacementTests {
         group.runUntilIdle()
         #expect(log.entries == ["started on loop 1", "call 15", "init failed: no thanks", "already true"])
         #expect(group.loop(0).statistics.monitors == 0)
-        #expect(group.loop(1).transit.watchers.isEmpty)
+        #expect(group.loop(1).siblingWatchCount == 0)
     }
 
     @Test("Placement by key always picks the same loop; least loaded picks the emptier loop")
@@ -443,6 +443,6 @@ struct NodeGroupSupervisionTests {
         }
         group.runUntilIdle()
         #expect(log.entries == ["init failed: error(SupervisorError: child x failed to start: already started as \(holder.pid))"])
-        #expect(group.loop(0).statistics.monitors == 0 && group.loop(1).transit.watchers.isEmpty)
+        #expect(group.loop(0).statistics.monitors == 0 && group.loop(1).siblingWatchCount == 0)
     }
 }
