@@ -27,7 +27,8 @@ import Glibc
 ///   reproducible.
 ///
 /// Thread: `Sendable`. `loops`, `loop(of:)`, the placement methods, `startLoops`, `stopLoops` and `join`
-/// are thread-safe; the manual driver and `close()` run on the thread that made the group.
+/// are thread-safe; the manual driver and `close()` run on the thread that made the group. Keep the group
+/// while any of its loops runs: the loops reach each other through it (stop them all, then `join()`).
 public final class NodeGroup: @unchecked Sendable {
     /// The loops, by index (`Node.loopIndex`).
     public let loops: [Node]
