@@ -91,7 +91,7 @@ test-tsan: erlang
 ## The whole suite under AddressSanitizer; any report fails the run. (libuv itself is not instrumented:
 ## `make valgrind` covers what happens inside it.)
 test-asan: erlang
-	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan -Xswiftc -DOTP_ASAN
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
 
 ## valgrind memcheck over the libuv-heavy programs: the demo (real-loop timers and call timeouts, a node on a

@@ -78,7 +78,12 @@ struct ScaleTests {
         let bytesEach = Double(after - before) / 1e6
         print("spawned 1M waiting processes: \(String(format: "%.0f", nsEach)) ns each (debug build), "
             + "\(String(format: "%.0f", bytesEach)) bytes each resident")
+        // Resident memory is the whole test process's: under AddressSanitizer (`make test-asan` builds with
+        // `-DOTP_ASAN`) every allocation has redzones and freed memory — other suites' too, running in
+        // parallel — stays in its quarantine, so the bound holds only in a plain build.
+        #if !OTP_ASAN
         #expect(bytesEach < 512)
+        #endif
         #expect(node.close() == 0)
         #expect(node.statistics.live == 0)
     }
