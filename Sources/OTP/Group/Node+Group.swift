@@ -36,11 +36,16 @@ extension Node {
         return true
     }
 
-    /// The pid of the process whose code runs now, or a zero pid (the node itself).
+    /// The pid of the process whose code runs now, or `itself` (the node, outside process code).
     @usableFromInline
     var currentPID: PID {
-        scheduler.current.map { ProcessTable.borrow($0) { $0.pid } } ?? PID(node: number, index: 0, serial: 0)
+        scheduler.current.map { ProcessTable.borrow($0) { $0.pid } } ?? itself
     }
+
+    /// Stands for this loop itself as the sender of an item (an exit signal from `Node.exit(_:reason:)`,
+    /// a message from set-up code): a slot no process ever has, so it names no process.
+    @usableFromInline
+    var itself: PID { PID(node: number, index: .max, serial: .max) }
 
     // MARK: Outgoing
 
@@ -279,7 +284,9 @@ extension Node {
             guard let process = core(target), process.extras?.links.remove(from) != nil else { return }
             signal(target, from: from, reason: reason!, viaLink: true)
         case .exit:
-            signal(target, from: from, reason: reason!, viaLink: false)
+            // From another loop itself (not one of its processes): as `Node.exit(_:reason:)` with no sender.
+            let sender: PID? = from.index == .max && from.serial == .max ? nil : from
+            signal(target, from: sender, reason: reason!, viaLink: false)
         case .monitor:
             guard let process = core(target), process.status != .terminated, process.status != .stopping else {
                 return signalSibling(.down, to: from, from: target, ref: item.ref, reason: .noproc)

@@ -37,8 +37,7 @@ extension Node {
             // Not a local process: a remote one gets the signal over its connection.
             if target.isRemote { distribution?.exitSignal(to: target, from: from, reason: reason, viaLink: viaLink) }
             if isSibling(target) {
-                signalSibling(viaLink ? .linkExit : .exit, to: target, from: from ?? PID(node: number, index: 0, serial: 0),
-                              reason: reason)
+                signalSibling(viaLink ? .linkExit : .exit, to: target, from: from ?? itself, reason: reason)
             }
             return
         }

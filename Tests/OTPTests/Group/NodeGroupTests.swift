@@ -131,6 +131,10 @@ struct NodeGroupTests {
         group.runUntilIdle()
         #expect(group.loop(1).processInfo(plain.pid) != nil)
         #expect(log.entries == [.exit(ExitSignal(from: sender.pid, reason: .custom("x")))])
+        // From another loop itself, with no sender: the EXIT names none, as on one loop.
+        group.loop(0).exit(trapper.pid, reason: .custom("node"))
+        group.runUntilIdle()
+        #expect(log.entries.last == .exit(ExitSignal(from: nil, reason: .custom("node"))))
         group.loop(0).exit(trapper.pid, reason: .kill, from: sender.pid)
         group.loop(0).exit(plain.pid, reason: .custom("y"), from: sender.pid)
         group.runUntilIdle()
