@@ -86,17 +86,28 @@ extension ProcessContext {
         case .failure(let error): return try then(.failure(error), self)
         case .success(let value): started = value
         }
-        return .receive(Receive(response: started.ack.ref, timeout: options.timeout) { envelope, process in
+        return awaitStart(started.pid, ack: started.ack, monitor: started.monitor, timeout: options.timeout, then: then)
+    }
+
+    /// Waits for server `server`'s start acknowledgement `ack` — its `initialize` deciding — at most
+    /// `timeout` (then the server is killed, as gen_server's start timeout does), and runs `then` with the
+    /// start's outcome. Shared by a start on this loop and on another (`startServer(_:_:on:options:then:)`).
+    @inlinable
+    func awaitStart<S: GenServer>(
+        _ server: PID, ack: RequestID<StartAck>, monitor: Ref?, timeout: Timeout,
+        then: @escaping (Result<Started<S>, StartError>, ProcessContext<Message>) throws -> Step<Message>
+    ) -> Step<Message> {
+        .receive(Receive(response: ack.ref, timeout: timeout) { envelope, process in
             if Receive.isTimedOut(envelope) {
                 let node = process.node
-                node.unlink(process.pid, started.pid)
-                node.exit(started.pid, reason: .kill, from: process.pid)
-                _ = node.endRequest(started.ack, of: process.pid, .timeout)
-                if let monitor = started.monitor { node.demonitor(monitor, by: process.pid, flush: true) }
+                node.unlink(process.pid, server)
+                node.exit(server, reason: .kill, from: process.pid)
+                _ = node.endRequest(ack, of: process.pid, .timeout)
+                if let monitor { node.demonitor(monitor, by: process.pid, flush: true) }
                 return try then(.failure(.timeout), process)
             }
-            let outcome = process.node.response(to: started.ack, of: process.pid, in: envelope)!
-            return try then(process.node.startOutcome(outcome, pid: started.pid, monitor: started.monitor), process)
+            let outcome = process.node.response(to: ack, of: process.pid, in: envelope)!
+            return try then(process.node.startOutcome(outcome, pid: server, monitor: monitor), process)
         })
     }
 

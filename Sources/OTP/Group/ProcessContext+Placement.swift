@@ -74,19 +74,8 @@ extension ProcessContext {
             }
             node.attachSiblingRequest(ack, to: pid)
             let monitor = options.monitor ? node.monitor(pid, by: starter) : nil
-            let id = RequestID<StartAck>(ref: ack, server: pid)
-            return .receive(Receive(response: ack, timeout: options.timeout) { envelope, process in
-                let node = process.node
-                if Receive.isTimedOut(envelope) {
-                    node.unlink(process.pid, pid)
-                    node.exit(pid, reason: .kill, from: process.pid)
-                    _ = node.endRequest(id, of: process.pid, .timeout)
-                    if let monitor { node.demonitor(monitor, by: process.pid, flush: true) }
-                    return try then(.failure(.timeout), process)
-                }
-                let outcome = node.response(to: id, of: process.pid, in: envelope)!
-                return try then(node.startOutcome(outcome, pid: pid, monitor: monitor), process)
-            })
+            return process.awaitStart(pid, ack: RequestID(ref: ack, server: pid), monitor: monitor,
+                                      timeout: options.timeout, then: then)
         }
     }
 
