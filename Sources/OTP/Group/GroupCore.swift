@@ -65,6 +65,10 @@ final class GroupCore: @unchecked Sendable {
 
     func node(_ index: Int) -> Node { nodes[index].takeUnretainedValue() }
 
+    /// The loop of a key whose hash value is `hash`: the one rule of `NodeGroup.loop(forKey:)` and
+    /// `ChildSpec.onLoop(forKey:)`, so both place one key on one loop.
+    func loopIndex(forHash hash: Int) -> Int { Int(UInt(bitPattern: hash) % UInt(count)) }
+
     /// The channel from `source` to `destination`, made on first use. Source loop only.
     func channel(from source: Int, to destination: Int) -> LoopChannel {
         let cell = channels + (source * count + destination)

@@ -81,7 +81,7 @@ public final class NodeGroup: @unchecked Sendable {
     /// The loop for `key`: the same loop for equal keys for the life of the OS process, keys spread evenly
     /// (the key's hash modulo the loop count), like Elixir's `PartitionSupervisor`.
     public func loop(forKey key: some Hashable) -> Node {
-        loops[Int(UInt(bitPattern: key.hashValue) % UInt(loops.count))]
+        loops[core.loopIndex(forHash: key.hashValue)]
     }
 
     /// The loop with the fewest processes alive and queued, as each loop last published it (once per loop

@@ -129,7 +129,7 @@ extension ChildSpec {
         guard let placement, let group = node.group else { return node }
         switch placement {
         case .index(let index): return group.node(((index % group.count) + group.count) % group.count)
-        case .hash(let hash): return group.node(Int(UInt(bitPattern: hash) % UInt(group.count)))
+        case .hash(let hash): return group.node(group.loopIndex(forHash: hash))
         }
     }
 }
