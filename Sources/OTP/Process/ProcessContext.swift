@@ -42,7 +42,7 @@ public struct ProcessContext<Message> {
     /// Sends `message` to a typed address. A dead target drops the message silently (counted), as in Erlang.
     /// Thread: the process's own turn (on the loop thread by construction: no thread check here).
     /// - Throws: `ProcessError.mailboxFull` when the target's mailbox is at capacity.
-    @inlinable
+    @inlinable @inline(__always)
     public func send<M>(_ message: M, to address: Address<M>) throws(ProcessError) {
         try withNode { node throws(ProcessError) in try node.deliver(message, to: address) }
     }
