@@ -78,7 +78,21 @@ struct TopScreen {
     }
 
     /// How many table rows fit on one page (for paging keys).
-    var pageSize: Int { max(1, height - 6 - treeBudget) }
+    var pageSize: Int { max(1, height - 7 - treeBudget) }
+
+    /// Whether the node is a group of loops (a LOOP column, and a load per loop).
+    private var grouped: Bool { snapshot.loops.count > 1 }
+
+    /// Each loop's load on one line: utilization (when measured), messages per second and run queue — for a
+    /// group, loop by loop (as many as the width holds).
+    func loopsLine() -> String {
+        guard !snapshot.loops.isEmpty else { return "" }
+        let parts = snapshot.loops.map { load in
+            let busy = load.measured ? "\(Int((load.utilization * 100).rounded()))% " : ""
+            return (grouped ? "\(load.loop): " : "") + busy + "\(format(rate: load.messagesPerSecond))/s rq \(load.runQueueLength)"
+        }
+        return (grouped ? "loops  " : "loop  ") + parts.joined(separator: "  |  ")
+    }
 
     /// Lines the tree may take: a third of the screen, at least two.
     private var treeBudget: Int { max(2, height / 3) }
@@ -95,6 +109,7 @@ struct TopScreen {
         }
         lines.append("processes \(s.live)  run queue \(s.runQueueLength)  timers \(s.pendingTimers)  monitors \(s.monitors)  "
                      + "names \(s.registeredNames)  \(delivered)  dropped \(s.droppedToDeadProcesses)  refused \(s.refusedMailboxFull)")
+        lines.append(loopsLine())
         let system = snapshot.processes.filter { $0.kind == .system }.count
         var state = "sorted by \(options.sort.title)"
         if !options.filter.isEmpty { state += "  filter \"\(options.filter)\"" }
@@ -102,7 +117,8 @@ struct TopScreen {
         if snapshot.omitted > 0 { state += "  (\(snapshot.omitted) quiet processes not sent)" }
         lines.append(state + "   keys: m r s sort  j k space b scroll  / filter  i internal  t tree  q quit")
         lines.append(notice ?? "")
-        lines.append(columns(["PID", "NAME", "KIND", "TYPE", "STATUS", "MAILBOX", "IN/S", "IN", "OUT", "MEMORY", "TIME"]))
+        lines.append(columns(["PID", "NAME", "KIND", "TYPE", "STATUS", "MAILBOX", "IN/S", "IN", "OUT", "MEMORY", "TIME"]
+                             + (grouped ? ["LOOP"] : [])))
 
         let ordered = tableRows(rates)
         let tree = treeLines(budget: treeBudget)
@@ -114,7 +130,7 @@ struct TopScreen {
                 "\(row.mailboxLength)", rates[row.pid].map { "\(Int($0.rounded()))" } ?? "-", "\(row.messagesIn)",
                 "\(row.messagesOut)", format(bytes: row.memory),
                 snapshot.metricsEnabled ? format(nanoseconds: row.handlerTime) : "-",
-            ]))
+            ] + (grouped ? ["\(row.loop)"] : [])))
         }
         let shownCount = min(room, max(0, ordered.count - first))
         lines.append(ordered.isEmpty ? "  no process matches" :
@@ -163,12 +179,19 @@ struct TopScreen {
     }
 
     private func columns(_ fields: [String]) -> String {
-        let widths = [13, 18, 11, 16, 11, 8, 8, 10, 10, 9, 9]
+        let widths = [13, 18, 11, 16, 11, 8, 8, 10, 10, 9, 9, 5]
         return zip(fields, widths).map { field, width in
             let text = String(field.prefix(width - 1))
             return text + String(repeating: " ", count: width - text.count)
         }.joined()
     }
+}
+
+/// A rate, short: `950`, `12.5k`, `3.2M`.
+func format(rate: Double) -> String {
+    if rate < 1_000 { return "\(Int(rate.rounded()))" }
+    if rate < 1_000_000 { return "\((rate / 100).rounded() / 10)k" }
+    return "\((rate / 100_000).rounded() / 10)M"
 }
 
 func format(bytes: Int) -> String {

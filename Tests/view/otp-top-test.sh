@@ -46,6 +46,8 @@ fi
 tmux new-window -t "$session" -n top "$bin/otp-top --interval 0.5 $socket; echo otp-top exited with \$?; sleep 30"
 expect_screen "^otp-top  $socket"
 expect_screen "sorted by mailbox length"
+# The loop's load: utilization (the view measures it), messages per second, run queue.
+expect_screen "^loop  [0-9]+% [0-9.kM]+/s rq [0-9]+"
 # The supervision tree of the demo's shop, as the user sees it.
 expect_screen "^shop <0\.[0-9]+\.[0-9]+> supervisor Supervisor"
 expect_screen "^├─ orders <0\.[0-9]+\.[0-9]+> server Orders"

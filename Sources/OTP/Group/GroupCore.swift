@@ -20,8 +20,8 @@ final class GroupCore: @unchecked Sendable {
     @exclusivity(unchecked) private(set) var nodes: [Unmanaged<Node>] = []
     /// `count * count` channel pointers, `[source * count + destination]`: nil until first used.
     private let channels: UnsafeMutablePointer<Atomic<UnsafeMutableRawPointer?>>
-    /// Each loop's live processes and run-queue length, published once per loop iteration (placement).
-    private let loads: UnsafeMutablePointer<Atomic<Int>>
+    /// Each loop's load, published once per loop iteration (placement, `NodeGroup.loads()`).
+    let loads: [LoadCell]
     /// Whether each loop is busy-waiting (`NodeConfiguration.busyWait`): it looks at its channels on every
     /// spin, so a sender need not wake it with a system call.
     private let polling: UnsafeMutablePointer<Atomic<Bool>>
@@ -34,8 +34,7 @@ final class GroupCore: @unchecked Sendable {
         self.overflowLimit = overflowLimit
         channels = .allocate(capacity: count * count)
         for i in 0..<count * count { (channels + i).initialize(to: Atomic(nil)) }
-        loads = .allocate(capacity: count)
-        for i in 0..<count { (loads + i).initialize(to: Atomic(0)) }
+        loads = (0..<count).map { _ in LoadCell() }
         polling = .allocate(capacity: count)
         for i in 0..<count { (polling + i).initialize(to: Atomic(false)) }
     }
@@ -48,8 +47,6 @@ final class GroupCore: @unchecked Sendable {
         }
         channels.deinitialize(count: count * count)
         channels.deallocate()
-        loads.deinitialize(count: count)
-        loads.deallocate()
         polling.deinitialize(count: count)
         polling.deallocate()
     }
@@ -97,7 +94,4 @@ final class GroupCore: @unchecked Sendable {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
         return polling[index].load(ordering: .sequentiallyConsistent)
     }
-
-    func publishLoad(_ load: Int, of index: Int) { loads[index].store(load, ordering: .relaxed) }
-    func load(of index: Int) -> Int { loads[index].load(ordering: .relaxed) }
 }

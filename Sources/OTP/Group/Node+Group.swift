@@ -107,7 +107,7 @@ extension Node {
     /// each step of the manual driver.
     func flushTransit() {
         guard let group else { return }
-        group.publishLoad(table.count &+ scheduler.runQueue.count, of: loopIndex)
+        publishLoad()
         guard transit.anyDirty else { return }
         transit.anyDirty = false
         for destination in 0..<group.count where transit.dirty[destination] {

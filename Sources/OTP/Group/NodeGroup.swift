@@ -88,7 +88,7 @@ public final class NodeGroup: @unchecked Sendable {
     /// iteration): a hint, since other threads place processes too.
     public func leastLoaded() -> Node {
         var best = 0
-        for index in 1..<max(loops.count, 1) where core.load(of: index) < core.load(of: best) { best = index }
+        for index in 1..<max(loops.count, 1) where core.loads[index].weight < core.loads[best].weight { best = index }
         return loops[best]
     }
 
@@ -138,8 +138,9 @@ public final class NodeGroup: @unchecked Sendable {
                 node.timers.manualNow = time
             }
             runUntilIdle()
-            if time >= target { return }
+            if time >= target { break }
         }
+        for node in loops where node.phase != .closed { node.publishLoad() }  // the loads at the new time
     }
 
     /// `advance(by:)` with a `Timeout` (finite, not negative).

@@ -58,6 +58,8 @@ public final class Node: @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked) var external = ExternalCalls()
     /// The view socket (`Observability/`).
     @exclusivity(unchecked) var view = ViewState()
+    /// This loop's busy time and load marks (`Node.load`, `LoopLoad`).
+    @exclusivity(unchecked) var meter = LoadMeter()
     /// Cluster membership (`Distribution/`).
     @usableFromInline @exclusivity(unchecked) var cluster = ClusterState()
     /// The swift-metrics handles; `nil` when metrics are off (`NodeConfiguration.metrics`).
@@ -136,10 +138,18 @@ public final class Node: @unchecked Sendable {
         self.uvLoop = uv?.loop
         self.scheduler.lendThreshold = 4 * max(configuration.messagesPerTurn, 1)
         self.executor = NodeExecutor()
-        self.instruments = configuration.metrics.map(NodeInstruments.init(options:))
+        // The loops of a group publish their metrics apart, each with its loop's index as a dimension.
+        self.instruments = configuration.metrics.map { options in
+            var options = options
+            if group != nil { options.dimensions.append(("loop", "\(loopIndex)")) }
+            return NodeInstruments(options: options)
+        }
+        meter.measuring = instruments != nil
         uv?.attach(to: self)
         timers = TimerState(now: currentTime)
         createdAt = currentTime
+        meter.mark.time = createdAt
+        meter.nextMark.time = createdAt
         executor.node = self
         FatalSignals.install()
         if let threshold = configuration.slowTurnThreshold {

@@ -8,7 +8,8 @@ extension Node {
     public func publishMetrics() {
         preconditionInLoop()
         guard let instruments else { return }
-        instruments.sample(statistics, table: table, registry: registry, now: currentTime)
+        instruments.sample(statistics, table: table, registry: registry, now: currentTime,
+                           busy: meter.measuring ? meter.busyNanoseconds : nil, clock: instrumentTime)
     }
 
     /// The clock of the metrics, in nanoseconds: libuv's high-resolution clock, or the manual clock.
@@ -21,7 +22,8 @@ extension Node {
     /// sampling timer of a system-clock node).
     func sampleIfDue() {
         guard let instruments, currentTime >= instruments.nextSample else { return }
-        instruments.sample(statistics, table: table, registry: registry, now: currentTime)
+        instruments.sample(statistics, table: table, registry: registry, now: currentTime,
+                           busy: meter.measuring ? meter.busyNanoseconds : nil, clock: instrumentTime)
     }
 
     // MARK: Calls

@@ -17,6 +17,10 @@ final class NodeInstruments {
     private let processes: Gauge
     private let spawned, exited, messagesIn, messagesOut, refused, dropped, ignoredReplies: Counter
     private let mailboxMessages, mailboxDepthMax, runQueue, timers: Gauge
+    /// The share of the time since the last sample the loop spent running turns (`LoopLoad.utilization`).
+    private let utilization: Gauge
+    /// The busy time and the metrics clock (ns) at the last sample, to take `utilization` from.
+    private var sampledBusy: (busy: UInt64, time: UInt64)?
     /// The statistics published last, so counters advance by the difference.
     private var published = NodeStatistics()
     /// When the next sample is due (the node's clock, milliseconds).
@@ -63,6 +67,7 @@ final class NodeInstruments {
         mailboxDepthMax = gauge("otp_mailbox_depth_max")
         runQueue = gauge("otp_run_queue")
         timers = gauge("otp_timers")
+        utilization = gauge("otp_loop_utilization")
         mailboxWait = Timer(label: "otp_mailbox_wait", dimensions: dimensions, factory: factory)
         handlerDuration = Timer(label: "otp_handler_duration", dimensions: dimensions, factory: factory)
         let ms = options.sampleInterval.milliseconds ?? Int64.max
@@ -153,9 +158,19 @@ final class NodeInstruments {
 
     // MARK: Sampling
 
-    /// Publishes the sampled metrics from `statistics` and one pass over `table` and `registry`.
-    func sample(_ statistics: NodeStatistics, table: ProcessTable, registry: [String: PID], now: UInt64) {
+    /// Publishes the sampled metrics from `statistics` and one pass over `table` and `registry`; with `busy`
+    /// (the loop's busy nanoseconds, when measured, at `clock` ns), its utilization since the last sample.
+    func sample(_ statistics: NodeStatistics, table: ProcessTable, registry: [String: PID], now: UInt64,
+                busy: UInt64?, clock: UInt64) {
         nextSample = now &+ interval
+        if let busy {
+            if let last = sampledBusy, clock > last.time {
+                utilization.record(min(1, Double(busy &- last.busy) / Double(clock - last.time)))
+            }
+            sampledBusy = (busy, clock)
+        } else {
+            sampledBusy = nil
+        }
         var queued = 0
         var longest = 0
         table.forEachProcess { process in

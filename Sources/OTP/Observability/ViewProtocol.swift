@@ -7,17 +7,19 @@ import Glibc
 ///
 /// Request: `snapshot <limit>\n` (the limit is optional). Answer:
 /// ```
-/// otp-view 2
+/// otp-view 3
 /// node <time> <uptime> <metrics 0|1> <omitted> <spawned> <exited> <live> <delivered> <dropped> <refused> <ignored> <timers> <monitors> <names> <run queue>
-/// p <pid> <supervisor pid|-> <kind> <status> <mailbox> <in> <out> <memory> <handler ns> <name|-> <type>
+/// l <loop> <processes> <run queue> <delivered> <messages/s> <measured 0|1> <busy ns> <utilization>
+/// p <pid> <supervisor pid|-> <kind> <status> <mailbox> <in> <out> <memory> <handler ns> <loop> <name|-> <type>
 /// end
 /// ```
-/// `<kind>` is `process`, `server`, `supervisor` or `system`. Times are milliseconds: `<time>` the node's
-/// clock, `<uptime>` its age. Pids are `<node>.<PID.rawValue>`; names and types have tabs and newlines replaced by spaces. Anything else
+/// One `l` line per loop (`LoopLoad`; `<messages/s>` and `<utilization>` are decimal numbers), then one
+/// `p` line per process. `<kind>` is `process`, `server`, `supervisor` or `system`. Times are milliseconds:
+/// `<time>` the node's clock, `<uptime>` its age. Pids are `<node>.<PID.rawValue>`; names and types have tabs and newlines replaced by spaces. Anything else
 /// answers `error <text>`.
 public enum ViewProtocol {
     /// The first line of every answer.
-    public static let header = "otp-view 2"
+    public static let header = "otp-view 3"
     /// The longest request line a node accepts; a longer one closes the connection.
     public static let maximumRequest = 256
     /// Answers a client may leave unread (bytes queued to its socket) before the node closes it: a client
@@ -58,11 +60,18 @@ extension NodeSnapshot {
                               "\(s.ignoredReplies)", "\(s.pendingTimers)", "\(s.monitors)", "\(s.registeredNames)",
                               "\(s.runQueueLength)"]
         text += node.joined(separator: "\t") + "\n"
+        for load in loops {
+            let fields: [String] = [
+                "l", "\(load.loop)", "\(load.processes)", "\(load.runQueueLength)", "\(load.delivered)",
+                "\(load.messagesPerSecond)", load.measured ? "1" : "0", "\(load.busyNanoseconds)", "\(load.utilization)",
+            ]
+            text += fields.joined(separator: "\t") + "\n"
+        }
         for row in processes {
             let fields: [String] = [
                 "p", Self.field(row.pid), row.supervisor.map(Self.field) ?? "-", row.kind.rawValue,
                 row.status.description, "\(row.mailboxLength)", "\(row.messagesIn)", "\(row.messagesOut)",
-                "\(row.memory)", "\(row.handlerTime)", row.name.map(Self.clean) ?? "-", Self.clean(row.typeName),
+                "\(row.memory)", "\(row.handlerTime)", "\(row.loop)", row.name.map(Self.clean) ?? "-", Self.clean(row.typeName),
             ]
             text += fields.joined(separator: "\t") + "\n"
         }
@@ -109,6 +118,7 @@ extension NodeSnapshot {
         statistics.registeredNames = try number(node[14], nodeLine)
         statistics.runQueueLength = try number(node[15], nodeLine)
         var rows: [ProcessRow] = []
+        var loops: [LoopLoad] = []
         var ended = false
         while let line = lines.popFirst() {
             if line == "end" {
@@ -116,21 +126,31 @@ extension NodeSnapshot {
                 break
             }
             let f = line.split(separator: "\t", omittingEmptySubsequences: false)
-            guard f.count == 12, f[0] == "p" else { throw ViewProtocolError(line: String(line), problem: "process line") }
+            if f.first == "l" {
+                guard f.count == 9, rows.isEmpty else { throw ViewProtocolError(line: String(line), problem: "loop line") }
+                guard let messages = Double(f[5]), let utilization = Double(f[8]), messages.isFinite, utilization.isFinite
+                else { throw ViewProtocolError(line: String(line), problem: "not a rate") }
+                loops.append(LoopLoad(loop: try number(f[1], line), processes: try number(f[2], line),
+                                      runQueueLength: try number(f[3], line), delivered: try number(f[4], line),
+                                      messagesPerSecond: messages, measured: f[6] == "1",
+                                      busyNanoseconds: try number(f[7], line), utilization: utilization))
+                continue
+            }
+            guard f.count == 13, f[0] == "p" else { throw ViewProtocolError(line: String(line), problem: "process line") }
             guard let kind = ProcessKind(rawValue: String(f[3])), let status = ProcessStatus(named: String(f[4])) else {
                 throw ViewProtocolError(line: String(line), problem: "kind or status")
             }
             rows.append(ProcessRow(
                 pid: try pid(f[1], line),
-                name: f[10] == "-" ? nil : String(f[10]), kind: kind, typeName: String(f[11]), status: status,
+                name: f[11] == "-" ? nil : String(f[11]), kind: kind, typeName: String(f[12]), status: status,
                 mailboxLength: try number(f[5], line), messagesIn: try number(f[6], line),
                 messagesOut: try number(f[7], line), memory: try number(f[8], line),
                 handlerTime: try number(f[9], line),
-                supervisor: f[2] == "-" ? nil : try pid(f[2], line)))
+                supervisor: f[2] == "-" ? nil : try pid(f[2], line), loop: try number(f[10], line)))
         }
         guard ended else { throw ViewProtocolError(line: String(text.suffix(80)), problem: "no end line") }
         self.init(time: try number(node[1], nodeLine), uptime: try number(node[2], nodeLine), statistics: statistics, metricsEnabled: node[3] == "1",
-                  processes: rows, omitted: try number(node[4], nodeLine))
+                  processes: rows, omitted: try number(node[4], nodeLine), loops: loops)
     }
 }
 

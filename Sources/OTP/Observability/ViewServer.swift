@@ -128,13 +128,14 @@ final class ViewServer {
         connection.start()
     }
 
-    /// Answers one request line.
-    func answer(_ request: Substring) -> String {
+    /// Answers one request line: at once, or — for the view of a group, whose other loops take their parts on
+    /// their own threads — once every loop has answered. `respond` runs once, on the loop thread.
+    func answer(_ request: Substring, _ respond: @escaping (String) -> Void) {
         let words = request.split(separator: " ")
-        guard words.first == "snapshot", words.count <= 2 else { return "error unknown request\n" }
+        guard words.first == "snapshot", words.count <= 2 else { return respond("error unknown request\n") }
         let limit = words.count == 2 ? Int(words[1]) : 10_000
-        guard let limit, limit >= 0 else { return "error bad limit\n" }
-        return node.snapshot(limit: limit).encoded()
+        guard let limit, limit >= 0 else { return respond("error bad limit\n") }
+        node.viewSnapshot(limit: limit) { respond($0.encoded()) }
     }
 
     var now: UInt64 { uv_now(listener.pointee.loop) }
@@ -181,6 +182,9 @@ final class ViewConnection {
     private let readBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: 512)
     private var pending: [UInt8] = []
     private var closing = false
+    /// A request is being answered (a group's view gathers its loops' parts first): the next line waits, so
+    /// answers go out in the order of the requests, one gathering per client at a time.
+    private var answering = false
     /// Loop time (ms) of the last request, or of the connection.
     private(set) var lastRequest: UInt64
 
@@ -210,7 +214,15 @@ final class ViewConnection {
 
     private func received(_ count: Int) {
         pending.append(contentsOf: UnsafeRawBufferPointer(start: readBuffer, count: count))
-        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+        answerNext()
+        // Unanswered bytes are bounded too: a client that pipelines requests while one is being gathered
+        // may queue at most `maximumRequest` bytes of them.
+        if pending.count > ViewProtocol.maximumRequest { close() }
+    }
+
+    /// Answers the queued request lines in order, one at a time.
+    private func answerNext() {
+        while !answering, !closing, let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
             let line = String(decoding: pending[..<newline], as: UTF8.self)
             pending.removeSubrange(...newline)
             lastRequest = server.now
@@ -218,9 +230,13 @@ final class ViewConnection {
             guard uv_stream_get_write_queue_size(otp_uv_stream(handle)) <= ViewProtocol.maximumUnreadOutput else {
                 return close()
             }
-            write(server.answer(line[...]))
+            answering = true
+            server.answer(line[...]) { [self] text in
+                answering = false
+                write(text)
+                answerNext()
+            }
         }
-        if pending.count > ViewProtocol.maximumRequest { close() }
     }
 
     private func write(_ text: String) {

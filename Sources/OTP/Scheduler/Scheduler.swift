@@ -37,6 +37,8 @@ extension Node {
         scheduler.active = true
         if !FatalSignals.isCurrent(self) { FatalSignals.enter(self) }
         let budget = configuration.messagesPerTurn
+        let timed = meter.measuring  // busy time (`measuresBusyTime`): two clock reads per drain
+        let started = timed ? instrumentTime : 0
         if let instruments {
             _ = drainInstrumented(instruments, limit: limit, budget: budget)
         } else if group != nil {
@@ -51,6 +53,7 @@ extension Node {
             }
         }
         armDeferredTimeouts()
+        if timed { meter.busyNanoseconds &+= instrumentTime &- started }
         otp_watch_end(turnWatch)  // once per drain: between two turns of a drain is part of the turn to the watchdog
         if otp_watch_flagged(turnWatch) != scheduler.reportedSlowTurn { reportSlowTurn() }
         let more = !scheduler.runQueue.isEmpty

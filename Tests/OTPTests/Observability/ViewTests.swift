@@ -71,12 +71,21 @@ struct ViewTests {
         #expect(try NodeSnapshot(decoding: snapshot.encoded()) == snapshot)
     }
 
-    @Test(arguments: ["", "otp-view 1\n", "otp-view 2\nnode\t1\nend\n", "otp-view 3\nnode\nend\n",
-                      "otp-view 2\nnode\t1\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\np\t1\nend\n",
-                      "otp-view 2\nnode\t1\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\tx\nend\n",
-                      "otp-view 2\nnode\t1\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\n",
+    static let nodeLine = "node\t1\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\n"
+
+    @Test(arguments: ["", "otp-view 1\n", "otp-view 3\nnode\t1\nend\n", "otp-view 3\nnode\nend\n",
+                      "otp-view 3\n\(nodeLine)p\t1\nend\n",
+                      "otp-view 3\nnode\t1\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\tx\nend\n",
+                      "otp-view 3\n\(nodeLine)",
+                      // loop lines: too short, a rate that is not a number, not finite, after a process line
+                      "otp-view 3\n\(nodeLine)l\t0\t1\t0\t0\t0\nend\n",
+                      "otp-view 3\n\(nodeLine)l\t0\t1\t0\t0\tfast\t1\t0\t0\nend\n",
+                      "otp-view 3\n\(nodeLine)l\t0\t1\t0\t0\tinf\t1\t0\t0\nend\n",
+                      "otp-view 3\n\(nodeLine)p\t0.1\t-\tprocess\twaiting\t0\t0\t0\t0\t0\t0\t-\tT\nl\t0\t1\t0\t0\t0\t1\t0\t0\nend\n",
+                      // a process line of the previous version (no loop field)
+                      "otp-view 3\n\(nodeLine)p\t0.1\t-\tprocess\twaiting\t0\t0\t0\t0\t0\t-\tT\nend\n",
                       // a whole, valid answer of the previous version: refused by its header
-                      "otp-view 1\nnode\t1\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\nend\n"])
+                      "otp-view 2\n\(nodeLine)end\n"])
     func malformedAnswersAreTypedErrors(_ text: String) {
         #expect(throws: ViewProtocolError.self) { try NodeSnapshot(decoding: text) }
     }
@@ -103,8 +112,8 @@ struct ViewTests {
         #expect(stat(path, &info) != 0)  // and its socket removed
     }
 
-    /// A Unix-socket client of a view, for the bounds tests.
-    private final class Client {
+    /// A Unix-socket client of a view, for the bounds tests and the group's view.
+    final class Client {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         init(_ path: String) throws {
             var address = sockaddr_un()
@@ -133,6 +142,15 @@ struct ViewTests {
                 guard recv(fd, &byte, 1, 0) == 1 else { return nil }
                 if byte == UInt8(ascii: "\n") { return String(decoding: bytes, as: UTF8.self) }
                 bytes.append(byte)
+            }
+            return nil
+        }
+        /// A whole answer (through its `end` line), within `timeout`.
+        func answer(within timeout: Duration) -> String? {
+            var text = ""
+            while let line = firstLine(within: timeout) {
+                text += line + "\n"
+                if line == "end" || line.hasPrefix("error") { return text }
             }
             return nil
         }
