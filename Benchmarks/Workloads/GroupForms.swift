@@ -69,6 +69,11 @@ public func spawnGroupRally(on first: Node, _ second: Node, roundTrips: Int, fin
 
 /// A caller on `loop` that calls `server` `calls` times in a row with `process.call`, then `finish.part()`.
 public func spawnGroupCaller(on loop: Node, _ server: ServerRef<CountServer>, calls: Int, finish: Finish) throws {
+    // Each call's continuation captures what `next` captures. `finish` is one object for the callers of
+    // every loop: captured strongly, each call would retain and release it — an atomic operation on a cache
+    // line every loop's thread writes — which would measure this harness, not the runtime. `runGroup`
+    // keeps it alive.
+    unowned(unsafe) let finish = finish
     func next(_ process: ProcessContext<Never>, _ remaining: Int) throws -> Step<Never> {
         guard remaining > 0 else {
             finish.part()

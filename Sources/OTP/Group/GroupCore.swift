@@ -11,17 +11,24 @@ import Synchronization
 ///
 /// Thread: any. The nodes are unowned here (the `NodeGroup` keeps them); the channels are freed with the
 /// group, after every loop has closed.
+///
+/// **No reference counting on the paths between loops.** This object, the channels and the nodes are
+/// touched by every loop's thread, so a retain or release of one is an atomic operation on a cache line the
+/// other threads write too: under cross-loop load, ARC on them took 29% of a partitioned workload's time
+/// (perf). So the nodes and channels are reached through the `with…` methods, which lend them without
+/// retaining (`Unmanaged._withUnsafeGuaranteedRef`), the tables are raw buffers rather than arrays (reading
+/// an array property retains its buffer), and a node reaches this object through `Node.withGroup`.
 @usableFromInline
 final class GroupCore: @unchecked Sendable {
     let base: UInt32
     let count: Int
     let names = GroupNames()
     /// The loops, by index (set once, before any loop runs).
-    @exclusivity(unchecked) private(set) var nodes: [Unmanaged<Node>] = []
+    private let nodes: UnsafeMutablePointer<Unmanaged<Node>?>
     /// `count * count` channel pointers, `[source * count + destination]`: nil until first used.
     private let channels: UnsafeMutablePointer<Atomic<UnsafeMutableRawPointer?>>
     /// Each loop's load, published once per loop iteration (placement, `NodeGroup.loads()`).
-    let loads: [LoadCell]
+    let loads: UnsafeMutablePointer<LoadCell>
     /// Whether each loop is busy-waiting (`NodeConfiguration.busyWait`): it looks at its channels on every
     /// spin, so a sender need not wake it with a system call.
     private let polling: UnsafeMutablePointer<Atomic<Bool>>
@@ -34,7 +41,10 @@ final class GroupCore: @unchecked Sendable {
         self.overflowLimit = overflowLimit
         channels = .allocate(capacity: count * count)
         for i in 0..<count * count { (channels + i).initialize(to: Atomic(nil)) }
-        loads = (0..<count).map { _ in LoadCell() }
+        loads = .allocate(capacity: count)
+        for i in 0..<count { (loads + i).initialize(to: LoadCell()) }
+        nodes = .allocate(capacity: count)
+        nodes.initialize(repeating: nil, count: count)
         polling = .allocate(capacity: count)
         for i in 0..<count { (polling + i).initialize(to: Atomic(false)) }
     }
@@ -47,11 +57,16 @@ final class GroupCore: @unchecked Sendable {
         }
         channels.deinitialize(count: count * count)
         channels.deallocate()
+        loads.deinitialize(count: count)
+        loads.deallocate()
+        nodes.deallocate()
         polling.deinitialize(count: count)
         polling.deallocate()
     }
 
-    func setNodes(_ nodes: [Node]) { self.nodes = nodes.map { Unmanaged.passUnretained($0) } }
+    func setNodes(_ nodes: [Node]) {
+        for (index, node) in nodes.enumerated() { self.nodes[index] = Unmanaged.passUnretained(node) }
+    }
 
     /// The loop index of `pid` when it is a process of this group, else nil.
     @inline(__always)
@@ -60,25 +75,41 @@ final class GroupCore: @unchecked Sendable {
         return offset < UInt32(count) ? Int(offset) : nil
     }
 
-    func node(_ index: Int) -> Node { nodes[index].takeUnretainedValue() }
+    /// Loop `index` (a strong reference: for the cold paths).
+    func node(_ index: Int) -> Node { nodes[index].unsafelyUnwrapped.takeUnretainedValue() }
+
+    /// Lends loop `index` to `body` without retaining it (the paths between loops).
+    @inline(__always)
+    func withNode<R>(_ index: Int, _ body: (Node) -> R) -> R {
+        nodes[index].unsafelyUnwrapped._withUnsafeGuaranteedRef(body)
+    }
 
     /// The loop of a key whose hash value is `hash`: the one rule of `NodeGroup.loop(forKey:)` and
     /// `ChildSpec.onLoop(forKey:)`, so both place one key on one loop.
     func loopIndex(forHash hash: Int) -> Int { Int(UInt(bitPattern: hash) % UInt(count)) }
 
-    /// The channel from `source` to `destination`, made on first use. Source loop only.
-    func channel(from source: Int, to destination: Int) -> LoopChannel {
+    /// Lends the channel from `source` to `destination` to `body` (without retaining it), made on first
+    /// use. Source loop only.
+    @inline(__always)
+    func withChannel<R>(from source: Int, to destination: Int, _ body: (LoopChannel) -> R) -> R {
         let cell = channels + (source * count + destination)
-        if let raw = cell.pointee.load(ordering: .acquiring) { return Unmanaged<LoopChannel>.fromOpaque(raw).takeUnretainedValue() }
-        let channel = LoopChannel(overflowLimit: overflowLimit)
-        cell.pointee.store(Unmanaged.passRetained(channel).toOpaque(), ordering: .releasing)
-        return channel
+        let raw = cell.pointee.load(ordering: .acquiring) ?? makeChannel(cell)
+        return Unmanaged<LoopChannel>.fromOpaque(raw)._withUnsafeGuaranteedRef(body)
     }
 
-    /// The channel from `source` to `destination` if it was ever used. Any loop.
-    func existingChannel(from source: Int, to destination: Int) -> LoopChannel? {
-        (channels + (source * count + destination)).pointee.load(ordering: .acquiring)
-            .map { Unmanaged<LoopChannel>.fromOpaque($0).takeUnretainedValue() }
+    /// The channel of `cell`, made and published (release) on its first use.
+    @inline(never)
+    private func makeChannel(_ cell: UnsafeMutablePointer<Atomic<UnsafeMutableRawPointer?>>) -> UnsafeMutableRawPointer {
+        let raw = Unmanaged.passRetained(LoopChannel(overflowLimit: overflowLimit)).toOpaque()
+        cell.pointee.store(raw, ordering: .releasing)
+        return raw
+    }
+
+    /// Lends the channel from `source` to `destination` to `body` if it was ever used; nil otherwise. Any loop.
+    @inline(__always)
+    func withExistingChannel<R>(from source: Int, to destination: Int, _ body: (LoopChannel) -> R) -> R? {
+        guard let raw = (channels + (source * count + destination)).pointee.load(ordering: .acquiring) else { return nil }
+        return Unmanaged<LoopChannel>.fromOpaque(raw)._withUnsafeGuaranteedRef(body)
     }
 
     /// Loop `index` starts or stops polling its channels. Stopping is followed by a full fence, so a sender

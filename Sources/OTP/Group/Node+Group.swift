@@ -18,17 +18,27 @@ extension Node {
     /// Whether `pid` belongs to another loop of this node's group.
     @usableFromInline
     func isSibling(_ pid: PID) -> Bool {
-        guard let group, pid.node != number else { return false }
-        return group.loop(of: pid) != nil
+        guard let groupRef, pid.node != number else { return false }
+        return groupRef._withUnsafeGuaranteedRef { $0.loop(of: pid) } != nil
+    }
+
+    /// Lends this loop's group to `body` without retaining it (`GroupCore`: no reference counting between
+    /// loops). - Precondition: the node is a loop of a group.
+    @inline(__always)
+    func withGroup<R>(_ body: (GroupCore) -> R) -> R {
+        groupRef.unsafelyUnwrapped._withUnsafeGuaranteedRef(body)
     }
 
     /// Queues `item` for the loop of its target. Returns false when the channel and its overflow are full.
     @usableFromInline
     func ship(_ item: consuming Transit) -> Bool {
-        let group = group!
-        let destination = group.loop(of: item.target)!
-        let channel = group.channel(from: loopIndex, to: destination)
-        guard channel.push(item) else { return false }
+        var parcel: Transit? = consume item  // a closure cannot consume what it captures, but it can take it out
+        let destination = withGroup { $0.loop(of: parcel.unsafelyUnwrapped.target)! }
+        let pushed = withGroup { group in
+            group.withChannel(from: loopIndex, to: destination) { $0.push(parcel.take().unsafelyUnwrapped) }
+        }
+        guard pushed else { return false }
+        transit.shipped &+= 1
         if !transit.dirty[destination] {
             transit.dirty[destination] = true
             transit.anyDirty = true
@@ -67,7 +77,61 @@ extension Node {
     /// A reply to a caller of another loop (its request lives there).
     @inlinable
     func replyToSibling<R: Sendable>(_ ref: Ref, to caller: PID, _ value: R) -> Bool {
-        ship(Transit(replyTo: caller, from: currentPID, ref: ref, value))
+        let replier = currentPID
+        // The server answering a request drops the request's monitor here, with the reply (a request whose
+        // reply is delivered gets no `DOWN`): the caller's loop then sends no demonitor. A reply from another
+        // process finds no monitor of its own and leaves it for the caller to remove.
+        let released = dropWatch(on: replier, by: caller, ref: ref)
+        return ship(Transit(replyTo: caller, from: replier, ref: ref, value, released: released))
+    }
+
+    /// Drops the monitor `watcher` holds on `target` with `ref`, if there is one. Out of line (not generic).
+    @usableFromInline @inline(never)
+    func dropWatch(on target: PID, by watcher: PID, ref: Ref) -> Bool {
+        guard !transit.watchers.isEmpty else { return false }
+        // An emptied set stays (with its storage) until the target exits: a server called from another loop
+        // gets and loses a watcher per call, and would otherwise allocate a set per call.
+        return transit.watchers[target]?.remove(TransitState.Watch(watcher: watcher, ref: ref)) != nil
+    }
+
+    /// A request arrived: the caller's monitor on the server is set up, then the request delivered.
+    @inlinable
+    func arrivedRequest<V>(_ request: consuming V, to server: PID, from caller: PID, ref: Ref) {
+        watch(server, by: caller, ref: ref)
+        arrivedMessage(request, to: server, from: caller)
+    }
+
+    /// `watcher` of another loop monitors `target` with `ref`: a `DOWN` goes back when it exits, at once
+    /// (`noproc`) when it is not alive.
+    @usableFromInline
+    func watch(_ target: PID, by watcher: PID, ref: Ref) {
+        guard let process = core(target), process.status != .terminated, process.status != .stopping else {
+            return signalSibling(.down, to: watcher, from: target, ref: ref, reason: .noproc)
+        }
+        transit.watchers[target, default: []].insert(TransitState.Watch(watcher: watcher, ref: ref))
+    }
+
+    /// The reply to request `ref` of `caller` came with its monitor dropped by `server`'s loop: removing the
+    /// request tells that loop nothing.
+    @usableFromInline
+    func watchReleased(_ ref: Ref, of caller: PID, by server: PID) {
+        guard let slot = monitors.slot(ref), monitors[slot].watcher == caller, monitors[slot].target == server,
+              !monitors[slot].attached else { return }
+        monitors.markReleasedElsewhere(slot)
+    }
+
+    /// Opens a call's request to `server` of another loop: the monitor is recorded here and set up there by
+    /// the request itself (`Transit(request:)`). A caller that is no process gets a reference that names no
+    /// monitor (as `openMonitor` gives it).
+    @usableFromInline
+    func openSiblingRequest(from caller: PID, to server: PID) -> (ref: Ref, monitored: Bool) {
+        let ref = withProcess(caller) { watching in
+            let ref = monitors.insert(watcher: caller, watching: &watching.watchingHead, awaitingReply: true,
+                                      mark: watching.mailboxMark)
+            monitors.setRemoteTarget(MonitorTable.slot(of: ref), server)
+            return ref
+        }
+        return ref.map { ($0, true) } ?? (monitors.detachedRef(), false)
     }
 
     /// Any signal between processes of two loops; `reason` for those that carry one.
@@ -106,23 +170,27 @@ extension Node {
     /// channels. Runs once per loop iteration (a libuv prepare handle, before the loop polls), and after
     /// each step of the manual driver.
     func flushTransit() {
-        guard let group else { return }
+        guard groupRef != nil else { return }
         publishLoad()
         guard transit.anyDirty else { return }
         transit.anyDirty = false
-        for destination in 0..<group.count where transit.dirty[destination] {
-            let channel = group.channel(from: loopIndex, to: destination)
-            channel.flush()
-            // Overflow the ring had no room for stays dirty: flushed again next iteration (the consumer
-            // also wakes this loop when it frees room: `producerWaiting`).
-            if !channel.hasOverflow {
-                transit.dirty[destination] = false
-            } else {
-                transit.anyDirty = true
+        withGroup { group in
+            for destination in 0..<group.count where transit.dirty[destination] {
+                let overflowing = group.withChannel(from: loopIndex, to: destination) { channel in
+                    channel.flush()
+                    return channel.hasOverflow
+                }
+                // Overflow the ring had no room for stays dirty: flushed again next iteration (the consumer
+                // also wakes this loop when it frees room: `producerWaiting`).
+                if !overflowing {
+                    transit.dirty[destination] = false
+                } else {
+                    transit.anyDirty = true
+                }
+                // A destination that is busy-waiting finds the items on its next spin; any other is woken
+                // (`isPolling` orders this read after the pushes: see `stopPolling`).
+                if !group.isPolling(destination) { group.withNode(destination) { $0.inbox.nudge() } }
             }
-            // A destination that is busy-waiting finds the items on its next spin; any other is woken
-            // (`isPolling` orders this read after the pushes: see `stopPolling`).
-            if !group.isPolling(destination) { group.node(destination).inbox.nudge() }
         }
     }
 
@@ -132,17 +200,18 @@ extension Node {
     /// between their store and their load), or the sender saw it stopped and woke it.
     /// Returns whether it may sleep (nothing arrived meanwhile).
     func stopPolling() -> Bool {
-        guard let group else { return true }
-        group.setPolling(false, of: loopIndex)
+        guard groupRef != nil else { return true }
+        withGroup { $0.setPolling(false, of: loopIndex) }
         atomicMemoryFence(ordering: .sequentiallyConsistent)
         guard hasTransitPending else { return true }
-        group.setPolling(true, of: loopIndex)
+        withGroup { $0.setPolling(true, of: loopIndex) }
         return false
     }
 
     /// Starts polling (the loop spins again after a sleep, or starts to).
     func startPolling() {
-        group?.setPolling(true, of: loopIndex)
+        guard groupRef != nil else { return }
+        withGroup { $0.setPolling(true, of: loopIndex) }
     }
 
     /// `drainRunQueue` for a loop of a group: the same turns, and every 32 turns what other loops sent is
@@ -163,7 +232,7 @@ extension Node {
     /// One spin of a busy-waiting group loop: what other loops sent is taken at once, with its turns, and
     /// what this loop sent meanwhile is flushed. Returns whether anything arrived.
     func pollTransit() -> Bool {
-        guard group != nil, hasTransitPending else { return false }
+        guard groupRef != nil, hasTransitPending else { return false }
         drainInbox()
         if !scheduler.runQueue.isEmpty { drainRunQueue(limit: configuration.messagesPerIteration) }
         flushTransit()
@@ -174,16 +243,20 @@ extension Node {
     /// overflow waits for room (their consumer woke this loop when it made some). Runs with the inbox
     /// (woken by `nudge`).
     func drainTransit() {
-        guard let group else { return }
-        for source in 0..<group.count where source != loopIndex {
-            guard let channel = group.existingChannel(from: source, to: loopIndex) else { continue }
-            if channel.drain({ Transit.arrive(at: $0, on: self) }) { group.node(source).inbox.nudge() }
-        }
-        for destination in 0..<group.count where destination != loopIndex {
-            guard let channel = group.existingChannel(from: loopIndex, to: destination), channel.hasOverflow
-            else { continue }
-            transit.dirty[destination] = true
-            transit.anyDirty = true
+        guard groupRef != nil else { return }
+        withGroup { group in
+            for source in 0..<group.count where source != loopIndex {
+                let producerWaits = group.withExistingChannel(from: source, to: loopIndex) { channel in
+                    channel.drain { Transit.arrive(at: $0, on: self) }
+                }
+                if producerWaits == true { group.withNode(source) { $0.inbox.nudge() } }
+            }
+            for destination in 0..<group.count where destination != loopIndex {
+                guard group.withExistingChannel(from: loopIndex, to: destination, { $0.hasOverflow }) == true
+                else { continue }
+                transit.dirty[destination] = true
+                transit.anyDirty = true
+            }
         }
     }
 
@@ -193,11 +266,13 @@ extension Node {
     /// Whether another loop has published items for this one that are not drained: one acquire load per
     /// channel in use.
     var hasTransitPending: Bool {
-        guard let group else { return false }
-        for source in 0..<group.count where source != loopIndex {
-            if let channel = group.existingChannel(from: source, to: loopIndex), !channel.isEmpty { return true }
+        guard groupRef != nil else { return false }
+        return withGroup { group in
+            for source in 0..<group.count where source != loopIndex {
+                if group.withExistingChannel(from: source, to: loopIndex, { !$0.isEmpty }) == true { return true }
+            }
+            return false
         }
-        return false
     }
 
     // MARK: Incoming
@@ -288,21 +363,16 @@ extension Node {
             let sender: PID? = from.index == .max && from.serial == .max ? nil : from
             signal(target, from: sender, reason: reason!, viaLink: false)
         case .monitor:
-            guard let process = core(target), process.status != .terminated, process.status != .stopping else {
-                return signalSibling(.down, to: from, from: target, ref: item.ref, reason: .noproc)
-            }
-            transit.watchers[target, default: []].insert(TransitState.Watch(watcher: from, ref: item.ref))
+            watch(target, by: from, ref: item.ref)
         case .demonitor:
-            // An emptied set stays (with its storage) until the target exits: a server called from
-            // another loop gets and loses a watcher per call, and would otherwise allocate a set per call.
-            transit.watchers[target]?.remove(TransitState.Watch(watcher: from, ref: item.ref))
+            _ = dropWatch(on: target, by: from, ref: item.ref)
         case .down:
             guard let slot = monitors.slot(item.ref), monitors[slot].watcher == target else { return }
             monitorFired(slot, target: from, reason: reason!) { _ in }
         case .refused:
             counters.refusedMailboxFull &+= 1
             emit(.refused(target: from.description, error: .mailboxFull(from, capacity: Int(item.ref.rawValue))))
-        case .message, .reply, .named, .unnamed, .spawn:
+        case .message, .request, .reply, .releasedReply, .named, .unnamed, .spawn:
             break  // carry a payload: `Transit.handle`, `arrived(_:in:)`
         }
     }
@@ -317,11 +387,15 @@ extension Node {
     func beginSiblingCall<T: GenServer>(from caller: PID, to server: PID, _ request: T.Call, of _: T.Type)
         -> Result<RequestID<T.Reply>, CallError>
     {
-        let ref = openRequest(from: caller, to: server)
+        // One item, the request, which sets up the request's monitor on the server's loop as it arrives; the
+        // server's own reply drops it there (a request with its reply delivered ends with no `DOWN`, on one
+        // loop as on two: `monitorFired`). A caller that is no process has no monitor.
+        let (ref, monitored) = openSiblingRequest(from: caller, to: server)
         callStarted(ref)
-        do {
-            try sendToSibling(ServerMessage<T>.call(request, Caller(pid: caller, ref: ref)), to: server)
-        } catch {
+        let message = ServerMessage<T>.call(request, Caller(pid: caller, ref: ref))
+        let item = monitored ? Transit(request: message, to: server, from: caller, ref: ref)
+                             : Transit(message: message, to: server, from: caller)
+        if !ship(item) {
             let failure = CallError.mailboxFull(server, capacity: group!.overflowLimit)
             closeRequest(ref, of: caller, outcome: CallOutcome(failure))
             return .failure(failure)

@@ -18,8 +18,15 @@ struct Transit {
     enum Kind: UInt8 {
         /// A message for `target`'s mailbox.
         case message
+        /// A call's request for `target`'s mailbox from `from`, whose call monitors `target` with `ref`: the
+        /// monitor is set up on arrival, before the request is delivered (one item, not a monitor and then
+        /// the request).
+        case request
         /// The reply to request `ref` of `target`.
         case reply
+        /// The reply to request `ref` of `target`, from the process the request monitors: its loop dropped
+        /// that monitor as it replied, so the caller's loop need not send a demonitor.
+        case releasedReply
         /// `from` linked itself to `target`.
         case link
         /// `from` removed its link to `target`.
@@ -75,9 +82,33 @@ struct Transit {
         ref = Ref(rawValue: 0)
         let inline = Transit.fits(M.self)
         payload = Transit.pack(message, inline: inline)
+        // The payload is taken before `node?.`: with no node (the destination closed) it is destroyed, not left.
         handle = inline
-            ? { item, node in node?.arrivedMessage(InlineTransit<M>.take(&item.payload), to: item.target, from: item.from) }
-            : { item, node in node?.arrivedMessage(BoxedTransit<M>.take(&item.payload), to: item.target, from: item.from) }
+            ? { item, node in
+                let message = InlineTransit<M>.take(&item.payload)
+                node?.arrivedMessage(message, to: item.target, from: item.from)
+            }
+            : { item, node in
+                let message = BoxedTransit<M>.take(&item.payload)
+                node?.arrivedMessage(message, to: item.target, from: item.from)
+            }
+    }
+
+    /// A call's request for `target` from `caller`, whose request (and monitor) is `ref`.
+    @inlinable
+    init<M>(request: consuming M, to target: PID, from caller: PID, ref: Ref) {
+        self.init(.request, to: target, from: caller, ref: ref)
+        if store(request) {
+            handle = { item, node in
+                let request = InlineTransit<M>.take(&item.payload)
+                node?.arrivedRequest(request, to: item.target, from: item.from, ref: item.ref)
+            }
+        } else {
+            handle = { item, node in
+                let request = BoxedTransit<M>.take(&item.payload)
+                node?.arrivedRequest(request, to: item.target, from: item.from, ref: item.ref)
+            }
+        }
     }
 
     /// Whether a value of type `V` is stored inline (else boxed).
@@ -102,19 +133,24 @@ struct Transit {
         return payload
     }
 
-    /// The reply to request `ref` of `caller`. Inlinable for the same reason as a message.
+    /// The reply to request `ref` of `caller`; `released` when the replier's loop dropped the request's
+    /// monitor (`releasedReply`). Inlinable for the same reason as a message.
     @inlinable
-    init<R: Sendable>(replyTo caller: PID, from: PID, ref: Ref, _ value: consuming R) {
-        self.init(.reply, to: caller, from: from, ref: ref)
+    init<R: Sendable>(replyTo caller: PID, from: PID, ref: Ref, _ value: consuming R, released: Bool = false) {
+        self.init(released ? .releasedReply : .reply, to: caller, from: from, ref: ref)
         if store(value) {
             handle = { item, node in
                 let reply = InlineTransit<R>.take(&item.payload)
-                _ = node?.deliverReply(item.ref, to: item.target, reply)  // a late one is counted there
+                guard let node else { return }
+                if item.kind == .releasedReply { node.watchReleased(item.ref, of: item.target, by: item.from) }
+                _ = node.deliverReply(item.ref, to: item.target, reply)  // a late one is counted there
             }
         } else {
             handle = { item, node in
                 let reply = BoxedTransit<R>.take(&item.payload)
-                _ = node?.deliverReply(item.ref, to: item.target, reply)
+                guard let node else { return }
+                if item.kind == .releasedReply { node.watchReleased(item.ref, of: item.target, by: item.from) }
+                _ = node.deliverReply(item.ref, to: item.target, reply)
             }
         }
     }

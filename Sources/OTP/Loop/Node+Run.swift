@@ -95,7 +95,7 @@ extension Node {
             // thread or loop, or a socket, handled at once): the spin goes on.
             if !scheduler.runQueue.isEmpty || scheduler.drains != drains || pollTransit() {
                 lastWork = clock.now
-            } else if group != nil && spinOnChannels() {
+            } else if groupRef != nil && spinOnChannels() {
                 lastWork = clock.now
             } else if clock.now - lastWork >= spin {
                 guard stopPolling() else { continue }  // something arrived as it stopped: spin on

@@ -35,6 +35,9 @@ public final class Node: @unchecked Sendable {
     public let number: UInt32
     /// The group this node is a loop of (`NodeGroup`), or nil for a node of its own.
     @usableFromInline let group: GroupCore?
+    /// `group`, unretained: what the paths between loops use (`withGroup`), so that they never touch the
+    /// reference count of an object every loop's thread shares.
+    @usableFromInline let groupRef: Unmanaged<GroupCore>?
     /// This loop's index in its `NodeGroup` (0 for a node of its own).
     public let loopIndex: Int
     /// Items for and from the other loops of the group (`Group/`).
@@ -125,6 +128,7 @@ public final class Node: @unchecked Sendable {
         self.configuration = configuration
         self.number = group.map { $0.base + UInt32(loopIndex) } ?? NodeNumbers.next()
         self.group = group
+        self.groupRef = group.map { Unmanaged.passUnretained($0) }
         self.loopIndex = loopIndex
         if let group { transit.dirty = Array(repeating: false, count: group.count) }
         self.table = ProcessTable(node: number)

@@ -83,7 +83,7 @@ struct LoadMark: Equatable {
 ///
 /// Thread: written by its loop once per iteration (relaxed stores), read by any thread (relaxed loads): the
 /// fields may come from two neighbouring iterations, which a load figure tolerates.
-final class LoadCell: Sendable {
+struct LoadCell: ~Copyable {
     let processes = Atomic<Int>(0)
     let runQueue = Atomic<Int>(0)
     let delivered = Atomic<UInt64>(0)

@@ -42,9 +42,9 @@ extension Node {
     /// A loop of a group publishes its load for the others (placement, `NodeGroup.loads()`): once per loop
     /// iteration, and after each step of the manual driver. Relaxed stores, no clock read.
     func publishLoad() {
-        guard let group else { return }
+        guard groupRef != nil else { return }
         meter.roll(now: currentTime, delivered: counters.delivered)
-        group.loads[loopIndex].publish(processes: table.count, runQueue: scheduler.runQueue.count,
-                                       delivered: counters.delivered, meter: meter)
+        let (processes, queued, delivered, meter) = (table.count, scheduler.runQueue.count, counters.delivered, meter)
+        withGroup { $0.loads[loopIndex].publish(processes: processes, runQueue: queued, delivered: delivered, meter: meter) }
     }
 }

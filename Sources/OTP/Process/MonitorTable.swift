@@ -37,6 +37,9 @@ struct MonitorTable {
         /// Its reply comes as a term through the node's distribution (a call to this node's own
         /// `{Name, node()}`): removing it tells the distribution, as for a remote target.
         var awaitsTerm = false
+        /// Its target is a process of another loop whose loop dropped this monitor as it replied
+        /// (`Transit.Kind.releasedReply`): removing it tells nobody.
+        var releasedElsewhere = false
         var watcherPrev = MonitorTable.none
         var watcherNext = MonitorTable.none
         var targetPrev = MonitorTable.none
@@ -176,6 +179,7 @@ struct MonitorTable {
         let index = take()
         entries[index].watcher = watcher
         entries[index].awaitingReply = awaitingReply
+        entries[index].releasedElsewhere = false
         entries[index].mark = mark
         entries[index].watcherNext = watching
         if watching != Self.none { entries[Int(watching)].watcherPrev = UInt32(index) }
@@ -190,6 +194,9 @@ struct MonitorTable {
     /// Records a remote target (a process of another node) without linking the entry into any list: the
     /// node's `Distribution` tracks it and ends it.
     mutating func setRemoteTarget(_ slot: Int, _ target: PID) { entries[slot].target = target }
+
+    /// Monitor `slot`'s target loop dropped it (`Entry.releasedElsewhere`).
+    mutating func markReleasedElsewhere(_ slot: Int) { entries[slot].releasedElsewhere = true }
 
     mutating func attach(_ slot: Int, to target: PID, watchedBy: inout UInt32) {
         entries[slot].target = target

@@ -114,7 +114,7 @@ extension Node {
     @inline(never)
     func monitorRemovedElsewhere(_ entry: MonitorTable.Entry, slot: Int) {
         if entry.target.isRemote || entry.awaitsTerm { distribution?.monitorRemoved(monitors.ref(ofSlot: slot)) }
-        if isSibling(entry.target) {
+        if isSibling(entry.target) && !entry.releasedElsewhere {
             signalSibling(.demonitor, to: entry.target, from: entry.watcher, ref: monitors.ref(ofSlot: slot))
         }
     }

@@ -164,6 +164,64 @@ struct NodeGroupTests {
         #expect(group.loop(1).siblingWatchCount == 0)
     }
 
+    @Test("A call's monitor: set up by its request, dropped with the server's own reply; a reply from another process leaves it to the caller's demonitor")
+    func callMonitorAcrossLoops() throws {
+        let group = makeGroup(loops: 3)
+        let server = try group.loop(1).start(Counter.self, 0)
+        // A server that hands its callers to a worker on a third loop, which replies in its place.
+        let worker = try group.loop(2).spawn(of: Caller<Int>.self) { _ in
+            .receive { envelope, _ in
+                if case .message(let caller) = envelope { group.loop(2).reply(to: caller, 7) }
+                return .same
+            }
+        }
+        let delegator = try group.loop(1).start(Delegator(worker: worker))
+        let results = Log<String>()
+        try group.loop(0).spawn(of: Never.self) { process in
+            try process.call(server, .add(1)) { first, process in
+                results.append("server \(try first.get())")
+                return try process.call(delegator, .get) { second, _ in
+                    results.append("worker \(try second.get())")
+                    return .receive(timeout: .zero, after: { _ in .exit(.normal) }) { envelope, _ in
+                        results.append("unexpected \(envelope)")  // no DOWN may follow either reply
+                        return .exit(.normal)
+                    }
+                }
+            }
+        }
+        group.runUntilIdle()
+        #expect(results.entries == ["server 1", "worker 7"])
+        // Both monitors are gone on the servers' loop: the first with the server's reply, the second by the
+        // caller's demonitor once the worker's reply came.
+        #expect(group.loop(1).siblingWatchCount == 0)
+        #expect(group.loop(0).statistics.monitors == 0)
+        // What a call costs between two loops: its request, and the reply that drops its monitor.
+        let shipped = (group.loop(0).transit.shipped, group.loop(1).transit.shipped)
+        try group.loop(0).spawn(of: Never.self) { process in
+            try process.call(server, .get) { _, _ in .exit(.normal) }
+        }
+        group.runUntilIdle()
+        #expect(group.loop(0).transit.shipped - shipped.0 == 1 && group.loop(1).transit.shipped - shipped.1 == 1)
+        #expect(group.loop(1).siblingWatchCount == 0 && group.loop(0).statistics.monitors == 0)
+    }
+
+    @Test("A request whose reply was delivered gets no DOWN when its server then dies, on one loop as across two")
+    func sendRequestMonitorAcrossLoops() throws {
+        for loops in [1, 2] {
+            let group = makeGroup(loops: loops)
+            let server = try group.loop(loops - 1).start(Counter.self, 0)
+            let log = Log<Envelope<Int>>()
+            let caller = try spawnCollector(group.loop(0), into: log)
+            let id = try group.loop(0).beginCall(from: caller.pid, to: server, .stopWith(.custom("bye"), reply: true),
+                                                 deferNoProcess: true).get()
+            group.runUntilIdle()
+            #expect(log.entries == [.reply(id.ref)], "\(loops) loop(s)")
+            let watches = group.loops.map(\.siblingWatchCount)
+            #expect(watches == Array(repeating: 0, count: loops))  // the server's reply dropped its monitor
+            group.close()
+        }
+    }
+
     @Test("A call to another loop times out on the caller's clock; the late reply is counted, not delivered")
     func callTimeoutAcrossLoops() throws {
         let group = makeGroup()
@@ -448,5 +506,21 @@ struct NodeGroupSupervisionTests {
         group.runUntilIdle()
         #expect(log.entries == ["init failed: error(SupervisorError: child x failed to start: already started as \(holder.pid))"])
         #expect(group.loop(0).statistics.monitors == 0 && group.loop(1).siblingWatchCount == 0)
+    }
+}
+
+/// Hands each caller to `worker`, which replies in its place (`Node.reply(to:_:)` from another process).
+struct Delegator: GenServer, Sendable {
+    enum Call: Sendable { case get }
+    typealias Cast = Never
+    typealias Info = Never
+    typealias Reply = Int
+    let worker: Address<Caller<Int>>
+
+    mutating func handleCall(_ request: Call, from caller: Caller<Int>, _ server: ServerContext<Delegator>) throws
+        -> ServerResult<Delegator>
+    {
+        try server.node.send(caller, to: worker)
+        return .noReply
     }
 }
