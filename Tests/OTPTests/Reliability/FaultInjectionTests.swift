@@ -15,11 +15,22 @@ struct FaultInjectionTests {
 
     @Test("invariants hold under random faults", arguments: seeds)
     func invariantsHold(seed: UInt64) {
+        run(seed: seed, loops: 1)
+    }
+
+    /// The same faults over a group of three loops: workers, sinks and clients spread over the loops, so
+    /// calls, casts, sends, monitors, links, exit signals and supervision cross loops. Also checked: each
+    /// sender's messages handled in send order, and no watch a loop keeps for another outliving its ends.
+    @Test("invariants hold under random faults, across three loops", arguments: seeds.prefix(24))
+    func invariantsHoldAcrossLoops(seed: UInt64) {
+        run(seed: seed, loops: 3)
+    }
+
+    func run(seed: UInt64, loops: Int) {
         // Even seeds: a storm-proof supervisor; odd seeds: one that gives up (its children go with it).
         let intensity = seed % 2 == 0 ? RestartIntensity(maxRestarts: 1_000, period: .seconds(1))
                                       : RestartIntensity(maxRestarts: 5, period: .seconds(1))
-        let world = FaultWorld(seed: seed, intensity: intensity)
-        let node = world.node
+        let world = FaultWorld(seed: seed, intensity: intensity, loops: loops)
         for step in 0..<400 {
             world.step()
             let dangling = world.danglingReferences()
@@ -28,22 +39,31 @@ struct FaultInjectionTests {
         }
         // Half the runs let every call finish before closing; the other half close in the middle of traffic.
         let drained = seed % 4 < 2
-        if drained { node.advance(by: 1_000) }
+        if drained { world.settle(1_000) }
         #expect(world.danglingReferences() == [])
         let ledger = world.ledger
+        let crossRefusals = Int(world.statistics.refusedMailboxFull) - ledger.refusalsAtOnce
         if drained {
-            let alive = Set(node.processes())
-            #expect(ledger.violations(alive: alive.contains) == [], "seed \(seed)")
+            let alive = Set(world.processes())
+            #expect(ledger.violations(alive: alive.contains, crossRefusals: crossRefusals) == [], "seed \(seed)")
         }
-        let pending = node.statistics
-        #expect(node.close() == 0)
+        let pending = world.statistics
+        #expect(world.close() == 0)
         // Closed: nothing is alive, so every call has ended or was abandoned by a caller that died.
-        if !drained { #expect(ledger.violations(alive: { _ in false }) == [], "seed \(seed)") }
-        let after = node.statistics
+        if !drained {
+            #expect(ledger.violations(alive: { _ in false }, crossRefusals: crossRefusals) == [], "seed \(seed)")
+        }
+        let after = world.statistics
         #expect(after.live == 0 && after.pendingTimers == 0 && after.monitors == 0 && after.registeredNames == 0
                 && after.runQueueLength == 0, "seed \(seed): \(after)")
-        if !drained { FaultTotals.shared.closedWith(pending) }
+        #expect(world.nodes.allSatisfy { $0.siblingWatchCount == 0 }, "seed \(seed)")
         #expect(ledger.calls.count > 20 && ledger.sends.count > 50 && ledger.deaths.count > 5, "seed \(seed) exercised too little")
+        if loops > 1 {
+            let across = ledger.sends.values.filter { if case .shipped = $0 { return true } else { return false } }.count
+            #expect(across > 20, "seed \(seed): only \(across) messages crossed loops")
+            return
+        }
+        if !drained { FaultTotals.shared.closedWith(pending) }
         FaultTotals.shared.add(ledger, steps: 400)
     }
 }

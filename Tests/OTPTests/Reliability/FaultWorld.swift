@@ -7,7 +7,12 @@ import Foundation
 /// get, and a driver that kills and signals processes at random times and advances the manual clock.
 /// Everything that happens to a call or a message is written to a `FaultLedger`, checked at the end.
 final class FaultWorld {
-    let node: Node
+    /// The loops: one node, or the loops of `group`.
+    let nodes: [Node]
+    /// With `loops` above 1: the group, on the manual clock, stepped in an order chosen from the seed.
+    let group: NodeGroup?
+    /// The supervisor's node (loop 0 of a group).
+    var node: Node { nodes[0] }
     let ledger = FaultLedger()
     var rng: SplitMix64
     let workers = ["w0", "w1", "w2", "w3"]
@@ -16,11 +21,22 @@ final class FaultWorld {
     private var sinks: [PID] = []
     private var observer: PID!
 
-    /// `realLoop`: a libuv node on the system clock instead of the manual one.
-    init(seed: UInt64, intensity: RestartIntensity, realLoop: Bool = false) {
+    /// `realLoop`: a libuv node on the system clock instead of the manual one. `loops`: a group of that many
+    /// loops (manual clock), with the workers, sinks and clients spread over them, so calls, casts, sends,
+    /// monitors, links and exit signals cross loops.
+    init(seed: UInt64, intensity: RestartIntensity, realLoop: Bool = false, loops: Int = 1) {
         rng = SplitMix64(seed: seed)
-        node = Node(configuration: NodeConfiguration(clock: realLoop ? .system : .manual, defaultMailboxCapacity: 16,
-                                                     report: { _ in }, logger: quietLogger))
+        let configuration = NodeConfiguration(clock: realLoop ? .system : .manual, defaultMailboxCapacity: 16,
+                                              report: { _ in }, logger: quietLogger)
+        if loops > 1 {
+            let group = NodeGroup(loops: loops, configuration: configuration, seed: seed)
+            self.group = group
+            nodes = group.loops
+        } else {
+            group = nil
+            nodes = [Node(configuration: configuration)]
+        }
+        let node = nodes[0]
         let ledger = self.ledger
         observer = try! node.spawn(of: Never.self) { _ in
             .receive { envelope, _ in
@@ -29,10 +45,25 @@ final class FaultWorld {
             }
         }.pid
         let children = workers.indices.map { index in
-            ChildSpec.server(workers[index], Flaky.self, Flaky.Argument(ledger: ledger, seed: seed &* 31 &+ UInt64(index)),
-                             name: workers[index], shutdown: .timeout(.milliseconds(50)))
+            let child = ChildSpec.server(workers[index], Flaky.self,
+                                         Flaky.Argument(ledger: ledger, seed: seed &* 31 &+ UInt64(index)),
+                                         name: workers[index], shutdown: .timeout(.milliseconds(50)))
+            return loops > 1 ? child.onLoop(index % loops) : child
         }
-        supervisor = try! node.start(Supervisor.self, SupervisorSpec(intensity: intensity, children: children))
+        if let group {
+            // A supervisor with children on other loops starts asynchronously: from process code, driven here.
+            let started = Log<ServerRef<Supervisor>>()
+            try! node.spawn(of: Never.self) { process in
+                try process.startServer(Supervisor.self, SupervisorSpec(intensity: intensity, children: children)) { result, _ in
+                    started.append(try result.get().server)
+                    return .exit(.normal)
+                }
+            }
+            group.runUntilIdle()
+            supervisor = started.entries.first!
+        } else {
+            supervisor = try! node.start(Supervisor.self, SupervisorSpec(intensity: intensity, children: children))
+        }
         _ = node.monitor(supervisor.pid!, by: observer)
         for _ in 0..<3 { addSink() }
         for _ in 0..<6 { addClient() }
@@ -40,11 +71,24 @@ final class FaultWorld {
 
     private func watch(_ pid: PID) { _ = node.monitor(pid, by: observer) }
 
+    /// The loop `pid` lives on.
+    func loop(of pid: PID) -> Node { group?.loop(of: pid) ?? node }
+
+    /// Whether `pid` is alive, on whichever loop it lives.
+    func isAlive(_ pid: PID) -> Bool { loop(of: pid).isAlive(pid) }
+
+    /// The loop the next sink or client goes to: in turn.
+    private var nextLoop = 0
+    private func placeNext() -> Node {
+        nextLoop += 1
+        return nodes[nextLoop % nodes.count]
+    }
+
     private func addSink() {
         let ledger = self.ledger
-        let pid = try! node.spawn(of: Payload.self, options: SpawnOptions(mailboxCapacity: 4)) { process in
+        let pid = try! placeNext().spawn(of: Payload.self, options: SpawnOptions(mailboxCapacity: 4)) { process in
             .receive { envelope, process in
-                if case .message(let payload) = envelope { ledger.handled(payload.id, by: process.pid) }
+                if case .message(let payload) = envelope { ledger.handled(payload.id, by: process.pid, from: payload.sender) }
                 return .same
             }
         }.pid
@@ -53,16 +97,51 @@ final class FaultWorld {
     }
 
     private func addClient() {
-        let pid = Client.spawn(node, ledger: ledger, sinks: sinks, workers: workers, seed: rng.next())
+        let pid = Client.spawn(placeNext(), ledger: ledger, sinks: sinks, workers: workers, seed: rng.next())
         watch(pid)
         clients.append(pid)
     }
 
     /// One random event (`inject`), then, on the manual clock, the node runs until idle.
     func step() {
+        if let group {
+            if let pause = inject() { group.advance(by: pause) }
+            group.runUntilIdle()
+            return
+        }
         if let pause = inject() { node.advance(by: pause) }
         node.runUntilIdle()
     }
+
+    /// Lets `milliseconds` pass, then runs until idle (every loop of a group).
+    func settle(_ milliseconds: UInt64) {
+        if let group { group.advance(by: milliseconds) } else { node.advance(by: milliseconds) }
+    }
+
+    /// Closes the node or every loop; returns what `Node.close()` returns (0 when every handle closed).
+    func close() -> Int32 {
+        guard let group else { return node.close() }
+        group.close()
+        return 0
+    }
+
+    /// The statistics of every loop, added up.
+    var statistics: NodeStatistics {
+        var total = NodeStatistics()
+        for node in nodes {
+            let s = node.statistics
+            total.live += s.live
+            total.pendingTimers += s.pendingTimers
+            total.monitors += s.monitors
+            total.registeredNames += s.registeredNames
+            total.runQueueLength += s.runQueueLength
+            total.refusedMailboxFull += s.refusedMailboxFull
+        }
+        return total
+    }
+
+    /// Every live process, on every loop.
+    func processes() -> [PID] { nodes.flatMap { $0.processes() } }
 
     /// One random event: client work (most often), a kill, an exit signal, a respawn, or a pause (returned:
     /// how long time should pass). Loop thread only.
@@ -71,7 +150,7 @@ final class FaultWorld {
         switch roll {
         case 0..<55:
             let client = clients.randomElement(using: &rng)!
-            try? node.send(Client.Message.go(Int.random(in: 1...4, using: &rng)), to: client)
+            try? loop(of: client).send(Client.Message.go(Int.random(in: 1...4, using: &rng)), to: client)
         case 55..<65:
             victimWorker().map { node.exit($0, reason: .kill) }
         case 65..<70:
@@ -82,8 +161,8 @@ final class FaultWorld {
         case 75..<95:
             return UInt64.random(in: 1...60, using: &rng)
         default:
-            clients.removeAll { !node.isAlive($0) }
-            sinks.removeAll { !node.isAlive($0) }
+            clients.removeAll { !isAlive($0) }
+            sinks.removeAll { !isAlive($0) }
             if sinks.count < 3 { addSink() }
             if clients.count < 6 { addClient() }
         }
@@ -98,21 +177,30 @@ final class FaultWorld {
     /// process. Empty when the runtime cleaned up after every exit.
     func danglingReferences() -> [String] {
         var problems: [String] = []
-        let live = Set(node.processes())
-        for pid in live {
-            guard let extras = node.core(pid)?.extras else { continue }
-            for linked in extras.links where !live.contains(linked) {
-                problems.append("\(pid) is still linked to dead \(linked)")
+        let live = Set(processes())
+        for node in nodes {
+            for pid in node.processes() {
+                guard let extras = node.core(pid)?.extras else { continue }
+                for linked in extras.links where !live.contains(linked) {
+                    problems.append("\(pid) is still linked to dead \(linked)")
+                }
             }
-        }
-        let table = node.monitors
-        for slot in 0..<table.highWater where table.entries[slot].inUse {
-            let entry = table.entries[slot]
-            if !live.contains(entry.watcher) {
-                problems.append("monitor/request slot \(slot) of dead watcher \(entry.watcher)")
+            let table = node.monitors
+            for slot in 0..<table.highWater where table.entries[slot].inUse {
+                let entry = table.entries[slot]
+                if !live.contains(entry.watcher) {
+                    problems.append("monitor/request slot \(slot) of dead watcher \(entry.watcher)")
+                }
+                // A monitor on a process of another loop is attached to nothing here: its target's loop holds it.
+                if (entry.attached || node.isSibling(entry.target)) && !live.contains(entry.target) {
+                    problems.append("monitor/request slot \(slot) on dead target \(entry.target)")
+                }
             }
-            if entry.attached && !live.contains(entry.target) {
-                problems.append("monitor/request slot \(slot) attached to dead target \(entry.target)")
+            // The monitors processes of other loops hold on this loop's processes.
+            for (target, watches) in node.transit.watchers {
+                for watch in watches where !live.contains(target) || !live.contains(watch.watcher) {
+                    problems.append("watch of \(watch.watcher) on \(target) outlived one of them")
+                }
             }
         }
         for name in node.registered() where !live.contains(node.whereis(name)!) {
@@ -123,15 +211,24 @@ final class FaultWorld {
 }
 
 /// A message with an identity, so that its fate can be traced.
-struct Payload: Sendable { let id: Int }
+struct Payload: Sendable {
+    let id: Int
+    let sender: PID
+}
 
 /// Every call, message and death of a fault run, in order.
 final class FaultLedger: @unchecked Sendable {
-    enum Claim: Equatable { case delivered(PID), dropped, refused, inconsistent }
+    /// What the sender knows of a message when its send returns: for a sink of its own loop, whether it was
+    /// delivered, dropped at a dead pid or refused; for one of another loop, only that it left (`shipped`):
+    /// that loop delivers it, drops it or reports a refusal when it arrives.
+    enum Claim: Equatable { case delivered(PID), dropped, refused, inconsistent, shipped(PID) }
 
     private(set) var calls: [Int: (caller: PID, outcomes: [String])] = [:]
     private(set) var sends: [Int: Claim] = [:]
     private(set) var handled: [Int: [PID]] = [:]
+    /// Message ids each sink handled from each sender, in the order it handled them.
+    private(set) var handledInOrder: [Pair: [Int]] = [:]
+    struct Pair: Hashable { let sender: PID, sink: PID }
     private(set) var deaths: Set<PID> = []
     private(set) var castsRefused = 0
     private(set) var crashes = 0
@@ -149,15 +246,27 @@ final class FaultLedger: @unchecked Sendable {
     func sent(_ id: Int, _ claim: Claim) {
         sends[id] = claim
     }
-    func handled(_ id: Int, by pid: PID) { handled[id, default: []].append(pid) }
+    func handled(_ id: Int, by pid: PID, from sender: PID) {
+        handled[id, default: []].append(pid)
+        handledInOrder[Pair(sender: sender, sink: pid), default: []].append(id)
+    }
     func died(_ pid: PID) { deaths.insert(pid) }
-    func castRefused() { castsRefused += 1 }
+    func castRefused() {
+        castsRefused += 1
+        refusedAtOnce()
+    }
+    /// Refusals the sender was told of when it sent (counted by its loop as it refused).
+    private(set) var refusalsAtOnce = 0
+    func refusedAtOnce() { refusalsAtOnce += 1 }
     func crashed() { crashes += 1 }
 
     /// Broken promises: calls without exactly one outcome (unless their caller died waiting), messages
-    /// handled twice or without a delivery, delivered messages lost by a process that is still alive.
+    /// handled twice or without a delivery, delivered messages lost by a process that is still alive,
+    /// messages from one sender handled out of send order; and, for messages to another loop, more of them
+    /// unhandled by live sinks than refusals were reported (`crossRefusals`: the refusals the sending loops
+    /// counted beyond those the senders were told of at once, which also covers casts refused on arrival).
     /// `alive`: the processes still alive (none once the node is closed).
-    func violations(alive: (PID) -> Bool) -> [String] {
+    func violations(alive: (PID) -> Bool, crossRefusals: Int = 0) -> [String] {
         var problems: [String] = []
         for (id, call) in calls {
             if call.outcomes.count > 1 { problems.append("call \(id) ended \(call.outcomes.count) times: \(call.outcomes)") }
@@ -169,13 +278,22 @@ final class FaultLedger: @unchecked Sendable {
         for (id, receivers) in handled {
             if receivers.count > 1 { problems.append("message \(id) handled \(receivers.count) times") }
             if case .delivered(let target) = sends[id], receivers == [target] { continue }
+            if case .shipped(let target) = sends[id], receivers == [target] { continue }
             problems.append("message \(id) handled by \(receivers) but claimed \(String(describing: sends[id]))")
         }
+        var unhandledAcross = 0
         for (id, claim) in sends {
             if claim == .inconsistent { problems.append("message \(id): the node's counters did not move by exactly one") }
             if case .delivered(let target) = claim, handled[id] == nil, alive(target) {
                 problems.append("message \(id) delivered to \(target), which is alive and never handled it")
             }
+            if case .shipped(let target) = claim, handled[id] == nil, alive(target) { unhandledAcross += 1 }
+        }
+        if unhandledAcross > crossRefusals {
+            problems.append("\(unhandledAcross) messages to live sinks of other loops never handled, \(crossRefusals) refusals reported")
+        }
+        for (pair, ids) in handledInOrder where ids != ids.sorted() {
+            problems.append("\(pair.sink) handled \(pair.sender)'s messages out of order: \(ids)")
         }
         return problems
     }
@@ -308,9 +426,20 @@ enum Client {
     private static func send(to sink: PID, _ process: ProcessContext<Message>, ledger: FaultLedger) {
         let node = process.currentNode
         let id = ledger.newID()
+        if node.isSibling(sink) {
+            // To another loop: it leaves now; that loop delivers, drops or reports it as it arrives.
+            do throws(ProcessError) {
+                try process.send(Payload(id: id, sender: process.pid), to: sink)
+                ledger.sent(id, .shipped(sink))
+            } catch {
+                ledger.sent(id, .refused)
+                ledger.refusedAtOnce()
+            }
+            return
+        }
         let before = node.statistics
         do throws(ProcessError) {
-            try process.send(Payload(id: id), to: sink)
+            try process.send(Payload(id: id, sender: process.pid), to: sink)
             let after = node.statistics
             let delivered = after.delivered - before.delivered
             let dropped = after.droppedToDeadProcesses - before.droppedToDeadProcesses
@@ -319,6 +448,7 @@ enum Client {
         } catch {
             let refused = node.statistics.refusedMailboxFull - before.refusedMailboxFull
             ledger.sent(id, refused == 1 ? .refused : .inconsistent)
+            ledger.refusedAtOnce()
         }
     }
 }
