@@ -32,10 +32,11 @@ extension Node {
     /// Queues `item` for the loop of its target. Returns false when the channel and its overflow are full.
     @usableFromInline
     func ship(_ item: consuming Transit) -> Bool {
+        let target = item.target
         var parcel: Transit? = consume item  // a closure cannot consume what it captures, but it can take it out
-        let destination = withGroup { $0.loop(of: parcel.unsafelyUnwrapped.target)! }
+        let destination = withGroup { $0.loop(of: target)! }
         let pushed = withGroup { group in
-            group.withChannel(from: loopIndex, to: destination) { $0.push(parcel.take().unsafelyUnwrapped) }
+            group.withChannel(from: loopIndex, to: destination) { $0.push(parcel.take()!) }  // moved, not copied
         }
         guard pushed else { return false }
         transit.shipped &+= 1
@@ -105,7 +106,8 @@ extension Node {
     /// (`noproc`) when it is not alive.
     @usableFromInline
     func watch(_ target: PID, by watcher: PID, ref: Ref) {
-        guard let process = core(target), process.status != .terminated, process.status != .stopping else {
+        // Borrowed: no reference counting on the process for a look at its status.
+        guard withProcess(target, { $0.status != .terminated && $0.status != .stopping }) == true else {
             return signalSibling(.down, to: watcher, from: target, ref: ref, reason: .noproc)
         }
         transit.watchers[target, default: []].insert(TransitState.Watch(watcher: watcher, ref: ref))
