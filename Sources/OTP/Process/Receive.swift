@@ -139,8 +139,7 @@ struct ClosureBehavior<Message>: ProcessBehavior {
     @inlinable
     func accepts(_ envelope: borrowing Envelope<Message>) -> Bool {
         if awaited != 0 { return envelope.isResponse(to: Ref(rawValue: awaited)) }
-        guard let pattern else { return true }  // tested before the envelope is touched
-        return pattern(envelope)
+        return pattern?(envelope) ?? true
     }
 
     @inlinable
