@@ -78,6 +78,9 @@ final class GroupCore: @unchecked Sendable {
     /// Loop `index` (a strong reference: for the cold paths).
     func node(_ index: Int) -> Node { nodes[index].unsafelyUnwrapped.takeUnretainedValue() }
 
+    /// The loop `pid` lives on. - Precondition: `pid` is a process of this group.
+    func node(of pid: PID) -> Node { node(loop(of: pid)!) }
+
     /// Lends loop `index` to `body` without retaining it (the paths between loops).
     @inline(__always)
     func withNode<R>(_ index: Int, _ body: (Node) -> R) -> R {

@@ -41,3 +41,31 @@ extension NodeGroup {
     /// The pid registered as `name` in the group, if any. Thread: any (the group's name table).
     public func whereis(_ name: String) -> PID? { core.names[name] }
 }
+
+// MARK: The group in a cluster
+
+extension NodeGroup {
+    /// Joins the cluster as one Erlang node, `options.name`: loop 0 runs the distribution (listener, EPMD,
+    /// connections), and the processes of every loop are reachable from other nodes and reach them
+    /// (`docs/distribution.md`, "A group in a cluster"). Returns once EPMD has registered the node.
+    /// - Throws: `DistributionError` (as `Node.startDistribution`).
+    public func startDistribution(_ options: DistributionOptions) async throws {
+        try await loops[0].startDistribution(options)
+    }
+
+    /// Leaves the cluster (`Node.stopDistribution` on loop 0). Thread-safe.
+    public func stopDistribution() {
+        loops[0].execute { $0.stopDistribution() }
+    }
+
+    /// Connects to `peer` (Erlang's `net_kernel:connect_node/1`, on loop 0, which holds the connections);
+    /// returns whether the connection is up.
+    public func connect(to peer: String) async throws -> Bool {
+        try await loops[0].connect(to: peer)
+    }
+
+    /// The nodes connected now (Erlang's `nodes()`), sorted, as loop 0 sees them.
+    public func connectedNodes() async throws -> [String] {
+        try await loops[0].perform { $0.connectedNodes() }
+    }
+}

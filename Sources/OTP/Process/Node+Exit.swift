@@ -35,7 +35,13 @@ extension Node {
     func signal(_ target: PID, from: PID?, reason: ExitReason, viaLink: Bool) {
         guard let process = core(target) else {
             // Not a local process: a remote one gets the signal over its connection.
-            if target.isRemote { distribution?.exitSignal(to: target, from: from, reason: reason, viaLink: viaLink) }
+            if target.isRemote {
+                if let distribution {
+                    distribution.exitSignal(to: target, from: from, reason: reason, viaLink: viaLink)
+                } else if clustersThroughLoop0 {
+                    viaClusterLoop { $0.exitSignal(to: target, from: from, reason: reason, viaLink: viaLink) }
+                }
+            }
             if isSibling(target) {
                 signalSibling(viaLink ? .linkExit : .exit, to: target, from: from ?? itself, reason: reason)
             }
@@ -126,6 +132,9 @@ extension Node {
             }
         }
         if let distribution, distribution.hasIncomingMonitors { distribution.processExited(pid, reason: reason) }
+        if !cluster.watchedRemotely.isEmpty, cluster.watchedRemotely.remove(pid) != nil {
+            viaClusterLoop { $0.processExited(pid, reason: reason) }  // watched from another node: loop 0 tells it
+        }
         if !transit.watchers.isEmpty { siblingWatchedExited(pid, reason: reason) }
         process.extras = nil
     }

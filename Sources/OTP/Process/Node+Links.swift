@@ -18,8 +18,14 @@ extension Node {
         }
         guard let second = core(b), second.status != .terminated else {
             if b.isRemote {
-                guard let distribution else { return signal(a, from: b, reason: .noconnection, viaLink: true) }
-                if !first.relations.links.contains(b) { distribution.link(a, b) }
+                if let distribution {
+                    if !first.relations.links.contains(b) { distribution.link(a, b) }
+                } else if clustersThroughLoop0 {
+                    // Linked here at once; loop 0 tells the other node (or signals noconnection back).
+                    if first.relations.links.insert(b).inserted { viaClusterLoop { $0.link(a, b) } }
+                } else {
+                    signal(a, from: b, reason: .noconnection, viaLink: true)
+                }
                 return
             }
             if isSibling(b) {
@@ -40,7 +46,9 @@ extension Node {
         core(a)?.extras?.links.remove(b)
         guard let second = core(b) else {
             // Not a local process: a remote one is told over its connection (UNLINK_ID).
-            if b.isRemote { distribution?.unlink(a, b) }
+            if b.isRemote {
+                if let distribution { distribution.unlink(a, b) } else if clustersThroughLoop0 { viaClusterLoop { $0.unlink(a, b) } }
+            }
             if isSibling(b) { signalSibling(.unlink, to: b, from: a) }
             return
         }

@@ -34,12 +34,17 @@ extension Node {
     @usableFromInline @inline(never)
     func openMonitorElsewhere(_ target: PID, by watching: ProcessCore, awaitingReply: Bool) -> Ref {
         let watcher = watching.pid
-        if (target.isRemote && distribution != nil) || isSibling(target) {
+        if (target.isRemote && (distribution != nil || clustersThroughLoop0)) || isSibling(target) {
             let ref = monitors.insert(watcher: watcher, watching: &watching.watchingHead,
                                       awaitingReply: awaitingReply, mark: watching.mailboxMark)
             monitors.setRemoteTarget(monitors.slot(ref)!, target)
-            if let distribution, target.isRemote {
-                distribution.monitor(ref, watcher: watcher, target: target)
+            if target.isRemote {
+                let clusterRef = ClusterRef(loop: loopIndex, ref: ref)
+                if let distribution {
+                    distribution.monitor(clusterRef, watcher: watcher, target: target)
+                } else {
+                    viaClusterLoop { $0.monitor(clusterRef, watcher: watcher, target: target) }  // loop 0 holds it
+                }
             } else {
                 signalSibling(.monitor, to: target, from: watcher, ref: ref)
             }
@@ -113,7 +118,15 @@ extension Node {
     /// Out of line: the call path's close stays small.
     @inline(never)
     func monitorRemovedElsewhere(_ entry: MonitorTable.Entry, slot: Int) {
-        if entry.target.isRemote || entry.awaitsTerm { distribution?.monitorRemoved(monitors.ref(ofSlot: slot)) }
+        if entry.target.isRemote || entry.awaitsTerm {
+            let ref = ClusterRef(loop: loopIndex, ref: monitors.ref(ofSlot: slot))
+            if let distribution {
+                distribution.monitorRemoved(ref)
+            } else if clustersThroughLoop0 {
+                cluster.relayedReplies[ref.ref] = nil
+                viaClusterLoop { $0.monitorRemoved(ref) }
+            }
+        }
         if isSibling(entry.target) && !entry.releasedElsewhere {
             signalSibling(.demonitor, to: entry.target, from: entry.watcher, ref: monitors.ref(ofSlot: slot))
         }

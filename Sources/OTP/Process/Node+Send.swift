@@ -100,7 +100,8 @@ extension Node {
     func sendAcross<M>(_ message: M, to pid: PID) throws(ProcessError) {
         if pid.isRemote { return try sendRemote(message, to: pid) }
         if isSibling(pid) { return try sendToSibling(message, to: pid) }
-        guard distribution?.isStarted == true, let external = RemoteIdentities.shared.clusterIdentity(of: pid) else {
+        guard distribution?.isStarted == true || clustersThroughLoop0,
+              let external = RemoteIdentities.shared.clusterIdentity(of: pid) else {
             throw .otherNode(pid)
         }
         try sendRemote(message, to: PID.remote(.pid(external)))
@@ -108,12 +109,13 @@ extension Node {
 
     /// Encodes `message` and hands it to the connection of the pid's node.
     func sendRemote<M>(_ message: M, to pid: PID) throws(ProcessError) {
-        guard let distribution else { throw .noDistribution(pid) }
+        guard distribution != nil || clustersThroughLoop0, let (clusterName, _) = clusterEnrollment ?? distribution.map({ ($0.name, $0.creation) })
+        else { throw .noDistribution(pid) }
         // `{Name, node()}` (or a stand-in for one of this node's own pids): a local send, as in Erlang.
         switch pid.remoteIdentity {
-        case .name(let name, let node)? where node == distribution.name: return try send(message, to: name)
-        case .pid(let own)? where distribution.isOwn(own):
-            return try send(message, to: PID(node: number, index: own.id, serial: own.serial))
+        case .name(let name, let node)? where node == clusterName: return try send(message, to: name)
+        case .pid(let own)? where isOwnClusterPID(own) || distribution?.isOwn(own) == true:
+            return try send(message, to: ownPID(wireID: own.id, serial: own.serial))
         default: break
         }
         let term: Term
@@ -126,6 +128,12 @@ extension Node {
             throw .notTermEncodable(pid, reason: error.description)
         }
         let sender = scheduler.current.map { ProcessTable.borrow($0) { $0.pid } }
+        guard let distribution else {
+            // Through loop 0, which owns the connections: counted as sent (an unreachable node drops it there).
+            viaClusterLoop { _ = $0.send(term, from: sender, to: pid) }
+            counters.delivered &+= 1
+            return
+        }
         if distribution.send(term, from: sender, to: pid) {
             counters.delivered &+= 1
         } else {

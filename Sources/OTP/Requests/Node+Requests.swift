@@ -109,6 +109,7 @@ extension Node {
     @inlinable @inline(never)
     func replyElsewhere<R: Sendable>(_ ref: Ref, to caller: PID, _ value: R) -> Bool {
         if caller.isRemote, let distribution, distribution.reply(ref, value) { return true }
+        if caller.isRemote, distribution == nil, relayReply(ref, value) { return true }
         if isSibling(caller), replyToSibling(ref, to: caller, value) { return true }
         counters.ignoredReplies &+= 1
         return false

@@ -30,6 +30,12 @@ extension Distribution {
                 "node": "\(name)", "from": "\(from)", "alias": "\(alias)"])
         case .link(let from, let to):
             let local = pid(for: to), remote = pid(for: from)
+            if to.node == name, node.isSibling(local) {
+                // A process of another loop of this node: linked there, or `noproc` back from there.
+                links[peer, default: []].insert(LinkPair(local: local, remote: remote))
+                node.group!.node(of: local).execute { $0.remoteLinked(local, to: remote, as: to, from: from) }
+                return
+            }
             guard to.node == name, let process = node.core(local), process.status != .terminated else {
                 sendExit(.exit(from: to, to: from, reason: .atom("noproc")), on: connection)
                 return
@@ -38,7 +44,11 @@ extension Distribution {
             links[peer, default: []].insert(LinkPair(local: local, remote: remote))
         case .unlinkID(let id, let from, let to):
             let local = pid(for: to), remote = pid(for: from)
-            node.core(local)?.extras?.links.remove(remote)
+            if node.isSibling(local) {
+                node.group!.node(of: local).execute { $0.core(local)?.extras?.links.remove(remote) }
+            } else {
+                node.core(local)?.extras?.links.remove(remote)
+            }
             links[peer]?.remove(LinkPair(local: local, remote: remote))
             connection.send(ControlMessage.unlinkIDAck(id: id, from: to, to: from).control)
         case .unlinkIDAck:
@@ -69,6 +79,12 @@ extension Distribution {
 
     private func monitored(by watcher: ExternalPID, target: Term, ref: ExternalReference, on connection: NodeConnection) {
         if target == .atom("net_kernel") { return }  // always there while the connection is
+        if let local = localProcess(target), node.isSibling(local) {
+            // A process of another loop of this node: watched from there, which tells `processExited` here.
+            incomingMonitors[local, default: []].append(IncomingMonitor(ref: ref, watcher: watcher, target: target))
+            node.group!.node(of: local).execute { $0.watchedRemotely(local) }
+            return
+        }
         guard let local = localProcess(target), let process = node.core(local), process.status != .terminated else {
             sendExit(.monitorExit(target: target, to: watcher, ref: ref, reason: .atom("noproc")), on: connection)
             return
@@ -80,15 +96,19 @@ extension Distribution {
     private func localProcess(_ target: Term) -> PID? {
         switch target {
         case .pid(let p) where p.node == name: return pid(for: p)
-        case .atom(let n): return node.registry[n]
+        case .atom(let n): return node.registeredPID(n)
         default: return nil
         }
     }
 
-    /// The reply to request `ref`, a call this node made: decoded for its caller, or dropped and counted
-    /// when the call has ended (timed out, server down), as a late local reply.
-    func replyArrived(for ref: Ref, _ reply: Term) {
-        guard let deliverReply = awaitedReplies.removeValue(forKey: ref) else {
+    /// The reply to request `ref`, a call this node made: decoded for its caller (on the caller's loop), or
+    /// dropped and counted when the call has ended (timed out, server down), as a late local reply.
+    func replyArrived(for ref: ClusterRef, _ reply: Term) {
+        guard ref.loop == node.loopIndex else {
+            node.group?.node(ref.loop).execute { $0.relayedReplyArrived(ref.ref, reply) }
+            return
+        }
+        guard let deliverReply = awaitedReplies.removeValue(forKey: ref.ref) else {
             node.counters.ignoredReplies &+= 1
             return
         }
@@ -106,12 +126,11 @@ extension Distribution {
         guard isOwn(target) else {
             return dropped(message, to: "\(target)", reason: "a pid of another incarnation of this node")
         }
-        deliverTerm(message, to: PID(node: node.number, index: target.id, serial: target.serial), label: "\(target)",
-                    on: connection)
+        deliverTerm(message, to: node.ownPID(wireID: target.id, serial: target.serial), label: "\(target)", on: connection)
     }
 
     private func deliver(_ message: Term, from: ExternalPID, toName name: String, on connection: NodeConnection) {
-        guard let local = node.registry[name] else {
+        guard let local = node.registeredPID(name) else {
             if answerSystemService(name, message, from: from, on: connection) { return }
             return dropped(message, to: name, reason: "no process is registered under this name")
         }
@@ -119,6 +138,12 @@ extension Distribution {
     }
 
     private func deliverTerm(_ message: Term, to local: PID, label: String, on connection: NodeConnection) {
+        // A process of another loop of this node: decoded and delivered there, in arrival order (one job queue
+        // per loop); a full mailbox there drops the message with a warning (`Node.deliverRelayedTerm`).
+        if node.isSibling(local) {
+            node.group!.node(of: local).execute { $0.deliverRelayedTerm(message, to: local, label: label) }
+            return
+        }
         // A full mailbox holds back its own messages (`HeldMessages`); past the connection's bound the
         // connection stops reading, so the sender feels it as TCP backpressure, as an Erlang sender feels
         // a busy distribution port.
@@ -148,7 +173,7 @@ extension Distribution {
     }
 
     /// A message from another node that cannot be delivered is logged (with its target and why), never lost quietly.
-    private func dropped(_ message: Term, to target: String, reason: String) {
+    func dropped(_ message: Term, to target: String, reason: String) {
         node.configuration.logger.warning("message from another node dropped", metadata: [
             "node": "\(name)", "target": "\(LogText(target))", "reason": "\(LogText(reason, limit: 500))",
             "message": "\(message.description(limit: 200))"])

@@ -66,32 +66,38 @@ extension Distribution {
         }
     }
 
-    /// A local process starts monitoring a remote process or name (`ref` is already in the node's table).
-    func monitor(_ ref: Ref, watcher: PID, target: PID) {
+    /// A process of this node (of loop `ref.loop`) starts monitoring a remote process or name (`ref` is
+    /// already in that loop's table).
+    func monitor(_ ref: ClusterRef, watcher: PID, target: PID) {
         guard let (identity, connection) = route(target) else {
             outgoingMonitors[ref] = (watcher, target)
             fireOutgoingMonitor(ref, reason: .noconnection)
             return
         }
         outgoingMonitors[ref] = (watcher, target)
-        connection.send(ControlMessage.monitor(from: external(watcher), target: identity.term, ref: external(ref)).control)
+        connection.send(ControlMessage.monitor(from: external(watcher), target: identity.term,
+                                               ref: external(ref.ref, loop: ref.loop)).control)
     }
 
-    /// A local monitor on a remote target was removed (demonitor, the watcher's exit, a finished call).
-    func monitorRemoved(_ ref: Ref) {
-        awaitedReplies[ref] = nil
+    /// A monitor on a remote target was removed (demonitor, the watcher's exit, a finished call).
+    func monitorRemoved(_ ref: ClusterRef) {
+        if ref.loop == node.loopIndex { awaitedReplies[ref.ref] = nil }
         guard let monitor = outgoingMonitors.removeValue(forKey: ref),
               let identity = monitor.target.remoteIdentity, let connection = connections[identity.node] else { return }
-        connection.send(ControlMessage.demonitor(from: external(monitor.watcher), target: identity.term, ref: external(ref)).control)
+        connection.send(ControlMessage.demonitor(from: external(monitor.watcher), target: identity.term,
+                                                 ref: external(ref.ref, loop: ref.loop)).control)
     }
 
-    /// The remote target of monitor `ref` went down (or its node is unreachable): the watcher gets its `DOWN`.
-    func fireOutgoingMonitor(_ ref: Ref, reason: ExitReason) {
+    /// The remote target of monitor `ref` went down (or its node is unreachable): the watcher gets its `DOWN`,
+    /// on its own loop.
+    func fireOutgoingMonitor(_ ref: ClusterRef, reason: ExitReason) {
         guard let monitor = outgoingMonitors.removeValue(forKey: ref) else { return }
-        awaitedReplies[ref] = nil
-        guard let slot = node.monitors.slot(ref), node.monitors[slot].watcher == monitor.watcher else { return }
-        // A remote target's monitor is in no target list: nothing to detach.
-        node.monitorFired(slot, target: monitor.target, reason: reason) { _ in }
+        if ref.loop == node.loopIndex {
+            return node.remoteMonitorFired(ref.ref, watcher: monitor.watcher, target: monitor.target, reason: reason)
+        }
+        node.group?.node(ref.loop).execute {
+            $0.remoteMonitorFired(ref.ref, watcher: monitor.watcher, target: monitor.target, reason: reason)
+        }
     }
 
     /// A local process exited: remote watchers get their `MONITOR_P_EXIT`.
@@ -134,6 +140,11 @@ extension Distribution {
                 "pid": "\(call.server)", "caller": "\(call.from)", "error": "\(error)"])
             return false
         }
+        return send(reply, for: call)
+    }
+
+    /// `reply`, encoded, to the remote caller of `call`; false when its node is not connected.
+    func send(_ reply: Term, for call: RemoteCall) -> Bool {
         if isOwn(call.from) {
             // A call this node made to itself (`{Name, node()}`): the reply goes straight to the caller's request.
             if case .reference(let tag) = call.tag, let ref = localRef(tag) {

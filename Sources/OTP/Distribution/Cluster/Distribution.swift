@@ -46,7 +46,7 @@ final class Distribution {
     var pendingHandshakes: Int { anonymous.count }
 
     /// Monitors held by local processes on remote processes, by the monitor's reference.
-    var outgoingMonitors: [Ref: (watcher: PID, target: PID)] = [:]
+    var outgoingMonitors: [ClusterRef: (watcher: PID, target: PID)] = [:]
     /// Monitors held by remote processes on local ones, by the local process.
     var incomingMonitors: [PID: [IncomingMonitor]] = [:]
     /// Links between local and remote processes, by the remote node.
@@ -143,7 +143,7 @@ final class Distribution {
                 guard let creation = try EPMD.aliveResponse(bytes) else { return false }
                 self.creation = creation
                 self.isStarted = true
-                RemoteIdentities.shared.enroll(self.node.number, as: (self.name, creation))
+                self.enrollLoops(as: (self.name, creation))
                 self.startTicks()
                 self.node.configuration.logger.info("distribution started", metadata: [
                     "node": "\(self.name)", "port": "\(self.listener?.port ?? 0)", "creation": "\(creation)"])
@@ -220,7 +220,7 @@ final class Distribution {
     /// Leaves the cluster: every connection closes (links and monitors across them see `noconnection`),
     /// EPMD forgets the name, and the handles close.
     func close() {
-        if isStarted { RemoteIdentities.shared.enroll(node.number, as: nil) }
+        if isStarted { enrollLoops(as: nil) }
         isStarted = false
         isClosing = true
         for connection in Array(connections.values) + Array(anonymous.values) { connection.close(reason: "node stopped") }
@@ -402,10 +402,10 @@ final class Distribution {
     /// Everything that crossed the connection to `peer` ends as Erlang's `noconnection`.
     func nodeDown(_ peer: String) {
         for pair in (links.removeValue(forKey: peer) ?? []).sorted(by: { $0.local < $1.local }) {
-            node.core(pair.local)?.extras?.links.remove(pair.remote)
+            node.core(pair.local)?.extras?.links.remove(pair.remote)  // one of another loop: the signal removes it there
             node.signal(pair.local, from: pair.remote, reason: .noconnection, viaLink: true)
         }
-        for (ref, monitor) in outgoingMonitors.sorted(by: { $0.key < $1.key })
+        for (ref, monitor) in outgoingMonitors.sorted(by: { ($0.key.loop, $0.key.ref) < ($1.key.loop, $1.key.ref) })
         where monitor.target.remoteIdentity?.node == peer {
             fireOutgoingMonitor(ref, reason: .noconnection)
         }
@@ -429,7 +429,9 @@ final class Distribution {
     /// (`RemoteIdentities.enroll`); a pid of a node of this OS process in no cluster is `nonode@nohost`'s,
     /// as Erlang names a node without distribution.
     func external(_ pid: PID) -> ExternalPID {
-        if pid.node == node.number { return ExternalPID(node: name, id: pid.index, serial: pid.serial, creation: creation) }
+        if pid.node == node.number || node.isSibling(pid) {
+            return ExternalPID(node: name, id: RemoteIdentities.wireID(pid), serial: pid.serial, creation: creation)
+        }
         if case .pid(let remote)? = pid.remoteIdentity { return remote }
         return RemoteIdentities.shared.clusterIdentity(of: pid)
             ?? ExternalPID(node: "nonode@nohost", id: pid.index, serial: pid.serial, creation: 0)
@@ -442,20 +444,30 @@ final class Distribution {
 
     /// The `PID` for a wire pid: local for this node's own (of this creation), a remote pid otherwise.
     func pid(for external: ExternalPID) -> PID {
-        if isOwn(external) { return PID(node: node.number, index: external.id, serial: external.serial) }
+        if isOwn(external) { return node.ownPID(wireID: external.id, serial: external.serial) }
         return PID.remote(.pid(external))
     }
 
-    /// This node's wire reference for a local `Ref`.
-    func external(_ ref: Ref) -> ExternalReference {
+    /// This node's wire reference for a `Ref` of loop `loop` (0 for a node of its own): the loop goes in the
+    /// third word, so a reply or `DOWN` that comes back for it reaches that loop.
+    func external(_ ref: Ref, loop: Int = 0) -> ExternalReference {
         ExternalReference(node: name, creation: creation,
-                          ids: [UInt32(truncatingIfNeeded: ref.rawValue), UInt32(truncatingIfNeeded: ref.rawValue >> 32), 0])
+                          ids: [UInt32(truncatingIfNeeded: ref.rawValue), UInt32(truncatingIfNeeded: ref.rawValue >> 32),
+                                UInt32(truncatingIfNeeded: loop)])
     }
 
-    /// The local `Ref` behind one of this node's wire references.
-    func localRef(_ ref: ExternalReference) -> Ref? {
+    /// The local `Ref` behind one of this node's wire references, and the loop it belongs to.
+    func localRef(_ ref: ExternalReference) -> ClusterRef? {
         guard ref.node == name, ref.creation == creation, ref.ids.count >= 2 else { return nil }
-        return Ref(rawValue: UInt64(ref.ids[0]) | UInt64(ref.ids[1]) << 32)
+        let loop = ref.ids.count >= 3 ? Int(ref.ids[2]) : 0
+        guard loop < (node.group?.count ?? 1) else { return nil }
+        return ClusterRef(loop: loop, ref: Ref(rawValue: UInt64(ref.ids[0]) | UInt64(ref.ids[1]) << 32))
+    }
+
+    /// Enrolls this node — every loop of its group — under the cluster name (`nil`: it left).
+    private func enrollLoops(as identity: (name: String, creation: UInt32)?) {
+        guard let group = node.group else { return RemoteIdentities.shared.enroll(node.number, as: identity) }
+        for loop in 0..<group.count { RemoteIdentities.shared.enroll(group.base + UInt32(loop), as: identity) }
     }
 
     /// The wire pid (and connection) of a remote stand-in pid.
@@ -465,4 +477,11 @@ final class Distribution {
     }
 
     var nodePID: ExternalPID { ExternalPID(node: name, id: 0, serial: 0, creation: creation) }
+}
+
+/// A reference of one loop of this node (a node of its own is loop 0): what a reply or `DOWN` from the
+/// cluster comes back to (`Distribution.external(_:loop:)` puts the loop on the wire).
+struct ClusterRef: Hashable {
+    let loop: Int
+    let ref: Ref
 }

@@ -42,7 +42,8 @@ extension Node {
     /// This node's name in the cluster, once distribution is started. Thread: loop thread only.
     public var nodeName: String? {
         preconditionInLoop()
-        return distribution?.isStarted == true ? distribution?.name : nil
+        if let distribution { return distribution.isStarted ? distribution.name : nil }
+        return clusterEnrollment?.name  // a loop of a group in a cluster: the group's name
     }
 
     /// The port the distribution listens on (0 when not started). Thread: loop thread only.
@@ -93,6 +94,7 @@ extension Node {
     public func pid(for external: ExternalPID) -> PID {
         preconditionInLoop()
         if let distribution { return distribution.pid(for: external) }
+        if isOwnClusterPID(external) { return ownPID(wireID: external.id, serial: external.serial) }
         return PID.remote(.pid(external))
     }
 
@@ -116,7 +118,12 @@ extension Node {
     func beginRemoteCall<R: TermDecodable & Sendable>(
         from caller: PID, to server: PID, _ request: some TermEncodable, as replyType: R.Type
     ) -> Result<RequestID<R>, CallError> {
-        guard server.isRemote, let distribution, distribution.isStarted else {
+        // Loop 0 of a group, or a node of its own, runs the distribution; another loop of a group reaches the
+        // cluster through loop 0 (`Node+GroupCluster`): its request and the reply's way back carry its loop.
+        let relayed = distribution == nil && clustersThroughLoop0
+        guard server.isRemote, distribution?.isStarted == true || relayed, let clusterName = distribution?.name ?? clusterEnrollment?.name,
+              let callerWire = clusterPID(caller)
+        else {
             return .failure(.noDistribution(server))
         }
         let requestTerm: Term
@@ -129,30 +136,47 @@ extension Node {
         // request is the same term, delivered to the local server; its reply comes back as a term too.
         var target = server
         switch server.remoteIdentity {
-        case .name(let name, let node)? where node == distribution.name:
+        case .name(let name, let node)? where node == clusterName:
             guard let local = registeredPID(name) else { return .failure(.noProcess(server)) }
             target = local
-        case .pid(let own)? where distribution.isOwn(own):
-            target = PID(node: number, index: own.id, serial: own.serial)
+        case .pid(let own)? where distribution?.isOwn(own) == true || isOwnClusterPID(own):
+            target = ownPID(wireID: own.id, serial: own.serial)
         default:
             break
         }
         let ref = openRequest(from: caller, to: target)
         if target != server, let slot = monitors.slot(ref) { monitors[slot].awaitsTerm = true }
         callStarted(ref)
-        distribution.awaitReply(ref) { [unowned self] term in
+        let deliver: (Term) -> Void = { [unowned self] term in
             do throws(TermConversionError) {
                 _ = self.deliverReply(ref, to: caller, try R(term: term))
             } catch {
                 _ = self.deliverReply(ref, to: caller, RemoteReplyMismatch(error: error))
             }
         }
-        let message = Term.tuple([.atom("$gen_call"), .tuple([.pid(distribution.external(caller)), .reference(distribution.external(ref))]), requestTerm])
+        let wireRef: ExternalReference
+        if let distribution {
+            distribution.awaitReply(ref, deliver: deliver)
+            wireRef = distribution.external(ref, loop: loopIndex)
+        } else {
+            cluster.relayedReplies[ref] = deliver
+            wireRef = clusterReference(ref)!
+        }
+        let message = Term.tuple([.atom("$gen_call"), .tuple([.pid(callerWire), .reference(wireRef)]), requestTerm])
         guard target != server else {
-            distribution.send(message, from: caller, to: server)
+            if let distribution {
+                distribution.send(message, from: caller, to: server)
+            } else {
+                viaClusterLoop { _ = $0.send(message, from: caller, to: server) }
+            }
             return .success(RequestID(ref: ref, server: server))
         }
         let id = RequestID<R>(ref: ref, server: target)
+        if isSibling(target) {  // a server of another loop of this node: the term is delivered there
+            let (sibling, label) = (target, "\(server)")
+            group!.node(of: sibling).execute { $0.deliverRelayedTerm(message, to: sibling, label: label) }
+            return .success(id)
+        }
         let failure: CallError
         switch core(target)?.deliverTerm(message, node: self) {
         case .delivered?: return .success(id)

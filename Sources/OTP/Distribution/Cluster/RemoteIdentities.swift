@@ -125,12 +125,24 @@ final class RemoteIdentities: @unchecked Sendable {
         locked { enrolled[number] = identity }
     }
 
-    /// The cluster identity of a process of another node of this OS process, if that node is in a cluster.
+    /// The cluster identity of a process of a node of this OS process, if that node is in a cluster. A
+    /// process of a loop of a `NodeGroup` (every loop is enrolled under the group's name) has its loop in its
+    /// wire id (`wireID`), as the group's pids print.
     func clusterIdentity(of pid: PID) -> ExternalPID? {
         guard !pid.isRemote else { return nil }
         return locked {
-            enrolled[pid.node].map { ExternalPID(node: $0.name, id: pid.index, serial: pid.serial, creation: $0.creation) }
+            enrolled[pid.node].map { ExternalPID(node: $0.name, id: Self.wireID(pid), serial: pid.serial, creation: $0.creation) }
         }
+    }
+
+    /// The name and creation node `number` of this OS process is in a cluster under, if it is.
+    func enrollment(of number: UInt32) -> (name: String, creation: UInt32)? { locked { enrolled[number] } }
+
+    /// The id a pid of this OS process has on the wire: its index, or for a loop of a group its index times
+    /// the loop count plus its loop (`<0.index×loops+loop.serial>`), so every loop's pids are one node's.
+    static func wireID(_ pid: PID) -> UInt32 {
+        guard let (loop, count) = NodeNumbers.loop(of: pid.node) else { return pid.index }
+        return pid.index &* count &+ loop
     }
 }
 

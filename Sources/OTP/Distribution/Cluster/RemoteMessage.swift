@@ -13,12 +13,11 @@ extension ServerMessage: RemoteMessage
 where S.Call: TermDecodable, S.Reply: TermEncodable, S.Cast: TermDecodable, S.Info: TermDecodable {
     init(remote term: Term, to pid: PID, node: Node) throws(TermConversionError) {
         if case .tuple(let e) = term, e.count == 3, e[0] == .atom("$gen_call"), case .tuple(let from) = e[1],
-           from.count == 2, case .pid(let caller) = from[0], let distribution = node.distribution {
+           from.count == 2, case .pid(let caller) = from[0] {
             let request = try S.Call(term: e[2])
-            let ref = distribution.openRemoteCall(from: caller, tag: from[1], server: pid)
-            // A caller of this node (a call to `{Name, node()}`) keeps its remote form, so the reply goes
-            // back as a term (`Distribution.reply`), decoded as the type it asked for.
-            let callerPID = distribution.isOwn(caller) ? PID.remote(.pid(caller)) : distribution.pid(for: caller)
+            guard let (ref, callerPID) = node.openRemoteCall(from: caller, tag: from[1], server: pid) else {
+                throw .unrepresentable("a call from \(caller), but this node is in no cluster")
+            }
             self = .call(request, Caller(pid: callerPID, ref: ref))
         } else if case .tuple(let e) = term, e.count == 2, e[0] == .atom("$gen_cast") {
             self = .cast(try S.Cast(term: e[1]))

@@ -1,0 +1,180 @@
+import Foundation
+import Testing
+@testable import OTP
+
+/// A `NodeGroup` in a cluster is one Erlang node: processes of every loop are reachable from a real Erlang
+/// node and reach it — calls, messages, links and monitors both ways, for a process of loop 1 while loop 0
+/// holds the connection.
+@Suite("Node groups in a cluster: one Erlang node", .serialized)
+struct NodeGroupClusterTests {
+    /// A group of two loops on their threads, in the cluster as `name`, connected to `peer`.
+    func clusterGroup(_ name: String, peer: ErlangPeer) async throws -> NodeGroup {
+        let group = NodeGroup(loops: 2, configuration: NodeConfiguration(logger: quietLogger))
+        group.startLoops()
+        try await group.startDistribution(DistributionOptions(name: swiftName(name), cookie: .value(ErlangPeer.cookie),
+                                                              tickTime: .seconds(60)))
+        try await connect(group.loops[0], to: peer)
+        return group
+    }
+
+    @Test("Erlang calls a server of loop 1 by name and by pid and sends to a process there; a process of loop 1 calls Erlang and sends to it")
+    func callsAndMessagesBothWays() async throws {
+        let peer = try ErlangPeer(name: "group_call_peer")
+        let group = try await clusterGroup("swift_group_call", peer: peer)
+        defer {
+            group.stopLoops()
+            group.join()
+            peer.stop()
+        }
+        let (loop0, loop1) = (group.loops[0], group.loops[1])
+        let counter = try await loop1.start(RemoteCounter.self, RemoteCounter(count: 0), options: StartOptions(name: "counter"))
+        let nodeName = Term.atom(swiftName("swift_group_call"))
+        #expect(try await loop1.perform { $0.nodeName } == swiftName("swift_group_call"))
+        #expect(try await group.connectedNodes() == [peer.name])
+        #expect(try await group.connect(to: peer.name))
+        // By name: the name is the group's, the server on loop 1.
+        #expect(try await command(loop0, peer, .tuple([.atom("call"), .tuple([.atom("counter"), nodeName]),
+                                                       .tuple([.atom("add"), .integer(2)]), .integer(5_000)]))
+                == .tuple([.atom("ok"), .integer(2)]))
+        // By pid: the wire pid of a process of loop 1 names it (index × 2 + 1), and maps back to it.
+        let serverPID = counter.pid!
+        let wire = try #require(try await loop1.perform { $0.externalPID(for: serverPID) })
+        #expect(wire.id % 2 == 1 && wire.node == swiftName("swift_group_call"))
+        #expect(try await loop0.perform { $0.pid(for: wire) } == serverPID)
+        #expect(try await command(loop0, peer, .tuple([.atom("call"), .pid(wire), .atom("get"), .integer(5_000)]))
+                == .tuple([.atom("ok"), .integer(2)]))
+        // A message from Erlang to a process of loop 1.
+        let log = Log<Envelope<Term>>()
+        let collector = try await spawnTermCollector(loop1, name: "collector", into: log)
+        let collectorWire = try #require(try await loop1.perform { $0.externalPID(for: collector) })
+        #expect(try await command(loop0, peer, .tuple([.atom("send"), .pid(collectorWire), .atom("hello")])) == .atom("ok"))
+        try await eventually("the message on loop 1") { log.messages == [.atom("hello")] }
+        // A process of loop 1 calls Erlang's echo server (its reply comes back to loop 1 through loop 0),
+        // then sends Erlang's control server a cast that forwards a message back to the collector.
+        let replies = Log<String>()
+        try await loop1.perform { node in
+            try node.spawn(of: Never.self) { process in
+                try process.call(remote: peer.echo(), Term.tuple([.atom("echo"), .integer(7)]), as: Term.self) { result, process in
+                    replies.append("\(try result.get())")
+                    try process.currentNode.send(Term.tuple([.atom("$gen_cast"), .tuple([.atom("forward"), .pid(collectorWire), .atom("back")])]),
+                                                 to: peer.control(on: process.currentNode))
+                    return .exit(.normal)
+                }
+            }
+        }
+        try await eventually("the echo's reply") { replies.count == 1 }
+        #expect(replies.entries == ["7"])
+        try await eventually("the forwarded message") { log.messages == [.atom("hello"), .atom("back")] }
+        #expect(try await loop1.perform { $0.statistics.monitors } == 0)  // the call's monitor went with it
+    }
+
+    @Test("Links and monitors between Erlang and a process of loop 1: exits and DOWNs both ways")
+    func linksAndMonitors() async throws {
+        let peer = try ErlangPeer(name: "group_link_peer")
+        let group = try await clusterGroup("swift_group_link", peer: peer)
+        defer {
+            group.stopLoops()
+            group.join()
+            peer.stop()
+        }
+        let (loop0, loop1) = (group.loops[0], group.loops[1])
+        let reports = Log<Envelope<Term>>()
+        let reporter = try await spawnTermCollector(loop0, name: "reports", into: reports)
+        let reporterWire = try #require(try await loop0.perform { $0.externalPID(for: reporter) })
+        let log = Log<Envelope<Term>>()
+        let agent = try await spawnAgent(loop1, name: "agent", into: log)
+        let agentWire = try #require(try await loop1.perform { $0.externalPID(for: agent) })
+
+        // Erlang monitors the agent of loop 1 and links to it; the agent exits: DOWN and EXIT in Erlang.
+        let watched = try await command(loop0, peer, .tuple([.atom("watch"), .pid(agentWire), .pid(reporterWire)]))
+        guard case .tuple(let okWatcher) = watched, okWatcher.count == 2, case .pid(let watcher) = okWatcher[1] else {
+            Issue.record("watch answered \(watched)")
+            return
+        }
+        let linked = try await command(loop0, peer, .tuple([.atom("link_to"), .pid(agentWire), .pid(reporterWire)]))
+        guard case .tuple(let okLinker) = linked, okLinker.count == 2, case .pid(let linker) = okLinker[1] else {
+            Issue.record("link_to answered \(linked)")
+            return
+        }
+        try await eventually("watching and linked") { reports.count == 2 }
+        try await eventually("the link on loop 1") {
+            (try? await loop1.perform { node in node.processInfo(agent)?.links == [node.pid(for: linker)] }) == true
+        }
+        try await tell(loop1, agent, .tuple([.atom("exit"), .atom("boom")]))
+        try await eventually("DOWN and EXIT in Erlang") { reports.count == 4 }
+        let after = Array(reports.messages.suffix(2))
+        #expect(after.contains(.tuple([.atom("down"), .pid(watcher), .atom("boom")])))
+        #expect(after.contains(.tuple([.atom("linked_exit"), .pid(linker), .pid(agentWire), .atom("boom")])))
+
+        // A trapping agent of loop 1 links to the Erlang linker and monitors it; the linker exits: EXIT and DOWN.
+        let log2 = Log<Envelope<Term>>()
+        let agent2 = try await spawnAgent(loop1, name: "agent2", into: log2)
+        try await tell(loop1, agent2, .tuple([.atom("trap_exit"), .true]))
+        try await tell(loop1, agent2, .tuple([.atom("link"), .pid(linker)]))
+        try await tell(loop1, agent2, .tuple([.atom("monitor"), .pid(linker)]))
+        try await eventually("link established") {
+            if case .list(let links)? = try? await command(loop0, peer, .tuple([.atom("links"), .pid(linker)])) {
+                return links.count == 1
+            }
+            return false
+        }
+        _ = try await command(loop0, peer, .tuple([.atom("send"), .pid(linker), .tuple([.atom("exit_with"), .atom("bye")])]))
+        try await eventually("EXIT and DOWN on loop 1") { log2.exits.count == 1 && log2.downs.count == 1 }
+        let linkerPID = try await loop1.perform { $0.pid(for: linker) }
+        #expect(log2.exits == [ExitSignal(from: linkerPID, reason: .custom("bye"))])
+        #expect(log2.downs.first?.reason == .custom("bye"))
+        #expect(try await loop1.perform { $0.statistics.monitors } == 0)
+    }
+
+    @Test("The connection drops: links, monitors and a pending call of loop 1 end with noconnection")
+    func nodedown() async throws {
+        let peer = try ErlangPeer(name: "group_down_peer")
+        let group = try await clusterGroup("swift_group_down", peer: peer)
+        defer {
+            group.stopLoops()
+            group.join()
+            peer.stop()
+        }
+        let (loop0, loop1) = (group.loops[0], group.loops[1])
+        let reports = Log<Envelope<Term>>()
+        let reporter = try await spawnTermCollector(loop0, name: "reports", into: reports)
+        let reporterWire = try #require(try await loop0.perform { $0.externalPID(for: reporter) })
+        // An Erlang process for the agent of loop 1 to link to and monitor.
+        let started = try await command(loop0, peer, .tuple([.atom("link_to"), .pid(reporterWire), .pid(reporterWire)]))
+        guard case .tuple(let okLinker) = started, okLinker.count == 2, case .pid(let linker) = okLinker[1] else {
+            Issue.record("link_to answered \(started)")
+            return
+        }
+        let log = Log<Envelope<Term>>()
+        let agent = try await spawnAgent(loop1, name: "agent", into: log)
+        try await tell(loop1, agent, .tuple([.atom("trap_exit"), .true]))
+        try await tell(loop1, agent, .tuple([.atom("link"), .pid(linker)]))
+        try await tell(loop1, agent, .tuple([.atom("monitor"), .pid(linker)]))
+        // A call from loop 1 that Erlang's echo server answers only after the connection is gone.
+        let outcomes = Log<String>()
+        try await loop1.perform { node in
+            try node.spawn(of: Never.self) { process in
+                try process.call(remote: peer.echo(), Term.tuple([.atom("sleep"), .integer(60_000)]), as: Term.self,
+                                 timeout: .seconds(30)) { result, _ in
+                    outcomes.append("\(result)")
+                    return .exit(.normal)
+                }
+            }
+        }
+        try await eventually("link established") {
+            if case .list(let links)? = try? await command(loop0, peer, .tuple([.atom("links"), .pid(linker)])) {
+                return links.count == 2  // the reporter and the agent
+            }
+            return false
+        }
+        try await Task.sleep(for: .milliseconds(100))  // the call's request travels before the cut
+        // Erlang drops the connection (the answer to this command is lost with it).
+        _ = try? await command(loop0, peer, .tuple([.atom("disconnect"), .atom(swiftName("swift_group_down"))]))
+        try await eventually("noconnection on loop 1") { log.exits.count == 1 && log.downs.count == 1 && outcomes.count == 1 }
+        let linkerPID = try await loop1.perform { $0.pid(for: linker) }
+        #expect(log.exits == [ExitSignal(from: linkerPID, reason: .noconnection)])
+        #expect(log.downs.first?.reason == .noconnection)
+        #expect(outcomes.entries.first?.contains("noconnection") == true, "\(outcomes.entries)")
+        #expect(try await loop1.perform { $0.statistics.monitors } == 0)
+    }
+}
