@@ -43,6 +43,16 @@ struct NodeGroupClusterTests {
         #expect(try await loop0.perform { $0.pid(for: wire) } == serverPID)
         #expect(try await command(loop0, peer, .tuple([.atom("call"), .pid(wire), .atom("get"), .integer(5_000)]))
                 == .tuple([.atom("ok"), .integer(2)]))
+        // A call the server never answers: the caller times out and demonitors its alias, and loop 1 forgets
+        // the call (loop 0 sends the DEMONITOR on to the loop that holds it).
+        #expect(try await command(loop0, peer, .tuple([.atom("call"), .tuple([.atom("counter"), nodeName]), .atom("never"),
+                                                       .integer(100)])) == .tuple([.atom("exit"), .atom("timeout")]))
+        #expect(try await loop1.perform { node in node.snapshot().processes.first { $0.pid == serverPID }?.messagesIn } == 3)  // add, get, never
+        try await eventually("the abandoned call forgotten") {
+            let here = try? await loop1.perform { $0.cluster.relayedCalls.isEmpty && $0.cluster.relayedCallsByAlias.isEmpty }
+            let there = try? await loop0.perform { $0.distribution?.relayedAliases.isEmpty }
+            return here == true && there == true
+        }
         // A message from Erlang to a process of loop 1.
         let log = Log<Envelope<Term>>()
         let collector = try await spawnTermCollector(loop1, name: "collector", into: log)
@@ -176,5 +186,32 @@ struct NodeGroupClusterTests {
         #expect(log.downs.first?.reason == .noconnection)
         #expect(outcomes.entries.first?.contains("noconnection") == true, "\(outcomes.entries)")
         #expect(try await loop1.perform { $0.statistics.monitors } == 0)
+    }
+
+    @Test("A call from another node that a server of loop 1 has not answered ends when that node goes down")
+    func unansweredCallsEndWithTheirNode() async throws {
+        let peer = try ErlangPeer(name: "group_pending_peer")
+        let group = try await clusterGroup("swift_group_pending", peer: peer)
+        defer {
+            group.stopLoops()
+            group.join()
+            peer.stop()
+        }
+        let (loop0, loop1) = (group.loops[0], group.loops[1])
+        _ = try await loop1.start(RemoteCounter.self, RemoteCounter(count: 0), options: StartOptions(name: "counter"))
+        // Erlang's control server calls the counter with a request it never answers (a minute's timeout): a
+        // process of loop 0 asks it to, without waiting.
+        let request = Term.tuple([.atom("call"), .tuple([.atom("counter"), .atom(swiftName("swift_group_pending"))]),
+                                  .atom("never"), .integer(60_000)])
+        try await loop0.perform { node in
+            try node.spawn(of: Never.self) { process in
+                try process.call(remote: peer.control(on: process.currentNode), request, as: Term.self,
+                                 timeout: .seconds(120)) { _, _ in .exit(.normal) }
+            }
+        }
+        try await eventually("the call held on loop 1") { (try? await loop1.perform { $0.cluster.relayedCalls.count }) == 1 }
+        group.stopDistribution()  // every connection closes: the calls from that node end
+        try await eventually("the call forgotten") { (try? await loop1.perform { $0.cluster.relayedCalls.isEmpty }) == true }
+        #expect(try await loop0.perform { $0.nodeName } == nil)
     }
 }

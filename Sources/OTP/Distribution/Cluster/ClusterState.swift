@@ -11,6 +11,8 @@ struct ClusterState {
     // A loop of a group that reaches the cluster through loop 0 (`Node+GroupCluster`):
     /// Calls from other nodes to servers of this loop, by the reference their `Caller` has.
     var relayedCalls: [Ref: Distribution.RemoteCall] = [:]
+    /// `relayedCalls` by the alias of a modern `gen_server:call` (its caller's DEMONITOR ends it).
+    var relayedCallsByAlias: [ExternalReference: Ref] = [:]
     /// Calls of this loop to servers of other nodes: how to deliver each reply, by request reference.
     var relayedReplies: [Ref: (Term) -> Void] = [:]
     /// Processes of this loop that processes of other nodes monitor: their exit is told to loop 0.

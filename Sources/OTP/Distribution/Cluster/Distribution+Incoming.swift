@@ -67,8 +67,11 @@ extension Distribution {
                 monitors.removeAll { $0.ref == ref }
                 incomingMonitors[local] = monitors.isEmpty ? nil : monitors
             }
-            // gen_server:call's monitor doubles as its alias: the call is over.
+            // gen_server:call's monitor doubles as its alias: the call is over (on the loop that holds it).
             if let call = remoteCallsByAlias.removeValue(forKey: ref) { remoteCalls[call] = nil }
+            if let relayed = relayedAliases.removeValue(forKey: ref) {
+                node.group?.node(relayed.loop).execute { $0.remoteCallAbandoned(alias: ref) }
+            }
         case .monitorExit(_, _, let ref, let reason):
             if let local = localRef(ref) { fireOutgoingMonitor(local, reason: ExitReason(term: reason)) }
         case .unsupported(let tag, _):
@@ -141,7 +144,13 @@ extension Distribution {
         // A process of another loop of this node: decoded and delivered there, in arrival order (one job queue
         // per loop); a full mailbox there drops the message with a warning (`Node.deliverRelayedTerm`).
         if node.isSibling(local) {
-            node.group!.node(of: local).execute { $0.deliverRelayedTerm(message, to: local, label: label) }
+            let loop = node.group!.loop(of: local)!
+            // A call's alias: its caller's DEMONITOR (the call is over) is sent on to that loop.
+            if case .tuple(let e) = message, e.count == 3, e[0] == .atom("$gen_call"), case .tuple(let from) = e[1],
+               from.count == 2, let alias = Self.alias(in: from[1]), let peer = connection.peer {
+                relayedAliases[alias] = (loop, peer)
+            }
+            node.group!.node(loop).execute { $0.deliverRelayedTerm(message, to: local, label: label) }
             return
         }
         // A full mailbox holds back its own messages (`HeldMessages`); past the connection's bound the

@@ -145,6 +145,7 @@ extension Distribution {
 
     /// `reply`, encoded, to the remote caller of `call`; false when its node is not connected.
     func send(_ reply: Term, for call: RemoteCall) -> Bool {
+        if let alias = call.alias { relayedAliases[alias] = nil }  // a call another loop held: over
         if isOwn(call.from) {
             // A call this node made to itself (`{Name, node()}`): the reply goes straight to the caller's request.
             if case .reference(let tag) = call.tag, let ref = localRef(tag) {

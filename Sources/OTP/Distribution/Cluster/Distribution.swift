@@ -55,6 +55,10 @@ final class Distribution {
     var remoteCalls: [Ref: RemoteCall] = [:]
     /// The same calls by their alias, for the caller's `DEMONITOR_P` that ends one.
     var remoteCallsByAlias: [ExternalReference: Ref] = [:]
+    /// The aliases of calls from other nodes to servers of other loops of this node's group, with the loop
+    /// that holds each call and the caller's node: a caller's DEMONITOR ends the call there
+    /// (`Node.remoteCallAbandoned`); the reply, or the caller's node going down, ends it here.
+    var relayedAliases: [ExternalReference: (loop: Int, peer: String)] = [:]
     /// Replies awaited by local callers of remote servers: decode the reply term and deliver it.
     var awaitedReplies: [Ref: (Term) -> Void] = [:]
     var nextUnlinkID: UInt64 = 1
@@ -415,6 +419,13 @@ final class Distribution {
         }
         remoteCalls = remoteCalls.filter { $0.value.from.node != peer }
         remoteCallsByAlias = remoteCallsByAlias.filter { remoteCalls[$0.value] != nil }
+        // The calls from that node that other loops hold end there too.
+        if let group = node.group {
+            relayedAliases = relayedAliases.filter { $0.value.peer != peer }
+            for loop in 0..<group.count where loop != node.loopIndex {
+                group.node(loop).execute { $0.remoteCallsEnded(from: peer) }
+            }
+        }
     }
 
     /// Logs a refused or broken connection. The cookie never appears in any error.

@@ -135,9 +135,24 @@ extension Node {
         }
         guard clustersThroughLoop0 else { return nil }
         let ref = monitors.detachedRef()
-        cluster.relayedCalls[ref] = Distribution.RemoteCall(from: caller, tag: tag, server: server)
+        let call = Distribution.RemoteCall(from: caller, tag: tag, server: server)
+        cluster.relayedCalls[ref] = call
+        if let alias = call.alias { cluster.relayedCallsByAlias[alias] = ref }
         // A caller of this node keeps its remote form too, so its reply goes back as a term (`relayReply`).
         return (ref, PID.remote(.pid(caller)))
+    }
+
+    /// The caller of a remote call to a server of this loop gave up (its DEMONITOR of the call's alias).
+    func remoteCallAbandoned(alias: ExternalReference) {
+        guard let ref = cluster.relayedCallsByAlias.removeValue(forKey: alias) else { return }
+        cluster.relayedCalls[ref] = nil
+    }
+
+    /// The node `peer` went down: the calls from it that servers of this loop had not answered end.
+    func remoteCallsEnded(from peer: String) {
+        guard !cluster.relayedCalls.isEmpty else { return }
+        cluster.relayedCalls = cluster.relayedCalls.filter { $0.value.from.node != peer }
+        cluster.relayedCallsByAlias = cluster.relayedCallsByAlias.filter { cluster.relayedCalls[$0.value] != nil }
     }
 
     /// A server of this loop answers a caller of another node: the reply, encoded here, goes out through
@@ -145,6 +160,7 @@ extension Node {
     @usableFromInline
     func relayReply<R>(_ ref: Ref, _ value: R) -> Bool {
         guard let call = cluster.relayedCalls.removeValue(forKey: ref) else { return false }
+        if let alias = call.alias { cluster.relayedCallsByAlias[alias] = nil }
         let reply: Term
         do throws(TermConversionError) {
             guard let encodable = value as? any TermEncodable else {
