@@ -129,17 +129,7 @@ extension Distribution {
     func reply<R>(_ ref: Ref, _ value: R) -> Bool {
         guard let call = remoteCalls.removeValue(forKey: ref) else { return false }
         if let alias = call.alias { remoteCallsByAlias[alias] = nil }
-        let reply: Term
-        do throws(TermConversionError) {
-            guard let encodable = value as? any TermEncodable else {
-                throw .unrepresentable("a reply of type \(R.self), which is not TermEncodable")
-            }
-            reply = try encodable.toTerm()
-        } catch {
-            node.configuration.logger.error("reply to a remote caller cannot be encoded", metadata: [
-                "pid": "\(call.server)", "caller": "\(call.from)", "error": "\(error)"])
-            return false
-        }
+        guard let reply = node.encodeReply(value, for: call) else { return false }
         return send(reply, for: call)
     }
 

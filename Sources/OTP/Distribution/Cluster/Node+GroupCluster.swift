@@ -161,18 +161,22 @@ extension Node {
     func relayReply<R>(_ ref: Ref, _ value: R) -> Bool {
         guard let call = cluster.relayedCalls.removeValue(forKey: ref) else { return false }
         if let alias = call.alias { cluster.relayedCallsByAlias[alias] = nil }
-        let reply: Term
+        guard let reply = encodeReply(value, for: call) else { return false }
+        viaClusterLoop { _ = $0.send(reply, for: call) }
+        return true
+    }
+
+    /// A server's reply to a caller of another node, as a term; nil (logged) when it cannot be one.
+    func encodeReply<R>(_ value: R, for call: Distribution.RemoteCall) -> Term? {
         do throws(TermConversionError) {
             guard let encodable = value as? any TermEncodable else {
                 throw .unrepresentable("a reply of type \(R.self), which is not TermEncodable")
             }
-            reply = try encodable.toTerm()
+            return try encodable.toTerm()
         } catch {
             configuration.logger.error("reply to a remote caller cannot be encoded", metadata: [
                 "pid": "\(call.server)", "caller": "\(call.from)", "error": "\(error)"])
-            return false
+            return nil
         }
-        viaClusterLoop { _ = $0.send(reply, for: call) }
-        return true
     }
 }
