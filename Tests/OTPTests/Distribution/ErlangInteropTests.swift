@@ -53,11 +53,6 @@ private func startCounter(_ node: Node, name: String = "counter") async throws {
 
 private func ok(_ term: Term) -> Term { .tuple([.atom("ok"), term]) }
 
-/// The pid in Erlang's `{ok, Pid}` answer, or `nil` for any other answer (the test then fails on it).
-private func okPid(_ answer: Term) -> ExternalPID? {
-    guard case .tuple(let e) = answer, e.count == 2, e[0] == .atom("ok"), case .pid(let pid) = e[1] else { return nil }
-    return pid
-}
 private func exited(_ term: Term) -> Term { .tuple([.atom("exit"), term]) }
 
 @Suite("Distribution against a real Erlang node", .serialized)

@@ -231,3 +231,9 @@ extension Log where Entry == Envelope<Term> {
     var downs: [Down] { entries.compactMap { if case .down(let d) = $0 { return d } else { return nil } } }
     var exits: [ExitSignal] { entries.compactMap { if case .exit(let x) = $0 { return x } else { return nil } } }
 }
+
+/// The pid in Erlang's `{ok, Pid}` answer, or `nil` for any other answer (the test then fails on it).
+func okPid(_ answer: Term) -> ExternalPID? {
+    guard case .tuple(let e) = answer, e.count == 2, e[0] == .atom("ok"), case .pid(let pid) = e[1] else { return nil }
+    return pid
+}

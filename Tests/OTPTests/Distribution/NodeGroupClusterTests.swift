@@ -17,15 +17,30 @@ struct NodeGroupClusterTests {
         return group
     }
 
+    /// Stops the group's loops, then the peer.
+    func stop(_ group: NodeGroup, _ peer: ErlangPeer) {
+        group.stopLoops()
+        group.join()
+        peer.stop()
+    }
+
+    /// A process of `node` that records what Erlang reports to it, registered as `reports`, and its wire pid.
+    func reporter(on node: Node, into reports: Log<Envelope<Term>>) async throws -> ExternalPID {
+        let reporter = try await spawnTermCollector(node, name: "reports", into: reports)
+        return try #require(try await node.perform { $0.externalPID(for: reporter) })
+    }
+
+    /// How many links the Erlang process `pid` has (nil when the peer does not answer).
+    func linkCount(_ pid: ExternalPID, on node: Node, _ peer: ErlangPeer) async -> Int? {
+        guard case .list(let links)? = try? await command(node, peer, .tuple([.atom("links"), .pid(pid)])) else { return nil }
+        return links.count
+    }
+
     @Test("Erlang calls a server of loop 1 by name and by pid and sends to a process there; a process of loop 1 calls Erlang and sends to it")
     func callsAndMessagesBothWays() async throws {
         let peer = try ErlangPeer(name: "group_call_peer")
         let group = try await clusterGroup("swift_group_call", peer: peer)
-        defer {
-            group.stopLoops()
-            group.join()
-            peer.stop()
-        }
+        defer { stop(group, peer) }
         let (loop0, loop1) = (group.loops[0], group.loops[1])
         let counter = try await loop1.start(RemoteCounter.self, RemoteCounter(count: 0), options: StartOptions(name: "counter"))
         let nodeName = Term.atom(swiftName("swift_group_call"))
@@ -82,30 +97,19 @@ struct NodeGroupClusterTests {
     func linksAndMonitors() async throws {
         let peer = try ErlangPeer(name: "group_link_peer")
         let group = try await clusterGroup("swift_group_link", peer: peer)
-        defer {
-            group.stopLoops()
-            group.join()
-            peer.stop()
-        }
+        defer { stop(group, peer) }
         let (loop0, loop1) = (group.loops[0], group.loops[1])
         let reports = Log<Envelope<Term>>()
-        let reporter = try await spawnTermCollector(loop0, name: "reports", into: reports)
-        let reporterWire = try #require(try await loop0.perform { $0.externalPID(for: reporter) })
+        let reporterWire = try await reporter(on: loop0, into: reports)
         let log = Log<Envelope<Term>>()
         let agent = try await spawnAgent(loop1, name: "agent", into: log)
         let agentWire = try #require(try await loop1.perform { $0.externalPID(for: agent) })
 
         // Erlang monitors the agent of loop 1 and links to it; the agent exits: DOWN and EXIT in Erlang.
         let watched = try await command(loop0, peer, .tuple([.atom("watch"), .pid(agentWire), .pid(reporterWire)]))
-        guard case .tuple(let okWatcher) = watched, okWatcher.count == 2, case .pid(let watcher) = okWatcher[1] else {
-            Issue.record("watch answered \(watched)")
-            return
-        }
+        let watcher = try #require(okPid(watched), "watch answered \(watched)")
         let linked = try await command(loop0, peer, .tuple([.atom("link_to"), .pid(agentWire), .pid(reporterWire)]))
-        guard case .tuple(let okLinker) = linked, okLinker.count == 2, case .pid(let linker) = okLinker[1] else {
-            Issue.record("link_to answered \(linked)")
-            return
-        }
+        let linker = try #require(okPid(linked), "link_to answered \(linked)")
         try await eventually("watching and linked") { reports.count == 2 }
         try await eventually("the link on loop 1") {
             (try? await loop1.perform { node in node.processInfo(agent)?.links == [node.pid(for: linker)] }) == true
@@ -122,12 +126,7 @@ struct NodeGroupClusterTests {
         try await tell(loop1, agent2, .tuple([.atom("trap_exit"), .true]))
         try await tell(loop1, agent2, .tuple([.atom("link"), .pid(linker)]))
         try await tell(loop1, agent2, .tuple([.atom("monitor"), .pid(linker)]))
-        try await eventually("link established") {
-            if case .list(let links)? = try? await command(loop0, peer, .tuple([.atom("links"), .pid(linker)])) {
-                return links.count == 1
-            }
-            return false
-        }
+        try await eventually("link established") { await linkCount(linker, on: loop0, peer) == 1 }
         _ = try await command(loop0, peer, .tuple([.atom("send"), .pid(linker), .tuple([.atom("exit_with"), .atom("bye")])]))
         try await eventually("EXIT and DOWN on loop 1") { log2.exits.count == 1 && log2.downs.count == 1 }
         let linkerPID = try await loop1.perform { $0.pid(for: linker) }
@@ -140,21 +139,13 @@ struct NodeGroupClusterTests {
     func nodedown() async throws {
         let peer = try ErlangPeer(name: "group_down_peer")
         let group = try await clusterGroup("swift_group_down", peer: peer)
-        defer {
-            group.stopLoops()
-            group.join()
-            peer.stop()
-        }
+        defer { stop(group, peer) }
         let (loop0, loop1) = (group.loops[0], group.loops[1])
         let reports = Log<Envelope<Term>>()
-        let reporter = try await spawnTermCollector(loop0, name: "reports", into: reports)
-        let reporterWire = try #require(try await loop0.perform { $0.externalPID(for: reporter) })
+        let reporterWire = try await reporter(on: loop0, into: reports)
         // An Erlang process for the agent of loop 1 to link to and monitor.
         let started = try await command(loop0, peer, .tuple([.atom("link_to"), .pid(reporterWire), .pid(reporterWire)]))
-        guard case .tuple(let okLinker) = started, okLinker.count == 2, case .pid(let linker) = okLinker[1] else {
-            Issue.record("link_to answered \(started)")
-            return
-        }
+        let linker = try #require(okPid(started), "link_to answered \(started)")
         let log = Log<Envelope<Term>>()
         let agent = try await spawnAgent(loop1, name: "agent", into: log)
         try await tell(loop1, agent, .tuple([.atom("trap_exit"), .true]))
@@ -171,12 +162,7 @@ struct NodeGroupClusterTests {
                 }
             }
         }
-        try await eventually("link established") {
-            if case .list(let links)? = try? await command(loop0, peer, .tuple([.atom("links"), .pid(linker)])) {
-                return links.count == 2  // the reporter and the agent
-            }
-            return false
-        }
+        try await eventually("link established") { await linkCount(linker, on: loop0, peer) == 2 }  // reporter, agent
         try await Task.sleep(for: .milliseconds(100))  // the call's request travels before the cut
         // Erlang drops the connection (the answer to this command is lost with it).
         _ = try? await command(loop0, peer, .tuple([.atom("disconnect"), .atom(swiftName("swift_group_down"))]))
@@ -192,11 +178,7 @@ struct NodeGroupClusterTests {
     func unansweredCallsEndWithTheirNode() async throws {
         let peer = try ErlangPeer(name: "group_pending_peer")
         let group = try await clusterGroup("swift_group_pending", peer: peer)
-        defer {
-            group.stopLoops()
-            group.join()
-            peer.stop()
-        }
+        defer { stop(group, peer) }
         let (loop0, loop1) = (group.loops[0], group.loops[1])
         _ = try await loop1.start(RemoteCounter.self, RemoteCounter(count: 0), options: StartOptions(name: "counter"))
         // Erlang's control server calls the counter with a request it never answers (a minute's timeout): a
