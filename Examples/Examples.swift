@@ -17,5 +17,6 @@ public enum Examples {
         ("request-response server", RequestResponseExample.run),
         ("event processor", EventProcessorExample.run),
         ("debugging", DebuggingExample.run),
+        ("sessions by key", SessionsExample.run),
     ]
 }

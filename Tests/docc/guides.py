@@ -27,6 +27,7 @@ ARTICLES = {
     "multicore.md": "MulticoreGuide",
     "observability.md": "ObservabilityGuide",
     "processes.md": "ProcessesGuide",
+    "registry.md": "RegistryGuide",
     "supervision.md": "SupervisionGuide",
 }
 HEADER = "<!-- Generated from docs/{source} by Tests/docc/guides.py: edit docs/{source}, then run it. -->\n\n"

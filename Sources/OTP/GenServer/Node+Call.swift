@@ -100,12 +100,15 @@ extension Node {
     }
 
     /// Sends a plain `Info` message to a server (it arrives in `handleInfo`).
-    /// - Throws: `ProcessError` as `send(_:to:)` does; an unknown name throws `unknownName`.
+    /// - Throws: `ProcessError` as `send(_:to:)` does; an unknown name or registry key throws `unknownName`.
     @inlinable
     public func send<T: GenServer>(_ message: T.Info, to server: ServerRef<T>) throws(ProcessError) {
         switch server.target {
         case .pid(let pid): try send(ServerMessage<T>.info(message), to: pid)
         case .name(let name): try send(ServerMessage<T>.info(message), to: name)
+        case .via(let name):
+            guard let pid = name.pid else { throw .unknownName(name.description) }
+            try send(ServerMessage<T>.info(message), to: pid)
         }
     }
 }

@@ -14,8 +14,7 @@ extension Node {
         let spawned: (address: Address<ServerMessage<S>>, monitor: Ref?)
         do {
             spawned = try spawnServerProcess(type, argument,
-                                             options: SpawnOptions(mailboxCapacity: options.mailboxCapacity,
-                                                                   trapExits: options.trapExits, name: options.name),
+                                             options: options.spawnOptions,
                                              starter: (starter, ack), parent: parent,
                                              monitoredBy: options.monitor ? starter : nil)
         } catch {

@@ -67,6 +67,14 @@ extension ProcessContext {
         withNode { $0.abandonRequest(id.ref, of: pid) }
     }
 
+    /// Monitors `server` (Erlang's `monitor(process, Name)` for a name): a registered name or registry key is
+    /// resolved now, and the monitor watches the process found, as Erlang's does.
+    /// - Throws: `ProcessError.unknownName` when nothing is registered under the name or key (Erlang would
+    ///   send an immediate `DOWN` with `noproc`; a `DOWN` names a pid here, and there is none).
+    public func monitor<S: GenServer>(_ server: ServerRef<S>) throws(ProcessError) -> Ref {
+        try monitor(node.pid(of: server))
+    }
+
     /// Casts to `server`. Never blocks.
     @inlinable @discardableResult
     public func cast<S: GenServer>(_ server: ServerRef<S>, _ message: S.Cast) -> CastOutcome {

@@ -1,5 +1,5 @@
-/// A typed reference to a running server: its pid, or a registered name resolved at each use. Either works
-/// wherever a server is expected (`call`, `cast`, `stop`, `getState`, ...).
+/// A typed reference to a running server: its pid, or a registered name or `Registry` key resolved at each
+/// use. Each works wherever a server is expected (`call`, `cast`, `stop`, `getState`, `monitor`, ...).
 ///
 /// Thread: a plain value, `Sendable`.
 public struct ServerRef<S: GenServer>: Hashable, Sendable, CustomStringConvertible {
@@ -7,6 +7,7 @@ public struct ServerRef<S: GenServer>: Hashable, Sendable, CustomStringConvertib
     enum Target: Hashable, Sendable {
         case pid(PID)
         case name(String)
+        case via(ViaName)
     }
 
     @usableFromInline let target: Target
@@ -33,9 +34,17 @@ public struct ServerRef<S: GenServer>: Hashable, Sendable, CustomStringConvertib
     /// The server registered as `name` (looked up, and its type checked, at each use).
     public static func named(_ name: String) -> ServerRef { ServerRef(target: .name(name)) }
 
+    /// The server registered under `key` in `registry` (looked up, and its type checked, at each use).
+    public static func via<Key, Value>(_ registry: Registry<Key, Value>, _ key: Key) -> ServerRef {
+        ServerRef(target: .via(ViaName(RegistryLookup(registry, key))))
+    }
+
+    /// The server registered under a `Registry` key (`Registry.via(_:value:)`).
+    public static func via(_ name: ViaName) -> ServerRef { ServerRef(target: .via(name)) }
+
     @usableFromInline init(target: Target) { self.target = target }
 
-    /// The pid, for a reference returned by `start`; `nil` for a name.
+    /// The pid, for a reference returned by `start`; `nil` for a name or a registry key.
     public var pid: PID? {
         if case .pid(let pid) = target { return pid }
         return nil
@@ -45,6 +54,7 @@ public struct ServerRef<S: GenServer>: Hashable, Sendable, CustomStringConvertib
         switch target {
         case .pid(let pid): return pid.description
         case .name(let name): return name
+        case .via(let name): return name.description
         }
     }
 }
@@ -60,10 +70,27 @@ extension Node {
         case .name(let name):
             guard let p = registeredPID(name) else { throw .unknownName(name) }
             pid = p
+        case .via(let name):
+            guard let p = name.pid else { throw .unknownName(name.description) }
+            pid = p
         }
         guard let type = withProcess(pid, { $0.messageType }) else { throw .noProcess(pid) }
         guard type == ObjectIdentifier(ServerMessage<S>.self) else { throw wrongServerType(pid, expected: S.self) }
         return Address(unchecked: pid)
+    }
+
+    /// The pid behind `server` now, untyped: for a monitor or a link.
+    /// - Throws: `unknownName` when nothing is registered under its name or registry key.
+    func pid<S>(of server: ServerRef<S>) throws(ProcessError) -> PID {
+        switch server.target {
+        case .pid(let pid): return pid
+        case .name(let name):
+            guard let pid = registeredPID(name) else { throw .unknownName(name) }
+            return pid
+        case .via(let name):
+            guard let pid = name.pid else { throw .unknownName(name.description) }
+            return pid
+        }
     }
 
     /// A server pid that is no process of this loop: a server of another loop of the group is taken as it

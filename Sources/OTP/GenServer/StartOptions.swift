@@ -3,6 +3,10 @@ public struct StartOptions: Sendable {
     /// Register the server under this name, atomically with the start. A taken name gives
     /// `StartError.alreadyStarted` with the holder's pid.
     public var name: String?
+    /// Register the server under this key of a `Registry`, atomically with the start (before `initialize`
+    /// runs, as Erlang's `{via, …}` names). A key held already gives `StartError.alreadyStarted` with the
+    /// holder's pid. A server takes one name: this or `name`.
+    public var via: ViaName?
     /// How long `initialize` (with any call it awaits) may take; then the server is killed and the start
     /// fails with `StartError.timeout`. Erlang's default: infinity.
     public var timeout: Timeout
@@ -14,14 +18,23 @@ public struct StartOptions: Sendable {
     /// Start with exits trapped (a linked parent's exit then runs `terminate`).
     public var trapExits: Bool
 
-    public init(name: String? = nil, timeout: Timeout = .infinity, mailboxCapacity: Int? = nil,
-                link: Bool = false, monitor: Bool = false, trapExits: Bool = false) {
+    public init(name: String? = nil, via: ViaName? = nil, timeout: Timeout = .infinity,
+                mailboxCapacity: Int? = nil, link: Bool = false, monitor: Bool = false, trapExits: Bool = false) {
         self.name = name
+        self.via = via
         self.timeout = timeout
         self.mailboxCapacity = mailboxCapacity
         self.link = link
         self.monitor = monitor
         self.trapExits = trapExits
+    }
+}
+
+extension StartOptions {
+    /// The options of the server's spawn.
+    @inlinable
+    var spawnOptions: SpawnOptions {
+        SpawnOptions(mailboxCapacity: mailboxCapacity, trapExits: trapExits, name: name, via: via)
     }
 }
 
@@ -79,9 +92,9 @@ public struct Started<S: GenServer>: Sendable {
 extension StartOptions {
     /// Start options whose `initialize` may take at most `timeout`.
     @_disfavoredOverload
-    public init(name: String? = nil, timeout: Duration, mailboxCapacity: Int? = nil,
+    public init(name: String? = nil, via: ViaName? = nil, timeout: Duration, mailboxCapacity: Int? = nil,
                 link: Bool = false, monitor: Bool = false, trapExits: Bool = false) {
-        self.init(name: name, timeout: Timeout(timeout), mailboxCapacity: mailboxCapacity, link: link,
+        self.init(name: name, via: via, timeout: Timeout(timeout), mailboxCapacity: mailboxCapacity, link: link,
                   monitor: monitor, trapExits: trapExits)
     }
 }

@@ -45,8 +45,7 @@ extension Node {
             Result { () throws(ProcessError) in
                 let pid = try node.spawnServerProcess(
                     type, argument,
-                    options: SpawnOptions(mailboxCapacity: options.mailboxCapacity, trapExits: options.trapExits,
-                                          name: options.name),
+                    options: options.spawnOptions,
                     starter: (starter, ack), parent: options.link ? starter : nil, monitoredBy: nil
                 ).address.pid
                 node.watchForSibling(pid, by: starter, ref: ack)

@@ -4,12 +4,14 @@
 ///
 /// Thread: any (Swift async code). Errors: those of the same `Node` methods.
 extension NodeGroup {
-    /// The loop that owns `server`: its pid's loop; for a name, the loop of the process registered under it
+    /// The loop that owns `server`: its pid's loop; for a name or a registry key, the loop of the process
+    /// registered under it
     /// (loop 0 when none is: the call then fails there with `unknownName`).
     public func owner<S>(of server: ServerRef<S>) -> Node {
         switch server.target {
         case .pid(let pid): return loop(of: pid) ?? loops[0]
         case .name(let name): return core.names[name].flatMap { loop(of: $0) } ?? loops[0]
+        case .via(let name): return name.pid.flatMap { loop(of: $0) } ?? loops[0]
         }
     }
 

@@ -77,11 +77,15 @@ public struct SpawnOptions: Sendable {
     public var trapExits: Bool
     /// Register the new process under this name, atomically with the spawn.
     public var name: String?
+    /// Register the new process under this key of a `Registry`, atomically with the spawn (a process takes
+    /// one name: this or `name`).
+    public var via: ViaName?
 
-    public init(mailboxCapacity: Int? = nil, trapExits: Bool = false, name: String? = nil) {
+    public init(mailboxCapacity: Int? = nil, trapExits: Bool = false, name: String? = nil, via: ViaName? = nil) {
         self.mailboxCapacity = mailboxCapacity
         self.trapExits = trapExits
         self.name = name
+        self.via = via
     }
 }
 

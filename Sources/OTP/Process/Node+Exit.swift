@@ -103,6 +103,8 @@ extension Node {
                 registry[name] = nil
                 group?.names.release(name, heldBy: pid)
             }
+            // Before links and monitors fire: whoever learns of the exit finds its keys free.
+            for registry in extras.registries { registry.processExited(pid) }
             timers.wheel.cancelChain(extras.timerChain) { Unmanaged<TimedPayload>.fromOpaque($0).release() }
             // Its timers were the last: the libuv timer must not keep an idle loop waiting for them.
             if timers.wheel.count == 0 { uv?.timerIdle() }

@@ -48,7 +48,8 @@ extension Node {
         guard phase != .closed else { throw .nodeStopped }
         let capacity = options.mailboxCapacity ?? configuration.defaultMailboxCapacity
         guard capacity > 0 else { throw .invalidCapacity(capacity) }
-        if let name = options.name { try checkNameFree(name) }
+        if let name = options.name { try checkNameFree(name, via: options.via) }
+        if let via = options.via, options.name == nil { try claim(via) }
         let pid = table.insert { pid in make(pid, capacity) }
         return didSpawn(pid, options: options, linkedTo: parent, monitoredBy: watcher)
     }
@@ -67,6 +68,7 @@ extension Node {
             process.relations.name = name
             instrumentName(name, of: process)
         }
+        if let via = options.via { joinRegistry(via.key.membership, pid: pid) }
         if let parent { link(parent, pid) }
         var ref: Ref?
         if let watcher { ref = monitor(pid, by: watcher) }
@@ -75,8 +77,11 @@ extension Node {
     }
 
     @usableFromInline
-    func checkNameFree(_ name: String) throws(ProcessError) {
+    func checkNameFree(_ name: String, via: ViaName? = nil) throws(ProcessError) {
         if let problem = Node.problem(withName: name) { throw .invalidName(name, reason: problem) }
+        if let via {
+            throw .invalidName(name, reason: "a process takes one name: this one or \(via), not both")
+        }
         if let group {
             // Held for the process about to be spawned (nothing between this and `didSpawn` can fail).
             let placeholder = PID(node: number, index: GroupNames.placeholder, serial: 0)

@@ -152,6 +152,8 @@ extension Node {
 @usableFromInline
 final class ProcessExtras {
     @exclusivity(unchecked) var name: String?
+    /// The registries it registered in (each removes its entries when it exits).
+    @exclusivity(unchecked) var registries: [any RegistryMembership] = []
     @exclusivity(unchecked) var links: Set<PID> = []
     /// The chain of `sendAfter` timers addressed to this pid in the node's timer wheel (cancelled when it
     /// exits, as in Erlang); `TimerWheel.noChain` until the first one.

@@ -85,6 +85,13 @@ struct ProcessTable {
         return pid
     }
 
+    /// The pid the next `insert` will give (a registry key is claimed for it before the spawn).
+    @usableFromInline
+    func nextPID() -> PID {
+        if freeHead != Self.none { return PID(node: node, index: freeHead, serial: slots[Int(freeHead)].serial) }
+        return PID(node: node, index: UInt32(highWater), serial: 0)
+    }
+
     @usableFromInline
     mutating func reserve() -> PID {
         let index: UInt32

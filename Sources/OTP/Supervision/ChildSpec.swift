@@ -14,6 +14,9 @@ public struct ChildSpec: Sendable {
     /// Where the child runs when its supervisor is a process of a `NodeGroup`: `nil` (the default) on the
     /// supervisor's own loop; set with `onLoop(_:)` or `onLoop(forKey:)`. Ignored on a single node.
     public var placement: LoopPlacement?
+    /// The `Registry` key the child is started under (`server(…, via:)`, `process(…, via:)`), if any:
+    /// `Node.findOrStartChild` looks it up before asking the supervisor.
+    public internal(set) var via: ViaName?
     /// Starts the child on `target` (the supervisor's node, or another loop of its group), linked to
     /// `supervisor`. Loop thread.
     let launch: @Sendable (_ node: Node, _ supervisor: PID, _ target: Node) -> ChildLaunch
@@ -27,44 +30,46 @@ public struct ChildSpec: Sendable {
         self.launch = launch
     }
 
-    /// A GenServer child: `initialize(argument)` runs on every (re)start; `name`, when given, is registered
-    /// on every start. The supervisor's exit signal (its shutdown) runs the server's `terminate` whether or
+    /// A GenServer child: `initialize(argument)` runs on every (re)start; `name` or `via` (a `Registry`
+    /// key), when given, is registered on every start. The supervisor's exit signal (its shutdown) runs the server's `terminate` whether or
     /// not it traps exits; a signal from any other process follows Erlang's rules (`normal` ignored, any
     /// other reason ends it) unless `trapExits` turns them into `EXIT` messages for `handleInfo`.
     /// `startTimeout` bounds `initialize` (then the child is killed and the start fails with
     /// `StartError.timeout`).
     public static func server<S: GenServer>(
-        _ id: String, _ type: S.Type, _ argument: S.Argument, name: String? = nil,
+        _ id: String, _ type: S.Type, _ argument: S.Argument, name: String? = nil, via: ViaName? = nil,
         restart: RestartType = .permanent, shutdown: ShutdownPolicy = .timeout(.seconds(5)),
         trapExits: Bool = false, startTimeout: Timeout = .infinity
     ) -> ChildSpec where S.Argument: Sendable {
-        ChildSpec(id: id, restart: restart, shutdown: shutdown, type: .worker) { node, supervisor, target in
-            let options = StartOptions(name: name, timeout: startTimeout, link: true, trapExits: trapExits)
+        var spec = ChildSpec(id: id, restart: restart, shutdown: shutdown, type: .worker) { node, supervisor, target in
+            let options = StartOptions(name: name, via: via, timeout: startTimeout, link: true, trapExits: trapExits)
             guard target === node else { return node.launchServer(type, argument, on: target, options: options, supervisor: supervisor) }
             return node.launchServer(type, argument, options: options, supervisor: supervisor)
         }
+        spec.via = via
+        return spec
     }
 
     /// A GenServer child whose argument is its initial state.
     public static func server<S: GenServer & Sendable>(
-        _ id: String, _ server: S, name: String? = nil, restart: RestartType = .permanent,
+        _ id: String, _ server: S, name: String? = nil, via: ViaName? = nil, restart: RestartType = .permanent,
         shutdown: ShutdownPolicy = .timeout(.seconds(5)), trapExits: Bool = false, startTimeout: Timeout = .infinity
     ) -> ChildSpec where S.Argument == S {
-        .server(id, S.self, server, name: name, restart: restart, shutdown: shutdown, trapExits: trapExits,
+        .server(id, S.self, server, name: name, via: via, restart: restart, shutdown: shutdown, trapExits: trapExits,
                 startTimeout: startTimeout)
     }
 
     /// A plain process running `behavior` (a fresh copy on every start). Spawning cannot fail but for a
-    /// taken name, which fails the start with `StartError.alreadyStarted`.
+    /// taken name or `Registry` key, which fails the start with `StartError.alreadyStarted`.
     public static func process<B: ProcessBehavior & Sendable>(
-        _ id: String, _ behavior: B, name: String? = nil, restart: RestartType = .permanent,
+        _ id: String, _ behavior: B, name: String? = nil, via: ViaName? = nil, restart: RestartType = .permanent,
         shutdown: ShutdownPolicy = .timeout(.seconds(5)), trapExits: Bool = false
     ) -> ChildSpec {
-        ChildSpec(id: id, restart: restart, shutdown: shutdown, type: .worker) { node, supervisor, target in
+        var spec = ChildSpec(id: id, restart: restart, shutdown: shutdown, type: .worker) { node, supervisor, target in
             guard target === node else {
                 let order = SpawnOrder { node in
                     Result { () throws(ProcessError) in
-                        try node.spawn(behavior, options: SpawnOptions(trapExits: trapExits, name: name),
+                        try node.spawn(behavior, options: SpawnOptions(trapExits: trapExits, name: name, via: via),
                                        linkedTo: supervisor).address.pid
                     }
                 }
@@ -74,7 +79,7 @@ public struct ChildSpec: Sendable {
                 }
             }
             do throws(ProcessError) {
-                let spawned = try node.spawn(behavior, options: SpawnOptions(trapExits: trapExits, name: name),
+                let spawned = try node.spawn(behavior, options: SpawnOptions(trapExits: trapExits, name: name, via: via),
                                              linkedTo: supervisor)
                 return .started(spawned.address.pid)
             } catch {
@@ -82,6 +87,8 @@ public struct ChildSpec: Sendable {
                 return .failed(.invalidOptions(error.description))
             }
         }
+        spec.via = via
+        return spec
     }
 
     /// A nested supervisor: a subtree. Its shutdown defaults to `infinity`, as Erlang's, so that it can

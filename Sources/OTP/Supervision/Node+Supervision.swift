@@ -72,6 +72,29 @@ extension Node {
         try Self.started(call(supervisor, .startChild(spec), timeout: .infinity))
     }
 
+    /// `findOrStartChild` (async) on the loop thread, outside processes: the child registered under
+    /// `spec.via`, started now if there is none.
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
+    public func findOrStartChild<S: GenServer>(_ supervisor: ServerRef<DynamicSupervisor>, _ spec: ChildSpec,
+                                               as type: S.Type) throws -> ServerRef<S> {
+        guard let via = spec.via else { throw Self.notKeyed(spec) }
+        if let pid = via.pid { return ServerRef(pid: pid) }
+        do {
+            guard let pid = try startChild(supervisor, spec) else {
+                throw SupervisorError.childStartFailed(id: spec.id, .ignored)
+            }
+            return ServerRef(pid: pid)
+        } catch SupervisorError.childStartFailed(_, .alreadyStarted(let pid)) {
+            return ServerRef(pid: pid)
+        }
+    }
+
+    /// The refusal of a get-or-start whose child has no registry key.
+    static func notKeyed(_ spec: ChildSpec) -> SupervisorError {
+        .childStartFailed(id: spec.id, .invalidOptions("findOrStartChild needs a child started under a "
+                                                       + "Registry key: ChildSpec.server(…, via:)"))
+    }
+
     @available(*, noasync, message: "drives the loop; from async code use the async overload")
     public func terminateChild(_ supervisor: ServerRef<DynamicSupervisor>, pid: PID) throws {
         try Self.done(call(supervisor, .terminateChild(pid), timeout: .infinity))
@@ -135,6 +158,29 @@ extension Node {
                                          as type: S.Type) async throws -> ServerRef<S>? {
         guard let pid = try await startChild(supervisor, spec) else { return nil }
         return try await serverRef(S.self, pid: pid)
+    }
+
+    /// The child of `supervisor` registered under `spec.via` (a `Registry` key), started now if there is
+    /// none: the get-or-start of a process per key, in one call. Race-free: of two starts under one key
+    /// (from any loop or thread), one registers the key and the other gets its pid, as Elixir's
+    /// `{:error, {:already_started, pid}}`.
+    ///
+    /// The reference is not type-checked here (a call checks it): the child of `spec` runs `S`.
+    /// - Throws: `SupervisorError.childStartFailed` (with `StartError.invalidOptions` when `spec` has no
+    ///   registry key, `.ignored` when `initialize` ignored the start), `CallError` when the supervisor
+    ///   cannot be reached.
+    public func findOrStartChild<S: GenServer>(_ supervisor: ServerRef<DynamicSupervisor>, _ spec: ChildSpec,
+                                               as type: S.Type) async throws -> ServerRef<S> {
+        guard let via = spec.via else { throw Self.notKeyed(spec) }
+        if let pid = via.pid { return ServerRef(pid: pid) }
+        do {
+            guard let pid = try await startChild(supervisor, spec) else {
+                throw SupervisorError.childStartFailed(id: spec.id, .ignored)
+            }
+            return ServerRef(pid: pid)
+        } catch SupervisorError.childStartFailed(_, .alreadyStarted(let pid)) {
+            return ServerRef(pid: pid)
+        }
     }
 
     public func terminateChild(_ supervisor: ServerRef<DynamicSupervisor>, pid: PID) async throws {

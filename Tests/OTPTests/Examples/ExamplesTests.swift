@@ -27,6 +27,10 @@ struct ExamplesTests {
             "is alive: true", "in the process list: true", "whereis(\"debug_counter\") finds it: true",
             "status: waiting, mailbox: 0, name: debug_counter", "after stop: alive false, whereis nil",
         ],
+        "sessions by key": [
+            "alice's session found again: true, cart: 2 books", "sessions: [\"alice\", \"bob\"]",
+            "by key: 2 books", "after idling: 0 sessions, alice's cart: empty",
+        ],
     ]
 
     @Test("each example prints exactly what the seed documents show, on the deterministic driver",
