@@ -53,6 +53,8 @@ public final class Node: @unchecked Sendable {
     /// Exits waiting to be carried out (`Process/`).
     @exclusivity(unchecked) var exits = ExitQueue()
     @usableFromInline @exclusivity(unchecked) var counters = NodeStatistics()
+    /// The last `TaskRef` id given out (`startTask`). Loop thread.
+    @exclusivity(unchecked) var taskSerial: UInt64 = 0
     /// The run queue and the drain (`Scheduler/`).
     @usableFromInline @exclusivity(unchecked) var scheduler = SchedulerState()
     /// The timer wheel and the manual clock (`Timers/`).

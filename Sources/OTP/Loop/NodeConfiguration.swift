@@ -45,6 +45,10 @@ public struct NodeConfiguration: Sendable {
     /// with its pid, registered name and type (`SlowTurnWatchdog`): one blocking handler delays every
     /// timer, call and message of the node. `nil` turns the watchdog off. Default: 100 ms.
     public var slowTurnThreshold: Duration?
+    /// How many Swift tasks one process may run at once (`ProcessContext.startTask`); more are refused with
+    /// `ProcessError.tooManyTasks`, so a flood of requests cannot start unbounded work. A process may set its
+    /// own (`limitTasks(to:)`). Default: 1,024.
+    public var maximumTasksPerProcess: Int = 1_024
 
     public init(
         clock: Clock = .system,
@@ -99,6 +103,8 @@ public struct NodeStatistics: Sendable, Equatable {
     public var delivered: UInt64 = 0
     /// Messages sent to a pid that was no longer alive (dropped, as in Erlang).
     public var droppedToDeadProcesses: UInt64 = 0
+    /// Outcomes of tasks (`startTask`) whose process had exited or cancelled them: dropped.
+    public var droppedTaskResults: UInt64 = 0
     /// Turns a sending process lent to a receiver whose mailbox its handler filled past four turns' worth
     /// of messages (the receiver ran inside the send: `docs/architecture.md`, "Senders that flood").
     public var lentTurns: UInt64 = 0

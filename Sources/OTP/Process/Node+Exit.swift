@@ -105,6 +105,7 @@ extension Node {
             }
             // Before links and monitors fire: whoever learns of the exit finds its keys free.
             for registry in extras.registries { registry.processExited(pid) }
+            for task in extras.tasks.values { task.cancel() }  // their outcomes would find no process
             timers.wheel.cancelChain(extras.timerChain) { Unmanaged<TimedPayload>.fromOpaque($0).release() }
             // Its timers were the last: the libuv timer must not keep an idle loop waiting for them.
             if timers.wheel.count == 0 { uv?.timerIdle() }

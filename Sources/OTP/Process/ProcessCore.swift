@@ -154,6 +154,9 @@ final class ProcessExtras {
     @exclusivity(unchecked) var name: String?
     /// The registries it registered in (each removes its entries when it exits).
     @exclusivity(unchecked) var registries: [any RegistryMembership] = []
+    /// Its running Swift tasks (`startTask`), cancelled when it exits; its own limit on them, if set.
+    @exclusivity(unchecked) var tasks: [UInt64: Task<Void, Never>] = [:]
+    @exclusivity(unchecked) var taskLimit: Int?
     @exclusivity(unchecked) var links: Set<PID> = []
     /// The chain of `sendAfter` timers addressed to this pid in the node's timer wheel (cancelled when it
     /// exits, as in Erlang); `TimerWheel.noChain` until the first one.

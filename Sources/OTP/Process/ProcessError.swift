@@ -38,6 +38,8 @@ public enum ProcessError: Error, Sendable, Equatable, CustomStringConvertible {
     case cancelled
     /// A placement on a node that is not a loop of this node's `NodeGroup` (its number is given).
     case notInGroup(node: UInt32)
+    /// The process runs `limit` Swift tasks already (`startTask`): the new one was not started.
+    case tooManyTasks(PID, limit: Int)
 
     public var description: String {
         switch self {
@@ -59,6 +61,8 @@ public enum ProcessError: Error, Sendable, Equatable, CustomStringConvertible {
         case .cancelled: return "the awaiting task was cancelled before the loop took the operation"
         case .invalidSignal(let signal, let reason): return "cannot watch signal \(signal): \(reason)"
         case .notInGroup(let number): return "node \(number) is not a loop of this node's group"
+        case .tooManyTasks(let pid, let limit):
+            return "process \(pid) runs \(limit) tasks already (its limit): the new task was not started"
         }
     }
 }
