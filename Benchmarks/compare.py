@@ -29,6 +29,7 @@ QUICK = "--quick" in sys.argv
 WORKLOADS = [
     ("call_round_trip", "GenServer call round trip from a closure process with process.call (5 s timeout)", "lower"),
     ("call_round_trip_struct", "GenServer call round trip from a struct behaviour (5 s timeout)", "lower"),
+    ("call_round_trip_typed", "GenServer call round trip, a request with its own reply type (process.ask)", "lower"),
     ("call_queued_0", "GenServer call from a process (process.call), empty mailbox", "lower"),
     ("call_queued_10k", "GenServer call from a process with 10,000 unrelated messages queued", "lower"),
     ("call_queued_100k", "GenServer call from a process with 100,000 unrelated messages queued", "lower"),
@@ -87,7 +88,7 @@ GROUP_WORKLOADS = [
 
 def erlang_name(name):
     """The Erlang workload a swift-otp workload is compared with (a struct twin shares its guide form's)."""
-    return name.replace("_struct", "")
+    return name.replace("_struct", "").replace("_typed", "")
 
 
 SYSTEMS = ["swift-otp", "erlang", "erlang-default", "swift-actors", "otpylib"]
@@ -398,7 +399,7 @@ def main():
     for name, title, _ in WORKLOADS:
         entry = workloads.get(name, {})
         r = ratio(entry.get("swift-otp"), entry.get("erlang")) if "swift-otp" in entry and "erlang" in entry else None
-        if r is not None and name != "timeouts_stray" and not name.endswith(("_struct", "_struct_memory")):
+        if r is not None and name != "timeouts_stray" and not name.endswith(("_struct", "_struct_memory", "_typed")):
             chart.append((name, r))
         if name in TARGETS:
             op, bound = TARGETS[name]
@@ -422,6 +423,10 @@ def main():
             r = b / a if guide == "fan_in" else a / b
             lines.append(f"| {title}: closure form (guides) vs struct form | <= 1.5x | {fmt(r)}x | "
                          f"{'yes' if r <= 1.5 else 'no'} |")
+    typed, classic = (workloads.get(n, {}).get("swift-otp") for n in ("call_round_trip_typed", "call_round_trip"))
+    if typed and classic:
+        lines.append(f"| call with a typed request vs the classic request and reply enum | <= 1.1x | "
+                     f"{fmt(typed / classic)}x | {'yes' if typed / classic <= 1.1 else 'no'} |")
     otp_call = workloads.get("call_round_trip", {})
     if "swift-actors" in otp_call:
         met = otp_call["swift-otp"] <= otp_call["swift-actors"]

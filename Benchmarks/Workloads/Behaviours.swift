@@ -106,6 +106,23 @@ public struct CountServer: GenServer, Sendable {
     }
 }
 
+/// `CountServer` with requests that name their own reply types: no `Reply` enum, each request carries the
+/// typed `Caller` it is answered through.
+public struct TypedCountServer: GenServer, Sendable {
+    public init() {}
+    public enum Call: Sendable { case count(Caller<Int>), label(Caller<String>) }
+    public var count = 0
+    @inlinable
+    public mutating func handleCall(_ request: Call, from _: Caller<Never>, _ server: ServerContext<TypedCountServer>)
+        throws -> ServerResult<TypedCountServer>
+    {
+        switch request {
+        case .count(let caller): return server.replying(to: caller, count)
+        case .label(let caller): return server.replying(to: caller, "count")
+        }
+    }
+}
+
 /// A process that calls `server` `remaining` times in a row, each with Erlang's default 5 s timeout,
 /// written as a struct behaviour: a selective wait on the request's reference, no allocation per call.
 public struct CallLoop: ProcessBehavior {

@@ -15,6 +15,18 @@ public func callInARow(_ process: ProcessContext<Int>, _ server: ServerRef<Count
     }
 }
 
+/// `callInARow` with a request that names its own reply type (`process.ask(server, { .count($0) })`): the
+/// reply arrives as an `Int`, with no reply enum to unpack.
+public func callTypedInARow(_ process: ProcessContext<Int>, _ server: ServerRef<TypedCountServer>, remaining: Int) throws
+    -> Step<Int>
+{
+    guard remaining > 0 else { return .exit(.normal) }
+    return try process.ask(server, { .count($0) }) { result, process in
+        _ = try result.get()
+        return try callTypedInARow(process, server, remaining: remaining - 1)
+    }
+}
+
 /// Spawns a closure process that calls `server` `calls` times in a row (`callInARow`), with `queued`
 /// unrelated messages put in its mailbox before its first turn. The calls run the next time the node runs.
 @discardableResult
@@ -37,6 +49,11 @@ public func spawnCallers(_ node: Node, _ server: ServerRef<CountServer>, count: 
     for _ in 0..<count {
         if closures { try spawnCaller(node, server, calls: calls) } else { try node.spawn(CallLoop(server: server, remaining: calls)) }
     }
+}
+
+/// Spawns a closure process that calls `server` `calls` times in a row with typed requests (`callTypedInARow`).
+public func spawnTypedCaller(_ node: Node, _ server: ServerRef<TypedCountServer>, calls: Int) throws {
+    try node.spawn(of: Int.self) { process in try callTypedInARow(process, server, remaining: calls) }
 }
 
 /// The messages of the closure-style ping-pong.

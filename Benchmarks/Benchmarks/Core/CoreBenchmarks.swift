@@ -77,6 +77,18 @@ let benchmarks: @Sendable () -> Void = {
         try callRoundTrip(benchmark, closures: true)
     }
 
+    Benchmark("GenServer call round trip, a request with its own reply type, process.ask (1M)") { benchmark in
+        let node = loopNode()
+        let server = try node.start(TypedCountServer())
+        try spawnTypedCaller(node, server, calls: 1_000)  // warm-up
+        node.run(until: .idle)
+        benchmark.startMeasurement()
+        try spawnTypedCaller(node, server, calls: benchmark.scaledIterations.count)
+        node.run(until: .idle)
+        benchmark.stopMeasurement()
+        node.close()
+    }
+
     // A reply wait starts at its request's receive mark: the target is at most 2x between 0 and 100k queued.
     for (label, queued) in [("0", 0), ("10k", 10_000), ("100k", 100_000)] {
         Benchmark("GenServer call round trip from a process with \(label) unrelated messages queued (10k calls)",

@@ -62,6 +62,17 @@ func otpWorkloads(scale: Int) throws {
         record(system, name, "ns/call", t / Double(n))
         node.close()
     }
+    if wanted("call_round_trip_typed") {
+        // 1a. the same with a request that names its own reply type (`process.ask(server, { .count($0) })`)
+        let node = loopNode()
+        let server = try node.start(TypedCountServer())
+        try spawnTypedCaller(node, server, calls: 1_000)
+        node.run(until: .idle)
+        let n = 500_000 / scale
+        let t = try nanoseconds { try spawnTypedCaller(node, server, calls: n); node.run(until: .idle) }
+        record(system, "call_round_trip_typed", "ns/call", t / Double(n))
+        node.close()
+    }
     // 1b. call round trips from a process with unrelated messages queued (the receive mark)
     for (name, queued) in [("call_queued_0", 0), ("call_queued_10k", 10_000), ("call_queued_100k", 100_000)]
         where wanted(name)

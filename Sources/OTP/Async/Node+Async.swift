@@ -31,6 +31,23 @@ extension Node {
         }
     }
 
+    /// Calls `server` from async code with a request that names its own reply type (Akka's ask pattern),
+    /// and returns that reply: `let name = try await node.ask(kv) { .get("name", $0) }` for
+    /// `case get(String, Caller<String?>)`.
+    /// - Throws: as `call(_:_:timeout:)`.
+    @inlinable
+    public func ask<S: GenServer, R: Sendable>(
+        _ server: ServerRef<S>, timeout: Timeout = .seconds(5), _ request: @escaping @Sendable (Caller<R>) -> S.Call
+    ) async throws(CallError) -> R {
+        try await facade(CallError.self) {
+            try await external { node, call in
+                node.beginExternal(call, timeout: timeout) { caller in
+                    node.beginCall(from: caller, to: server, request)
+                }
+            }
+        }
+    }
+
     /// Stops `server` from async code; `terminate` has run when this returns (Erlang's `gen_server:stop`).
     /// - Throws: `CallError` (`noProcess` / `unknownName` when it is not running, timeout, node stopped,
     ///   cancelled).

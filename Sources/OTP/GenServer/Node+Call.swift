@@ -9,6 +9,19 @@ extension Node {
                                  deferNoProcess: Bool = false, serveIdle: Bool = false)
         -> Result<RequestID<T.Reply>, CallError>
     {
+        beginCall(from: caller, to: server, deferNoProcess: deferNoProcess, serveIdle: serveIdle) {
+            (_: Caller<T.Reply>) in request
+        }
+    }
+
+    /// `beginCall` for a request that names its own reply type: `request` builds the server's `Call`
+    /// around the typed `Caller<R>` the server answers (a request per reply type, `call(_:_:)` with a
+    /// closure). Made once the request's reference exists; no allocation.
+    @inlinable @inline(__always)
+    func beginCall<T: GenServer, R>(from caller: PID, to server: ServerRef<T>, deferNoProcess: Bool = false,
+                                    serveIdle: Bool = false, _ request: (Caller<R>) -> T.Call)
+        -> Result<RequestID<R>, CallError>
+    {
         let address: Address<ServerMessage<T>>
         do {
             address = try resolve(server)
@@ -22,7 +35,7 @@ extension Node {
         let ref = openRequest(from: caller, to: address.pid)
         callStarted(ref)
         do {
-            try deliver(moving: .call(request, Caller(pid: caller, ref: ref)), to: address)
+            try deliver(moving: .call(request(Caller(pid: caller, ref: ref)), Caller(pid: caller, ref: ref)), to: address)
         } catch {
             let failure: CallError
             if case .mailboxFull(let pid, let capacity) = error {
@@ -41,8 +54,8 @@ extension Node {
     /// the request there; with `deferNoProcess` a dead server is reported by the request's `DOWN`; anything
     /// else fails now. Out of line: the call path stays small.
     @inlinable @inline(never)
-    func callNotResolved<T: GenServer>(_ error: CallError, from caller: PID, _ request: T.Call, of type: T.Type,
-                                       deferNoProcess: Bool) -> Result<RequestID<T.Reply>, CallError> {
+    func callNotResolved<T: GenServer, R>(_ error: CallError, from caller: PID, _ request: (Caller<R>) -> T.Call,
+                                          of type: T.Type, deferNoProcess: Bool) -> Result<RequestID<R>, CallError> {
         if case .noProcess(let pid) = error, isSibling(pid) {
             return beginSiblingCall(from: caller, to: pid, request, of: type)
         }

@@ -65,6 +65,19 @@ extension Node {
         }
     }
 
+    /// Calls `server` with a request that names its own reply type (Akka's ask pattern), and returns that
+    /// reply: `let name = try node.ask(kv) { .get("name", $0) }` for `case get(String, Caller<String?>)`.
+    /// - Throws: as `call(_:_:timeout:)`.
+    @inlinable
+    @available(*, noasync, message: "drives the loop; from async code use the async overload")
+    public func ask<S: GenServer, R>(_ server: ServerRef<S>, timeout: Timeout = .seconds(5),
+                                      _ request: @escaping (Caller<R>) -> S.Call) throws(CallError) -> R
+    {
+        try blockingCall(server) { process, then in
+            try process.ask(server, timeout: timeout, request, then: then)
+        }
+    }
+
     /// Stops `server`: `terminate` runs with `reason` before this returns (Erlang's `gen_server:stop`).
     /// - Throws: `noProcess` / `unknownName` when it is not running; `timeout`; `wouldBlock` on the running loop.
     /// - Note: on the manual clock this may advance the clock to the next timer (see above).

@@ -14,9 +14,22 @@ extension ProcessContext {
         _ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5),
         then: @escaping (Result<S.Reply, CallError>, ProcessContext<Message>) throws -> Step<Message>
     ) throws -> Step<Message> {
+        try ask(server, timeout: timeout, { (_: Caller<S.Reply>) in request }, then: then)
+    }
+
+    /// Calls `server` with a request that names its own reply type (Akka's ask pattern): `request` builds
+    /// the server's `Call` around the `Caller<R>` the server answers (`case get(String, Caller<String?>)`),
+    /// and `then` gets an `R` — no reply enum to unpack:
+    /// `try process.ask(kv, { .get("name", $0) }) { name, process in ... }`. Otherwise as
+    /// `call(_:_:timeout:then:)` (a call in every other respect: monitor, timeout, typed errors).
+    @inlinable @inline(__always)
+    public func ask<S: GenServer, R>(
+        _ server: ServerRef<S>, timeout: Timeout = .seconds(5), _ request: (Caller<R>) -> S.Call,
+        then: @escaping (Result<R, CallError>, ProcessContext<Message>) throws -> Step<Message>
+    ) throws -> Step<Message> {
         // A poll (`.zero`) finds no reply, as in Erlang; an invalid timeout is refused by the wait.
         let serveIdle = timeout.outlastsHandler
-        switch withNode({ $0.beginCall(from: pid, to: server, request, serveIdle: serveIdle) }) {
+        switch withNode({ $0.beginCall(from: pid, to: server, serveIdle: serveIdle, request) }) {
         case .failure(let error): return try then(.failure(error), self)
         case .success(let id):
             if serveIdle, let outcome = withNode({ $0.takeQueuedResponse(to: id, of: pid, as: Message.self) }) {
@@ -36,6 +49,14 @@ extension ProcessContext {
         -> Result<RequestID<S.Reply>, CallError>
     {
         withNode { $0.beginCall(from: pid, to: server, request, deferNoProcess: true) }
+    }
+
+    /// `sendRequest` with a request that names its own reply type (see `ask(_:timeout:_:then:)`).
+    @inlinable
+    public func sendRequest<S: GenServer, R>(_ server: ServerRef<S>, _ request: (Caller<R>) -> S.Call)
+        -> Result<RequestID<R>, CallError>
+    {
+        withNode { $0.beginCall(from: pid, to: server, deferNoProcess: true, request) }
     }
 
     /// The outcome of request `id` if `envelope` is its response (Erlang's `check_response`), else `nil`.

@@ -24,6 +24,16 @@ public struct ServerContext<S: GenServer> {
         process.withNode { $0.reply(to: caller, value) }
     }
 
+    /// Replies to `caller` at once and returns `.noReply(action)`: the answer to a request that names its
+    /// own reply type (`case get(String, Caller<String?>)`): `return server.replying(to: caller, data[key])`.
+    @inlinable
+    public func replying<R: Sendable>(to caller: Caller<R>, _ value: R, _ action: Action<S> = .none)
+        -> ServerResult<S>
+    {
+        _ = reply(to: caller, value)
+        return .noReply(action)
+    }
+
     // MARK: Calling other servers from a handler
 
     /// Calls `server` and continues with `then` when the outcome is known; the handler returns this
@@ -35,6 +45,18 @@ public struct ServerContext<S: GenServer> {
         then: @escaping (Result<T.Reply, CallError>, inout S, ServerContext<S>) throws -> ServerResult<S>
     ) -> ServerResult<S> {
         .await(pending(node.beginCall(from: pid, to: server, request, serveIdle: timeout.outlastsHandler),
+                       timeout: timeout) { result, state, context in
+            .result(try then(result, &state!, context))
+        })
+    }
+
+    /// `call` with a request that names its own reply type (`ProcessContext.ask(_:timeout:_:then:)`).
+    @inlinable
+    public func ask<T: GenServer, R>(
+        _ server: ServerRef<T>, timeout: Timeout = .seconds(5), _ request: (Caller<R>) -> T.Call,
+        then: @escaping (Result<R, CallError>, inout S, ServerContext<S>) throws -> ServerResult<S>
+    ) -> ServerResult<S> {
+        .await(pending(node.beginCall(from: pid, to: server, serveIdle: timeout.outlastsHandler, request),
                        timeout: timeout) { result, state, context in
             .result(try then(result, &state!, context))
         })
@@ -62,6 +84,14 @@ public struct ServerContext<S: GenServer> {
         -> Result<RequestID<T.Reply>, CallError>
     {
         node.beginCall(from: pid, to: server, request, deferNoProcess: true)
+    }
+
+    /// `sendRequest` with a request that names its own reply type (`ask(_:timeout:_:then:)`).
+    @inlinable
+    public func sendRequest<T: GenServer, R>(_ server: ServerRef<T>, _ request: (Caller<R>) -> T.Call)
+        -> Result<RequestID<R>, CallError>
+    {
+        node.beginCall(from: pid, to: server, deferNoProcess: true, request)
     }
 
     /// The outcome of request `id` if `message` is its response (Erlang's `check_response`), else `nil`.

@@ -386,15 +386,15 @@ extension Node {
 /// the caller's module specialises them, so the request's arrival runs specialised code too.
 extension Node {
     @inlinable @inline(never)
-    func beginSiblingCall<T: GenServer>(from caller: PID, to server: PID, _ request: T.Call, of _: T.Type)
-        -> Result<RequestID<T.Reply>, CallError>
+    func beginSiblingCall<T: GenServer, R>(from caller: PID, to server: PID, _ request: (Caller<R>) -> T.Call,
+                                           of _: T.Type) -> Result<RequestID<R>, CallError>
     {
         // One item, the request, which sets up the request's monitor on the server's loop as it arrives; the
         // server's own reply drops it there (a request with its reply delivered ends with no `DOWN`, on one
         // loop as on two: `monitorFired`). A caller that is no process has no monitor.
         let (ref, monitored) = openSiblingRequest(from: caller, to: server)
         callStarted(ref)
-        let message = ServerMessage<T>.call(request, Caller(pid: caller, ref: ref))
+        let message = ServerMessage<T>.call(request(Caller(pid: caller, ref: ref)), Caller(pid: caller, ref: ref))
         let item = monitored ? Transit(request: message, to: server, from: caller, ref: ref)
                              : Transit(message: message, to: server, from: caller)
         if !ship(item) {

@@ -22,6 +22,14 @@ extension NodeGroup {
         try await owner(of: server).call(server, request, timeout: timeout)
     }
 
+    /// Calls `server` from async code with a request that names its own reply type (`Node.ask(_:timeout:_:)`),
+    /// through the loop that owns it.
+    public func ask<S: GenServer, R: Sendable>(
+        _ server: ServerRef<S>, timeout: Timeout = .seconds(5), _ request: @escaping @Sendable (Caller<R>) -> S.Call
+    ) async throws(CallError) -> R {
+        try await owner(of: server).ask(server, timeout: timeout, request)
+    }
+
     /// Casts to `server` from async code (`Node.cast`), through the loop that owns it.
     @discardableResult
     public func cast<S: GenServer>(_ server: ServerRef<S>, _ message: S.Cast) async throws(CallError) -> CastOutcome
