@@ -18,5 +18,7 @@ public enum Examples {
         ("event processor", EventProcessorExample.run),
         ("debugging", DebuggingExample.run),
         ("sessions by key", SessionsExample.run),
+        ("code lock", CodeLockExample.run),
+        ("connection", ConnectionExample.run),
     ]
 }

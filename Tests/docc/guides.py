@@ -28,6 +28,7 @@ ARTICLES = {
     "observability.md": "ObservabilityGuide",
     "processes.md": "ProcessesGuide",
     "registry.md": "RegistryGuide",
+    "statemachine.md": "StateMachineGuide",
     "supervision.md": "SupervisionGuide",
 }
 HEADER = "<!-- Generated from docs/{source} by Tests/docc/guides.py: edit docs/{source}, then run it. -->\n\n"

@@ -31,6 +31,14 @@ struct ExamplesTests {
             "alice's session found again: true, cart: 2 books", "sessions: [\"alice\", \"bob\"]",
             "by key: 2 books", "after idling: 0 sessions, alice's cart: empty",
         ],
+        "code lock": [
+            "after 1 2 3: open", "a button while open is postponed: open",
+            "after the open time: locked, pressed since: [9]", "door: locked, open, locked, wrong code",
+        ],
+        "connection": [
+            "while connecting: 0 replies", "once connected: sent hello, sent world",
+            "states: disconnected -> connecting -> connected",
+        ],
     ]
 
     @Test("each example prints exactly what the seed documents show, on the deterministic driver",
