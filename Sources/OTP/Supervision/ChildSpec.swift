@@ -17,6 +17,8 @@ public struct ChildSpec: Sendable {
     /// The `Registry` key the child is started under (`server(…, via:)`, `process(…, via:)`), if any:
     /// `Node.findOrStartChild` looks it up before asking the supervisor.
     public internal(set) var via: ViaName?
+    /// A growing delay before each restart (`withBackoff(_:)`); `nil` (the default): at once, as Erlang.
+    public var backoff: RestartBackoff?
     /// Starts the child on `target` (the supervisor's node, or another loop of its group), linked to
     /// `supervisor`. Loop thread.
     let launch: @Sendable (_ node: Node, _ supervisor: PID, _ target: Node) -> ChildLaunch
@@ -160,6 +162,7 @@ extension ChildSpec {
                 return .invalidChildSpec(id: id, "negative shutdown timeout \(ms) ms")
             }
         }
+        if let problem = backoff?.problem { return .invalidChildSpec(id: id, problem) }
         return nil
     }
 }

@@ -131,6 +131,7 @@ extension SupervisingServer {
     private static func started(_ key: Int, pid: PID, _ state: inout Self, _ server: ServerContext<Self>) {
         state.supervision[key: key]?.pid = pid
         state.supervision[key: key]?.restarting = false
+        state.supervision[key: key]?.startedAt = server.node.currentTime
         server.node.markSupervised(pid, by: server.pid)
         if let child = state.supervision[key: key] { SupervisionLog.started(child, server) }
     }
@@ -233,7 +234,24 @@ extension SupervisingServer {
             }
             return .noReply
         }
+        if let backoff = child.spec.backoff { return backOff(child, backoff, &state, server) }
         return restart(child.key, &state, server)
+    }
+
+    /// Restarts `child` after its backoff delay: a retry message to itself when the delay is over (the
+    /// child is `restarting` meanwhile). The delay grows with each restart, and starts over after the child
+    /// ran for `resetAfter`.
+    static func backOff(_ child: SupervisedChild, _ backoff: RestartBackoff, _ state: inout Self,
+                        _ server: ServerContext<Self>) -> ServerResult<Self> {
+        let ran = server.node.currentTime &- child.startedAt
+        let stable = ran >= (backoff.resetAfter ?? backoff.maximum).wholeMilliseconds
+        let delay = stable ? backoff.initial : (child.nextDelay ?? backoff.initial)
+        state.supervision[key: child.key]?.nextDelay = backoff.next(after: delay)
+        state.supervision[key: child.key]?.restarting = true
+        SupervisionLog.backingOff(child, delay: delay, server)
+        if delay <= .zero { return restart(child.key, &state, server) }
+        _ = try? server.sendAfter(Timeout(delay), RetryRestart(key: child.key))
+        return .noReply
     }
 
     static var removesStoppedChildren: Bool { false }

@@ -41,6 +41,10 @@ enum SupervisionLog {
         }
     }
 
+    static func backingOff<S: GenServer>(_ child: SupervisedChild, delay: Duration, _ server: ServerContext<S>) {
+        log(.notice, "restarting child after its backoff", child, server, ["delay": "\(delay)"])
+    }
+
     static func startFailed<S: GenServer>(_ child: SupervisedChild, _ error: StartError, _ server: ServerContext<S>) {
         log(.error, "child failed to start", child, server, ["reason": "\(error)"])
     }

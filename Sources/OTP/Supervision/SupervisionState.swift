@@ -4,8 +4,11 @@ struct SupervisedChild {
     let key: Int
     var spec: ChildSpec
     var pid: PID?
-    /// Its last start failed and a retry is queued.
+    /// Its last start failed and a retry is queued, or it waits out its restart backoff.
     var restarting = false
+    /// Node time (ms) of its last start, and the delay its next backed-off restart waits.
+    var startedAt: UInt64 = 0
+    var nextDelay: Duration?
 
     var info: ChildInfo {
         ChildInfo(id: spec.id, state: pid.map { .running($0) } ?? (restarting ? .restarting : .undefined),
