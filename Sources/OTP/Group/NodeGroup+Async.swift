@@ -38,6 +38,28 @@ extension NodeGroup {
         try await owner(of: server).cast(server, message)
     }
 
+    /// Calls every server registered under `key` in `registry` — one per loop, say — concurrently, each
+    /// through the loop that owns it (`Node.multiCall(_:_:as:_:timeout:)`); each outcome by pid.
+    public func multiCall<S: GenServer, K, V>(_ registry: Registry<K, V>, _ key: K, as type: S.Type,
+                                              _ request: S.Call, timeout: Timeout = .seconds(5)) async
+        -> [PID: Result<S.Reply, CallError>] where S.Call: Sendable
+    {
+        await Node.multiCall(registry.lookup(key).map(\.pid)) { pid async throws(CallError) in
+            try await self.call(ServerRef<S>(pid: pid), request, timeout: timeout)
+        }
+    }
+
+    /// Casts `message` to every server registered under `key` in `registry`, each through its loop
+    /// (`Node.abcast(_:_:as:_:)`); what each cast did by pid.
+    public func abcast<S: GenServer, K, V>(_ registry: Registry<K, V>, _ key: K, as type: S.Type,
+                                           _ message: S.Cast) async -> [PID: Result<CastOutcome, CallError>]
+        where S.Cast: Sendable
+    {
+        await Node.multiCall(registry.lookup(key).map(\.pid)) { pid async throws(CallError) in
+            try await self.cast(ServerRef<S>(pid: pid), message)
+        }
+    }
+
     /// Sends `message` to `address` from async code (`Node.send`), through the loop that owns it.
     public func send<M: Sendable>(_ message: M, to address: Address<M>) async throws(ProcessError) {
         try await (loop(of: address.pid) ?? loops[0]).send(message, to: address)
