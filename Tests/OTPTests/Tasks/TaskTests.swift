@@ -235,3 +235,72 @@ struct TaskTests {
         #expect(await events.next(2) == ["running 1", "got 42"])
     }
 }
+
+@Suite("TaskSupervisor: tasks owned by a supervisor", .timeLimit(.minutes(1)))
+struct TaskSupervisorTests {
+    @Test("Work started under a task supervisor reports to its starter, outlives it, and is bounded")
+    func underSupervisor() async throws {
+        let node = startedNode()
+        defer { node.finish() }
+        let events = Events()
+        let sink = events.sink
+        let tree = try await node.start(Supervisor.self, SupervisorSpec(children: [
+            .taskSupervisor("tasks", name: "tasks", maximumTasks: 1)]))
+        let gate = Gate()
+        let tasks = ServerRef<TaskSupervisor>.named("tasks")
+        try await node.perform { node in
+            // The starter exits at once; its task goes on under the supervisor.
+            _ = try node.spawn(of: String.self) { process in
+                try process.startTask(under: tasks, {
+                    await gate.wait()
+                    sink.yield("work done")
+                    return 1
+                }, then: { _ in "unseen" })
+                do throws(ProcessError) {
+                    try process.startTask(under: tasks, { 2 }, then: { _ in "no room" })
+                } catch {
+                    sink.yield("\(error)")
+                }
+                return .exit(.normal)
+            }
+        }
+        let supervisorPID = try await node.whereis("tasks")!
+        #expect(await events.next(1) == ["\(ProcessError.tooManyTasks(supervisorPID, limit: 1))"])
+        gate.open()
+        #expect(await events.next(1) == ["work done"])
+        // A live starter gets the outcome as a message.
+        try await node.perform { node in
+            _ = try node.spawn(of: String.self) { process in
+                try process.startTask(under: tasks, { 40 + 2 }, then: { "got \((try? $0.get()) ?? 0)" })
+                return .receive { envelope, _ in
+                    if case .message(let text) = envelope { sink.yield(text) }
+                    return .exit(.normal)
+                }
+            }
+        }
+        #expect(await events.next(1) == ["got 42"])
+        try await node.stop(tree)
+    }
+
+    @Test("Stopping the task supervisor cancels its tasks")
+    func cancelledWithSupervisor() async throws {
+        let node = startedNode()
+        defer { node.finish() }
+        let events = Events()
+        let sink = events.sink
+        let tasks = try await node.start(TaskSupervisor.self, 8)
+        try await node.perform { node in
+            _ = try node.spawn(of: String.self) { process in
+                try process.startTask(under: tasks, {
+                    do { try await Task.sleep(for: .seconds(600)) } catch { sink.yield("cancelled: \(error is CancellationError)") }
+                    return 0
+                }, then: { _ in "unseen" })
+                sink.yield("started")
+                return .receive { _, _ in .same }
+            }
+        }
+        #expect(await events.next(1) == ["started"])
+        try await node.stop(tasks)
+        #expect(await events.next(1) == ["cancelled: true"])
+    }
+}
