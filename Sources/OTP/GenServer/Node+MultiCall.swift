@@ -11,8 +11,8 @@ extension Node {
                                               _ request: S.Call, timeout: Timeout = .seconds(5)) async
         -> [PID: Result<S.Reply, CallError>] where S.Call: Sendable
     {
-        await Node.multiCall(registry.lookup(key).map(\.pid)) { pid async throws(CallError) in
-            try await self.call(ServerRef<S>(pid: pid), request, timeout: timeout)
+        await Node.gather(registry, key) { (server: ServerRef<S>) async throws(CallError) in
+            try await self.call(server, request, timeout: timeout)
         }
     }
 
@@ -22,19 +22,21 @@ extension Node {
                                            _ message: S.Cast) async -> [PID: Result<CastOutcome, CallError>]
         where S.Cast: Sendable
     {
-        await Node.multiCall(registry.lookup(key).map(\.pid)) { pid async throws(CallError) in
-            try await self.cast(ServerRef<S>(pid: pid), message)
+        await Node.gather(registry, key) { (server: ServerRef<S>) async throws(CallError) in
+            try await self.cast(server, message)
         }
     }
 
-    /// Runs `body` for each pid concurrently and gathers the outcomes.
-    static func multiCall<R: Sendable>(_ pids: [PID], _ body: @escaping @Sendable (PID) async throws(CallError) -> R)
-        async -> [PID: Result<R, CallError>]
-    {
+    /// Runs `body` for each server registered under `key`, concurrently, and gathers the outcomes by pid.
+    static func gather<S: GenServer, K, V, R: Sendable>(
+        _ registry: Registry<K, V>, _ key: K, _ body: @escaping @Sendable (ServerRef<S>) async throws(CallError) -> R
+    ) async -> [PID: Result<R, CallError>] {
         await withTaskGroup(of: (PID, Result<R, CallError>).self) { tasks in
-            for pid in Set(pids) {
+            for pid in Set(registry.lookup(key).map(\.pid)) {
                 tasks.addTask {
-                    do throws(CallError) { return (pid, .success(try await body(pid))) } catch { return (pid, .failure(error)) }
+                    do throws(CallError) { return (pid, .success(try await body(ServerRef(pid: pid)))) } catch {
+                        return (pid, .failure(error))
+                    }
                 }
             }
             var outcomes: [PID: Result<R, CallError>] = [:]

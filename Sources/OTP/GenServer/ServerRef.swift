@@ -36,7 +36,7 @@ public struct ServerRef<S: GenServer>: Hashable, Sendable, CustomStringConvertib
 
     /// The server registered under `key` in `registry` (looked up, and its type checked, at each use).
     public static func via<Key, Value>(_ registry: Registry<Key, Value>, _ key: Key) -> ServerRef {
-        ServerRef(target: .via(ViaName(RegistryLookup(registry, key))))
+        ServerRef(target: .via(ViaName(RegistryKey(registry, key, nil))))
     }
 
     /// The server registered under a `Registry` key (`Registry.via(_:value:)`).

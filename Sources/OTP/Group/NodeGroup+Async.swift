@@ -44,8 +44,8 @@ extension NodeGroup {
                                               _ request: S.Call, timeout: Timeout = .seconds(5)) async
         -> [PID: Result<S.Reply, CallError>] where S.Call: Sendable
     {
-        await Node.multiCall(registry.lookup(key).map(\.pid)) { pid async throws(CallError) in
-            try await self.call(ServerRef<S>(pid: pid), request, timeout: timeout)
+        await Node.gather(registry, key) { (server: ServerRef<S>) async throws(CallError) in
+            try await self.call(server, request, timeout: timeout)
         }
     }
 
@@ -55,8 +55,8 @@ extension NodeGroup {
                                            _ message: S.Cast) async -> [PID: Result<CastOutcome, CallError>]
         where S.Cast: Sendable
     {
-        await Node.multiCall(registry.lookup(key).map(\.pid)) { pid async throws(CallError) in
-            try await self.cast(ServerRef<S>(pid: pid), message)
+        await Node.gather(registry, key) { (server: ServerRef<S>) async throws(CallError) in
+            try await self.cast(server, message)
         }
     }
 

@@ -36,53 +36,31 @@ class RegistryKeyBox: @unchecked Sendable, CustomStringConvertible {
 final class RegistryKey<Key: Hashable & Sendable, Value: Sendable>: RegistryKeyBox, @unchecked Sendable {
     let registry: Registry<Key, Value>
     let key: Key
-    let value: Value
+    /// What a process started under the name registers with; `nil` for a name only looked up
+    /// (`ServerRef.via(_:_:)`), which cannot be started under.
+    let value: Value?
 
-    init(_ registry: Registry<Key, Value>, _ key: Key, _ value: Value) {
+    init(_ registry: Registry<Key, Value>, _ key: Key, _ value: Value?) {
         self.registry = registry
         self.key = key
         self.value = value
     }
 
     override func whereis() -> PID? { registry.whereis(key) }
-    override func claim(for pid: PID) throws(ProcessError) { try registry.insert(key, value: value, pid: pid) }
-    override var membership: any RegistryMembership { registry }
 
-    override func names(_ other: RegistryKeyBox) -> Bool {
-        if let other = other as? RegistryKey<Key, Value> { return other.registry === registry && other.key == key }
-        if let other = other as? RegistryLookup<Key, Value> { return other.registry === registry && other.key == key }
-        return false
-    }
-
-    override func hash(into hasher: inout Hasher) {
-        hasher.combine(ObjectIdentifier(registry))
-        hasher.combine(key)
-    }
-
-    override var description: String { registry.describe(key) }
-}
-
-/// A key looked up only (`ServerRef.via(_:_:)`): it names a process but carries no value to register with.
-final class RegistryLookup<Key: Hashable & Sendable, Value: Sendable>: RegistryKeyBox, @unchecked Sendable {
-    let registry: Registry<Key, Value>
-    let key: Key
-
-    init(_ registry: Registry<Key, Value>, _ key: Key) {
-        self.registry = registry
-        self.key = key
-    }
-
-    override func whereis() -> PID? { registry.whereis(key) }
     override func claim(for pid: PID) throws(ProcessError) {
-        throw .invalidName(description, reason: "a name to start under carries its entry's value: "
-                           + "use Registry.via(_:value:)")
+        guard let value else {
+            throw .invalidName(description, reason: "a name to start under carries its entry's value: "
+                               + "use Registry.via(_:value:)")
+        }
+        try registry.insert(key, value: value, pid: pid)
     }
+
     override var membership: any RegistryMembership { registry }
 
     override func names(_ other: RegistryKeyBox) -> Bool {
-        if let other = other as? RegistryLookup<Key, Value> { return other.registry === registry && other.key == key }
-        if let other = other as? RegistryKey<Key, Value> { return other.registry === registry && other.key == key }
-        return false
+        guard let other = other as? RegistryKey<Key, Value> else { return false }
+        return other.registry === registry && other.key == key
     }
 
     override func hash(into hasher: inout Hasher) {
