@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "OTP", targets: ["OTP"]),
         .library(name: "OTPExamples", targets: ["OTPExamples"]),
         .library(name: "OTPServiceLifecycle", targets: ["OTPServiceLifecycle"]),
+        .library(name: "OTPTracing", targets: ["OTPTracing"]),
         .executable(name: "otp-demo", targets: ["otp-demo"]),
         .executable(name: "otp-top", targets: ["otp-top"]),
     ],
@@ -14,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         // `swift package generate-documentation --target OTP` (make docs): the DocC catalog in Sources/OTP/OTP.docc.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
@@ -42,6 +44,11 @@ let package = Package(
             name: "OTPServiceLifecycle",
             dependencies: ["OTP", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
+        // Trace context through calls, casts and sends (swift-distributed-tracing), apart from the core.
+        .target(
+            name: "OTPTracing",
+            dependencies: ["OTP", .product(name: "Tracing", package: "swift-distributed-tracing")]
+        ),
         .target(
             name: "OTPCAPI",
             dependencies: ["OTP"]
@@ -58,7 +65,8 @@ let package = Package(
         .testTarget(
             name: "OTPTests",
             dependencies: [
-                "OTP", "OTPExamples", "OTPServiceLifecycle", "OTPCAPI", "CLibUV",
+                "OTP", "OTPExamples", "OTPServiceLifecycle", "OTPCAPI", "OTPTracing", "CLibUV",
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

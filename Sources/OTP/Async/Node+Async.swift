@@ -24,9 +24,12 @@ extension Node {
     public func call<S: GenServer>(_ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5))
         async throws(CallError) -> S.Reply where S.Call: Sendable
     {
-        try await facade(CallError.self) {
+        let trace = tracing?.currentContext()
+        return try await facade(CallError.self) {
             try await external { node, call in
-                node.beginExternal(call, timeout: timeout) { caller in node.beginCall(from: caller, to: server, request) }
+                node.sending(with: trace) {
+                    node.beginExternal(call, timeout: timeout) { caller in node.beginCall(from: caller, to: server, request) }
+                }
             }
         }
     }
@@ -39,10 +42,13 @@ extension Node {
     public func ask<S: GenServer, R: Sendable>(
         _ server: ServerRef<S>, timeout: Timeout = .seconds(5), _ request: @escaping @Sendable (Caller<R>) -> S.Call
     ) async throws(CallError) -> R {
-        try await facade(CallError.self) {
+        let trace = tracing?.currentContext()
+        return try await facade(CallError.self) {
             try await external { node, call in
-                node.beginExternal(call, timeout: timeout) { caller in
-                    node.beginCall(from: caller, to: server, request)
+                node.sending(with: trace) {
+                    node.beginExternal(call, timeout: timeout) { caller in
+                        node.beginCall(from: caller, to: server, request)
+                    }
                 }
             }
         }
@@ -64,7 +70,10 @@ extension Node {
     public func cast<S: GenServer>(_ server: ServerRef<S>, _ message: S.Cast) async throws(CallError) -> CastOutcome
         where S.Cast: Sendable
     {
-        try await facade(CallError.self) { try await perform { node in node.cast(server, message) } }
+        let trace = tracing?.currentContext()
+        return try await facade(CallError.self) {
+            try await perform { node in node.sending(with: trace) { node.cast(server, message) } }
+        }
     }
 
     /// Starts a GenServer from async code (anonymous or named; linked to nothing) once `initialize` has
@@ -121,7 +130,10 @@ extension Node {
     public func send<S: GenServer>(_ message: S.Info, to server: ServerRef<S>) async throws(ProcessError)
         where S.Info: Sendable
     {
-        try await facade(ProcessError.self) { try await perform { node in try node.send(message, to: server) } }
+        let trace = tracing?.currentContext()
+        try await facade(ProcessError.self) {
+            try await perform { node in try node.sending(with: trace) { try node.send(message, to: server) } }
+        }
     }
 
     /// The pid registered as `name`, from async code. - Throws: `ProcessError.nodeStopped` or `.cancelled`.

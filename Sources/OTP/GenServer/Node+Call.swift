@@ -34,6 +34,8 @@ extension Node {
         }
         let ref = openRequest(from: caller, to: address.pid)
         callStarted(ref)
+        if _slowPath(traces) { traceCall(ref, to: server.description, request: T.Call.self) }
+        defer { if _slowPath(traces) { tracedCallSent() } }
         do {
             try deliver(moving: .call(request(Caller(pid: caller, ref: ref)), Caller(pid: caller, ref: ref)), to: address)
         } catch {

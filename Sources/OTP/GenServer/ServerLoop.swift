@@ -30,10 +30,14 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     @usableFromInline var caller: (pid: PID, ref: Ref)?
     @usableFromInline var suspended = false
     @usableFromInline var tracing = false
+    /// The node carries trace context (`MessageTracing`): a user message is handled with its context current.
+    @usableFromInline var carriesTraceContext = false
     @usableFromInline var statistics: ServerStatistics
 
     @inlinable
-    init(argument: S.Argument, starter: (pid: PID, ref: Ref)?, parent: PID?, startTime: UInt64) {
+    init(argument: S.Argument, starter: (pid: PID, ref: Ref)?, parent: PID?, startTime: UInt64,
+         carriesTraceContext: Bool = false) {
+        self.carriesTraceContext = carriesTraceContext
         self.argument = argument
         self.starter = starter
         self.parent = parent
@@ -79,6 +83,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
             // `accepts` let only this request's response through.
             return resume(pending.take()!, RequestEnding(envelope, of: ref)!, context)
         }
+        if _slowPath(carriesTraceContext) { return try tracedReceive(envelope, process) }
         statistics.messagesIn &+= 1
         switch consume envelope {
         case .message(.call(let request, let from)):
@@ -114,6 +119,23 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         case .reply(let ref):
             return info(.reply(ref), context)
         }
+    }
+
+    /// `receive` with the trace context the message carried current (`MessageTracing`): a user message (call,
+    /// cast, info) takes the oldest context queued for the server. Out of line: untraced nodes never come here.
+    @inlinable @inline(never)
+    mutating func tracedReceive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
+        let envelope = copy envelope
+        var userMessage = false
+        if case .message(let message) = envelope {
+            if case .system = message {} else { userMessage = true }
+        }
+        let node = process.currentNode
+        carriesTraceContext = false
+        defer { carriesTraceContext = true }
+        guard userMessage, let tracing = node.tracing else { return try receive(envelope, process) }
+        let carried = node.takeTrace(process.pid)
+        return try tracing.withContext(carried) { try receive(envelope, process) }
     }
 
     @inlinable

@@ -55,6 +55,14 @@ public final class Node: @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked) var counters = NodeStatistics()
     /// The last `TaskRef` id given out (`startTask`). Loop thread.
     @exclusivity(unchecked) var taskSerial: UInt64 = 0
+    /// `configuration.tracing`; while a call or an async-facade job sends, the context its message carries;
+    /// the span of each traced call by request (`MessageTracing`). Loop thread.
+    @usableFromInline let tracing: (any MessageTracing)?
+    /// Whether `tracing` is set: what the message and call paths test (a `Bool`, not the existential).
+    @usableFromInline let traces: Bool
+    @usableFromInline @exclusivity(unchecked) var outgoingTrace: TraceContext?
+    @usableFromInline @exclusivity(unchecked) var callSpans: [Ref: any TraceSpan] = [:]
+    @exclusivity(unchecked) var sendingStack: [TraceContext?] = []
     /// The run queue and the drain (`Scheduler/`).
     @usableFromInline @exclusivity(unchecked) var scheduler = SchedulerState()
     /// The timer wheel and the manual clock (`Timers/`).
@@ -128,6 +136,8 @@ public final class Node: @unchecked Sendable {
 
     private init(configuration: NodeConfiguration, uv: UVLoop?, group: GroupCore? = nil, loopIndex: Int = 0) {
         self.configuration = configuration
+        tracing = configuration.tracing
+        traces = configuration.tracing != nil
         self.number = group.map { $0.base + UInt32(loopIndex) } ?? NodeNumbers.next()
         self.group = group
         self.groupRef = group.map { Unmanaged.passUnretained($0) }

@@ -49,6 +49,9 @@ public struct NodeConfiguration: Sendable {
     /// `ProcessError.tooManyTasks`, so a flood of requests cannot start unbounded work. A process may set its
     /// own (`limitTasks(to:)`). Default: 1,024.
     public var maximumTasksPerProcess: Int = 1_024
+    /// Carries trace context with messages to GenServers and starts a span per call (`MessageTracing`;
+    /// `OTPTracing.DistributedTracing` for swift-distributed-tracing). `nil` (the default): nothing is traced.
+    public var tracing: (any MessageTracing)?
 
     public init(
         clock: Clock = .system,

@@ -17,6 +17,7 @@ class MailboxProcess<Message>: ProcessCore {
     @inlinable @inline(__always)
     final func deliver(_ message: consuming Message, node: Node) -> Bool {
         guard mailbox.push(.message(message)) else { return false }
+        if _slowPath(tracesMessages) { node.traceQueued(self) }
         wake(node)
         return true
     }

@@ -21,6 +21,8 @@ class ProcessCore {
     @usableFromInline final let messageType: ObjectIdentifier
     @usableFromInline @exclusivity(unchecked) final var status: ProcessStatus = .initializing
     @usableFromInline @exclusivity(unchecked) final var trapExits = false
+    /// A GenServer of a node with `tracing`: each user message it is sent records its trace context.
+    @usableFromInline @exclusivity(unchecked) final var tracesMessages = false
     /// Set when the wait timer fired; the next turn runs the behaviour's `timeout` unless a message matches.
     @usableFromInline @exclusivity(unchecked) final var timedOut = false
     /// Messages removed other than by a receive (`flush`), wrapping: with `received`, what lets a reply
@@ -157,6 +159,8 @@ final class ProcessExtras {
     /// Its running Swift tasks (`startTask`), cancelled when it exits; its own limit on them, if set.
     @exclusivity(unchecked) var tasks: [UInt64: Task<Void, Never>] = [:]
     @exclusivity(unchecked) var taskLimit: Int?
+    /// The trace contexts of its queued user messages, oldest first (`tracesMessages`).
+    @exclusivity(unchecked) var traceQueue = RingBuffer<TraceContext?>(limit: .max)
     @exclusivity(unchecked) var links: Set<PID> = []
     /// The chain of `sendAfter` timers addressed to this pid in the node's timer wheel (cancelled when it
     /// exits, as in Erlang); `TimerWheel.noChain` until the first one.

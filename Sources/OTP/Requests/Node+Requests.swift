@@ -55,6 +55,7 @@ extension Node {
     @usableFromInline
     func closeRequest(_ ref: Ref, of caller: PID, replyConsumed: Bool = false, outcome: CallOutcome? = nil) {
         if let outcome, instruments != nil { callEnded(ref, outcome) }
+        if let outcome, _slowPath(traces) { endTracedCall(ref, outcome) }
         // A DOWN can be queued only if the monitor already fired (it is gone); a reply only if one was
         // delivered and not taken.
         guard let slot = monitors.slot(ref), monitors[slot].watcher == caller else {

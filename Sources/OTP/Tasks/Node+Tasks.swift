@@ -55,6 +55,7 @@ extension Node {
     func deliverTaskMessage<M>(_ message: M, to owner: PID) {
         table.withMailbox(owner, of: M.self) { process in
             process.mailbox.forcePush(.message(message))
+            if process.tracesMessages { traceQueued(process) }
             process.wake(self)
         }
     }
