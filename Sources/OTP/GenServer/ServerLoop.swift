@@ -83,13 +83,13 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
             // `accepts` let only this request's response through.
             return resume(pending.take()!, RequestEnding(envelope, of: ref)!, context)
         }
-        if _slowPath(carriesTraceContext) { return try tracedReceive(envelope, process) }
         statistics.messagesIn &+= 1
         switch consume envelope {
         case .message(.call(let request, let from)):
             statistics.calls &+= 1
             if tracing { trace("in: call \(request) from \(from.pid)", context) }
             caller = (from.pid, from.ref)
+            if _slowPath(carriesTraceContext) { return tracedCall(request, from: from, context) }
             let result: ServerResult<S>
             do { result = try state!.handleCall(request, from: from, context) } catch {
                 return crash(error, lastMessage: "call \(request) from \(from.pid)", context)
@@ -98,12 +98,14 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         case .message(.cast(let message)):
             statistics.casts &+= 1
             if tracing { trace("in: cast \(message)", context) }
+            if _slowPath(carriesTraceContext) { return tracedCast(message, context) }
             let result: ServerResult<S>
             do { result = try state!.handleCast(message, context) } catch {
                 return crash(error, lastMessage: "cast \(message)", context)
             }
             return apply(result, context)
         case .message(.info(let message)):
+            if _slowPath(carriesTraceContext) { return tracedInfo(message, context) }
             return info(.message(message), context)
         case .message(.system(let request, let from)):
             return system(request, from: from, context)
@@ -121,21 +123,42 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         }
     }
 
-    /// `receive` with the trace context the message carried current (`MessageTracing`): a user message (call,
-    /// cast, info) takes the oldest context queued for the server. Out of line: untraced nodes never come here.
+    // MARK: Trace context (`MessageTracing`): out of line, untraced nodes never come here
+
+    /// A call, handled with the trace context it carried current.
     @inlinable @inline(never)
-    mutating func tracedReceive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
-        let envelope = copy envelope
-        var userMessage = false
-        if case .message(let message) = envelope {
-            if case .system = message {} else { userMessage = true }
+    mutating func tracedCall(_ request: S.Call, from: Caller<S.Reply>, _ context: ServerContext<S>) -> Next {
+        let result: ServerResult<S>
+        do { result = try Self.withCarriedContext(context) { try state!.handleCall(request, from: from, context) } } catch {
+            return crash(error, lastMessage: "call \(request) from \(from.pid)", context)
         }
-        let node = process.currentNode
-        carriesTraceContext = false
-        defer { carriesTraceContext = true }
-        guard userMessage, let tracing = node.tracing else { return try receive(envelope, process) }
-        let carried = node.takeTrace(process.pid)
-        return try tracing.withContext(carried) { try receive(envelope, process) }
+        return apply(result, context)
+    }
+
+    /// A cast, handled with the trace context it carried current.
+    @inlinable @inline(never)
+    mutating func tracedCast(_ message: S.Cast, _ context: ServerContext<S>) -> Next {
+        let result: ServerResult<S>
+        do { result = try Self.withCarriedContext(context) { try state!.handleCast(message, context) } } catch {
+            return crash(error, lastMessage: "cast \(message)", context)
+        }
+        return apply(result, context)
+    }
+
+    /// A plain message, handled with the trace context it carried current.
+    @inlinable @inline(never)
+    mutating func tracedInfo(_ message: S.Info, _ context: ServerContext<S>) -> Next {
+        let node = context.node
+        guard let tracing = node.tracing else { return info(.message(message), context) }
+        return tracing.withContext(node.takeTrace(context.pid)) { info(.message(message), context) }
+    }
+
+    /// Runs `body` with the oldest trace context queued for the server current.
+    @inlinable
+    static func withCarriedContext<R>(_ context: ServerContext<S>, _ body: () throws -> R) rethrows -> R {
+        let node = context.node
+        guard let tracing = node.tracing else { return try body() }
+        return try tracing.withContext(node.takeTrace(context.pid), body)
     }
 
     @inlinable
