@@ -15,9 +15,7 @@ extension ServerContext {
         then message: @escaping @Sendable (Result<T, any Error>) -> S.Info
     ) throws(ProcessError) -> TaskRef where S.Info: Sendable {
         let owner = pid
-        return try node.startTask(for: owner, {
-            do { return message(.success(try await operation())) } catch { return message(.failure(error)) }
-        }, handBack: { node, info in node.deliverTaskMessage(ServerMessage<S>.info(info), to: owner) })
+        return try node.startTask(for: owner, Node.mapping(operation, message), handBack: { node, info in node.deliverTaskMessage(ServerMessage<S>.info(info), to: owner) })
     }
 
     /// Answers `caller` — kept by a `handleCall` that returned `.noReply` — with what `operation` returns,

@@ -45,8 +45,8 @@ extension Node {
     /// The context of the oldest user message queued for `pid` (taken as the message is).
     @usableFromInline
     func takeTrace(_ pid: PID) -> TraceContext? {
-        guard let queue = core(pid)?.extras?.traceQueue, !queue.isEmpty else { return nil }
-        return core(pid)!.extras!.traceQueue.removeFirst()
+        guard let extras = core(pid)?.extras, !extras.traceQueue.isEmpty else { return nil }
+        return extras.traceQueue.removeFirst()
     }
 
     /// A call with request `ref` to `server` begins: its span, and the context its message carries until

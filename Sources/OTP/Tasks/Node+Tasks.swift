@@ -35,6 +35,12 @@ extension Node {
         return ref
     }
 
+    /// The work of a task whose outcome, value or error, becomes `message(result)` on the task itself.
+    static func mapping<T, M>(_ operation: @escaping @Sendable () async throws -> T,
+                              _ message: @escaping @Sendable (Result<T, any Error>) -> M) -> @Sendable () async -> M {
+        { do { return message(.success(try await operation())) } catch { return message(.failure(error)) } }
+    }
+
     /// Whether `ref` was still running for its owner; it is not any more.
     func endTask(_ ref: TaskRef) -> Bool {
         core(ref.owner)?.extras?.tasks.removeValue(forKey: ref.id) != nil

@@ -15,10 +15,18 @@ extension ProcessContext where Message: Sendable {
         _ operation: @escaping @Sendable () async throws -> T,
         then message: @escaping @Sendable (Result<T, any Error>) -> Message
     ) throws(ProcessError) -> TaskRef {
-        let owner = pid
-        return try node.startTask(for: owner, {
-            do { return message(.success(try await operation())) } catch { return message(.failure(error)) }
-        }, handBack: { node, outcome in node.deliverTaskMessage(outcome, to: owner) })
+        try startTask(ownedBy: pid, operation, then: message)
+    }
+
+    /// Starts a task owned by `owner` (this process, or a `TaskSupervisor`) whose outcome comes back to this
+    /// process as `message(result)`.
+    func startTask<T: Sendable>(
+        ownedBy owner: PID, _ operation: @escaping @Sendable () async throws -> T,
+        then message: @escaping @Sendable (Result<T, any Error>) -> Message
+    ) throws(ProcessError) -> TaskRef {
+        let requester = pid
+        return try node.startTask(for: owner, Node.mapping(operation, message),
+                                  handBack: { node, outcome in node.deliverTaskMessage(outcome, to: requester) })
     }
 }
 

@@ -43,10 +43,7 @@ extension ProcessContext where Message: Sendable {
             default: throw .unknownName(supervisor.description)  // resolve throws none other
             }
         }
-        let requester = pid
-        return try node.startTask(for: owner, {
-            do { return message(.success(try await operation())) } catch { return message(.failure(error)) }
-        }, handBack: { node, outcome in node.deliverTaskMessage(outcome, to: requester) })
+        return try startTask(ownedBy: owner, operation, then: message)
     }
 }
 
