@@ -24,12 +24,9 @@ extension Node {
     public func call<S: GenServer>(_ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5))
         async throws(CallError) -> S.Reply where S.Call: Sendable
     {
-        let trace = tracing?.currentContext()
-        return try await facade(CallError.self) {
+        try await facade(CallError.self) {
             try await external { node, call in
-                node.sending(with: trace) {
-                    node.beginExternal(call, timeout: timeout) { caller in node.beginCall(from: caller, to: server, request) }
-                }
+                node.beginExternal(call, timeout: timeout) { caller in node.beginCall(from: caller, to: server, request) }
             }
         }
     }
@@ -42,14 +39,9 @@ extension Node {
     public func ask<S: GenServer, R: Sendable>(
         _ server: ServerRef<S>, timeout: Timeout = .seconds(5), _ request: @escaping @Sendable (Caller<R>) -> S.Call
     ) async throws(CallError) -> R {
-        let trace = tracing?.currentContext()
-        return try await facade(CallError.self) {
+        try await facade(CallError.self) {
             try await external { node, call in
-                node.sending(with: trace) {
-                    node.beginExternal(call, timeout: timeout) { caller in
-                        node.beginCall(from: caller, to: server, request)
-                    }
-                }
+                node.beginExternal(call, timeout: timeout) { caller in node.beginCall(from: caller, to: server, request) }
             }
         }
     }
@@ -70,10 +62,7 @@ extension Node {
     public func cast<S: GenServer>(_ server: ServerRef<S>, _ message: S.Cast) async throws(CallError) -> CastOutcome
         where S.Cast: Sendable
     {
-        let trace = tracing?.currentContext()
-        return try await facade(CallError.self) {
-            try await perform { node in node.sending(with: trace) { node.cast(server, message) } }
-        }
+        try await facade(CallError.self) { try await perform { node in node.cast(server, message) } }
     }
 
     /// Starts a GenServer from async code (anonymous or named; linked to nothing) once `initialize` has
@@ -130,10 +119,7 @@ extension Node {
     public func send<S: GenServer>(_ message: S.Info, to server: ServerRef<S>) async throws(ProcessError)
         where S.Info: Sendable
     {
-        let trace = tracing?.currentContext()
-        try await facade(ProcessError.self) {
-            try await perform { node in try node.sending(with: trace) { try node.send(message, to: server) } }
-        }
+        try await facade(ProcessError.self) { try await perform { node in try node.send(message, to: server) } }
     }
 
     /// The pid registered as `name`, from async code. - Throws: `ProcessError.nodeStopped` or `.cancelled`.
@@ -265,11 +251,16 @@ extension Node {
     }
 
     /// Suspends until `start` (run on the loop) has finished `call`, which it must do exactly once directly
-    /// or later; cancellation and node shutdown finish it too.
+    /// or later; cancellation and node shutdown finish it too. With `tracing`, what `start` sends carries
+    /// the trace context current on the calling task.
     @inlinable
     func external<R: Sendable>(_ start: @escaping @Sendable (Node, ExternalCall<R>) -> Void) async throws -> R {
         let call = ExternalCall<R>()
-        call.start = start
+        if _slowPath(traces), let trace = tracing?.currentContext() {
+            call.start = { node, call in node.sending(with: trace) { start(node, call) } }
+        } else {
+            call.start = start
+        }
         return try await withTaskCancellationHandler {
             try await withExternalContinuation { continuation in
                 call.install(continuation)

@@ -81,8 +81,7 @@ extension Node {
         let ref = openRequest(from: caller, to: address.pid)
         // System requests bypass the mailbox bound: control must get through to a flooded server.
         table.withMailbox(address.pid, of: ServerMessage<T>.self) { server in
-            server.mailbox.forcePush(.message(.system(request, Caller(pid: caller, ref: ref))))
-            server.wake(self)
+            server.forceDeliver(.message(.system(request, Caller(pid: caller, ref: ref))), node: self)
         }
         return .success(RequestID(ref: ref, server: address.pid))
     }

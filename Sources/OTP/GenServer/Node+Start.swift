@@ -35,13 +35,12 @@ extension Node {
         _ type: S.Type, _ argument: S.Argument, options: SpawnOptions, starter: (pid: PID, ref: Ref)?,
         parent: PID?, monitoredBy watcher: PID?
     ) throws(ProcessError) -> (address: Address<ServerMessage<S>>, monitor: Ref?) {
-        let startTime = currentTime, traced = traces
+        let startTime = currentTime
         let spawned = try spawn(options: options, linkedTo: parent, monitoredBy: watcher) { pid, capacity in
             ServerProcess<S>(pid: pid, behavior: ServerLoop<S>(argument: argument, starter: starter, parent: parent,
-                                                              startTime: startTime, carriesTraceContext: traced),
+                                                              startTime: startTime),
                              capacity: capacity)
         }
-        if _slowPath(traces) { core(spawned.address.pid)?.tracesMessages = true }
         return spawned
     }
 

@@ -30,14 +30,10 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     @usableFromInline var caller: (pid: PID, ref: Ref)?
     @usableFromInline var suspended = false
     @usableFromInline var tracing = false
-    /// The node carries trace context (`MessageTracing`): a user message is handled with its context current.
-    @usableFromInline var carriesTraceContext = false
     @usableFromInline var statistics: ServerStatistics
 
     @inlinable
-    init(argument: S.Argument, starter: (pid: PID, ref: Ref)?, parent: PID?, startTime: UInt64,
-         carriesTraceContext: Bool = false) {
-        self.carriesTraceContext = carriesTraceContext
+    init(argument: S.Argument, starter: (pid: PID, ref: Ref)?, parent: PID?, startTime: UInt64) {
         self.argument = argument
         self.starter = starter
         self.parent = parent
@@ -89,7 +85,6 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
             statistics.calls &+= 1
             if tracing { trace("in: call \(request) from \(from.pid)", context) }
             caller = (from.pid, from.ref)
-            if _slowPath(carriesTraceContext) { return tracedCall(request, from: from, context) }
             let result: ServerResult<S>
             do { result = try state!.handleCall(request, from: from, context) } catch {
                 return crash(error, lastMessage: "call \(request) from \(from.pid)", context)
@@ -98,14 +93,12 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         case .message(.cast(let message)):
             statistics.casts &+= 1
             if tracing { trace("in: cast \(message)", context) }
-            if _slowPath(carriesTraceContext) { return tracedCast(message, context) }
             let result: ServerResult<S>
             do { result = try state!.handleCast(message, context) } catch {
                 return crash(error, lastMessage: "cast \(message)", context)
             }
             return apply(result, context)
         case .message(.info(let message)):
-            if _slowPath(carriesTraceContext) { return tracedInfo(message, context) }
             return info(.message(message), context)
         case .message(.system(let request, let from)):
             return system(request, from: from, context)
@@ -121,44 +114,6 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         case .reply(let ref):
             return info(.reply(ref), context)
         }
-    }
-
-    // MARK: Trace context (`MessageTracing`): out of line, untraced nodes never come here
-
-    /// A call, handled with the trace context it carried current.
-    @inlinable @inline(never)
-    mutating func tracedCall(_ request: S.Call, from: Caller<S.Reply>, _ context: ServerContext<S>) -> Next {
-        let result: ServerResult<S>
-        do { result = try Self.withCarriedContext(context) { try state!.handleCall(request, from: from, context) } } catch {
-            return crash(error, lastMessage: "call \(request) from \(from.pid)", context)
-        }
-        return apply(result, context)
-    }
-
-    /// A cast, handled with the trace context it carried current.
-    @inlinable @inline(never)
-    mutating func tracedCast(_ message: S.Cast, _ context: ServerContext<S>) -> Next {
-        let result: ServerResult<S>
-        do { result = try Self.withCarriedContext(context) { try state!.handleCast(message, context) } } catch {
-            return crash(error, lastMessage: "cast \(message)", context)
-        }
-        return apply(result, context)
-    }
-
-    /// A plain message, handled with the trace context it carried current.
-    @inlinable @inline(never)
-    mutating func tracedInfo(_ message: S.Info, _ context: ServerContext<S>) -> Next {
-        let node = context.node
-        guard let tracing = node.tracing else { return info(.message(message), context) }
-        return tracing.withContext(node.takeTrace(context.pid)) { info(.message(message), context) }
-    }
-
-    /// Runs `body` with the oldest trace context queued for the server current.
-    @inlinable
-    static func withCarriedContext<R>(_ context: ServerContext<S>, _ body: () throws -> R) rethrows -> R {
-        let node = context.node
-        guard let tracing = node.tracing else { return try body() }
-        return try tracing.withContext(node.takeTrace(context.pid), body)
     }
 
     @inlinable

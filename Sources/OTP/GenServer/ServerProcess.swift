@@ -18,8 +18,7 @@ final class ServerProcess<S: GenServer>: BehaviorProcess<ServerLoop<S>> {
 
     override func requestSystemStop(_ reason: ExitReason, caller: PID, ref: Ref, node: Node) -> Bool {
         // Past the mailbox bound, as every system request: control must get through to a flooded server.
-        mailbox.forcePush(.message(.system(.stop(reason), Caller(pid: caller, ref: ref))))
-        wake(node)
+        forceDeliver(.message(.system(.stop(reason), Caller(pid: caller, ref: ref))), node: node)
         return true
     }
 }

@@ -32,6 +32,7 @@ extension Node {
     /// Queues `item` for the loop of its target. Returns false when the channel and its overflow are full.
     @usableFromInline
     func ship(_ item: consuming Transit) -> Bool {
+        if _slowPath(traces) { carryTrace(&item) }
         let target = item.target
         var parcel: Transit? = consume item  // a closure cannot consume what it captures, but it can take it out
         let destination = withGroup { $0.loop(of: target)! }
@@ -66,6 +67,19 @@ extension Node {
     @inlinable
     func sendToSibling<M>(_ message: consuming M, to pid: PID) throws(ProcessError) {
         guard ship(Transit(message: message, to: pid, from: currentPID)) else { throw refusedBySibling(pid) }
+    }
+
+    /// A message or request leaving for another loop carries the trace context of what sends it: on
+    /// arrival it is queued with that context, as a message of the same loop is. Costs a closure (one
+    /// allocation) per traced item; none without a context.
+    @usableFromInline @inline(never)
+    func carryTrace(_ item: inout Transit) {
+        guard item.kind == .message || item.kind == .request, let carry = item.handle,
+              let context = outgoingTrace ?? tracing?.currentContext() else { return }
+        item.handle = { item, node in
+            guard let node else { return carry(&item, nil) }
+            node.sending(with: context) { carry(&item, node) }
+        }
     }
 
     /// The channel to `pid`'s loop and its overflow are full: counted, and the sender's error.
@@ -394,6 +408,8 @@ extension Node {
         // loop as on two: `monitorFired`). A caller that is no process has no monitor.
         let (ref, monitored) = openSiblingRequest(from: caller, to: server)
         callStarted(ref)
+        if _slowPath(traces) { traceCall(ref, to: server.description, request: T.Call.self) }
+        defer { if _slowPath(traces) { tracedCallSent() } }
         let message = ServerMessage<T>.call(request(Caller(pid: caller, ref: ref)), Caller(pid: caller, ref: ref))
         let item = monitored ? Transit(request: message, to: server, from: caller, ref: ref)
                              : Transit(message: message, to: server, from: caller)

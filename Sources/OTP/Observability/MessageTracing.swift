@@ -2,16 +2,15 @@
 /// for swift-distributed-tracing) follows a request from its caller into the handlers it reaches.
 ///
 /// With a `MessageTracing` in `NodeConfiguration.tracing`, a node
-/// - captures the context current where a call, cast or message to a GenServer is made (in a handler, the
-///   context its own message carried; in async code, the caller task's) and carries it with the message;
-/// - runs the GenServer handler that takes the message with that context current, so spans started in
-///   handlers are children of the caller's span;
+/// - captures the context current where a call, cast or message is sent (in a handler, the context its own
+///   message carried; in async code, the caller task's) and queues it beside the message, index for index
+///   with the receiver's mailbox (`ProcessCore.tracesMessages`), across the loops of a group too;
+/// - runs the handler that takes the message with that context current, so spans started in handlers are
+///   children of the caller's span (a response wait's continuation: the context of the handler that began it);
 /// - starts a span per call (`startCall`), whose context the server sees, and ends it with the call's
 ///   outcome.
-/// Without one (the default) none of this runs: one branch on a node field per server message and per call.
-///
-/// Carried: calls, casts and messages to GenServers (and state machines) of the same loop, from processes,
-/// handlers and async code. Not carried: messages to plain processes, and across loops or nodes.
+/// Without one (the default) none of this runs: one branch on a process flag per message queued and taken.
+/// Not carried: signals, replies, timeouts; and between nodes (the distribution protocol has no field for it).
 ///
 /// Thread: the node's loop thread, but `currentContext()`, which the async facade calls on the caller's task.
 public protocol MessageTracing: AnyObject, Sendable {
@@ -35,18 +34,11 @@ public struct TraceContext: @unchecked Sendable {
 }
 
 extension Node {
-    /// Records the context of a message just queued for `process` (a traced GenServer): the context of the
-    /// call being made, or the one current now.
+    /// Records the context of a message just queued for `process` (of a traced node): the context of the
+    /// call being made or the item arriving from another loop, or the one current now.
     @usableFromInline @inline(never)
     func traceQueued(_ process: ProcessCore) {
-        process.relations.traceQueue.forcePush(outgoingTrace ?? tracing?.currentContext())
-    }
-
-    /// The context of the oldest user message queued for `pid` (taken as the message is).
-    @usableFromInline
-    func takeTrace(_ pid: PID) -> TraceContext? {
-        guard let extras = core(pid)?.extras, !extras.traceQueue.isEmpty else { return nil }
-        return extras.traceQueue.removeFirst()
+        process.recordTrace(outgoingTrace ?? tracing?.currentContext())
     }
 
     /// A call with request `ref` to `server` begins: its span, and the context its message carries until

@@ -64,8 +64,12 @@ class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
                 let sentBefore = sent
                 let next: Next
                 do {
-                    next = try behavior.receive(index == 0 ? mailbox.removeFirst() : mailbox.remove(at: index),
-                                                context)
+                    if _slowPath(tracesMessages) {
+                        next = try receiveTraced(at: index, context, node: node)
+                    } else {
+                        next = try behavior.receive(index == 0 ? mailbox.removeFirst() : mailbox.remove(at: index),
+                                                    context)
+                    }
                 } catch { return .crashed(error) }
                 // Each message it sent counts toward its budget, as Erlang charges reductions for sends: a
                 // process that fans out yields sooner, and the processes it feeds get to keep up.
@@ -107,8 +111,31 @@ class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
         endWait(node)
         scanned = 0  // the next receive is a new pattern: it looks at every queued message again
         let next: Next
-        do { next = try behavior.timeout(context) } catch { return .crashed(error) }
+        do {
+            // A response wait that timed out continues in the context of the handler that began it.
+            if _slowPath(tracesMessages), let trace = takeAwaitingTrace(), let tracing = node.tracing {
+                next = try tracing.withContext(trace) { try behavior.timeout(context) }
+            } else {
+                next = try behavior.timeout(context)
+            }
+        } catch { return .crashed(error) }
         return apply(next)
+    }
+
+    /// `receive` in a process of a traced node (`tracesMessages`): the handler runs with the trace context
+    /// its message carried current — for the response a wait was for, the context of the handler that
+    /// began the wait — and a handler that begins a response wait keeps its context for the continuation.
+    /// Out of line: untraced processes never come here.
+    @inlinable @inline(never)
+    final func receiveTraced(at index: Int, _ context: ProcessContext<B.Message>, node: Node) throws -> Next {
+        let awaiting = behavior.awaitedReference != nil
+        let carried = takeTrace(at: index)
+        var envelope: Envelope<B.Message>? = index == 0 ? mailbox.removeFirst() : mailbox.remove(at: index)
+        let trace = awaiting ? takeAwaitingTrace() ?? carried : carried
+        guard let tracing = node.tracing else { return try behavior.receive(envelope.take()!, context) }
+        let next = try tracing.withContext(trace) { try behavior.receive(envelope.take()!, context) }
+        if behavior.awaitedReference != nil { keepAwaitingTrace(trace) }
+        return next
     }
 
     /// Records the wait the behaviour asked for; returns an outcome when the process exits instead.

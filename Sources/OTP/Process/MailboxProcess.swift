@@ -31,27 +31,61 @@ class MailboxProcess<Message>: ProcessCore {
         }
     }
 
+    /// Queues an envelope past the mailbox bound — a reply, a signal, a system request, a task's result: the
+    /// process asked for it, or it must get through to a flooded process — and wakes the process. With
+    /// `tracesMessages`, records `context` beside it (none: no trace context).
+    @inlinable @inline(__always)
+    final func forceDeliver(_ envelope: consuming Envelope<Message>, context: TraceContext? = nil, node: Node) {
+        mailbox.forcePush(envelope)
+        if _slowPath(tracesMessages) { recordTrace(context) }
+        wake(node)
+    }
+
+    /// Takes the envelope at `index` out of the mailbox, and its trace context when the process traces.
+    @inlinable @inline(__always)
+    final func take(at index: Int) -> Envelope<Message> {
+        if _slowPath(tracesMessages) { _ = takeTrace(at: index) }
+        return index == 0 ? mailbox.removeFirst() : mailbox.remove(at: index)
+    }
+
     override final func pushSystem(_ message: SystemMessage, node: Node) {
         switch message {
-        case .down(let down): mailbox.forcePush(.down(down))
-        case .exit(let signal): mailbox.forcePush(.exit(signal))
+        case .down(let down): forceDeliver(.down(down), node: node)
+        case .exit(let signal): forceDeliver(.exit(signal), node: node)
         }
-        wake(node)
     }
 
     /// Queues a reply; reached through `ProcessCore.operate`, specialised where the process was spawned.
     @inlinable
     final func pushReply(_ ref: Ref, node: Node) {
-        mailbox.forcePush(.reply(ref))
-        wake(node)
+        forceDeliver(.reply(ref), node: node)
     }
 
     override final func flush(_ ref: Ref, replies: Bool) -> Bool {
-        let removed = mailbox.removeAll { envelope in
-            switch envelope {
-            case .down(let down): return down.monitor == ref
-            case .reply(let r): return replies && r == ref
-            default: return false
+        var removed = 0
+        if _slowPath(tracesMessages) {
+            // Index for index with the trace contexts: one at a time, from the newest.
+            var index = mailbox.count
+            while index > 0 {
+                index -= 1
+                let matches: Bool
+                switch UnsafePointer(mailbox.slot(index)).pointee {
+                case .down(let down): matches = down.monitor == ref
+                case .reply(let r): matches = replies && r == ref
+                default: matches = false
+                }
+                if matches {
+                    _ = take(at: index)
+                    removed += 1
+                }
+            }
+        } else {
+            removed = mailbox.removeAll { envelope in
+                switch envelope {
+                case .down(let down): return down.monitor == ref
+                case .reply(let r): return replies && r == ref
+                default: return false
+                }
             }
         }
         if removed > 0 {
@@ -82,7 +116,10 @@ class MailboxProcess<Message>: ProcessCore {
     }
 
     override final func compactMailbox() {
-        if mailbox.isEmpty { mailbox.releaseStorage() }
+        if mailbox.isEmpty {
+            mailbox.releaseStorage()
+            extras?.traceQueue.releaseStorage()
+        }
     }
 
     override final var mailboxCount: Int { mailbox.count }
@@ -92,5 +129,6 @@ class MailboxProcess<Message>: ProcessCore {
 
     override final func releaseMailbox() {
         mailbox.releaseStorage()
+        extras?.traceQueue.releaseStorage()
     }
 }

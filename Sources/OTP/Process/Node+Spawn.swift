@@ -62,6 +62,7 @@ extension Node {
         counters.spawned &+= 1
         let process = core(pid)!
         process.trapExits = options.trapExits
+        process.tracesMessages = traces
         if let name = options.name {
             group?.names.bind(name, to: pid)  // it held a placeholder since `checkNameFree`
             registry[name] = pid

@@ -21,7 +21,8 @@ class ProcessCore {
     @usableFromInline final let messageType: ObjectIdentifier
     @usableFromInline @exclusivity(unchecked) final var status: ProcessStatus = .initializing
     @usableFromInline @exclusivity(unchecked) final var trapExits = false
-    /// A GenServer of a node with `tracing`: each user message it is sent records its trace context.
+    /// A process of a node with `tracing`: each envelope queued for it has its trace context beside it, in
+    /// `extras.traceQueue`, index for index with the mailbox (`MailboxProcess.forceDeliver`, `take(at:)`).
     @usableFromInline @exclusivity(unchecked) final var tracesMessages = false
     /// Set when the wait timer fired; the next turn runs the behaviour's `timeout` unless a message matches.
     @usableFromInline @exclusivity(unchecked) final var timedOut = false
@@ -65,6 +66,32 @@ class ProcessCore {
         let created = ProcessExtras()
         extras = created
         return created
+    }
+
+    /// Records the trace context of the envelope just queued (`tracesMessages`). Out of line: untraced
+    /// processes never come here.
+    @usableFromInline @inline(never)
+    final func recordTrace(_ context: TraceContext?) {
+        relations.traceQueue.forcePush(context)
+    }
+
+    /// Takes out the trace context of the queued envelope at `index` (`tracesMessages`).
+    @usableFromInline @inline(never)
+    final func takeTrace(at index: Int) -> TraceContext? {
+        guard let extras, index < extras.traceQueue.count else { return nil }
+        return extras.traceQueue.remove(at: index)
+    }
+
+    /// The trace context kept for the continuation of the response wait the process is in (`awaitingTrace`).
+    @usableFromInline
+    final func takeAwaitingTrace() -> TraceContext? {
+        extras?.awaitingTrace.take() ?? nil
+    }
+
+    /// Keeps `context` for the continuation of the response wait the process begins.
+    @usableFromInline
+    final func keepAwaitingTrace(_ context: TraceContext?) {
+        if context != nil || extras != nil { relations.awaitingTrace = context }
     }
 
     // MARK: Overridden by the typed subclasses
@@ -159,8 +186,11 @@ final class ProcessExtras {
     /// Its running Swift tasks (`startTask`), cancelled when it exits; its own limit on them, if set.
     @exclusivity(unchecked) var tasks: [UInt64: Task<Void, Never>] = [:]
     @exclusivity(unchecked) var taskLimit: Int?
-    /// The trace contexts of its queued user messages, oldest first (`tracesMessages`).
+    /// The trace contexts of its queued envelopes, index for index with the mailbox (`tracesMessages`).
     @exclusivity(unchecked) var traceQueue = RingBuffer<TraceContext?>(limit: .max)
+    /// The trace context of the message whose handler started the response wait the process is in (a
+    /// `process.call`, a handler's `await`): its continuation runs in it too.
+    @exclusivity(unchecked) var awaitingTrace: TraceContext?
     @exclusivity(unchecked) var links: Set<PID> = []
     /// The chain of `sendAfter` timers addressed to this pid in the node's timer wheel (cancelled when it
     /// exits, as in Erlang); `TimerWheel.noChain` until the first one.

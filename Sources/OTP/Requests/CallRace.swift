@@ -74,7 +74,7 @@ extension Node {
             // Usually the response is the newest message: the server's last act was to reply.
             if count > 0, UnsafePointer(process.mailbox.slot(count &- 1)).pointee.isResponse(to: id.ref) {
                 process.received &+= 1
-                return process.mailbox.remove(at: count &- 1)
+                return process.take(at: count &- 1)
             }
             var index = receiveMark(id.ref, of: process, count: count)
             while index < count && !UnsafePointer(process.mailbox.slot(index)).pointee.isResponse(to: id.ref) {
@@ -82,7 +82,7 @@ extension Node {
             }
             guard index < count else { return nil }
             process.received &+= 1  // as a receive would count it (the receive marks rely on it)
-            return process.mailbox.remove(at: index)
+            return process.take(at: index)
         }
         guard let envelope = envelope ?? nil else { return nil }
         return response(to: id, of: caller, in: envelope)

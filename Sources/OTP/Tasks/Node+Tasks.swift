@@ -60,9 +60,8 @@ extension Node {
     /// reply), and its task limit bounds how many can be outstanding.
     func deliverTaskMessage<M>(_ message: M, to owner: PID) {
         table.withMailbox(owner, of: M.self) { process in
-            process.mailbox.forcePush(.message(message))
-            if process.tracesMessages { traceQueued(process) }
-            process.wake(self)
+            process.forceDeliver(.message(message), context: traces ? outgoingTrace ?? tracing?.currentContext() : nil,
+                                 node: self)
         }
     }
 }
