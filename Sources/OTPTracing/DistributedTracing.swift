@@ -36,6 +36,10 @@ public final class DistributedTracing: MessageTracing {
         try ServiceContext.withValue(context?.value as? ServiceContext, operation: body)
     }
 
+    public func withContext<R>(_ context: TraceContext?, _ body: () async throws -> R) async rethrows -> R {
+        try await ServiceContext.withValue(context?.value as? ServiceContext, operation: body)
+    }
+
     public func startCall(to server: String, request: String, from context: TraceContext?)
         -> (span: any TraceSpan, context: TraceContext?)
     {

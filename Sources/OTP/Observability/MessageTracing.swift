@@ -18,6 +18,8 @@ public protocol MessageTracing: AnyObject, Sendable {
     func currentContext() -> TraceContext?
     /// Runs `body` with `context` current (a handler's turn).
     func withContext<R>(_ context: TraceContext?, _ body: () throws -> R) rethrows -> R
+    /// Runs async `body` with `context` current (the work of a task started from a handler, `startTask`).
+    func withContext<R>(_ context: TraceContext?, _ body: () async throws -> R) async rethrows -> R
     /// A call to `server` begins from `context`: its span, and the context the server's handler gets.
     func startCall(to server: String, request: String, from context: TraceContext?) -> (span: any TraceSpan, context: TraceContext?)
 }

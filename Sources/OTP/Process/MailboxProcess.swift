@@ -31,13 +31,13 @@ class MailboxProcess<Message>: ProcessCore {
         }
     }
 
-    /// Queues an envelope past the mailbox bound — a reply, a signal, a system request, a task's result: the
-    /// process asked for it, or it must get through to a flooded process — and wakes the process. With
-    /// `tracesMessages`, records `context` beside it (none: no trace context).
+    /// Queues an envelope past the mailbox bound — a reply, a signal, a system request: the process asked
+    /// for it, or it must get through to a flooded process — and wakes the process. It carries no trace
+    /// context (`tracesMessages`: none is recorded beside it).
     @inlinable @inline(__always)
-    final func forceDeliver(_ envelope: consuming Envelope<Message>, context: TraceContext? = nil, node: Node) {
+    final func forceDeliver(_ envelope: consuming Envelope<Message>, node: Node) {
         mailbox.forcePush(envelope)
-        if _slowPath(tracesMessages) { recordTrace(context) }
+        if _slowPath(tracesMessages) { recordTrace(nil) }
         wake(node)
     }
 

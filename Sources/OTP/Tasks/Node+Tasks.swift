@@ -23,12 +23,15 @@ extension Node {
         guard extras.tasks.count < limit else { throw .tooManyTasks(owner, limit: limit) }
         taskSerial &+= 1
         let ref = TaskRef(owner: owner, id: taskSerial)
+        // With tracing, the work runs in the starting handler's trace context and its outcome comes back in it.
+        let trace = traces ? outgoingTrace ?? tracing?.currentContext() : nil
         let handle = Task.detached { [self] in
-            let outcome = await work()
+            let outcome: Outcome
+            if let tracing, let trace { outcome = await tracing.withContext(trace, work) } else { outcome = await work() }
             // A closed node runs no job: the outcome goes with it, as its process did.
             execute { node in
                 guard node.endTask(ref) else { return node.counters.droppedTaskResults &+= 1 }
-                handBack(node, outcome)
+                node.sending(with: trace) { handBack(node, outcome) }
             }
         }
         extras.tasks[ref.id] = handle
@@ -60,8 +63,10 @@ extension Node {
     /// reply), and its task limit bounds how many can be outstanding.
     func deliverTaskMessage<M>(_ message: M, to owner: PID) {
         table.withMailbox(owner, of: M.self) { process in
-            process.forceDeliver(.message(message), context: traces ? outgoingTrace ?? tracing?.currentContext() : nil,
-                                 node: self)
+            // Past the mailbox bound, as a reply: the process asked for it.
+            process.mailbox.forcePush(.message(message))
+            if process.tracesMessages { traceQueued(process) }
+            process.wake(self)
         }
     }
 }

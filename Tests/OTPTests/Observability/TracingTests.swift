@@ -33,6 +33,36 @@ struct TracedServer: GenServer {
     }
 }
 
+/// A server whose call starts a task: the task's work and the handler of its result start spans.
+struct TracedTaskServer: GenServer {
+    enum Call: Sendable { case fetch }
+    enum Info: Sendable { case fetched(String) }
+    typealias Reply = String
+    let tracer: InMemoryTracer
+    let handled: Log<String>
+
+    mutating func handleCall(_ request: Call, from caller: Caller<String>, _ server: ServerContext<TracedTaskServer>)
+        throws -> ServerResult<TracedTaskServer>
+    {
+        let tracer = self.tracer
+        try server.startTask({ () async -> String in
+            tracer.startSpan("task work", context: ServiceContext.current ?? .topLevel).end()
+            return "row"
+        }, then: { result in .fetched((try? result.get()) ?? "failed") })
+        return .reply("started")
+    }
+
+    mutating func handleInfo(_ message: InfoMessage<Info>, _ server: ServerContext<TracedTaskServer>) throws
+        -> ServerResult<TracedTaskServer>
+    {
+        if case .message(.fetched(let value)) = message {
+            tracer.startSpan("handle \(value)", context: ServiceContext.current ?? .topLevel).end()
+            handled.append(value)
+        }
+        return .noReply
+    }
+}
+
 @Suite("Trace context through calls and casts (swift-distributed-tracing)", .timeLimit(.minutes(1)))
 struct TracingTests {
     func tracedNode(_ tracer: InMemoryTracer) -> Node {
@@ -214,6 +244,24 @@ struct TracingTests {
         #expect(try span("handle work", in: tracer).parentSpanID == inner.spanID)
         #expect(try span("received hello", in: tracer).parentSpanID == rootID)
         #expect(seen.entries == ["context in handler: true"])
+    }
+
+    @Test("A task started from a handler runs in the handler's context, and its result comes back in it")
+    func taskFromHandler() async throws {
+        let tracer = InMemoryTracer()
+        let node = tracedNode(tracer)
+        defer { node.finish() }
+        let handled = Log<String>()
+        let server = try await node.start(TracedTaskServer(tracer: tracer, handled: handled))
+        let root = tracer.startSpan("request", context: .topLevel)
+        let reply = try await ServiceContext.withValue(root.context) { try await node.call(server, .fetch) }
+        root.end()
+        #expect(reply == "started")
+        try await eventually("the task's result handled") { handled.count == 1 }
+        let call = try span("call \(server.pid!)", in: tracer)
+        #expect(try call.parentSpanID == span("request", in: tracer).spanID)
+        #expect(try span("task work", in: tracer).parentSpanID == call.spanID)
+        #expect(try span("handle row", in: tracer).parentSpanID == call.spanID)
     }
 
     @Test("Without tracing nothing is carried and no span is started")
