@@ -49,6 +49,13 @@ run({cast, Server, Msg}) -> gen_server:cast(Server, Msg);
 run({send, To, Msg}) -> To ! Msg, ok;
 run({ping, Node}) -> net_adm:ping(Node);
 run(nodes) -> lists:sort(nodes());
+run({rpc, Node, M, F, A, Timeout}) -> rpc:call(Node, M, F, A, Timeout);
+run({rpc_cast, Node, M, F, A}) -> rpc:cast(Node, M, F, A);
+run({erpc, Node, M, F, A, Timeout}) ->
+    try {ok, erpc:call(Node, M, F, A, Timeout)} catch Class:Reason -> {Class, Reason} end;
+run({spawn_monitor, Node, M, F, A}) ->
+    {_, Ref} = spawn_monitor(Node, M, F, A),
+    receive {'DOWN', Ref, process, _, Reason} -> {down, Reason} after 5000 -> timeout end;
 run({disconnect, Node}) -> erlang:disconnect_node(Node);
 %% A process that monitors Target and reports {down, Ref, Reason} to ReportTo.
 run({watch, Target, ReportTo}) -> Pid = spawn(?MODULE, watcher, [Target, ReportTo]), {ok, Pid};

@@ -7,6 +7,8 @@ struct ClusterState {
     @usableFromInline var distribution: Distribution?
     /// A distribution whose handles are closing.
     var closing: Distribution?
+    /// The functions other nodes may call by rpc (`Node.export`), kept across a restart of the distribution.
+    var exports: [RPCKey: RPCFunction] = [:]
 
     // A loop of a group that reaches the cluster through loop 0 (`Node+GroupCluster`):
     /// Calls from other nodes to servers of this loop, by the reference their `Caller` has.

@@ -74,6 +74,11 @@ extension Distribution {
             }
         case .monitorExit(_, _, let ref, let reason):
             if let local = localRef(ref) { fireOutgoingMonitor(local, reason: ExitReason(term: reason)) }
+        case .spawnRequest(let id, let from, let module, let function, let arity, let options, let arguments):
+            spawnRequested(id: id, from: from, module: module, function: function, arity: arity, options: options,
+                           arguments: arguments, on: connection)
+        case .spawnReply:
+            break  // this node sends no spawn requests
         case .unsupported(let tag, _):
             node.configuration.logger.debug("unsupported control message ignored", metadata: [
                 "node": "\(name)", "peer": "\(peer)", "tag": "\(tag)"])
@@ -81,7 +86,9 @@ extension Distribution {
     }
 
     private func monitored(by watcher: ExternalPID, target: Term, ref: ExternalReference, on connection: NodeConnection) {
-        if target == .atom("net_kernel") { return }  // always there while the connection is
+        // The system services this node runs without a process (`NetKernel.swift`): there while the connection is.
+        if case .atom(let service) = target, service == "net_kernel" || service == "rex",
+           node.registeredPID(service) == nil { return }
         if let local = localProcess(target), node.isSibling(local) {
             // A process of another loop of this node: watched from there, which tells `processExited` here.
             incomingMonitors[local, default: []].append(IncomingMonitor(ref: ref, watcher: watcher, target: target))

@@ -62,6 +62,9 @@ final class Distribution {
     /// Replies awaited by local callers of remote servers: decode the reply term and deliver it.
     var awaitedReplies: [Ref: (Term) -> Void] = [:]
     var nextUnlinkID: UInt64 = 1
+    /// Exported functions running off the loop for rpc callers (`RexServer`), bounded by
+    /// `options.maximumRunningRPCs`.
+    var runningRPCs = 0
     private var challengeState: UInt64
 
     struct IncomingMonitor {

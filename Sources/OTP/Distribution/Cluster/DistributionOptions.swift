@@ -35,6 +35,10 @@ public struct DistributionOptions: Sendable, CustomStringConvertible {
     /// number, else 4369, as Erlang. Registering with EPMD and looking a peer up both have `setupTime` to
     /// get their answer.
     public var epmdPort: UInt16
+    /// How many exported `async` functions (`Node.export`) may run at once for other nodes' rpc calls; a
+    /// call beyond it fails at once with `{badrpc, {'EXIT', {system_limit, _}}}`. Bounds the tasks a
+    /// member of the cluster can start here.
+    public var maximumRunningRPCs: Int = 10_000
 
     public init(name: String, cookie: CookieSource = .default, listenAddress: String = "127.0.0.1",
                 port: UInt16 = 0, tickTime: Duration = .seconds(60), maximumFrameSize: Int = 128 << 20,

@@ -1,7 +1,7 @@
 import Logging
 
 /// The system services an Erlang node expects on every node it connects to, as far as this node runs them:
-/// `net_kernel` (for `net_adm:ping/1`) and `rex`'s feature query. Thread: loop thread only.
+/// `net_kernel` (for `net_adm:ping/1`) and `rex` (rpc, `RexServer.swift`). Thread: loop thread only.
 extension Distribution {
     /// Handles a message to one of the system names an Erlang node greets a new node with, when no local
     /// process took that name. Returns whether it was one.
@@ -11,11 +11,7 @@ extension Distribution {
             netKernel(message, from: from, on: connection)
             return true
         case "rex":
-            // Erlang's rpc server asks every new node what it supports: nothing of rpc here.
-            if case .tuple(let e) = message, e.count == 2, case .pid(let asker) = e[0], e[1] == .atom("features_request") {
-                connection.send(ControlMessage.send(to: asker).control,
-                                payload: .tuple([.atom("features_reply"), .atom(self.name), .list([])]))
-            }
+            rex(message, from: from, on: connection)
             return true
         case "global_name_server":
             // `global` greets every new node; this node takes no part in global name registration.

@@ -42,9 +42,10 @@ public struct DistributionFlags: OptionSet, Hashable, Sendable {
     ]
 
     /// What this node announces. Not announced: atom caches (every message carries its atoms), fragments
-    /// (a peer sends each message whole), spawn requests and dynamic names.
+    /// (a peer sends each message whole) and dynamic names. Spawn requests are taken for erpc
+    /// (`SpawnRequests.swift`).
     public static let ours: Self = required.union([
-        .published, .unicodeIO, .smallAtomTags, .sendSender, .bigSeqTraceLabels, .exitPayload, .alias,
+        .published, .unicodeIO, .smallAtomTags, .sendSender, .bigSeqTraceLabels, .exitPayload, .alias, .spawn,
     ])
 
     /// Names of the `required` flags missing from `self`, for the log line of a refused peer.
