@@ -29,6 +29,7 @@ watch_owner(Stat) ->
         {error, _} -> erlang:halt(0)
     end.
 
+init(control) -> ets:new(node_events, [named_table, public, bag]), {ok, control};
 init(Role) -> {ok, Role}.
 
 %% echo: the Erlang gen_server that Swift processes call.
@@ -49,6 +50,16 @@ run({cast, Server, Msg}) -> gen_server:cast(Server, Msg);
 run({send, To, Msg}) -> To ! Msg, ok;
 run({ping, Node}) -> net_adm:ping(Node);
 run(nodes) -> lists:sort(nodes());
+%% A process that monitor_node's Node and records {nodedown, Node} in the node_events table.
+run({watch_node, Node}) ->
+    Self = self(),
+    spawn(fun() ->
+              monitor_node(Node, true),
+              Self ! watching,
+              receive {nodedown, N} -> ets:insert(node_events, {nodedown, N}) end
+          end),
+    receive watching -> ok end;
+run(node_events) -> lists:sort(ets:tab2list(node_events));
 run({rpc, Node, M, F, A, Timeout}) -> rpc:call(Node, M, F, A, Timeout);
 run({rpc_cast, Node, M, F, A}) -> rpc:cast(Node, M, F, A);
 run({erpc, Node, M, F, A, Timeout}) ->

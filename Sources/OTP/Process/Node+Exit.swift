@@ -139,6 +139,7 @@ extension Node {
             viaClusterLoop { $0.processExited(pid, reason: reason) }  // watched from another node: loop 0 tells it
         }
         if !transit.watchers.isEmpty { siblingWatchedExited(pid, reason: reason) }
+        if !cluster.nodeWatches.isEmpty { cluster.nodeWatches.remove(pid) }
         process.extras = nil
     }
 }

@@ -7,6 +7,8 @@ struct ClusterState {
     @usableFromInline var distribution: Distribution?
     /// A distribution whose handles are closing.
     var closing: Distribution?
+    /// This loop's processes watching nodes (`monitorNode`, `subscribeNodeEvents`).
+    var nodeWatches = NodeWatches()
     /// The functions other nodes may call by rpc (`Node.export`), kept across a restart of the distribution.
     var exports: [RPCKey: RPCFunction] = [:]
 

@@ -379,6 +379,7 @@ final class Distribution {
         connections[peer] = connection
         defer { settled(peer, true) }
         node.configuration.logger.info("node connected", metadata: ["node": "\(name)", "peer": "\(peer)"])
+        node.broadcastNodeEvent(.up(peer))
     }
 
     func connectionClosed(_ connection: NodeConnection, wasUp: Bool, reason: String, droppedFrames: Int) {
@@ -404,6 +405,8 @@ final class Distribution {
                 "node": "\(name)", "peer": "\(peer)", "count": "\(droppedFrames)", "reason": "\(reason)"])
         }
         nodeDown(peer)
+        // Subscribers hear of nodes that were up; a node's watchers also of a connection that failed.
+        node.broadcastNodeEvent(.down(peer), subscribers: wasUp)
     }
 
     /// Everything that crossed the connection to `peer` ends as Erlang's `noconnection`.
