@@ -26,10 +26,10 @@ deps:
 cmake-deps: deps
 	$(call apt_install,$(CMAKE_PKGS))
 
-## The distribution tests run against real Erlang nodes: Debian's erlang-base (erl, erlc, epmd), and EPMD
-## listening on 127.0.0.1 only (a running EPMD is kept).
+## The distribution tests run against real Erlang and Elixir nodes: Debian's erlang-base (erl, erlc, epmd) and
+## elixir, and EPMD listening on 127.0.0.1 only (a running EPMD is kept).
 erlang: deps
-	$(call apt_install,erlang-base)
+	$(call apt_install,erlang-base elixir)
 	ERL_EPMD_ADDRESS=127.0.0.1 epmd -daemon
 
 build: deps

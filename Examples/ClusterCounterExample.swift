@@ -5,7 +5,7 @@ import OTP
 /// From an Erlang shell: `gen_server:call({counter, 'swift@localhost'}, {add, 5})` answers `5`;
 /// `gen_server:call({counter, 'swift@localhost'}, get)` the total; `gen_server:cast({counter, ...}, reset)`.
 /// From Elixir: `GenServer.call({:counter, :"swift@localhost"}, {:add, 5})`. See docs/distribution.md.
-public struct ClusterCounter: GenServer {
+public struct ClusterCounter: GenServer, Sendable {
     /// The requests, decoded from Erlang's tagged tuples by hand: `{add, N}` and `get`.
     public enum Call: TermDecodable, Sendable {
         case add(Int)

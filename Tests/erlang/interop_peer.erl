@@ -67,6 +67,18 @@ run({erpc, Node, M, F, A, Timeout}) ->
 run({spawn_monitor, Node, M, F, A}) ->
     {_, Ref} = spawn_monitor(Node, M, F, A),
     receive {'DOWN', Ref, process, _, Reason} -> {down, Reason} after 5000 -> timeout end;
+%% Spawns M:F(A) on Node, sends it {self(), Msg}, and answers its {reply, R} with the reason it exits with.
+run({spawn_call, Node, M, F, A, Msg}) ->
+    Pid = spawn(Node, M, F, A),
+    Ref = monitor(process, Pid),
+    Pid ! {self(), Msg},
+    receive
+        {reply, R} -> receive {'DOWN', Ref, process, _, Reason} -> {R, Reason} after 5000 -> {R, timeout} end;
+        {'DOWN', Ref, process, _, Reason} -> {down, Reason}
+    after 5000 -> timeout
+    end;
+%% On an Elixir node: evaluates Elixir code (a binary) and answers its value.
+run({elixir, Code}) -> {Value, _} = 'Elixir.Code':eval_string(Code), Value;
 run({disconnect, Node}) -> erlang:disconnect_node(Node);
 %% A process that monitors Target and reports {down, Ref, Reason} to ReportTo.
 run({watch, Target, ReportTo}) -> Pid = spawn(?MODULE, watcher, [Target, ReportTo]), {ok, Pid};

@@ -66,14 +66,24 @@ final class ErlangPeer: @unchecked Sendable {
         run("/usr/bin/epmd", ["-daemon", "-address", "127.0.0.1"])
     }
 
-    /// `tickTime`: the node's `net_ticktime` in seconds (Erlang's default is 60).
-    init(name: String, tickTime: Int? = nil) throws {
+    /// `tickTime`: the node's `net_ticktime` in seconds (Erlang's default is 60). `elixir`: an Elixir node
+    /// (Debian's `elixir`, `elixir --sname`) running the same control server, which can also evaluate
+    /// Elixir code (`{elixir, Code}`).
+    init(name: String, tickTime: Int? = nil, elixir: Bool = false) throws {
         Self.ensureEPMD()
         self.name = "\(name)_\(getpid())@localhost"
+        let erlFlags = ["-pa", Self.moduleDirectory, "-kernel", "inet_dist_use_interface", "{127,0,0,1}"]
+            + (tickTime.map { ["-kernel", "net_ticktime", "\($0)"] } ?? [])
+        if elixir {
+            pid = Self.spawn("/usr/bin/elixir", [
+                "--sname", self.name, "--cookie", Self.cookie, "--erl", (["-noinput"] + erlFlags).joined(separator: " "),
+                "-e", ":ok = :interop_peer.start(\(getpid())); Process.sleep(:infinity)",
+            ])
+            return
+        }
         pid = Self.spawn("/usr/bin/erl", [
-            "-sname", self.name, "-setcookie", Self.cookie, "-noinput", "-pa", Self.moduleDirectory,
-            "-kernel", "inet_dist_use_interface", "{127,0,0,1}",
-        ] + (tickTime.map { ["-kernel", "net_ticktime", "\($0)"] } ?? []) + [
+            "-sname", self.name, "-setcookie", Self.cookie, "-noinput",
+        ] + erlFlags + [
             // The node halts by itself when this test process is gone (however it ended).
             "-eval", "ok = interop_peer:start(\(getpid()))",
         ])

@@ -98,6 +98,36 @@ struct RPCTests {
         try await eventually("the request processes gone") { try await node.perform { $0.statistics.live } == before }
     }
 
+    @Test("Erlang's spawn/4 on a Swift node starts the process a registered factory makes")
+    func spawnFactories() async throws {
+        let (peer, node) = try await connectedPair("spawn_peer", "spawn_swift")
+        defer { stop(peer, node) }
+        try await node.perform { node in
+            // Answers {From, Msg} with {reply, {Arg, Msg}} and exits.
+            try node.exportSpawn("chat", "session", SpawnFactory(arity: 1) { arguments, node in
+                let argument = arguments[0]
+                return try node.spawn(of: Term.self) { _ in
+                    .receive { envelope, process in
+                        guard case .tuple(let e)? = envelope.message, e.count == 2, case .pid(let from) = e[0] else { return .same }
+                        try process.send(Term.tuple([.atom("reply"), .tuple([argument, e[1]])]), to: process.currentNode.pid(for: from))
+                        return .exit(.normal)
+                    }
+                }.pid
+            })
+            try node.exportSpawn("chat", "broken", SpawnFactory(arity: 0) { _, _ in throw RPCFailure.error(.atom("boom")) })
+        }
+        let swift = try #require(try await node.perform { $0.nodeName })
+        #expect(try await command(node, peer, .tuple([.atom("spawn_call"), .atom(swift), .atom("chat"), .atom("session"),
+                                                      .list([.atom("alice")]), .atom("hello")]))
+                == .tuple([.tuple([.atom("alice"), .atom("hello")]), .atom("normal")]))
+        #expect(try await command(node, peer, .tuple([.atom("spawn_monitor"), .atom(swift), .atom("chat"), .atom("broken"), .list([])]))
+                == .tuple([.atom("down"), .tuple([.atom("boom"), Self.stackOf("chat", "broken", .integer(0))])]))
+    }
+
+    static func stackOf(_ module: String, _ function: String, _ arity: Term) -> Term {
+        .list([.tuple([.atom(module), .atom(function), arity, .list([])])])
+    }
+
     @Test("Swift calls Erlang functions by rpc: typed results and typed errors")
     func swiftCallsErlang() async throws {
         let (peer, node) = try await connectedPair("rpc_peer2", "rpc_swift2")

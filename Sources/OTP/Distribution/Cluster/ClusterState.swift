@@ -11,6 +11,8 @@ struct ClusterState {
     var nodeWatches = NodeWatches()
     /// The functions other nodes may call by rpc (`Node.export`), kept across a restart of the distribution.
     var exports: [RPCKey: RPCFunction] = [:]
+    /// The factories other nodes' spawn requests start processes with (`Node.exportSpawn`).
+    var spawnables: [RPCKey: SpawnFactory] = [:]
 
     // A loop of a group that reaches the cluster through loop 0 (`Node+GroupCluster`):
     /// Calls from other nodes to servers of this loop, by the reference their `Caller` has.

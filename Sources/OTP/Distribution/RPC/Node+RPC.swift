@@ -21,6 +21,24 @@ extension Node {
         cluster.exports[RPCKey(module: module, function: name, arity: function.arity)] = function
     }
 
+    /// Registers `factory` as `module:name/arity` for other nodes' `spawn(Node, Module, Function, Args)`
+    /// (Elixir's `Node.spawn/4`, `erlang:spawn_request/5`): it starts the process they get, with their
+    /// `link`/`monitor` options on it. Registered again, it replaces the old one.
+    ///
+    /// ```swift
+    /// try node.exportSpawn("chat", "session", SpawnFactory(arity: 1) { arguments, node in
+    ///     try node.spawn(of: Term.self) { _ in .receive { _, _ in .same } }.pid
+    /// })
+    /// // iex> Node.spawn(:"swift@host", :chat, :session, ["alice"])
+    /// ```
+    ///
+    /// Thread: loop thread only. - Throws: `RPCError.invalidName` as `export`.
+    public func exportSpawn(_ module: String, _ name: String, _ factory: SpawnFactory) throws(RPCError) {
+        preconditionInLoop("exportSpawn")
+        _ = try Self.rpcRequest(module, name, [])  // the names' checks
+        cluster.spawnables[RPCKey(module: module, function: name, arity: factory.arity)] = factory
+    }
+
     /// Removes the export `module:name/arity`; returns whether there was one. Thread: loop thread only.
     @discardableResult
     public func unexport(_ module: String, _ name: String, arity: Int) -> Bool {

@@ -122,3 +122,18 @@ extension Term {
         .binary(Array(LogText(text, limit: 1_000).description.utf8))
     }
 }
+
+/// What starts a process for another node's `spawn(Node, Module, Function, Args)` (Elixir's `Node.spawn/4`,
+/// `erlang:spawn_request/5`), registered with `Node.exportSpawn`: it gets the argument terms and the node,
+/// on the loop thread, and spawns or starts whatever it likes — a process of `Term`s, a GenServer — returning
+/// its pid. The requester's `link` and `monitor` options hold on that process.
+public struct SpawnFactory: Sendable {
+    /// How many arguments it takes.
+    public let arity: Int
+    let make: @Sendable ([Term], Node) throws -> PID
+
+    public init(arity: Int, _ make: @escaping @Sendable (_ arguments: [Term], _ node: Node) throws -> PID) {
+        self.arity = arity
+        self.make = make
+    }
+}

@@ -3,8 +3,10 @@
 /// OTP 25) `rpc:call/4,5` send — run this node's exports (`Node.export`). The spawned process is a real
 /// process of this node: the requester's `monitor` and `link` options hold on it, and a call's outcome is its
 /// exit reason, as `erpc:execute_call/4` makes it: `{Ref, return, Value}`, `{Ref, throw, Value}`,
-/// `{Ref, exit, Reason}` or `{Ref, error, Reason, Stack}`. Any other module and function starts a process
-/// that exits at once with `{undef, [{M, F, Args, []}]}`, as an Erlang node's would.
+/// `{Ref, exit, Reason}` or `{Ref, error, Reason, Stack}`. A module and function registered with
+/// `Node.exportSpawn` (Erlang's `spawn(Node, M, F, A)`, Elixir's `Node.spawn/4`) starts the process its
+/// factory makes. Any other starts a process that exits at once with `{undef, [{M, F, Args, []}]}`, as
+/// an Erlang node's would; a factory that throws, one that exits with the error (`RexServer.failure`).
 ///
 /// Thread: loop thread only.
 extension Distribution {
@@ -24,9 +26,14 @@ extension Distribution {
         }
         let spawned: PID
         do {
-            spawned = try node.spawn(of: Term.self) { [unowned(unsafe) self] process in
-                self.start(work, in: process)
-            }.pid
+            if case .undefined = work, case .list(let values) = arguments,
+               let factory = node.cluster.spawnables[RPCKey(module: module, function: function, arity: values.count)] {
+                spawned = try spawnFromFactory(factory, values, module, function)
+            } else {
+                spawned = try node.spawn(of: Term.self) { [unowned(unsafe) self] process in
+                    self.start(work, in: process)
+                }.pid
+            }
         } catch {
             connection.send(ControlMessage.spawnReply(id: id, to: requester, flags: 0, result: .atom("system_limit")).control)
             return
@@ -38,11 +45,43 @@ extension Distribution {
             links[peer, default: []].insert(LinkPair(local: spawned, remote: remote))
             flags |= 1
         }
+        let alive = node.core(spawned).map { $0.status != .terminated && $0.status != .stopping } ?? false
         if options.contains(where: { $0 == .atom("monitor") || $0.tupleElements?.first == .atom("monitor") }) {
-            incomingMonitors[spawned, default: []].append(IncomingMonitor(ref: id, watcher: requester, target: .pid(local)))
+            if alive {
+                incomingMonitors[spawned, default: []].append(IncomingMonitor(ref: id, watcher: requester, target: .pid(local)))
+            }
             flags |= 2
         }
         connection.send(ControlMessage.spawnReply(id: id, to: requester, flags: flags, result: .pid(local)).control)
+        if !alive {
+            // Gone before the reply (a factory's process that exited at once): its links and monitors say so.
+            if flags & 2 != 0 {
+                sendExit(.monitorExit(target: .pid(local), to: requester, ref: id, reason: .atom("noproc")), on: connection)
+            }
+            if flags & 1 != 0, links[peer]?.remove(LinkPair(local: spawned, remote: remote)) != nil {
+                sendExit(.exit(from: local, to: requester, reason: .atom("noproc")), on: connection)
+            }
+        }
+    }
+
+    /// Runs a registered factory; a factory that throws, or gives a pid that is not a process of this loop,
+    /// yields a process that exits at once with the error.
+    private func spawnFromFactory(_ factory: SpawnFactory, _ arguments: [Term], _ module: String,
+                                  _ function: String) throws(ProcessError) -> PID {
+        let reason: Term
+        do {
+            let pid = try factory.make(arguments, node)
+            if node.core(pid) != nil { return pid }
+            reason = .tuple([.atom("badarg"), Self.stack(module, function, .integer(arguments.count))])
+        } catch {
+            let stack = Self.stack(module, function, .integer(arguments.count))
+            switch Self.failure(error) {
+            case .error(let error): reason = .tuple([error, stack])
+            case .exit(let exit): reason = exit
+            case .thrown(let value): reason = .tuple([.tuple([.atom("nocatch"), value]), stack])
+            }
+        }
+        return try node.spawn(of: Term.self) { _ in .exit(ExitReason(term: reason)) }.pid
     }
 
     /// The first step of a process spawned for a request: run the export and exit with its outcome.

@@ -1,0 +1,57 @@
+import OTPExamples
+import Testing
+@testable import OTP
+
+@Suite("An Elixir node against a swift-otp node", .serialized)
+struct ElixirInteropTests {
+    /// Evaluates Elixir `code` on the peer and returns its value.
+    func elixir(_ node: Node, _ peer: ErlangPeer, _ code: String) async throws -> Term {
+        try await command(node, peer, .tuple([.atom("elixir"), .binary(Array(code.utf8))]))
+    }
+
+    @Test("GenServer.call, send, :rpc.call and Node.spawn from Elixir")
+    func fromElixir() async throws {
+        let peer = try ErlangPeer(name: "ex_peer", elixir: true)
+        let node = try await clusterNode("ex_swift")
+        defer { stop(peer, node) }
+        try await connect(node, to: peer)
+        let reports = Log<Envelope<Term>>()
+        _ = try await spawnTermCollector(node, name: "reports", into: reports)
+        _ = try await node.start(ClusterCounter(), options: StartOptions(name: "counter"))
+        try await node.perform { node in
+            try node.export("calc", "add", .typed { (a: Int, b: Int) in a + b })
+            try node.exportSpawn("chat", "session", SpawnFactory(arity: 1) { arguments, node in
+                let user = arguments[0]
+                return try node.spawn(of: Term.self) { _ in
+                    .receive { envelope, process in
+                        guard case .tuple(let e)? = envelope.message, e.count == 2, case .pid(let from) = e[0] else { return .same }
+                        try process.send(Term.tuple([.atom("reply"), .tuple([user, e[1]])]), to: process.currentNode.pid(for: from))
+                        return .exit(.normal)
+                    }
+                }.pid
+            })
+        }
+        let swift = try #require(try await node.perform { $0.nodeName })
+        #expect(try await elixir(node, peer, "GenServer.call({:counter, :\"\(swift)\"}, {:add, 5})") == .integer(5))
+        #expect(try await elixir(node, peer, "GenServer.cast({:counter, :\"\(swift)\"}, :reset)") == .atom("ok"))
+        #expect(try await elixir(node, peer, "GenServer.call({:counter, :\"\(swift)\"}, :get)") == .integer(0))
+        #expect(try await elixir(node, peer, "send({:reports, :\"\(swift)\"}, {:hello, \"from elixir\"})")
+                == .tuple([.atom("hello"), .binary(Array("from elixir".utf8))]))
+        try await eventually("the message from Elixir") {
+            reports.messages == [.tuple([.atom("hello"), .binary(Array("from elixir".utf8))])]
+        }
+        #expect(try await elixir(node, peer, ":rpc.call(:\"\(swift)\", :calc, :add, [2, 3])") == .integer(5))
+        #expect(try await elixir(node, peer, """
+            pid = Node.spawn(:"\(swift)", :chat, :session, [:bob])
+            send(pid, {self(), :hi})
+            receive do
+              {:reply, r} -> r
+            after
+              5000 -> :timeout
+            end
+            """) == .tuple([.atom("bob"), .atom("hi")]))
+        // Swift calls Elixir's own functions by rpc.
+        #expect(try await node.rpc(peer.name, "Elixir.String", "upcase", [.binary(Array("swift".utf8))], as: String.self)
+                == "SWIFT")
+    }
+}
