@@ -50,6 +50,7 @@ run({cast, Server, Msg}) -> gen_server:cast(Server, Msg);
 run({send, To, Msg}) -> To ! Msg, ok;
 run({ping, Node}) -> net_adm:ping(Node);
 run(nodes) -> lists:sort(nodes());
+run({whereis, Name}) -> whereis(Name);
 %% A process that monitor_node's Node and records {nodedown, Node} in the node_events table.
 run({watch_node, Node}) ->
     Self = self(),

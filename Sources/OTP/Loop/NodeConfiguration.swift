@@ -116,6 +116,10 @@ public struct NodeStatistics: Sendable, Equatable {
     public var callsServedInline: UInt64 = 0
     /// Messages refused because the target's mailbox was full (each reported to its sender).
     public var refusedMailboxFull: UInt64 = 0
+    /// Messages to another node refused because its connection was busy (`DistributionOptions.busyLimit`):
+    /// each reported to its sender (`ProcessError.busy`), or, for one a process of another loop of a group
+    /// sent, dropped on loop 0 and counted there.
+    public var refusedBusy: UInt64 = 0
     /// Replies dropped because their request was no longer awaiting one (answered already, timed out,
     /// cancelled, or the caller exited).
     public var ignoredReplies: UInt64 = 0

@@ -73,7 +73,7 @@ public enum CallOutcome: String, Sendable, CaseIterable {
         case .timeout: self = .timeout
         case .serverExited: self = .exited
         case .callingSelf, .mailboxFull, .notTermEncodable, .noDistribution, .wrongServerType, .wouldBlock,
-             .invalidTimeout: self = .refused
+             .invalidTimeout, .busy: self = .refused
         case .wrongReplyType: self = .reply
         case .nodeStopped, .cancelled: self = .cancelled
         }

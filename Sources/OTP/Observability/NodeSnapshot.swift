@@ -90,6 +90,7 @@ public struct NodeSnapshot: Sendable, Equatable {
             statistics.lentTurns &+= s.lentTurns
             statistics.callsServedInline &+= s.callsServedInline
             statistics.refusedMailboxFull &+= s.refusedMailboxFull
+            statistics.refusedBusy &+= s.refusedBusy
             statistics.ignoredReplies &+= s.ignoredReplies
             statistics.pendingTimers &+= s.pendingTimers
             statistics.monitors &+= s.monitors

@@ -129,15 +129,16 @@ extension Node {
         }
         let sender = scheduler.current.map { ProcessTable.borrow($0) { $0.pid } }
         guard let distribution else {
-            // Through loop 0, which owns the connections: counted as sent (an unreachable node drops it there).
+            // Through loop 0, which owns the connections: counted as sent (an unreachable node drops it there,
+            // a busy connection refuses it there: counted in loop 0's `refusedBusy`).
             viaClusterLoop { _ = $0.send(term, from: sender, to: pid) }
             counters.delivered &+= 1
             return
         }
-        if distribution.send(term, from: sender, to: pid) {
-            counters.delivered &+= 1
-        } else {
-            counters.droppedToDeadProcesses &+= 1
+        switch distribution.send(term, from: sender, to: pid) {
+        case .sent: counters.delivered &+= 1
+        case .unreachable: counters.droppedToDeadProcesses &+= 1
+        case .busy(let queued): throw .busy(pid, queuedBytes: queued)
         }
     }
 

@@ -40,6 +40,10 @@ public enum ProcessError: Error, Sendable, Equatable, CustomStringConvertible {
     case notInGroup(node: UInt32)
     /// The process runs `limit` Swift tasks already (`startTask`): the new one was not started.
     case tooManyTasks(PID, limit: Int)
+    /// The connection to the node of remote process `PID` holds more unsent bytes than its busy limit
+    /// (`DistributionOptions.busyLimit`, Erlang's `+zdbbl`): that node is not reading. Nothing was sent
+    /// (Erlang's `erlang:send(Dest, Msg, [nosuspend])` answering `nosuspend`).
+    case busy(PID, queuedBytes: Int)
 
     public var description: String {
         switch self {
@@ -55,6 +59,7 @@ public enum ProcessError: Error, Sendable, Equatable, CustomStringConvertible {
         case .nodeStopped: return "the node is stopped"
         case .notTermEncodable(let pid, let reason): return "cannot send to \(pid): \(reason)"
         case .noDistribution(let pid): return "cannot reach \(pid): this node has not started distribution"
+        case .busy(let pid, let queued): return "cannot send to \(pid): its node's connection is busy (\(queued) bytes unsent)"
         case .otherNode(let pid):
             return "cannot reach \(pid): it belongs to another node of this OS process, closed or not in a cluster with this one"
         case .invalidName(let name, let reason): return "invalid name '\(LogText(name))': \(reason)"

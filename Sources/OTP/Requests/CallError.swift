@@ -23,6 +23,9 @@ public enum CallError: Error, Sendable, Equatable, CustomStringConvertible {
     case notTermEncodable(PID, reason: String)
     /// A remote server was called on a node that has not joined a cluster (`startDistribution`).
     case noDistribution(PID)
+    /// The connection to a remote server's node holds more unsent bytes than its busy limit
+    /// (`DistributionOptions.busyLimit`, Erlang's `+zdbbl`): that node is not reading. The request was not sent.
+    case busy(PID, queuedBytes: Int)
     /// The awaiting Swift task was cancelled (async facade): the call was withdrawn on the loop and a late
     /// reply is dropped.
     case cancelled
@@ -48,6 +51,7 @@ public enum CallError: Error, Sendable, Equatable, CustomStringConvertible {
         case .nodeStopped: return "the node stopped before the call completed"
         case .notTermEncodable(let pid, let reason): return "cannot call \(pid): \(reason)"
         case .noDistribution(let pid): return "cannot call \(pid): this node has not started distribution"
+        case .busy(let pid, let queued): return "cannot call \(pid): its node's connection is busy (\(queued) bytes unsent)"
         case .cancelled: return "the awaiting task was cancelled"
         case .wouldBlock(let operation):
             return "\(operation) blocks until the loop answers, but it was called on the running loop "

@@ -3,11 +3,17 @@
 extension Distribution {
     // MARK: Outgoing: messages
 
-    /// Sends `message` from `sender` to a remote pid or name. Returns false when the node is unreachable
-    /// (unknown to EPMD or not connectable: the message is dropped, as Erlang drops it).
+    /// Sends `message` from `sender` to a remote pid or name: `unreachable` when the node is unknown to EPMD
+    /// or not connectable (the message is dropped, as Erlang drops it); `busy` when its connection holds
+    /// more unsent bytes than `options.busyLimit` (nothing is sent: the sender is told).
     @discardableResult
-    func send(_ message: Term, from sender: PID?, to target: PID) -> Bool {
-        guard let (identity, connection) = route(target) else { return false }
+    func send(_ message: Term, from sender: PID?, to target: PID) -> RemoteSend {
+        guard let (identity, connection) = route(target) else { return .unreachable }
+        let queued = connection.queuedBytes
+        if queued > options.busyLimit {
+            node.counters.refusedBusy &+= 1
+            return .busy(queuedBytes: queued)
+        }
         switch identity {
         case .pid(let pid):
             if let sender, connection.peerFlags.contains(.sendSender) || connection.state != .up {
@@ -18,7 +24,14 @@ extension Distribution {
         case .name(let name, _):
             connection.send(ControlMessage.regSend(from: sender.map(external) ?? nodePID, to: name).control, payload: message)
         }
-        return true
+        return .sent
+    }
+
+    /// What became of a message to another node.
+    enum RemoteSend: Equatable {
+        case sent
+        case unreachable
+        case busy(queuedBytes: Int)
     }
 
     // MARK: Outgoing: links, exits, monitors

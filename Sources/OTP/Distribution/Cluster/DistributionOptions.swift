@@ -39,6 +39,13 @@ public struct DistributionOptions: Sendable, CustomStringConvertible {
     /// call beyond it fails at once with `{badrpc, {'EXIT', {system_limit, _}}}`. Bounds the tasks a
     /// member of the cluster can start here.
     public var maximumRunningRPCs: Int = 10_000
+    /// How many unsent bytes a connection may hold before sends to its node are refused (Erlang's `+zdbbl`
+    /// busy limit, 1 MiB by default): `ProcessError.busy` / `CallError.busy` to the sender, who is told at
+    /// once rather than paused. Signals, replies and ticks still go out.
+    public var busyLimit: Int = 1 << 20
+    /// How many unsent bytes a connection may hold at all; past it the peer is taken as not reading and the
+    /// connection is closed (its links and monitors see `noconnection`). 64 MiB by default.
+    public var maximumQueuedBytes: Int = 64 << 20
 
     public init(name: String, cookie: CookieSource = .default, listenAddress: String = "127.0.0.1",
                 port: UInt16 = 0, tickTime: Duration = .seconds(60), maximumFrameSize: Int = 128 << 20,

@@ -165,7 +165,10 @@ extension Node {
         let message = Term.tuple([.atom("$gen_call"), .tuple([.pid(callerWire), .reference(wireRef)]), requestTerm])
         guard target != server else {
             if let distribution {
-                distribution.send(message, from: caller, to: server)
+                if case .busy(let queued) = distribution.send(message, from: caller, to: server) {
+                    _ = endRequest(RequestID<R>(ref: ref, server: server), of: caller, .failed(.busy(server, queuedBytes: queued)))
+                    return .failure(.busy(server, queuedBytes: queued))
+                }
             } else {
                 viaClusterLoop { _ = $0.send(message, from: caller, to: server) }
             }

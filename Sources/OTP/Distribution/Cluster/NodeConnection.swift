@@ -17,7 +17,11 @@ final class NodeConnection: TCPStreamDelegate {
     private(set) var stream: TCPStream?
     private var lookup: EPMDExchange?
     private var handshake: Handshake?
-    private var pending: [[UInt8]] = []
+    private var pending: [[UInt8]] = [] {
+        didSet { if pending.isEmpty { pendingBytes = 0 } }
+    }
+    /// The bytes in `pending`.
+    private var pendingBytes = 0
     private var input: [UInt8] = []
     private var inputStart = 0
     private(set) var peerFlags: DistributionFlags = []
@@ -195,7 +199,10 @@ final class NodeConnection: TCPStreamDelegate {
     }
 
     /// Takes frames queued before this connection took the peer's place.
-    func adopt(_ frames: [[UInt8]]) { pending = frames + pending }
+    func adopt(_ frames: [[UInt8]]) {
+        pending = frames + pending
+        pendingBytes += frames.reduce(0) { $0 + $1.count }
+    }
 
     /// The peer kept its own connection (or, as acceptor, this node keeps its own call): queued frames wait
     /// for the connection that is kept (`Distribution.parked`). A refusal status goes out before the close.
@@ -322,10 +329,23 @@ final class NodeConnection: TCPStreamDelegate {
             stream?.write(writer.bytes)
             framesOut &+= 1
             lastSent = distribution.now
+            if let queued = stream?.queuedBytes, queued > distribution.options.maximumQueuedBytes {
+                close(reason: "the peer is not reading: \(queued) bytes unsent (maximumQueuedBytes)")
+            }
         } else {
             pending.append(writer.bytes)
+            pendingBytes += writer.bytes.count
+            if pendingBytes > distribution.options.maximumQueuedBytes {
+                close(reason: "\(pendingBytes) bytes queued before the connection came up (maximumQueuedBytes)")
+            }
         }
     }
+
+    /// Unsent bytes: queued on the socket, or waiting for the handshake.
+    var queuedBytes: Int { (stream?.queuedBytes ?? 0) + pendingBytes }
+
+    /// Over the busy limit: user sends to the peer are refused (`Distribution.send`).
+    var isBusy: Bool { queuedBytes > distribution.options.busyLimit }
 
     /// Sends an empty frame if nothing went out during the last tick interval.
     func tick(now: UInt64, interval: UInt64) {

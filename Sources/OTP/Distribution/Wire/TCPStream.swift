@@ -127,6 +127,11 @@ final class TCPStream {
         uv_read_stop(otp_uv_stream(handle))
     }
 
+    /// Bytes written but not yet taken by the socket: this iteration's output and libuv's write queue.
+    var queuedBytes: Int {
+        isClosed ? 0 : output.count + Int(uv_stream_get_write_queue_size(otp_uv_stream(handle)))
+    }
+
     /// Queues `bytes`; they go out before the loop next waits for I/O.
     func write(_ bytes: [UInt8]) {
         guard !isClosed else { return }
