@@ -6,6 +6,7 @@
 -export([start/0, start/1, init/1, handle_call/3, handle_cast/2, handle_info/2, watcher/2, linker/2, random_term/1]).
 
 start() ->
+    {ok, _} = pg:start(pg),
     {ok, _} = gen_server:start({local, control}, ?MODULE, control, []),
     {ok, _} = gen_server:start({local, echo}, ?MODULE, echo, []),
     ok.
@@ -51,6 +52,12 @@ run({send, To, Msg}) -> To ! Msg, ok;
 run({ping, Node}) -> net_adm:ping(Node);
 run(nodes) -> lists:sort(nodes());
 run({whereis, Name}) -> whereis(Name);
+%% A process that joins pg group Group (scope pg) and waits; its pid.
+run({pg_join, Group}) ->
+    Self = self(),
+    Pid = spawn(fun() -> ok = pg:join(pg, Group, self()), Self ! joined, receive stop -> ok end end),
+    receive joined -> Pid end;
+run({pg_members, Group}) -> lists:sort(pg:get_members(pg, Group));
 %% A process that monitor_node's Node and records {nodedown, Node} in the node_events table.
 run({watch_node, Node}) ->
     Self = self(),

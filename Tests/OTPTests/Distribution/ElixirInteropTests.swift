@@ -9,11 +9,17 @@ struct ElixirInteropTests {
         try await command(node, peer, .tuple([.atom("elixir"), .binary(Array(code.utf8))]))
     }
 
-    @Test("GenServer.call, send, :rpc.call and Node.spawn from Elixir")
+    @Test("GenServer.call, send, :rpc.call, Node.spawn and :pg from Elixir")
     func fromElixir() async throws {
         let peer = try ErlangPeer(name: "ex_peer", elixir: true)
         let node = try await clusterNode("ex_swift")
         defer { stop(peer, node) }
+        let (groups, member) = try await node.perform { node -> (ProcessGroups, PID) in
+            let groups = try node.startProcessGroups()
+            let member = try node.spawn(of: Term.self) { _ in .receive { _, _ in .same } }.pid
+            try groups.join("swift_room", member)
+            return (groups, member)
+        }
         try await connect(node, to: peer)
         let reports = Log<Envelope<Term>>()
         _ = try await spawnTermCollector(node, name: "reports", into: reports)
@@ -50,6 +56,15 @@ struct ElixirInteropTests {
               5000 -> :timeout
             end
             """) == .tuple([.atom("bob"), .atom("hi")]))
+        // :pg both ways: Elixir sees the Swift member, Swift sees the one Elixir joins.
+        let memberWire = try await node.perform { Term.pid($0.externalPID(for: member)!) }
+        try await eventually("Elixir sees the Swift member") {
+            try await elixir(node, peer, ":pg.get_members(:pg, :swift_room)") == .list([memberWire])
+        }
+        #expect(try await elixir(node, peer, ":pg.join(:pg, :elixir_room, self())") == .atom("ok"))
+        try await eventually("Swift sees the Elixir member") {
+            try await node.perform { _ in groups.members("elixir_room").count } == 1
+        }
         // Swift calls Elixir's own functions by rpc.
         #expect(try await node.rpc(peer.name, "Elixir.String", "upcase", [.binary(Array("swift".utf8))], as: String.self)
                 == "SWIFT")
