@@ -182,6 +182,7 @@ def distribution_pairs():
             if figures:
                 results[f"{client} -> {server}"] = {
                     "call_us": median([f["call_ns"] for f in figures]) / 1000,
+                    "rpc_us": median([f["rpc_ns"] for f in figures]) / 1000,
                     "messages_per_s": median([f["messages_per_s"] for f in figures]),
                 }
     finally:
@@ -435,9 +436,11 @@ def main():
     base = distribution.get("erlang -> erlang")
     for pair, key, title, op in (("swift-otp -> erlang", "call_us", "remote call, swift-otp calling Erlang", "<="),
                                  ("erlang -> swift-otp", "call_us", "remote call, Erlang calling swift-otp", "<="),
+                                 ("swift-otp -> erlang", "rpc_us", "rpc:call, swift-otp calling Erlang", "<="),
+                                 ("erlang -> swift-otp", "rpc_us", "rpc:call, Erlang calling swift-otp", "<="),
                                  ("swift-otp -> erlang", "messages_per_s", "messages/s, swift-otp to Erlang", ">="),
                                  ("erlang -> swift-otp", "messages_per_s", "messages/s, Erlang to swift-otp", ">=")):
-        if base and pair in distribution:
+        if base and pair in distribution and key in distribution[pair] and key in base:
             r = distribution[pair][key] / base[key]
             met = r <= 1.0 if op == "<=" else r >= 1.0
             lines.append(f"| {title} (loopback) vs Erlang to Erlang | {op} 1x | {fmt(r)}x | {'yes' if met else 'no'} |")
@@ -495,18 +498,23 @@ def main():
         lines += ["## Distribution on loopback (Erlang's distribution protocol)", "",
                   "A client node calls `bench_echo` on a server node (`gen_server:call`, one at a time: microseconds "
                   "per round trip, lower is better), then sends it plain messages from one process and ends with one "
-                  "call (messages per second, higher is better). Both nodes on 127.0.0.1, median of three runs; "
+                  "call (messages per second, higher is better); `rpc:call` round trips to `dist_bench:ping/0` (an "
+                  "exported Swift function on a swift-otp server; Erlang's `rpc`/`erpc` from an Erlang client, "
+                  "`process.rpc` from a swift-otp one). Both nodes on 127.0.0.1, median of three runs; "
                   "ratios to Erlang calling Erlang. Erlang side: `Benchmarks/erlang/dist_bench.erl`, default flags "
                   "(its schedulers busy-wait before sleeping); swift-otp side: `Benchmarks/Tools/DistBench`, with "
                   "`NodeConfiguration.busyWait` of 50 µs, and once without it.", "",
-                  "| client -> server | call round trip (µs) | ratio | messages/s | ratio |", "|---|---|---|---|---|"]
+                  "| client -> server | call round trip (µs) | ratio | rpc round trip (µs) | ratio | messages/s | ratio |",
+                  "|---|---|---|---|---|---|---|"]
         for client, server in DIST_PAIRS:
             pair = f"{client} -> {server}"
             if pair in distribution:
                 entry = distribution[pair]
                 call_ratio = ratio(entry["call_us"], base["call_us"]) if base else None
+                rpc = entry.get("rpc_us")
+                rpc_ratio = ratio(rpc, base.get("rpc_us")) if base and rpc and base.get("rpc_us") else None
                 send_ratio = ratio(entry["messages_per_s"], base["messages_per_s"]) if base else None
-                lines.append(f"| {pair} | {fmt(entry['call_us'])} | {fmt(call_ratio)}x | "
+                lines.append(f"| {pair} | {fmt(entry['call_us'])} | {fmt(call_ratio)}x | {fmt(rpc)} | {fmt(rpc_ratio)}x | "
                              f"{fmt(entry['messages_per_s'])} | {fmt(send_ratio)}x |")
         lines.append("")
     with open(os.path.join(ROOT, "docs", "benchmarks.md"), "w") as out:

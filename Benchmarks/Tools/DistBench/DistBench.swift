@@ -4,7 +4,8 @@ import OTP
 // The swift-otp side of `make compare`'s distribution workloads (Benchmarks/erlang/dist_bench.erl is the
 // Erlang side; both speak to either):
 //   DistBench serve NAME COOKIE                      `bench_echo` on node NAME until killed
-//   DistBench client NAME COOKIE PEER CALLS MESSAGES  calls and sends to `bench_echo` on PEER; prints JSON
+//   DistBench client NAME COOKIE PEER CALLS MESSAGES  calls, rpc calls (`dist_bench:ping/0`) and sends to PEER;
+//                                                    prints JSON
 // The node busy-waits 50 µs before sleeping (`NodeConfiguration.busyWait`, as Erlang's schedulers do by
 // default); DIST_BENCH_BUSY_WAIT_US=0 turns that off.
 
@@ -62,6 +63,7 @@ func serve(name: String, cookie: String) {
     let node = startNode(name, cookie: cookie)
     do {
         _ = try node.start(BenchEcho.self, BenchEcho(), options: StartOptions(name: "bench_echo"))
+        try node.export("dist_bench", "ping", .typed { Term.atom("pong") })
     } catch {
         fail("\(error)")
     }
@@ -75,6 +77,16 @@ func calls(_ remaining: Int, _ server: PID, _ process: ProcessContext<Term>,
     return try process.call(remote: server, Term.atom("ping"), as: Term.self, timeout: .seconds(10)) { result, process in
         guard case .success(.atom("pong")) = result else { fail("call: \(result)") }
         return try calls(remaining - 1, server, process, then: then)
+    }
+}
+
+/// Sequential rpc calls to `dist_bench:ping/0` on `peer`.
+func rpcs(_ remaining: Int, _ peer: String, _ process: ProcessContext<Term>,
+          then: @escaping (ProcessContext<Term>) throws -> Step<Term>) throws -> Step<Term> {
+    guard remaining > 0 else { return try then(process) }
+    return try process.rpc(peer, "dist_bench", "ping", [], as: Term.self, timeout: .seconds(10)) { result, process in
+        guard case .success(.atom("pong")) = result else { fail("rpc: \(result)") }
+        return try rpcs(remaining - 1, peer, process, then: then)
     }
 }
 
@@ -99,6 +111,10 @@ func client(name: String, cookie: String, peer: String, callCount: Int, messages
             let callStart = clock.now
             return try calls(callCount, server, process) { process in
                 let callTime = clock.now - callStart
+                return try rpcs(100, peer, process) { process in  // warm up
+                let rpcStart = clock.now
+                return try rpcs(callCount, peer, process) { process in
+                let rpcTime = clock.now - rpcStart
                 return try process.call(remote: server, Term.atom("count"), as: Term.self) { _, process in
                     let sendStart = clock.now
                     return try sends(messages, server, process) { process in
@@ -108,13 +124,16 @@ func client(name: String, cookie: String, peer: String, callCount: Int, messages
                             }
                             let sendTime = clock.now - sendStart
                             let callNs = Double(callTime.components.attoseconds) / 1e9 + Double(callTime.components.seconds) * 1e9
+                            let rpcNs = Double(rpcTime.components.attoseconds) / 1e9 + Double(rpcTime.components.seconds) * 1e9
                             let sendS = Double(sendTime.components.attoseconds) / 1e18 + Double(sendTime.components.seconds)
-                            output = String(format: "{\"call_ns\": %.3f, \"messages_per_s\": %.3f}",
-                                            callNs / Double(callCount), Double(messages) / sendS)
+                            output = String(format: "{\"call_ns\": %.3f, \"rpc_ns\": %.3f, \"messages_per_s\": %.3f}",
+                                            callNs / Double(callCount), rpcNs / Double(callCount), Double(messages) / sendS)
                             node.stopLoop()
                             return .exit(.normal)
                         }
                     }
+                }
+                }
                 }
             }
         }
