@@ -91,12 +91,25 @@ func rpcs(_ remaining: Int, _ peer: String, _ process: ProcessContext<Term>,
 }
 
 /// Sends in batches of 1,000 per turn, so the output is flushed as it goes (as a BEAM process is
-/// descheduled by its reduction budget).
+/// descheduled by its reduction budget); a send refused because the connection is busy is retried.
 func sends(_ remaining: Int, _ server: PID, _ process: ProcessContext<Term>,
            then: @escaping (ProcessContext<Term>) throws -> Step<Term>) throws -> Step<Term> {
     guard remaining > 0 else { return try then(process) }
     let batch = min(remaining, 1_000)
-    for i in 0..<batch { try process.send(Term.tuple([.atom("message"), .integer(remaining - i)]), to: server) }
+    var sent = 0
+    do throws(ProcessError) {
+        while sent < batch {
+            try process.send(Term.tuple([.atom("message"), .integer(remaining - sent)]), to: server)
+            sent += 1
+        }
+    } catch {
+        guard case .busy = error else { throw error }
+        // The connection is past its busy limit (the peer has not read yet): try again in a millisecond, as
+        // Erlang would suspend the sender until its distribution port is no longer busy.
+        return .receive(timeout: .milliseconds(1), after: { process in
+            try sends(remaining - sent, server, process, then: then)
+        }) { _, _ in .same }
+    }
     try process.send(Term.atom("more"), to: process.pid)
     return .receive { _, process in try sends(remaining - batch, server, process, then: then) }
 }
