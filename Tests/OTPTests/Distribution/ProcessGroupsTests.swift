@@ -79,6 +79,13 @@ struct ProcessGroupsTests {
         await #expect(throws: ProcessError.nameTaken("rooms", by: try await b.perform { $0.whereis("rooms")! })) {
             _ = try await b.perform { try $0.startProcessGroups(scope: "rooms") }
         }
+        // After the node leaves the cluster the scope still works locally (nothing is sent).
+        #expect(try await a.perform { node -> Int in
+            node.stopDistribution()
+            let solo = try node.spawn(of: Term.self) { _ in .receive { _, _ in .same } }.pid
+            try groupsA.join("solo", solo)
+            return groupsA.members("solo").count
+        } == 1)
         let remote = b.remote("x", on: "elsewhere@localhost")
         await #expect(throws: ProcessError.otherNode(remote)) { try await b.perform { _ in try groupsB.join("lobby", remote) } }
     }

@@ -84,7 +84,7 @@ public final class ProcessGroups: @unchecked Sendable {
         groups[group, default: Members()].all.append(pid)
         groups[group, default: Members()].local.append(pid)
         notify(.joined(group, [pid]))
-        broadcast(.tuple([.atom("join"), .pid(ownExternal), group, wire(pid)]))
+        broadcast { me in .tuple([.atom("join"), me, group, self.wire(pid)]) }
     }
 
     /// Removes one membership of `pid` in `group` (`pg:leave/3`); returns whether it was a member.
@@ -100,7 +100,7 @@ public final class ProcessGroups: @unchecked Sendable {
             local[pid] = entry
         }
         removeLocal(pid, from: group)
-        broadcast(.tuple([.atom("leave"), .pid(ownExternal), wire(pid), .list([group])]))
+        broadcast { me in .tuple([.atom("leave"), me, self.wire(pid), .list([group])]) }
         return true
     }
 
@@ -132,13 +132,16 @@ public final class ProcessGroups: @unchecked Sendable {
 
     // MARK: Internals
 
-    var ownExternal: ExternalPID { node.externalPID(for: pid)! }
+    /// The scope's pid as other nodes see it; `nil` once the node has left the cluster (nothing is sent then).
+    var ownTerm: Term? { node.externalPID(for: pid).map(Term.pid) }
 
     /// A pid as the wire carries it.
     func wire(_ pid: PID) -> Term { node.externalPID(for: pid).map(Term.pid) ?? .atom("undefined") }
 
-    /// Sends `message` to every known scope of another node.
-    func broadcast(_ message: Term) {
+    /// Sends the message `make` builds around the scope's own pid to every known scope of another node.
+    func broadcast(_ make: (Term) -> Term) {
+        guard let me = ownTerm else { return }
+        let message = make(me)
         for peer in remote.keys.sorted() { try? node.send(message, to: peer) }
     }
 

@@ -52,10 +52,11 @@ extension ProcessGroups {
     /// Another node's scope discovered this one: it gets this node's members; a new one is watched and
     /// discovered back.
     func discovered(by peer: PID) {
-        try? node.send(Term.tuple([.atom("$gen_cast"), .tuple([.atom("sync"), .pid(ownExternal), localGroups])]), to: peer)
+        guard let me = ownTerm else { return }
+        try? node.send(Term.tuple([.atom("$gen_cast"), .tuple([.atom("sync"), me, localGroups])]), to: peer)
         guard remote[peer] == nil else { return }
         remote[peer] = (node.monitor(peer, by: pid), [:])
-        try? node.send(Term.tuple([.atom("discover"), .pid(ownExternal)]), to: peer)
+        try? node.send(Term.tuple([.atom("discover"), me]), to: peer)
     }
 
     /// Everything `peer`'s scope has: what changed since it was last known is joined or left.
@@ -92,7 +93,7 @@ extension ProcessGroups {
         if subscribers.removeValue(forKey: down.monitor) != nil { return }
         if let entry = local.removeValue(forKey: down.pid), entry.monitor == down.monitor {
             for group in entry.groups { removeLocal(down.pid, from: group) }
-            broadcast(.tuple([.atom("leave"), .pid(ownExternal), wire(down.pid), .list(entry.groups)]))
+            broadcast { me in .tuple([.atom("leave"), me, self.wire(down.pid), .list(entry.groups)]) }
             return
         }
         if let entry = remote.removeValue(forKey: down.pid) {
@@ -102,7 +103,8 @@ extension ProcessGroups {
 
     /// A node came up: discover the scope of this name there.
     func nodeUp(_ peer: String) {
-        try? node.send(Term.tuple([.atom("discover"), .pid(ownExternal)]), to: node.remote(scope, on: peer))
+        guard let me = ownTerm else { return }
+        try? node.send(Term.tuple([.atom("discover"), me]), to: node.remote(scope, on: peer))
     }
 
     func pidList(_ term: Term) -> [PID] {

@@ -78,7 +78,7 @@ extension Node {
                 if let distribution = node.distribution, node.nodeName == peer {
                     // To itself: its own export, as `rpc:call(node(), ...)` applies the function locally.
                     guard call.claim() else { return }
-                    distribution.runExport(module, function, .list(arguments), from: peer) { _ = call.finish(.success($0)) }
+                    distribution.runExport(module, function, .list(arguments)) { _ = call.finish(.success($0)) }
                 } else {
                     node.beginExternal(call, timeout: timeout) { caller in
                         node.beginRemoteCall(from: caller, to: node.remote("rex", on: peer), request, as: Term.self)

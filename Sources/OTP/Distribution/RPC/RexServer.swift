@@ -14,13 +14,13 @@ extension Distribution {
             guard case .tuple(let fromTag) = e[1], fromTag.count == 2, case .pid(let caller) = fromTag[0],
                   let (module, function, arguments) = Self.rpcRequest(e[2], kinds: ["call", "block_call"]) else { return }
             let tag = fromTag[1]
-            runExport(module, function, arguments, from: peer) { [unowned(unsafe) self] reply in
+            runExport(module, function, arguments) { [unowned(unsafe) self] reply in
                 guard let connection = self.connection(to: peer) else { return }
                 self.sendReply(reply, tag: tag, to: caller, from: self.nodePID, on: connection)
             }
         case 2 where e[0] == .atom("$gen_cast"):
             guard let (module, function, arguments) = Self.rpcRequest(e[1], kinds: ["cast"]) else { return }
-            runExport(module, function, arguments, from: peer) { _ in }
+            runExport(module, function, arguments) { _ in }
         case 2:
             guard case .pid(let asker) = e[0] else { return }
             if e[1] == .atom("features_request") {
@@ -28,7 +28,7 @@ extension Distribution {
                 connection.send(ControlMessage.send(to: asker).control,
                                 payload: .tuple([.atom("features_reply"), .atom(name), .list([])]))
             } else if let (module, function, arguments) = Self.rpcRequest(e[1], kinds: ["call"]) {
-                runExport(module, function, arguments, from: peer) { [unowned(unsafe) self] reply in
+                runExport(module, function, arguments) { [unowned(unsafe) self] reply in
                     guard let connection = self.connection(to: peer) else { return }
                     connection.send(ControlMessage.send(to: asker).control, payload: .tuple([.atom("rex"), reply]))
                 }
@@ -46,8 +46,7 @@ extension Distribution {
     }
 
     /// Runs `module:function(arguments)` — an export of this node — and gives `complete` `rpc:call`'s answer.
-    func runExport(_ module: String, _ function: String, _ arguments: Term, from peer: String,
-                   complete: @escaping (Term) -> Void) {
+    func runExport(_ module: String, _ function: String, _ arguments: Term, answer complete: @escaping (Term) -> Void) {
         runExport(module, function, arguments) { outcome, stack in complete(Self.rexReply(outcome, stack)) }
     }
 
