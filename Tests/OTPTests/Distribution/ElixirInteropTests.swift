@@ -26,16 +26,7 @@ struct ElixirInteropTests {
         _ = try await node.start(ClusterCounter(), options: StartOptions(name: "counter"))
         try await node.perform { node in
             try node.export("calc", "add", .typed { (a: Int, b: Int) in a + b })
-            try node.exportSpawn("chat", "session", SpawnFactory(arity: 1) { arguments, node in
-                let user = arguments[0]
-                return try node.spawn(of: Term.self) { _ in
-                    .receive { envelope, process in
-                        guard case .tuple(let e)? = envelope.message, e.count == 2, case .pid(let from) = e[0] else { return .same }
-                        try process.send(Term.tuple([.atom("reply"), .tuple([user, e[1]])]), to: process.currentNode.pid(for: from))
-                        return .exit(.normal)
-                    }
-                }.pid
-            })
+            try node.exportSpawn("chat", "session", chatSession)  // RPCTests.swift
         }
         let swift = try #require(try await node.perform { $0.nodeName })
         #expect(try await elixir(node, peer, "GenServer.call({:counter, :\"\(swift)\"}, {:add, 5})") == .integer(5))

@@ -1,6 +1,19 @@
 import Testing
 @testable import OTP
 
+/// `chat:session/1` for other nodes' spawns: a process that answers `{From, Msg}` with
+/// `{reply, {Arg, Msg}}` and exits.
+let chatSession = SpawnFactory(arity: 1) { arguments, node in
+    let argument = arguments[0]
+    return try node.spawn(of: Term.self) { _ in
+        .receive { envelope, process in
+            guard case .tuple(let e)? = envelope.message, e.count == 2, case .pid(let from) = e[0] else { return .same }
+            try process.send(Term.tuple([.atom("reply"), .tuple([argument, e[1]])]), to: process.currentNode.pid(for: from))
+            return .exit(.normal)
+        }
+    }.pid
+}
+
 /// A Swift error that is no `RPCFailure`.
 struct LedgerClosed: Error, CustomStringConvertible {
     var description: String { "the ledger is closed" }
@@ -103,17 +116,7 @@ struct RPCTests {
         let (peer, node) = try await connectedPair("spawn_peer", "spawn_swift")
         defer { stop(peer, node) }
         try await node.perform { node in
-            // Answers {From, Msg} with {reply, {Arg, Msg}} and exits.
-            try node.exportSpawn("chat", "session", SpawnFactory(arity: 1) { arguments, node in
-                let argument = arguments[0]
-                return try node.spawn(of: Term.self) { _ in
-                    .receive { envelope, process in
-                        guard case .tuple(let e)? = envelope.message, e.count == 2, case .pid(let from) = e[0] else { return .same }
-                        try process.send(Term.tuple([.atom("reply"), .tuple([argument, e[1]])]), to: process.currentNode.pid(for: from))
-                        return .exit(.normal)
-                    }
-                }.pid
-            })
+            try node.exportSpawn("chat", "session", chatSession)
             try node.exportSpawn("chat", "broken", SpawnFactory(arity: 0) { _, _ in throw RPCFailure.error(.atom("boom")) })
         }
         let swift = try #require(try await node.perform { $0.nodeName })
