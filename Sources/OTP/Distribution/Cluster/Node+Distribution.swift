@@ -54,8 +54,7 @@ extension Node {
 
     /// The nodes connected now (Erlang's `nodes()`), sorted. Thread: loop thread only.
     public func connectedNodes() -> [String] {
-        preconditionInLoop()
-        return (distribution?.connections.values.filter { $0.state == .up }.compactMap(\.peer) ?? []).sorted()
+        nodes(.connected)
     }
 
     /// Connects to `peer` (Erlang's `net_kernel:connect_node/1`); `then` gets whether the connection is up.

@@ -26,6 +26,14 @@ struct NodeWatches {
 
     var isEmpty: Bool { byNode.isEmpty && subscribers.isEmpty }
 
+    /// Removes one of `pid`'s watches of `peer` and returns it, if it had one.
+    mutating func removeWatch(of peer: String, by pid: PID) -> Watch? {
+        guard var watches = byNode[peer], let index = watches.firstIndex(where: { $0.pid == pid }) else { return nil }
+        let watch = watches.remove(at: index)
+        byNode[peer] = watches.isEmpty ? nil : watches
+        return watch
+    }
+
     /// Drops everything `pid` held.
     mutating func remove(_ pid: PID) {
         subscribers[.process(pid)] = nil

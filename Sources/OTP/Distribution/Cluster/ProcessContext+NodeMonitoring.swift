@@ -12,10 +12,7 @@ extension ProcessContext {
         withNode { node in
             node.cluster.nodeWatches.byNode[peer, default: []].append(watch)
             node.checkConnected(peer) { [unowned node] up in
-                guard !up, var watches = node.cluster.nodeWatches.byNode[peer],
-                      let index = watches.firstIndex(where: { $0.pid == pid }) else { return }
-                watches.remove(at: index)
-                node.cluster.nodeWatches.byNode[peer] = watches.isEmpty ? nil : watches
+                guard !up, let watch = node.cluster.nodeWatches.removeWatch(of: peer, by: pid) else { return }
                 watch.deliver(node, .down(peer))
             }
         }
@@ -25,13 +22,7 @@ extension ProcessContext {
     /// had one.
     @discardableResult
     public func demonitorNode(_ peer: String) -> Bool {
-        withNode { node in
-            guard var watches = node.cluster.nodeWatches.byNode[peer],
-                  let index = watches.firstIndex(where: { $0.pid == pid }) else { return false }
-            watches.remove(at: index)
-            node.cluster.nodeWatches.byNode[peer] = watches.isEmpty ? nil : watches
-            return true
-        }
+        withNode { $0.cluster.nodeWatches.removeWatch(of: peer, by: pid) != nil }
     }
 
     /// Subscribes this process to every node's up and down (`net_kernel:monitor_nodes(true)`): `message`
