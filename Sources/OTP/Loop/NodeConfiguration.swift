@@ -120,6 +120,10 @@ public struct NodeStatistics: Sendable, Equatable {
     /// each reported to its sender (`ProcessError.busy`), or, for one a process of another loop of a group
     /// sent, dropped on loop 0 and counted there.
     public var refusedBusy: UInt64 = 0
+    /// Messages to and from other nodes that went in fragments (bigger than 64 KiB encoded, with a peer
+    /// that takes them: `docs/distribution.md`, "Large messages").
+    public var fragmentedSent: UInt64 = 0
+    public var fragmentedReceived: UInt64 = 0
     /// Replies dropped because their request was no longer awaiting one (answered already, timed out,
     /// cancelled, or the caller exited).
     public var ignoredReplies: UInt64 = 0

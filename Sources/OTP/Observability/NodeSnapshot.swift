@@ -91,6 +91,8 @@ public struct NodeSnapshot: Sendable, Equatable {
             statistics.callsServedInline &+= s.callsServedInline
             statistics.refusedMailboxFull &+= s.refusedMailboxFull
             statistics.refusedBusy &+= s.refusedBusy
+            statistics.fragmentedSent &+= s.fragmentedSent
+            statistics.fragmentedReceived &+= s.fragmentedReceived
             statistics.ignoredReplies &+= s.ignoredReplies
             statistics.pendingTimers &+= s.pendingTimers
             statistics.monitors &+= s.monitors

@@ -3,19 +3,20 @@ import Testing
 
 @Suite("A connection's send buffer is bounded (busy limit, maximumQueuedBytes)", .serialized)
 struct BusyConnectionTests {
-    static let chunk = Term.binary([UInt8](repeating: 7, count: 64 << 10))
+    /// Just under a fragment: each goes out whole.
+    static let chunk = Term.binary([UInt8](repeating: 7, count: 60 << 10))
+    /// Four fragments' worth.
+    static let big = Term.binary([UInt8](repeating: 9, count: 256 << 10))
 
-    @Test("Past the busy limit a send is refused with ProcessError.busy; once the peer has read, sends go out again")
-    func busyLimit() async throws {
-        let (peer, node) = try await connectedPair("busy_peer", "busy_swift")
-        defer { stop(peer, node) }
-        let echo = peer.echo()
-        // In one job nothing reaches the socket: the 64 KiB frames queue, and the 17th finds more than 1 MiB.
-        let (sent, refusal, refused) = try await node.perform { node -> (Int, ProcessError?, UInt64) in
+    /// Sends `message` to `target` until a send is refused, in one job (nothing reaches the socket
+    /// meanwhile): how many went, the refusal, and `refusedBusy` then.
+    static func sendUntilRefused(_ node: Node, _ message: Term, to target: PID) async throws
+        -> (Int, ProcessError?, UInt64) {
+        try await node.perform { node -> (Int, ProcessError?, UInt64) in
             var sent = 0
             do throws(ProcessError) {
                 for _ in 0..<100 {
-                    try node.send(Self.chunk, to: echo)
+                    try node.send(message, to: target)
                     sent += 1
                 }
             } catch {
@@ -23,19 +24,51 @@ struct BusyConnectionTests {
             }
             return (sent, nil, node.statistics.refusedBusy)
         }
-        #expect(sent == 16)
+    }
+
+    @Test("Past the busy limit a send is refused with ProcessError.busy; once the peer has read, sends go out again")
+    func busyLimit() async throws {
+        let (peer, node) = try await connectedPair("busy_peer", "busy_swift")
+        defer { stop(peer, node) }
+        let echo = peer.echo()
+        // 60 KiB frames (61,5xx bytes each) queue on the socket; the 19th finds more than 1 MiB.
+        let (sent, refusal, refused) = try await Self.sendUntilRefused(node, Self.chunk, to: echo)
+        #expect(sent == 18)
         guard case .busy(let pid, let queued)? = refusal else {
             Issue.record("expected busy, got \(String(describing: refusal))")
             return
         }
         #expect(pid == echo)
-        #expect(queued > 1 << 20 && queued < (1 << 20) + (128 << 10))
+        #expect(queued > 1 << 20 && queued < (1 << 20) + (64 << 10))
         #expect(refused == 1)
         // The peer reads; the connection is still up and takes messages again.
         try await eventually("the queue drained") {
             (try? await node.perform { try $0.send(Self.chunk, to: echo) }) != nil
         }
         #expect(try await node.perform { $0.nodes() } == [peer.name])
+    }
+
+    @Test("Big messages wait in fragments: past the busy limit of those a big send is refused, a small one still goes")
+    func busyWithFragments() async throws {
+        let (peer, node) = try await connectedPair("busy_frag_peer", "busy_frag_swift")
+        defer { stop(peer, node) }
+        let echo = peer.echo()
+        // The first 256 KiB message puts two fragments on the socket (128 KiB) and keeps the rest; each next
+        // one waits whole. After five, more than 1 MiB waits in fragments.
+        let (sent, refusal, refused) = try await Self.sendUntilRefused(node, Self.big, to: echo)
+        #expect(sent == 5)
+        guard case .busy(_, let waiting)? = refusal else {
+            Issue.record("expected busy, got \(String(describing: refusal))")
+            return
+        }
+        #expect(waiting > 1 << 20 && waiting < (1 << 20) + (256 << 10))
+        #expect(refused == 1)
+        // A small message overtakes the fragments: the socket holds 128 KiB, under the limit.
+        try await node.perform { try $0.send(Self.chunk, to: echo) }
+        try await eventually("the fragments drained") {
+            (try? await node.perform { try $0.send(Self.big, to: echo) }) != nil
+        }
+        #expect(try await node.perform { $0.statistics.fragmentedSent } == 6)
     }
 
     @Test("A peer that stops reading loses its connection past maximumQueuedBytes: noconnection for monitors")

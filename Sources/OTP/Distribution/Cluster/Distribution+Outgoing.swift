@@ -4,25 +4,32 @@ extension Distribution {
     // MARK: Outgoing: messages
 
     /// Sends `message` from `sender` to a remote pid or name: `unreachable` when the node is unknown to EPMD
-    /// or not connectable (the message is dropped, as Erlang drops it); `busy` when its connection holds
-    /// more unsent bytes than `options.busyLimit` (nothing is sent: the sender is told).
+    /// or not connectable (the message is dropped, as Erlang drops it); `busy` (nothing is sent: the sender
+    /// is told) when its connection's socket holds more unsent bytes than `options.busyLimit`, or when the
+    /// message is big enough to go in fragments and the fragments already waiting pass it (a small message
+    /// overtakes those, so they do not make it wait).
     @discardableResult
     func send(_ message: Term, from sender: PID?, to target: PID) -> RemoteSend {
         guard let (identity, connection) = route(target) else { return .unreachable }
-        let queued = connection.queuedBytes
+        let queued = connection.socketBytes
         if queued > options.busyLimit {
             node.counters.refusedBusy &+= 1
             return .busy(queuedBytes: queued)
         }
+        let control: Term
         switch identity {
         case .pid(let pid):
             if let sender, connection.peerFlags.contains(.sendSender) || connection.state != .up {
-                connection.send(ControlMessage.sendSender(from: external(sender), to: pid).control, payload: message)
+                control = ControlMessage.sendSender(from: external(sender), to: pid).control
             } else {
-                connection.send(ControlMessage.send(to: pid).control, payload: message)
+                control = ControlMessage.send(to: pid).control
             }
         case .name(let name, _):
-            connection.send(ControlMessage.regSend(from: sender.map(external) ?? nodePID, to: name).control, payload: message)
+            control = ControlMessage.regSend(from: sender.map(external) ?? nodePID, to: name).control
+        }
+        if let waiting = connection.sendMessage(control, payload: message, limit: options.busyLimit) {
+            node.counters.refusedBusy &+= 1
+            return .busy(queuedBytes: waiting)
         }
         return .sent
     }

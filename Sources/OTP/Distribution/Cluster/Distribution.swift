@@ -327,7 +327,7 @@ final class Distribution {
     }
 
     /// Frames of a connection the peer superseded, waiting for the peer's own connection.
-    private var parked: [String: [[UInt8]]] = [:]
+    private var parked: [String: [NodeConnection.QueuedFrame]] = [:]
 
     /// The acceptor's answer to a caller that named itself `peer` (Erlang's `accept_pending`). It reads the
     /// other connections and changes none: the caller has not proved the cookie yet.

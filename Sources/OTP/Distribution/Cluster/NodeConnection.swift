@@ -1,10 +1,16 @@
 /// The connection to one peer node: EPMD lookup (when this node calls), the handshake, then frames.
 ///
 /// After the handshake every frame is a 4-byte big-endian length and a body; an empty frame is a tick.
-/// A body is `112` (pass-through: no atom cache, since neither side announced one), the control term and,
-/// for messages and payload exits, a second term. Frames written before the connection is up wait in
-/// `pending` and go out right after the handshake; if it fails, they are dropped and counted (the senders'
-/// monitors and links on that node see `noconnection`, as in Erlang).
+/// A body is a distribution header (`DistributionHeader`: pass-through, or — with a peer that takes
+/// fragments, as every Erlang node does — `131 68`), the control term and, for messages and payload exits,
+/// a second term. Frames written before the connection is up wait in `pending` and go out right after the
+/// handshake; if it fails, they are dropped and counted (the senders' monitors and links on that node see
+/// `noconnection`, as in Erlang).
+///
+/// A message whose frame would pass `DistributionHeader.fragmentSize` goes out in fragments, one at a time
+/// whenever the socket has taken what it was given (`pump`): other processes' messages and ticks go between
+/// them, so a big message does not hold up small ones. Frames of a process whose fragmented message is
+/// still going out wait behind it in `outgoing` (Erlang's per-pair order: its sender would be suspended).
 ///
 /// Thread: loop thread only.
 final class NodeConnection: TCPStreamDelegate {
@@ -17,7 +23,17 @@ final class NodeConnection: TCPStreamDelegate {
     private(set) var stream: TCPStream?
     private var lookup: EPMDExchange?
     private var handshake: Handshake?
-    private var pending: [[UInt8]] = [] {
+    /// A frame written before the connection is up, in the pass-through layout (the peer's flags are not
+    /// known yet); re-laid when it goes out.
+    struct QueuedFrame {
+        var bytes: [UInt8]
+        /// Where the payload's version byte is (`bytes.count` without a payload).
+        var payloadAt: Int
+        /// The process the frame is from, for ordering behind its fragmented messages.
+        var sender: ExternalPID?
+    }
+
+    private var pending: [QueuedFrame] = [] {
         didSet { if pending.isEmpty { pendingBytes = 0 } }
     }
     /// The bytes in `pending`.
@@ -41,6 +57,27 @@ final class NodeConnection: TCPStreamDelegate {
     private var currentFrameSize = 0
     /// Replaced by the connection the peer initiated (simultaneous connect): closes without a node-down.
     private(set) var superseded = false
+    /// Both nodes announced `fragments`: frames carry distribution headers, big messages go in fragments.
+    private(set) var usesHeaders = false
+    /// The peer's fragmented messages not complete yet.
+    private var assembler = FragmentAssembler()
+
+    /// What waits to go out behind a fragmented message: its remaining fragments, and later frames of
+    /// processes with a fragmented message in `outgoing`.
+    private enum Outgoing {
+        case frame([UInt8], sender: ExternalPID?)
+        case fragmented(FragmentedMessage, sender: ExternalPID?)
+    }
+    private var outgoing: [Outgoing] = []
+    private var outgoingHead = 0
+    /// How many entries of `outgoing` each sender has.
+    private var outgoingSenders: [ExternalPID: Int] = [:]
+    /// Bytes in `outgoing`.
+    private(set) var outgoingBytes = 0
+    private var nextSequence: UInt64 = 0
+    /// A fragment goes out while the socket holds less than this: two fragments in flight keep the link
+    /// busy, and a small message waits behind at most that much.
+    static let pumpThreshold = 2 * DistributionHeader.fragmentSize
 
     /// Whether this node called the peer (rather than accepting its call).
     let isInitiator: Bool
@@ -131,7 +168,12 @@ final class NodeConnection: TCPStreamDelegate {
         }
         state = .closed
         self.stream = nil
-        distribution.connectionClosed(self, wasUp: wasUp, reason: reason, droppedFrames: pending.count)
+        let dropped = pending.count + outgoing.count - outgoingHead
+        outgoing = []
+        outgoingHead = 0
+        outgoingBytes = 0
+        outgoingSenders = [:]
+        distribution.connectionClosed(self, wasUp: wasUp, reason: reason, droppedFrames: dropped)
         pending = []
     }
 
@@ -169,13 +211,14 @@ final class NodeConnection: TCPStreamDelegate {
                     peer = name
                     peerFlags = flags
                     peerCreation = creation
+                    usesHeaders = flags.contains(.fragments) && DistributionFlags.ours.contains(.fragments)
                     state = .up
                     let rest = handshake.takeRemainder()
                     self.handshake = nil
                     distribution.connectionUp(self)
-                    for frame in pending { stream?.write(frame) }
-                    framesOut &+= UInt64(pending.count)
+                    let queued = pending
                     pending = []
+                    for frame in queued { transmitQueued(frame) }
                     if !rest.isEmpty {
                         input = rest
                         readFrames()
@@ -192,16 +235,16 @@ final class NodeConnection: TCPStreamDelegate {
     /// Gives this connection's queued frames to `successor` (the peer's own connection, which replaces it)
     /// and closes it quietly.
     func handOver(to successor: NodeConnection) {
-        successor.pending = pending + successor.pending
+        successor.adopt(pending)
         pending = []
         superseded = true
         close(reason: "simultaneous connect: replaced by the peer's connection")
     }
 
     /// Takes frames queued before this connection took the peer's place.
-    func adopt(_ frames: [[UInt8]]) {
+    func adopt(_ frames: [QueuedFrame]) {
         pending = frames + pending
-        pendingBytes += frames.reduce(0) { $0 + $1.count }
+        pendingBytes += frames.reduce(0) { $0 + $1.bytes.count }
     }
 
     /// The peer kept its own connection (or, as acceptor, this node keeps its own call): queued frames wait
@@ -213,7 +256,7 @@ final class NodeConnection: TCPStreamDelegate {
     }
 
     /// Frames not sent yet, taken by whoever carries them on.
-    func takePending() -> [[UInt8]] {
+    func takePending() -> [QueuedFrame] {
         defer { pending = [] }
         return pending
     }
@@ -272,12 +315,18 @@ final class NodeConnection: TCPStreamDelegate {
             inputStart += 4 + length
             framesIn &+= 1
             currentFrameSize = length
-            let result = input.withUnsafeBytes { buffer -> Result<(Term, Term?), DistributionError> in
-                Self.parse(UnsafeRawBufferPointer(rebasing: buffer[start..<start + length]), peer: peer ?? "?")
+            let result = input.withUnsafeBytes { buffer -> Result<FragmentAssembler.Outcome, DistributionError> in
+                let body = UnsafeRawBufferPointer(rebasing: buffer[start..<start + length])
+                guard usesHeaders else {
+                    return Self.parse(body, peer: peer ?? "?").map { .message($0.0, $0.1, fragmented: false) }
+                }
+                return assembler.take(body, maximumBytes: distribution.options.maximumFrameSize, peer: peer ?? "?")
             }
             switch result {
             case .failure(let error): return fail(error)
-            case .success(let (control, payload)):
+            case .success(.partial): continue
+            case .success(.message(let control, let payload, let fragmented)):
+                if fragmented { distribution.node.counters.fragmentedReceived &+= 1 }
                 distribution.received(control: control, payload: payload, from: self)
                 guard state == .up else { return }
             }
@@ -291,7 +340,7 @@ final class NodeConnection: TCPStreamDelegate {
         }
     }
 
-    /// The control term and optional payload of one frame body.
+    /// The control term and optional payload of one frame body in the pass-through layout.
     static func parse(_ body: UnsafeRawBufferPointer, peer: String) -> Result<(Term, Term?), DistributionError> {
         var reader = TermReader(body)
         do throws(TermFormatError) {
@@ -308,44 +357,159 @@ final class NodeConnection: TCPStreamDelegate {
         }
     }
 
-    /// Sends a control message and its payload; queued until the handshake completes.
+    /// Sends a control message and its payload; queued until the handshake completes. Signals and replies
+    /// are never refused (`sendMessage` is for user messages).
     func send(_ control: Term, payload: Term? = nil) {
-        guard state != .closed else { return }
+        _ = transmit(control, payload: payload, refusingBigOver: nil)
+    }
+
+    /// Sends a user message unless it is big enough to go in fragments while the fragments already waiting
+    /// pass `limit`: then it returns those bytes and sends nothing (the sender is told it is busy).
+    func sendMessage(_ control: Term, payload: Term, limit: Int) -> Int? {
+        transmit(control, payload: payload, refusingBigOver: limit)
+    }
+
+    private func transmit(_ control: Term, payload: Term?, refusingBigOver limit: Int?) -> Int? {
+        guard state != .closed else { return nil }
+        let headers = usesHeaders && state == .up
         var writer = TermWriter(capacity: 128)
         writer.u32(0)
-        writer.u8(112)
-        writer.u8(ExternalTermFormat.version)
-        writer.write(control)
-        if let payload {
+        if headers {
             writer.u8(ExternalTermFormat.version)
+            writer.u8(DistributionHeader.normal)
+            writer.u8(0)
+        } else {
+            writer.u8(DistributionHeader.passThrough)
+            writer.u8(ExternalTermFormat.version)
+        }
+        writer.write(control)
+        let payloadAt = writer.bytes.count
+        if let payload {
+            if !headers { writer.u8(ExternalTermFormat.version) }
             writer.write(payload)
         }
-        let length = UInt32(writer.bytes.count - 4)
-        writer.bytes[0] = UInt8(length >> 24)
-        writer.bytes[1] = UInt8(truncatingIfNeeded: length >> 16)
-        writer.bytes[2] = UInt8(truncatingIfNeeded: length >> 8)
-        writer.bytes[3] = UInt8(truncatingIfNeeded: length)
-        if state == .up {
-            stream?.write(writer.bytes)
-            framesOut &+= 1
-            lastSent = distribution.now
-            if let queued = stream?.queuedBytes, queued > distribution.options.maximumQueuedBytes {
-                close(reason: "the peer is not reading: \(queued) bytes unsent (maximumQueuedBytes)")
-            }
-        } else {
-            pending.append(writer.bytes)
+        guard state == .up else {
+            pending.append(QueuedFrame(bytes: writer.bytes, payloadAt: payloadAt, sender: Self.orderingKey(control)))
             pendingBytes += writer.bytes.count
             if pendingBytes > distribution.options.maximumQueuedBytes {
                 close(reason: "\(pendingBytes) bytes queued before the connection came up (maximumQueuedBytes)")
             }
+            return nil
+        }
+        let isBig = headers && writer.bytes.count - 4 > DistributionHeader.fragmentSize
+        if isBig, let limit, outgoingBytes > limit { return outgoingBytes }
+        dispatch(writer.bytes, controlEnd: payloadAt, isBig: isBig,
+                 sender: isBig || outgoingHead < outgoing.count ? Self.orderingKey(control) : nil)
+        return nil
+    }
+
+    /// Writes a whole frame (header layout when `usesHeaders`), or queues it in fragments or behind its
+    /// sender's fragmented message.
+    private func dispatch(_ frame: [UInt8], controlEnd: Int, isBig: Bool, sender: ExternalPID?) {
+        var frame = frame
+        let length = UInt32(frame.count - 4)
+        frame[0] = UInt8(length >> 24)
+        frame[1] = UInt8(truncatingIfNeeded: length >> 16)
+        frame[2] = UInt8(truncatingIfNeeded: length >> 8)
+        frame[3] = UInt8(truncatingIfNeeded: length)
+        framesOut &+= 1
+        lastSent = distribution.now
+        if isBig {
+            nextSequence &+= 1
+            let start = 4 + DistributionHeader.normalLength
+            let message = FragmentedMessage(bytes: frame, start: start, controlLength: controlEnd - start,
+                                            sequence: nextSequence)
+            enqueue(.fragmented(message, sender: sender), bytes: message.unsentBytes, sender: sender)
+            distribution.node.counters.fragmentedSent &+= 1
+            pump()
+        } else if outgoingHead < outgoing.count, let sender, outgoingSenders[sender] != nil {
+            enqueue(.frame(frame, sender: sender), bytes: frame.count, sender: sender)
+        } else {
+            stream?.write(frame)
+        }
+        if queuedBytes > distribution.options.maximumQueuedBytes {
+            close(reason: "the peer is not reading: \(queuedBytes) bytes unsent (maximumQueuedBytes)")
         }
     }
 
-    /// Unsent bytes: queued on the socket, or waiting for the handshake.
-    var queuedBytes: Int { (stream?.queuedBytes ?? 0) + pendingBytes }
+    /// A frame queued before the connection came up, re-laid with a distribution header if the peer takes
+    /// them.
+    private func transmitQueued(_ queued: QueuedFrame) {
+        guard usesHeaders else {
+            return dispatch(queued.bytes, controlEnd: queued.payloadAt, isBig: false, sender: queued.sender)
+        }
+        // pass-through: length(4) 112 131 control [131 payload] → header: length(4) 131 68 0 control [payload]
+        var frame = [0, 0, 0, 0, ExternalTermFormat.version, DistributionHeader.normal, 0] as [UInt8]
+        frame.reserveCapacity(queued.bytes.count + 1)
+        frame += queued.bytes[6..<queued.payloadAt]
+        let controlEnd = frame.count
+        if queued.payloadAt < queued.bytes.count { frame += queued.bytes[(queued.payloadAt + 1)...] }
+        dispatch(frame, controlEnd: controlEnd, isBig: frame.count - 4 > DistributionHeader.fragmentSize,
+                 sender: queued.sender)
+    }
 
-    /// Over the busy limit: user sends to the peer are refused (`Distribution.send`).
-    var isBusy: Bool { queuedBytes > distribution.options.busyLimit }
+    private func enqueue(_ item: Outgoing, bytes: Int, sender: ExternalPID?) {
+        outgoing.append(item)
+        outgoingBytes += bytes
+        if let sender { outgoingSenders[sender, default: 0] += 1 }
+    }
+
+    /// Moves what waits in `outgoing` to the socket while it holds less than `pumpThreshold`: a fragment at
+    /// a time, and the frames queued behind a finished message. Called when something is queued and when
+    /// the socket has taken its output (`streamWritable`).
+    private func pump() {
+        guard state == .up, let stream else { return }
+        while outgoingHead < outgoing.count, stream.queuedBytes < Self.pumpThreshold {
+            switch outgoing[outgoingHead] {
+            case .frame(let frame, let sender):
+                stream.write(frame)
+                outgoingBytes -= frame.count
+                finished(sender)
+            case .fragmented(var message, let sender):
+                let before = message.unsentBytes
+                let frame = message.nextFrame()
+                outgoingBytes -= before - message.unsentBytes
+                stream.write(frame)
+                if message.isDone {
+                    finished(sender)
+                } else {
+                    outgoing[outgoingHead] = .fragmented(message, sender: sender)
+                }
+            }
+        }
+        if outgoingHead == outgoing.count {
+            outgoing.removeAll()
+            outgoingHead = 0
+        }
+        stream.wantsWritable = outgoingHead < outgoing.count
+        lastSent = distribution.now
+    }
+
+    private func finished(_ sender: ExternalPID?) {
+        outgoing[outgoingHead] = .frame([], sender: nil)  // frees the bytes now
+        outgoingHead += 1
+        guard let sender, let count = outgoingSenders[sender] else { return }
+        outgoingSenders[sender] = count > 1 ? count - 1 : nil
+    }
+
+    func streamWritable(_ stream: TCPStream) { pump() }
+
+    /// Whom a control message is from, to keep the frames of one process in order behind its fragmented
+    /// messages: the first pid among its first two fields (`SEND`'s and `SPAWN_REPLY`'s are the
+    /// recipient's, which only orders a little more than needed).
+    static func orderingKey(_ control: Term) -> ExternalPID? {
+        guard case .tuple(let fields) = control, fields.count > 1 else { return nil }
+        if case .pid(let pid) = fields[1] { return pid }
+        if fields.count > 2, case .pid(let pid) = fields[2] { return pid }
+        return nil
+    }
+
+    /// Unsent bytes: queued on the socket, waiting for the handshake, or waiting in `outgoing`.
+    var queuedBytes: Int { socketBytes + outgoingBytes }
+
+    /// Unsent bytes ahead of a new small message: on the socket or waiting for the handshake (it overtakes
+    /// what waits in `outgoing`). Over `busyLimit`, user sends to the peer are refused (`Distribution.send`).
+    var socketBytes: Int { (stream?.queuedBytes ?? 0) + pendingBytes }
 
     /// Sends an empty frame if nothing went out during the last tick interval.
     func tick(now: UInt64, interval: UInt64) {

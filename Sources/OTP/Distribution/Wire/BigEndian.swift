@@ -10,3 +10,12 @@ extension Array where Element == UInt8 {
 
     func uint64(at offset: Int) -> UInt64 { UInt64(uint32(at: offset)) << 32 | UInt64(uint32(at: offset + 4)) }
 }
+
+extension UnsafeRawBufferPointer {
+    /// The big-endian 64-bit integer at `offset` (fragment headers).
+    func uint64(at offset: Int) -> UInt64 {
+        var value: UInt64 = 0
+        for i in offset..<offset + 8 { value = value << 8 | UInt64(self[i]) }
+        return value
+    }
+}

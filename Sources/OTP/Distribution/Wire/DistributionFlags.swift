@@ -41,11 +41,12 @@ public struct DistributionFlags: OptionSet, Hashable, Sendable {
         .unlinkID, .v4NodeContainers,
     ]
 
-    /// What this node announces. Not announced: atom caches (every message carries its atoms), fragments
-    /// (a peer sends each message whole) and dynamic names. Spawn requests are taken for erpc
-    /// (`SpawnRequests.swift`).
+    /// What this node announces. Not announced: atom caches (every message carries its atoms) and dynamic
+    /// names. Spawn requests are taken for erpc (`SpawnRequests.swift`); fragments make frames carry
+    /// distribution headers and let big messages go in pieces (`DistributionHeader`).
     public static let ours: Self = required.union([
         .published, .unicodeIO, .smallAtomTags, .sendSender, .bigSeqTraceLabels, .exitPayload, .alias, .spawn,
+        .fragments,
     ])
 
     /// Names of the `required` flags missing from `self`, for the log line of a refused peer.

@@ -11,6 +11,13 @@ protocol TCPStreamDelegate: AnyObject {
     func streamReceived(_ stream: TCPStream, _ bytes: UnsafeRawBufferPointer)
     /// The peer closed, the connection failed, or `close` was called; the last event of a stream.
     func streamClosed(_ stream: TCPStream, reason: String)
+    /// The socket took what it was given and holds less than `TCPStream.writableThreshold` (only while
+    /// `wantsWritable` is set): room for more.
+    func streamWritable(_ stream: TCPStream)
+}
+
+extension TCPStreamDelegate {
+    func streamWritable(_ stream: TCPStream) {}
 }
 
 /// One TCP connection on a libuv loop: connect (resolving the host without blocking), read, write, close.
@@ -29,6 +36,10 @@ final class TCPStream {
     private(set) var isClosed = false
     fileprivate let flusher: TCPFlusher
     private var queuedForFlush = false
+    /// The owner has more to write once the socket takes what it has (`streamWritable`).
+    var wantsWritable = false
+    /// Below this many queued bytes a stream that `wantsWritable` hears `streamWritable`.
+    static let writableThreshold = 128 * 1024
     /// Bytes written and read, for statistics.
     private(set) var bytesOut: UInt64 = 0
     private(set) var bytesIn: UInt64 = 0
@@ -165,11 +176,20 @@ final class TCPStream {
                 }
             }
             guard written < bytes.count else { return 0 }
-            return writeCopy(UnsafeRawBufferPointer(rebasing: bytes[written...]), to: otp_uv_stream(handle))
+            return writeCopy(UnsafeRawBufferPointer(rebasing: bytes[written...]), to: otp_uv_stream(handle)) { handle in
+                // The handle outlives its write requests (libuv cancels them before the close callback).
+                TCPStream.from(UnsafeMutableRawPointer(handle)).notifyIfWritable()
+            }
         }
         bytesOut &+= UInt64(output.count)
         output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
-        if status != 0 { close(reason: String(cString: uv_strerror(status))) }
+        if status != 0 { return close(reason: String(cString: uv_strerror(status))) }
+        notifyIfWritable()
+    }
+
+    private func notifyIfWritable() {
+        guard wantsWritable, !isClosed, queuedBytes < Self.writableThreshold else { return }
+        delegate?.streamWritable(self)
     }
 
     /// Sends what is queued, then closes (`uv_shutdown` waits for the write): for a last word such as a
@@ -248,15 +268,16 @@ final class TCPFlusher {
         }
     }
 
-    /// Flushes now (also called before the flusher closes).
+    /// Flushes now (also called before the flusher closes). A stream that `wantsWritable` may write again
+    /// while it is flushed: that goes out in the same pass (until the socket stops taking it all).
     func flushAll() {
-        let streams = dirty
-        dirty.removeAll(keepingCapacity: true)
-        for stream in streams { stream.flush() }
-        if dirty.isEmpty {
-            active = false
-            uv_prepare_stop(handle)
+        while !dirty.isEmpty {
+            let streams = dirty
+            dirty.removeAll(keepingCapacity: true)
+            for stream in streams { stream.flush() }
         }
+        active = false
+        uv_prepare_stop(handle)
     }
 
     func close() {
