@@ -131,7 +131,7 @@ def erlang_systems():
 
 # Distribution on loopback: who calls (or sends to) whom. Ratios are to Erlang calling Erlang.
 DIST_PAIRS = [("erlang", "erlang"), ("swift-otp", "erlang"), ("erlang", "swift-otp"), ("swift-otp", "swift-otp"),
-              ("swift-otp (no busy wait)", "erlang")]
+              ("swift-otp (no busy wait)", "erlang"), ("swift-otp (no fragments)", "erlang")]
 DIST_COOKIE = "swift-otp-bench"
 
 
@@ -175,6 +175,8 @@ def distribution_pairs():
                 else:
                     command = [dist_bench, "client", name, DIST_COOKIE, names[server], str(calls), str(messages)]
                 client_env = dict(env, DIST_BENCH_BUSY_WAIT_US="0") if "no busy wait" in client else env
+                if "no fragments" in client:
+                    client_env = dict(env, DIST_BENCH_FRAGMENTS="0")
                 output = subprocess.run(command, env=client_env, capture_output=True, text=True, timeout=300).stdout
                 lines = [line for line in output.splitlines() if line.startswith("{")]
                 if lines:
@@ -185,6 +187,9 @@ def distribution_pairs():
                     "rpc_us": median([f["rpc_ns"] for f in figures]) / 1000,
                     "messages_per_s": median([f["messages_per_s"] for f in figures]),
                 }
+                for key in ("big_ms", "small_p99_us", "idle_p99_us"):
+                    if all(key in f for f in figures):
+                        results[f"{client} -> {server}"][key] = median([f[key] for f in figures])
     finally:
         for server in servers:
             server.kill()
@@ -444,6 +449,16 @@ def main():
             r = distribution[pair][key] / base[key]
             met = r <= 1.0 if op == "<=" else r >= 1.0
             lines.append(f"| {title} (loopback) vs Erlang to Erlang | {op} 1x | {fmt(r)}x | {'yes' if met else 'no'} |")
+    ours, theirs = distribution.get("swift-otp -> swift-otp", {}), distribution.get("erlang -> erlang", {})
+    if "small_p99_us" in ours and "small_p99_us" in theirs:
+        r = ours["small_p99_us"] / theirs["small_p99_us"]
+        lines.append(f"| small calls' p99 beside 10 MB calls on the same connection, swift-otp to swift-otp vs Erlang "
+                     f"to Erlang | <= 1x | {fmt(r)}x | {'yes' if r <= 1 else 'no'} |")
+    if "small_p99_us" in ours and "big_ms" in ours:
+        r = ours["small_p99_us"] / (ours["big_ms"] * 1000)
+        lines.append(f"| small calls' p99 beside 10 MB calls vs the 10 MB call's round trip (swift-otp to swift-otp: "
+                     f"a small call does not wait for the big message) | <= 0.5x | {fmt(r)}x | "
+                     f"{'yes' if r <= 0.5 else 'no'} |")
     cores = os.cpu_count()
     cross = workloads.get("cross_send", {}).get("swift-otp")
     if cross is not None:
@@ -517,6 +532,23 @@ def main():
                 lines.append(f"| {pair} | {fmt(entry['call_us'])} | {fmt(call_ratio)}x | {fmt(rpc)} | {fmt(rpc_ratio)}x | "
                              f"{fmt(entry['messages_per_s'])} | {fmt(send_ratio)}x |")
         lines.append("")
+        big_pairs = [(f"{c} -> {s}", distribution[f"{c} -> {s}"]) for c, s in DIST_PAIRS
+                     if "big_ms" in distribution.get(f"{c} -> {s}", {})]
+        if big_pairs:
+            lines += ["### A 10 MB message among small calls", "",
+                      "After the figures above, the client makes 2,000 small calls alone (their p99: *alone*), then "
+                      "calls carrying a 10 MB binary to a second server of the same node (`bench_sink`) while another "
+                      "of its processes keeps calling `bench_echo` on the same connection (their p99: *beside*). "
+                      "With fragments (every Erlang node, and swift-otp by default) the big message goes in 64 KiB "
+                      "pieces and small messages pass between them; *no fragments* is a swift-otp client with "
+                      "`DistributionOptions.fragments` off, so every message travels whole. Median of three runs; "
+                      "milliseconds and microseconds, lower is better.", "",
+                      "| client -> server | 10 MB call (ms) | small call p99 beside it (µs) | small call p99 alone (µs) |",
+                      "|---|---|---|---|"]
+            for pair, entry in big_pairs:
+                lines.append(f"| {pair} | {fmt(entry['big_ms'])} | {fmt(entry['small_p99_us'])} | "
+                             f"{fmt(entry['idle_p99_us'])} |")
+            lines.append("")
     with open(os.path.join(ROOT, "docs", "benchmarks.md"), "w") as out:
         out.write("\n".join(lines))
     with open(os.path.join(ROOT, "docs", "benchmarks-ratios.svg"), "w") as out:

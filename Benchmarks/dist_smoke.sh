@@ -17,3 +17,4 @@ trap 'kill $server 2>/dev/null || true; rm -f "$errors"' EXIT
 output=$("$dist_bench" client "smoke_client_$tag@localhost" smoke-cookie "smoke_server_$tag@localhost" 100 1000 2>"$errors") \
     || { echo "DistBench client failed:"; grep -v " info " "$errors" | tail -5; exit 1; }
 echo "$output" | grep -q '"rpc_ns"' || { echo "DistBench printed: $output"; exit 1; }
+echo "$output" | grep -q '"small_p99_us"' || { echo "DistBench printed: $output"; exit 1; }

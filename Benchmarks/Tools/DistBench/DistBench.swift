@@ -3,11 +3,12 @@ import OTP
 
 // The swift-otp side of `make compare`'s distribution workloads (Benchmarks/erlang/dist_bench.erl is the
 // Erlang side; both speak to either):
-//   DistBench serve NAME COOKIE                      `bench_echo` on node NAME until killed
-//   DistBench client NAME COOKIE PEER CALLS MESSAGES  calls, rpc calls (`dist_bench:ping/0`) and sends to PEER;
-//                                                    prints JSON
+//   DistBench serve NAME COOKIE                      `bench_echo` and `bench_sink` on node NAME until killed
+//   DistBench client NAME COOKIE PEER CALLS MESSAGES  calls, rpc calls (`dist_bench:ping/0`), sends, then
+//                                                    10 MB calls among small ones, to PEER; prints JSON
 // The node busy-waits 50 µs before sleeping (`NodeConfiguration.busyWait`, as Erlang's schedulers do by
-// default); DIST_BENCH_BUSY_WAIT_US=0 turns that off.
+// default); DIST_BENCH_BUSY_WAIT_US=0 turns that off. DIST_BENCH_FRAGMENTS=0 makes the node announce no
+// fragments (`DistributionOptions.fragments`): every message then travels whole.
 
 /// Answers `ping` with `pong`, counts every other message, answers `count` with the count since the last one.
 struct BenchEcho: GenServer {
@@ -49,8 +50,10 @@ func startNode(_ name: String, cookie: String) -> Node {
     let busyWait = ProcessInfo.processInfo.environment["DIST_BENCH_BUSY_WAIT_US"].flatMap { Int($0) } ?? 50
     let node = Node(configuration: NodeConfiguration(busyWait: .microseconds(busyWait)))
     var started: Result<Void, DistributionError>?
+    var options = DistributionOptions(name: name, cookie: .value(cookie))
+    options.fragments = ProcessInfo.processInfo.environment["DIST_BENCH_FRAGMENTS"] != "0"
     do {
-        try node.startDistribution(DistributionOptions(name: name, cookie: .value(cookie))) { started = $0 }
+        try node.startDistribution(options) { started = $0 }
     } catch {
         fail("\(error)")
     }
@@ -63,6 +66,7 @@ func serve(name: String, cookie: String) {
     let node = startNode(name, cookie: cookie)
     do {
         _ = try node.start(BenchEcho.self, BenchEcho(), options: StartOptions(name: "bench_echo"))
+        _ = try node.start(BenchEcho.self, BenchEcho(), options: StartOptions(name: "bench_sink"))
         try node.export("dist_bench", "ping", .typed { Term.atom("pong") })
     } catch {
         fail("\(error)")
@@ -114,11 +118,69 @@ func sends(_ remaining: Int, _ server: PID, _ process: ProcessContext<Term>,
     return .receive { _, process in try sends(remaining - batch, server, process, then: then) }
 }
 
+/// Round trips of one kind of call, in nanoseconds.
+final class Samples {
+    var ns: [Double] = []
+    /// Set when the big calls are over: the small caller beside them stops.
+    var done = false
+
+    var median: Double { ns.sorted()[ns.count / 2] }
+    var p99: Double { ns.sorted()[Int(Double(ns.count - 1) * 0.99)] }
+}
+
+let clock = ContinuousClock()
+
+func nanoseconds(_ duration: Duration) -> Double {
+    Double(duration.components.attoseconds) / 1e9 + Double(duration.components.seconds) * 1e9
+}
+
+/// Calls `request` while `more()` holds, one at a time, timing each into `samples`; a call refused because
+/// the connection is busy (a big message without fragments fills it) is retried a millisecond later and
+/// timed from its first try, as Erlang suspends a sender until its distribution port is no longer busy.
+func timedCalls(_ server: PID, _ request: Term, into samples: Samples, _ process: ProcessContext<Term>,
+                since firstTry: ContinuousClock.Instant? = nil, while more: @escaping () -> Bool,
+                then: @escaping (ProcessContext<Term>) throws -> Step<Term>) throws -> Step<Term> {
+    guard firstTry != nil || more() else { return try then(process) }
+    let start = firstTry ?? clock.now
+    return try process.call(remote: server, request, as: Term.self, timeout: .seconds(60)) { result, process in
+        switch result {
+        case .success(.atom("pong")): samples.ns.append(nanoseconds(clock.now - start))
+        case .failure(.busy):
+            return .receive(timeout: .milliseconds(1), after: { process in
+                try timedCalls(server, request, into: samples, process, since: start, while: more, then: then)
+            }) { _, _ in .same }
+        default: fail("call: \(result)")
+        }
+        return try timedCalls(server, request, into: samples, process, while: more, then: then)
+    }
+}
+
+/// Small calls to `server` alone, then `rounds` calls carrying 10 MB to `sink` while another process keeps
+/// making small calls to `server` on the same connection: the big calls' median and the small calls' p99
+/// alone and beside them.
+func bigCalls(_ server: PID, _ sink: PID, rounds: Int, _ process: ProcessContext<Term>,
+              then: @escaping (_ bigMs: Double, _ smallP99Us: Double, _ idleP99Us: Double) -> Step<Term>) throws -> Step<Term> {
+    let idle = Samples(), during = Samples(), big = Samples()
+    let payload = Term.tuple([.atom("big"), .binary([UInt8](repeating: 1, count: 10 << 20))])
+    return try timedCalls(server, .atom("ping"), into: idle, process, while: { idle.ns.count < 2_000 }) { process in
+        let main = process.address
+        _ = try process.currentNode.spawn(of: Term.self) { small in
+            try timedCalls(server, .atom("ping"), into: during, small, while: { !big.done }) { small in
+                try small.send(Term.atom("small_done"), to: main)  // after its last call came back
+                return .exit(.normal)
+            }
+        }
+        return try timedCalls(sink, payload, into: big, process, while: { big.ns.count < rounds }) { _ in
+            big.done = true
+            return .receive { _, _ in then(big.median / 1e6, during.p99 / 1e3, idle.p99 / 1e3) }
+        }
+    }
+}
+
 func client(name: String, cookie: String, peer: String, callCount: Int, messages: Int) {
     let node = startNode(name, cookie: cookie)
     let server = node.remote("bench_echo", on: peer)
     var output = ""
-    let clock = ContinuousClock()
     _ = try? node.spawn(of: Term.self) { process in
         try calls(1_000, server, process) { process in  // warm up (and wait for the connection)
             let callStart = clock.now
@@ -135,14 +197,15 @@ func client(name: String, cookie: String, peer: String, callCount: Int, messages
                             guard case .success(.integer(let received)) = result, received == messages else {
                                 fail("count: \(result)")
                             }
-                            let sendTime = clock.now - sendStart
-                            let callNs = Double(callTime.components.attoseconds) / 1e9 + Double(callTime.components.seconds) * 1e9
-                            let rpcNs = Double(rpcTime.components.attoseconds) / 1e9 + Double(rpcTime.components.seconds) * 1e9
-                            let sendS = Double(sendTime.components.attoseconds) / 1e18 + Double(sendTime.components.seconds)
-                            output = String(format: "{\"call_ns\": %.3f, \"rpc_ns\": %.3f, \"messages_per_s\": %.3f}",
-                                            callNs / Double(callCount), rpcNs / Double(callCount), Double(messages) / sendS)
-                            node.stopLoop()
-                            return .exit(.normal)
+                            let sendS = nanoseconds(clock.now - sendStart) / 1e9
+                            return try bigCalls(server, node.remote("bench_sink", on: peer), rounds: callCount >= 10_000 ? 10 : 3, process) { bigMs, smallP99, idleP99 in
+                                output = String(format: "{\"call_ns\": %.3f, \"rpc_ns\": %.3f, \"messages_per_s\": %.3f, "
+                                                + "\"big_ms\": %.3f, \"small_p99_us\": %.3f, \"idle_p99_us\": %.3f}",
+                                                nanoseconds(callTime) / Double(callCount), nanoseconds(rpcTime) / Double(callCount),
+                                                Double(messages) / sendS, bigMs, smallP99, idleP99)
+                                node.stopLoop()
+                                return .exit(.normal)
+                            }
                         }
                     }
                 }

@@ -6,13 +6,21 @@ struct FragmentTests {
     /// The frame body `FragmentedMessage` cut from `control` and `payload`, as `NodeConnection` lays it out.
     static func frames(_ control: Term, _ payload: Term, sequence: UInt64) -> [[UInt8]] {
         var writer = TermWriter()
+        writer.referencesLargeBinaries = true
         writer.bytes = [0, 0, 0, 0, ExternalTermFormat.version, DistributionHeader.normal, 0]
         writer.write(control)
         let controlLength = writer.bytes.count - 7
         writer.write(payload)
-        var message = FragmentedMessage(bytes: writer.bytes, start: 7, controlLength: controlLength, sequence: sequence)
+        var message = FragmentedMessage(bytes: writer.bytes, start: 7, references: writer.references,
+                                        controlLength: controlLength, sequence: sequence)
         var frames: [[UInt8]] = []
-        while !message.isDone { frames.append(Array(message.nextFrame().dropFirst(4))) }
+        while !message.isDone {
+            let (header, slices) = message.nextFragment()
+            var frame = Array(header)
+            for slice in slices { frame += slice }
+            #expect(frame.count - 4 == Int(frame.uint32(at: 0)))
+            frames.append(Array(frame.dropFirst(4)))
+        }
         return frames
     }
 
@@ -30,15 +38,17 @@ struct FragmentTests {
     func roundTrip() throws {
         let control = ControlMessage.send(to: ExternalPID(node: "a@h", id: 1, serial: 0, creation: 1)).control
         let big = Term.binary((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
-        let other = Term.tuple([.atom("other"), .binary([UInt8](repeating: 1, count: 70_000))])
+        // Two binaries kept by reference, with encoded bytes before, between and after them.
+        let other = Term.tuple([.atom("other"), .binary([UInt8](repeating: 1, count: 70_000)), .integer(5),
+                                .binary([UInt8](repeating: 2, count: 65_536)), .atom("end")])
         let first = Self.frames(control, big, sequence: 1)
         let second = Self.frames(control, other, sequence: 2)
         #expect(first.count == 4)  // 200,000 bytes and change: three whole fragments and a rest
-        #expect(second.count == 2)
+        #expect(second.count == 3)
         #expect(first[0].prefix(2) == [131, 69] && first[1].prefix(2) == [131, 70])
         var assembler = FragmentAssembler()
         var whole: [Term] = []
-        for body in [first[0], second[0], first[1], second[1], first[2], first[3]] {
+        for body in [first[0], second[0], first[1], second[1], first[2], second[2], first[3]] {
             switch Self.take(&assembler, body) {
             case .success(.message(let c, let p?, let fragmented)):
                 #expect(c == control && fragmented)
@@ -63,9 +73,13 @@ struct FragmentTests {
         var c = FragmentAssembler()
         _ = Self.take(&c, frames[0])
         #expect(Self.violation(Self.take(&c, frames[0]))?.contains("started twice") == true)
+        // The bound: a large binary's announced size counts from its first fragment; other bytes as they come.
         var d = FragmentAssembler()
-        #expect(Self.violation(Self.take(&d, frames[0], maximum: 100_000)) == nil)
-        #expect(Self.violation(Self.take(&d, frames[1], maximum: 100_000))?.contains("exceed 100000 bytes") == true)
+        #expect(Self.violation(Self.take(&d, frames[0], maximum: 100_000))?.contains("exceed 100000 bytes") == true)
+        let atoms = Self.frames(control, .list(Array(repeating: .atom("a"), count: 50_000)), sequence: 4)
+        var g = FragmentAssembler()
+        #expect(Self.violation(Self.take(&g, atoms[0], maximum: 100_000)) == nil)
+        #expect(Self.violation(Self.take(&g, atoms[1], maximum: 100_000))?.contains("exceed 100000 bytes") == true)
         var e = FragmentAssembler()
         #expect(Self.violation(Self.take(&e, [131, 68, 1, 0, 0]))?.contains("atom cache") == true)
         #expect(Self.violation(Self.take(&e, [112, 131, 97, 1]))?.contains("without a distribution header") == true)
@@ -73,6 +87,13 @@ struct FragmentTests {
         for i in 10..<18 { zero[i] = 0 }
         #expect(Self.violation(Self.take(&e, zero))?.contains("0 fragments") == true)
         #expect(Self.violation(Self.take(&e, [131, 70, 0]))?.contains("truncated") == true)
+        // A message announced as two fragments whose large binary is not complete after the second.
+        var short = frames[0]
+        for i in 10..<17 { short[i] = 0 }
+        short[17] = 2
+        var f = FragmentAssembler()
+        #expect(Self.violation(Self.take(&f, short)) == nil)
+        #expect(Self.violation(Self.take(&f, frames[3]))?.contains("cut short") == true)
     }
 
     @Test("10 MB both ways with Erlang: in fragments, intact; a small message overtakes it, one sender's order holds")

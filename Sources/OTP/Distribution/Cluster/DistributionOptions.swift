@@ -46,6 +46,14 @@ public struct DistributionOptions: Sendable, CustomStringConvertible {
     /// How many unsent bytes a connection may hold at all; past it the peer is taken as not reading and the
     /// connection is closed (its links and monitors see `noconnection`). 64 MiB by default.
     public var maximumQueuedBytes: Int = 64 << 20
+    /// Whether to announce `DFLAG_FRAGMENTS` (true by default, as Erlang): messages over 64 KiB go to and
+    /// come from the peer in fragments, between which other messages and ticks pass. Off, every message
+    /// travels whole (what a peer without fragments gets anyway) — to compare, or for a peer whose fragment
+    /// handling is broken.
+    public var fragments: Bool = true
+
+    /// The flags this node announces: `DistributionFlags.ours`, without `fragments` when that is off.
+    var flags: DistributionFlags { fragments ? .ours : DistributionFlags.ours.subtracting(.fragments) }
 
     public init(name: String, cookie: CookieSource = .default, listenAddress: String = "127.0.0.1",
                 port: UInt16 = 0, tickTime: Duration = .seconds(60), maximumFrameSize: Int = 128 << 20,
@@ -71,7 +79,7 @@ public struct DistributionOptions: Sendable, CustomStringConvertible {
         "DistributionOptions(name: \(name), cookie: \(cookie), listen: \(listenAddress):\(port), tickTime: \(tickTime), "
             + "setupTime: \(setupTime), maximumFrameSize: \(maximumFrameSize), "
             + "maximumPendingHandshakes: \(maximumPendingHandshakes), maximumHeldBytes: \(maximumHeldBytes), "
-            + "epmdPort: \(epmdPort))"
+            + "epmdPort: \(epmdPort), fragments: \(fragments))"
     }
 }
 
@@ -82,7 +90,7 @@ extension DistributionOptions: CustomReflectable {
             "name": name, "cookie": cookie, "listenAddress": listenAddress, "port": port, "tickTime": tickTime,
             "maximumFrameSize": maximumFrameSize, "setupTime": setupTime,
             "maximumPendingHandshakes": maximumPendingHandshakes, "maximumHeldBytes": maximumHeldBytes,
-            "epmdPort": epmdPort,
+            "epmdPort": epmdPort, "fragments": fragments,
         ])
     }
 }

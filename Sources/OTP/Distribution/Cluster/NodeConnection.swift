@@ -116,7 +116,8 @@ final class NodeConnection: TCPStreamDelegate {
         state = .handshaking
         self.stream = stream
         handshake = Handshake(role: .acceptor, localName: distribution.name, creation: distribution.creation,
-                              cookie: distribution.cookie, challenge: distribution.newChallenge())
+                              cookie: distribution.cookie, challenge: distribution.newChallenge(),
+                              flags: distribution.options.flags)
         stream.delegate = self
         stream.startReading()
     }
@@ -139,7 +140,7 @@ final class NodeConnection: TCPStreamDelegate {
         state = .handshaking
         let handshake = Handshake(role: .initiator, localName: distribution.name, creation: distribution.creation,
                                   cookie: distribution.cookie, challenge: distribution.newChallenge(),
-                                  expectedPeer: peer)
+                                  expectedPeer: peer, flags: distribution.options.flags)
         self.handshake = handshake
         stream.write(handshake.start())
     }
@@ -211,7 +212,7 @@ final class NodeConnection: TCPStreamDelegate {
                     peer = name
                     peerFlags = flags
                     peerCreation = creation
-                    usesHeaders = flags.contains(.fragments) && DistributionFlags.ours.contains(.fragments)
+                    usesHeaders = flags.contains(.fragments) && distribution.options.flags.contains(.fragments)
                     state = .up
                     let rest = handshake.takeRemainder()
                     self.handshake = nil
@@ -373,6 +374,7 @@ final class NodeConnection: TCPStreamDelegate {
         guard state != .closed else { return nil }
         let headers = usesHeaders && state == .up
         var writer = TermWriter(capacity: 128)
+        writer.referencesLargeBinaries = headers
         writer.u32(0)
         if headers {
             writer.u8(ExternalTermFormat.version)
@@ -396,29 +398,35 @@ final class NodeConnection: TCPStreamDelegate {
             }
             return nil
         }
-        let isBig = headers && writer.bytes.count - 4 > DistributionHeader.fragmentSize
+        let referenced = writer.references.reduce(0) { $0 + $1.data.count }
+        let isBig = headers && writer.bytes.count - 4 + referenced > DistributionHeader.fragmentSize
         if isBig, let limit, outgoingBytes > limit { return outgoingBytes }
-        dispatch(writer.bytes, controlEnd: payloadAt, isBig: isBig,
+        Self.setLength(of: &writer.bytes)  // the prefix of a frame sent whole: a big one's fragments have theirs
+        dispatch(writer.bytes, references: writer.references, controlEnd: payloadAt, isBig: isBig,
                  sender: isBig || outgoingHead < outgoing.count ? Self.orderingKey(control) : nil)
         return nil
     }
 
-    /// Writes a whole frame (header layout when `usesHeaders`), or queues it in fragments or behind its
-    /// sender's fragmented message.
-    private func dispatch(_ frame: [UInt8], controlEnd: Int, isBig: Bool, sender: ExternalPID?) {
-        var frame = frame
+    /// Fills in a frame's 4-byte length prefix.
+    private static func setLength(of frame: inout [UInt8]) {
         let length = UInt32(frame.count - 4)
         frame[0] = UInt8(length >> 24)
         frame[1] = UInt8(truncatingIfNeeded: length >> 16)
         frame[2] = UInt8(truncatingIfNeeded: length >> 8)
         frame[3] = UInt8(truncatingIfNeeded: length)
+    }
+
+    /// Writes a whole frame (header layout when `usesHeaders`, length prefix filled in), or queues it in
+    /// fragments or behind its sender's fragmented message.
+    private func dispatch(_ frame: [UInt8], references: [(at: Int, data: [UInt8])] = [], controlEnd: Int,
+                          isBig: Bool, sender: ExternalPID?) {
         framesOut &+= 1
         lastSent = distribution.now
         if isBig {
             nextSequence &+= 1
             let start = 4 + DistributionHeader.normalLength
-            let message = FragmentedMessage(bytes: frame, start: start, controlLength: controlEnd - start,
-                                            sequence: nextSequence)
+            let message = FragmentedMessage(bytes: frame, start: start, references: references,
+                                            controlLength: controlEnd - start, sequence: nextSequence)
             enqueue(.fragmented(message, sender: sender), bytes: message.unsentBytes, sender: sender)
             distribution.node.counters.fragmentedSent &+= 1
             pump()
@@ -436,7 +444,9 @@ final class NodeConnection: TCPStreamDelegate {
     /// them.
     private func transmitQueued(_ queued: QueuedFrame) {
         guard usesHeaders else {
-            return dispatch(queued.bytes, controlEnd: queued.payloadAt, isBig: false, sender: queued.sender)
+            var frame = queued.bytes
+            Self.setLength(of: &frame)
+            return dispatch(frame, controlEnd: queued.payloadAt, isBig: false, sender: queued.sender)
         }
         // pass-through: length(4) 112 131 control [131 payload] → header: length(4) 131 68 0 control [payload]
         var frame = [0, 0, 0, 0, ExternalTermFormat.version, DistributionHeader.normal, 0] as [UInt8]
@@ -444,6 +454,7 @@ final class NodeConnection: TCPStreamDelegate {
         frame += queued.bytes[6..<queued.payloadAt]
         let controlEnd = frame.count
         if queued.payloadAt < queued.bytes.count { frame += queued.bytes[(queued.payloadAt + 1)...] }
+        Self.setLength(of: &frame)
         dispatch(frame, controlEnd: controlEnd, isBig: frame.count - 4 > DistributionHeader.fragmentSize,
                  sender: queued.sender)
     }
@@ -467,9 +478,10 @@ final class NodeConnection: TCPStreamDelegate {
                 finished(sender)
             case .fragmented(var message, let sender):
                 let before = message.unsentBytes
-                let frame = message.nextFrame()
+                let (header, slices) = message.nextFragment()
                 outgoingBytes -= before - message.unsentBytes
-                stream.write(frame)
+                stream.write(header)
+                for slice in slices { stream.write(slice) }
                 if message.isDone {
                     finished(sender)
                 } else {
@@ -481,7 +493,13 @@ final class NodeConnection: TCPStreamDelegate {
             outgoing.removeAll()
             outgoingHead = 0
         }
-        stream.wantsWritable = outgoingHead < outgoing.count
+        let waiting = outgoingHead < outgoing.count
+        if waiting != stream.wantsWritable {
+            // While fragments wait, the kernel too holds only a little unsent: a small message written now
+            // goes out after at most that, not after megabytes of socket buffer.
+            stream.limitUnsentBytes(to: waiting ? Self.pumpThreshold : nil)
+        }
+        stream.wantsWritable = waiting
         lastSent = distribution.now
     }
 

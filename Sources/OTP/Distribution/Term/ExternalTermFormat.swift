@@ -106,8 +106,18 @@ enum TermTag {
 }
 
 /// Appends encoded terms to `bytes`.
+///
+/// With `referencesLargeBinaries` set (a frame that will go out in fragments), a binary of at least
+/// `referencedBinarySize` bytes is not copied: its header goes into `bytes` and its contents are kept in
+/// `references`, to be written where `at` says (the fragments take their slices from it directly, as
+/// Erlang's distribution sends a large binary from its own memory).
 struct TermWriter {
     var bytes: [UInt8] = []
+    var referencesLargeBinaries = false
+    /// Large binaries kept by reference: each belongs at offset `at` of `bytes` (before the bytes that
+    /// follow it there), in order.
+    var references: [(at: Int, data: [UInt8])] = []
+    static let referencedBinarySize = 64 * 1024
 
     init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
 
@@ -152,7 +162,12 @@ struct TermWriter {
             u8(TermTag.map); u32(UInt32(pairs.count))
             for pair in pairs { write(pair.key); write(pair.value) }
         case .binary(let data):
-            u8(TermTag.binary); u32(UInt32(data.count)); bytes.append(contentsOf: data)
+            u8(TermTag.binary); u32(UInt32(data.count))
+            if referencesLargeBinaries && data.count >= Self.referencedBinarySize {
+                references.append((bytes.count, data))
+            } else {
+                bytes.append(contentsOf: data)
+            }
         case .bitBinary(let data, let bits):
             u8(TermTag.bitBinary); u32(UInt32(data.count)); u8(bits); bytes.append(contentsOf: data)
         case .pid(let pid):
@@ -216,10 +231,18 @@ struct TermWriter {
 }
 
 /// Reads encoded terms from a buffer, checking every length against what is left.
+///
+/// Two hooks serve fragmented messages (`FragmentAssembler`), whose large binary is gathered apart from
+/// the rest: `findsLargeBinary` stops reading at the first binary of at least that many bytes whose contents
+/// run past the buffer, noting where they start in `largeBinary`; `external` is such a binary's contents,
+/// taken in place of bytes the buffer leaves out at offset `at`.
 struct TermReader {
     let buffer: UnsafeRawBufferPointer
     private(set) var offset = 0
     private var depth = 0
+    var findsLargeBinary: Int?
+    private(set) var largeBinary: (contentsAt: Int, count: Int)?
+    var external: (at: Int, data: [UInt8])?
 
     init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
 
@@ -341,7 +364,15 @@ struct TermReader {
             let length = Int(try u16())
             return .list(try bytes(length).map { .integer(Int($0)) })
         case TermTag.binary:
-            return .binary(try bytes(Int(try u32())))
+            let count = Int(try u32())
+            if let external, external.at == offset, external.data.count == count {
+                self.external = nil
+                return .binary(external.data)
+            }
+            if let threshold = findsLargeBinary, count >= threshold, count > remaining {
+                largeBinary = (offset, count)
+            }
+            return .binary(try bytes(count))
         case TermTag.bitBinary:
             let length = Int(try u32())
             let bits = try u8()

@@ -32,10 +32,30 @@ enum DistributionHeader {
 /// continuation of a sequence never started, a fragment out of order, a restarted sequence, or a count of 0
 /// is a protocol violation and closes the connection. Thread: the connection's loop thread.
 struct FragmentAssembler {
+    /// A message being gathered. When its first fragment shows a large binary (the usual big message:
+    /// a tuple of a few small terms and one large binary), that binary's contents are gathered straight
+    /// into their own array, which becomes the decoded term's: no copy of them when the message completes.
     private struct Partial {
+        /// The message's bytes, without the large binary's contents.
         var bytes: [UInt8]
         /// The fragment id the next continuation must carry.
         var next: UInt64
+        /// The large binary's contents so far, where they belong in `bytes`, and how many are still due.
+        var binary: [UInt8] = []
+        var binaryAt = -1
+        var binaryDue = 0
+
+        var heldBytes: Int { bytes.count + binary.count }
+
+        /// Appends a slice: to the binary while its contents are due, the rest to `bytes`.
+        mutating func append(_ slice: UnsafeRawBufferPointer) {
+            let toBinary = min(binaryDue, slice.count)
+            if toBinary > 0 {
+                binary.append(contentsOf: UnsafeRawBufferPointer(rebasing: slice[..<toBinary]))
+                binaryDue -= toBinary
+            }
+            if toBinary < slice.count { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: slice[toBinary...])) }
+        }
     }
 
     private var partials: [UInt64: Partial] = [:]
@@ -79,8 +99,27 @@ struct FragmentAssembler {
             guard heldBytes + slice.count + Self.entryCost <= maximumBytes else {
                 return violation("incomplete fragmented messages exceed \(maximumBytes) bytes")
             }
-            partials[sequence] = Partial(bytes: Array(slice), next: count - 1)
-            heldBytes += slice.count + Self.entryCost
+            var partial = Partial(bytes: [], next: count - 1)
+            // Where a large binary's contents begin, if this fragment shows one: read the control term and
+            // the payload until the terms run past it.
+            var scan = TermReader(slice)
+            scan.findsLargeBinary = DistributionHeader.fragmentSize
+            _ = try? scan.readTerm()
+            if !scan.isAtEnd, scan.largeBinary == nil { _ = try? scan.readTerm() }
+            if let (at, binaryCount) = scan.largeBinary {
+                guard heldBytes + at + binaryCount + Self.entryCost <= maximumBytes else {
+                    return violation("incomplete fragmented messages exceed \(maximumBytes) bytes")
+                }
+                partial.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: slice[..<at]))
+                partial.binary.reserveCapacity(binaryCount)
+                partial.binaryAt = at
+                partial.binaryDue = binaryCount
+                partial.append(UnsafeRawBufferPointer(rebasing: slice[at...]))
+            } else {
+                partial.bytes.append(contentsOf: slice)
+            }
+            partials[sequence] = partial
+            heldBytes += partial.heldBytes + Self.entryCost
             return .success(.partial)
         case DistributionHeader.fragmentContinuation:
             guard body.count >= DistributionHeader.continuationLength else {
@@ -91,19 +130,24 @@ struct FragmentAssembler {
                 return violation("a fragment of sequence \(sequence), which was never started")
             }
             let slice = UnsafeRawBufferPointer(rebasing: body[DistributionHeader.continuationLength...])
-            heldBytes -= partial.bytes.count + Self.entryCost
+            heldBytes -= partial.heldBytes + Self.entryCost
             guard id == partial.next else {
                 return violation("fragment \(id) of sequence \(sequence) where \(partial.next) was due")
             }
-            guard heldBytes + partial.bytes.count + slice.count + Self.entryCost <= maximumBytes else {
+            guard heldBytes + partial.heldBytes + slice.count + Self.entryCost <= maximumBytes else {
                 return violation("incomplete fragmented messages exceed \(maximumBytes) bytes")
             }
-            partial.bytes.append(contentsOf: slice)
+            partial.append(slice)
             if id == 1 {
-                return partial.bytes.withUnsafeBytes { Self.decode($0, fragmented: true, peer: peer) }
+                guard partial.binaryDue == 0 else { return violation("a binary of sequence \(sequence) cut short") }
+                let external = partial.binaryAt >= 0 ? (at: partial.binaryAt, data: partial.binary) : nil
+                partial.binary = []  // the decoded term holds the only reference: no copy on write
+                return partial.bytes.withUnsafeBytes {
+                    Self.decode($0, external: external, fragmented: true, peer: peer)
+                }
             }
             partial.next = id - 1
-            heldBytes += partial.bytes.count + Self.entryCost
+            heldBytes += partial.heldBytes + Self.entryCost
             partials[sequence] = partial
             return .success(.partial)
         case let other:
@@ -112,13 +156,18 @@ struct FragmentAssembler {
     }
 
     /// The control term and optional payload, without version bytes, filling `bytes` exactly.
-    private static func decode(_ bytes: UnsafeRawBufferPointer, fragmented: Bool, peer: String)
-        -> Result<Outcome, DistributionError> {
+    /// `external`: a large binary gathered apart, which belongs at offset `at` of `bytes`.
+    private static func decode(_ bytes: UnsafeRawBufferPointer, external: (at: Int, data: [UInt8])? = nil,
+                               fragmented: Bool, peer: String) -> Result<Outcome, DistributionError> {
         var reader = TermReader(bytes)
+        reader.external = external
         do throws(TermFormatError) {
             let control = try reader.readTerm()
             let payload = reader.isAtEnd ? nil : try reader.readTerm()
             guard reader.isAtEnd else { throw TermFormatError.trailingBytes(offset: reader.offset) }
+            guard reader.external == nil else {
+                return .failure(.protocolViolation(node: peer, reason: "a fragmented message whose terms changed"))
+            }
             return .success(.message(control, payload, fragmented: fragmented))
         } catch {
             return .failure(.protocolViolation(node: peer, reason: error.description))
@@ -129,51 +178,77 @@ struct FragmentAssembler {
 /// A message too big for one frame, going out fragment by fragment (Erlang's `DIST_FRAG_HEADER` and
 /// `DIST_FRAG_CONT`), so that other messages and ticks on the connection go between its fragments.
 ///
-/// It keeps the encoded frame it was cut from: `bytes[start...]` is the control term and the payload
-/// without version bytes. Thread: the connection's loop thread.
+/// It keeps what it was encoded into: the frame's bytes from `start` (the control term and the payload
+/// without version bytes) with the large binaries the encoder kept by reference (`TermWriter.references`)
+/// in their places; each fragment is a run of slices of those. Thread: the connection's loop thread.
 struct FragmentedMessage {
-    private let bytes: [UInt8]
-    private var offset: Int
+    /// The message's bytes in order: runs of the encoded frame and the referenced binaries between them.
+    private let pieces: [ArraySlice<UInt8>]
+    private var piece = 0
+    private var pieceOffset = 0
     private let sequence: UInt64
     /// Fragments still to send; the next one carries this id.
     private var remaining: UInt64
     private let count: UInt64
-    /// The first fragment's slice: a whole fragment, or the control term if that is longer.
+    /// The first fragment's length: a whole fragment, or the control term if that is longer.
     private let firstLength: Int
+    /// Bytes not sent yet.
+    private(set) var unsentBytes: Int
 
-    /// Cuts `bytes[start...]` into fragments of `DistributionHeader.fragmentSize`, the first at least
-    /// `controlLength` long (the control term must be whole in the first fragment).
-    init(bytes: [UInt8], start: Int, controlLength: Int, sequence: UInt64) {
-        self.bytes = bytes
-        offset = start
+    /// Cuts `bytes[start...]`, with `references` in their places, into fragments of
+    /// `DistributionHeader.fragmentSize`, the first at least `controlLength` long (the control term must be
+    /// whole in the first fragment).
+    init(bytes: [UInt8], start: Int, references: [(at: Int, data: [UInt8])] = [], controlLength: Int,
+         sequence: UInt64) {
+        var pieces: [ArraySlice<UInt8>] = []
+        var from = start
+        for reference in references {
+            if reference.at > from { pieces.append(bytes[from..<reference.at]) }
+            pieces.append(reference.data[...])
+            from = reference.at
+        }
+        if bytes.count > from { pieces.append(bytes[from...]) }
+        self.pieces = pieces
         self.sequence = sequence
+        let total = pieces.reduce(0) { $0 + $1.count }
+        unsentBytes = total
         firstLength = max(DistributionHeader.fragmentSize, controlLength)
-        let rest = max(0, bytes.count - start - firstLength)
+        let rest = max(0, total - firstLength)
         count = 1 + UInt64((rest + DistributionHeader.fragmentSize - 1) / DistributionHeader.fragmentSize)
         remaining = count
     }
 
     var isDone: Bool { remaining == 0 }
 
-    /// Bytes not sent yet.
-    var unsentBytes: Int { bytes.count - offset }
-
-    /// The next fragment as a whole frame, length prefix included.
-    mutating func nextFrame() -> [UInt8] {
+    /// The next fragment: its frame's length prefix and header, and the slices of the message that follow
+    /// it (written as they are, without another copy).
+    mutating func nextFragment() -> (header: [UInt8], slices: [ArraySlice<UInt8>]) {
         let isFirst = remaining == count
-        let sliceLength = remaining == 1 ? bytes.count - offset
-            : (isFirst ? firstLength : DistributionHeader.fragmentSize)
-        let header = isFirst ? DistributionHeader.startLength : DistributionHeader.continuationLength
-        var frame = TermWriter(capacity: 4 + header + sliceLength)
-        frame.u32(UInt32(header + sliceLength))
-        frame.u8(ExternalTermFormat.version)
-        frame.u8(isFirst ? DistributionHeader.fragmentStart : DistributionHeader.fragmentContinuation)
-        frame.u64(sequence)
-        frame.u64(remaining)
-        if isFirst { frame.u8(0) }
-        frame.bytes.append(contentsOf: bytes[offset..<offset + sliceLength])
-        offset += sliceLength
+        let length = remaining == 1 ? unsentBytes : min(unsentBytes, isFirst ? firstLength : DistributionHeader.fragmentSize)
+        let headerLength = isFirst ? DistributionHeader.startLength : DistributionHeader.continuationLength
+        var header = TermWriter(capacity: 4 + headerLength)
+        header.u32(UInt32(headerLength + length))
+        header.u8(ExternalTermFormat.version)
+        header.u8(isFirst ? DistributionHeader.fragmentStart : DistributionHeader.fragmentContinuation)
+        header.u64(sequence)
+        header.u64(remaining)
+        if isFirst { header.u8(0) }
+        var slices: [ArraySlice<UInt8>] = []
+        var needed = length
+        while needed > 0 {
+            let current = pieces[piece]
+            let take = min(needed, current.count - pieceOffset)
+            let from = current.startIndex + pieceOffset
+            slices.append(current[from..<from + take])
+            needed -= take
+            pieceOffset += take
+            if pieceOffset == current.count {
+                piece += 1
+                pieceOffset = 0
+            }
+        }
+        unsentBytes -= length
         remaining -= 1
-        return frame.bytes
+        return (header.bytes, slices)
     }
 }

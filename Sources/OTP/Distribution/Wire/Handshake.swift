@@ -65,6 +65,8 @@ struct Handshake {
     private(set) var peerName: String?
     private var peerFlags: DistributionFlags = []
     private var peerCreation: UInt32 = 0
+    /// The flags this node announces.
+    let localFlags: DistributionFlags
 
     private enum State {
         case awaitingName, awaitingDecision, awaitingAliveAnswer, awaitingStatus, awaitingChallenge, awaitingReply
@@ -72,8 +74,10 @@ struct Handshake {
     }
 
     /// The initiator also knows whom it calls (`expectedPeer`); the acceptor learns it from step 1.
-    init(role: Role, localName: String, creation: UInt32, cookie: String, challenge: UInt32, expectedPeer: String? = nil) {
+    init(role: Role, localName: String, creation: UInt32, cookie: String, challenge: UInt32, expectedPeer: String? = nil,
+         flags: DistributionFlags = .ours) {
         self.role = role
+        localFlags = flags
         self.localName = localName
         self.localCreation = creation
         self.cookie = Array(cookie.utf8)
@@ -90,7 +94,7 @@ struct Handshake {
     private func nameMessage(challenge: UInt32?) -> [UInt8] {
         var body = TermWriter()
         body.u8(UInt8(ascii: "N"))
-        body.u64(DistributionFlags.ours.rawValue)
+        body.u64(localFlags.rawValue)
         if let challenge { body.u32(challenge) }
         body.u32(localCreation)
         body.u16(UInt16(localName.utf8.count))

@@ -150,6 +150,23 @@ final class TCPStream {
         markDirty()
     }
 
+    /// Caps the bytes the kernel holds unsent for this socket (`TCP_NOTSENT_LOWAT`; `nil`: the system's
+    /// default, no cap). A write past it stays in libuv's queue until the kernel has sent enough, so what
+    /// is written next waits behind at most that much — not behind megabytes of socket buffer.
+    func limitUnsentBytes(to limit: Int?) {
+        var fd: uv_os_fd_t = -1
+        guard !isClosed, uv_fileno(otp_uv_handle(handle), &fd) == 0 else { return }
+        var value = UInt32(clamping: limit ?? 0)
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), 25 /* TCP_NOTSENT_LOWAT */, &value, socklen_t(MemoryLayout<UInt32>.size))
+    }
+
+    /// Queues a slice of a larger buffer (a fragment of a big message).
+    func write(_ bytes: ArraySlice<UInt8>) {
+        guard !isClosed else { return }
+        output.append(contentsOf: bytes)
+        markDirty()
+    }
+
     private func markDirty() {
         if !queuedForFlush {
             queuedForFlush = true
