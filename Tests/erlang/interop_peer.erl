@@ -3,7 +3,8 @@
 %% result, so every interaction under test crosses the wire the way user code does.
 -module(interop_peer).
 -behaviour(gen_server).
--export([start/0, start/1, init/1, handle_call/3, handle_cast/2, handle_info/2, watcher/2, linker/2, random_term/1]).
+-export([start/0, start/1, init/1, handle_call/3, handle_cast/2, handle_info/2, watcher/2, linker/2, random_term/1,
+         spawned/2]).
 
 start() ->
     {ok, _} = pg:start(pg),
@@ -114,6 +115,20 @@ run(Other) -> {unknown_command, Other}.
 
 strip({Reason, {gen_server, call, _}}) -> Reason;
 strip(Reason) -> Reason.
+
+%% What a Swift node spawns here (spawn_request): reports {spawned, self(), IsGroupLeaderRemote} to
+%% ReportTo, prints Text through its group leader (the Swift node's) and reports {printed, io:format's
+%% result}, then echoes {echo, X} as {echoed, X} and exits with Reason on {exit_with, Reason}.
+spawned(ReportTo, Text) ->
+    ReportTo ! {spawned, self(), node(group_leader()) =/= node()},
+    ReportTo ! {printed, io:format("~s~n", [Text])},
+    spawned_loop(ReportTo).
+
+spawned_loop(ReportTo) ->
+    receive
+        {echo, X} -> ReportTo ! {echoed, X}, spawned_loop(ReportTo);
+        {exit_with, Reason} -> exit(Reason)
+    end.
 
 watcher(Target, ReportTo) ->
     Ref = erlang:monitor(process, Target),

@@ -74,11 +74,11 @@ extension Distribution {
             }
         case .monitorExit(_, _, let ref, let reason):
             if let local = localRef(ref) { fireOutgoingMonitor(local, reason: ExitReason(term: reason)) }
-        case .spawnRequest(let id, let from, let module, let function, let arity, let options, let arguments):
+        case .spawnRequest(let id, let from, _, let module, let function, let arity, let options, let arguments):
             spawnRequested(id: id, from: from, module: module, function: function, arity: arity, options: options,
                            arguments: arguments, on: connection)
-        case .spawnReply:
-            break  // this node sends no spawn requests
+        case .spawnReply(let id, let to, let flags, let result):
+            spawnReplied(id: id, to: to, flags: flags, result: result, on: connection)
         case .unsupported(let tag, _):
             node.configuration.logger.debug("unsupported control message ignored", metadata: [
                 "node": "\(name)", "peer": "\(peer)", "tag": "\(tag)"])

@@ -101,7 +101,10 @@ extension Distribution {
 
     /// A monitor on a remote target was removed (demonitor, the watcher's exit, a finished call).
     func monitorRemoved(_ ref: ClusterRef) {
-        if ref.loop == node.loopIndex { awaitedReplies[ref.ref] = nil }
+        if ref.loop == node.loopIndex {
+            awaitedReplies[ref.ref] = nil
+            if !spawnsByRequest.isEmpty { spawnRequestEnded(ref.ref) }
+        }
         guard let monitor = outgoingMonitors.removeValue(forKey: ref),
               let identity = monitor.target.remoteIdentity, let connection = connections[identity.node] else { return }
         connection.send(ControlMessage.demonitor(from: external(monitor.watcher), target: identity.term,

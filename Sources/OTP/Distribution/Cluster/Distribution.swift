@@ -61,6 +61,12 @@ final class Distribution {
     var relayedAliases: [ExternalReference: (loop: Int, peer: String)] = [:]
     /// Replies awaited by local callers of remote servers: decode the reply term and deliver it.
     var awaitedReplies: [Ref: (Term) -> Void] = [:]
+    /// Spawn requests this node sent, by request id, and the ids by the request their caller awaits
+    /// (`RemoteSpawn.swift`).
+    var pendingSpawns: [Ref: PendingSpawn] = [:]
+    var spawnsByRequest: [Ref: Ref] = [:]
+    /// The group leader of the processes this node spawns on other nodes (`GroupLeader.swift`).
+    var groupLeaderPID: PID?
     var nextUnlinkID: UInt64 = 1
     /// Exported functions running off the loop for rpc callers (`RexServer`), bounded by
     /// `options.maximumRunningRPCs`.

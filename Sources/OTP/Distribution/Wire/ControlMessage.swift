@@ -23,7 +23,7 @@ enum ControlMessage: Equatable {
     case unlinkIDAck(id: UInt64, from: ExternalPID, to: ExternalPID)
     /// `SPAWN_REQUEST` (`erlang:spawn_request/5`, erpc): spawn `module:function/arity` with the argument list
     /// that follows as payload, for `from`; `options` as Erlang sends them (`monitor`, `link`, ...).
-    case spawnRequest(id: ExternalReference, from: ExternalPID, module: String, function: String, arity: Int,
+    case spawnRequest(id: ExternalReference, from: ExternalPID, groupLeader: Term, module: String, function: String, arity: Int,
                       options: [Term], arguments: Term)
     /// `SPAWN_REPLY`: the outcome of spawn request `id` of `to` — the new pid, or an error atom; `flags` 1:
     /// linked, 2: monitored (with `id` as the monitor's reference).
@@ -38,7 +38,7 @@ enum ControlMessage: Equatable {
         switch self {
         case .link(let from, _), .sendSender(let from, _), .regSend(let from, _), .aliasSend(let from, _),
              .exit(let from, _, _), .exit2(let from, _, _), .monitor(let from, _, _), .demonitor(let from, _, _),
-             .unlinkID(_, let from, _), .unlinkIDAck(_, let from, _), .spawnRequest(_, let from, _, _, _, _, _):
+             .unlinkID(_, let from, _), .unlinkIDAck(_, let from, _), .spawnRequest(_, let from, _, _, _, _, _, _):
             return from
         case .send, .monitorExit, .spawnReply, .unsupported:
             return nil
@@ -92,7 +92,7 @@ enum ControlMessage: Equatable {
                   let function = mfa[1].atomValue, let arity = mfa[2].intValue, case .list(let options) = try term(5) else {
                 throw .mismatch(expected: "{Module, Function, Arity} and an option list", got: control)
             }
-            self = .spawnRequest(id: try ref(1), from: try pid(2), module: module, function: function, arity: arity,
+            self = .spawnRequest(id: try ref(1), from: try pid(2), groupLeader: try term(3), module: module, function: function, arity: arity,
                                  options: options, arguments: payload ?? .list([]))
         case 31, 32:
             guard let flags = try term(3).intValue else { throw .mismatch(expected: "spawn reply flags", got: control) }
@@ -116,8 +116,8 @@ enum ControlMessage: Equatable {
         case .monitorExit(let target, let to, let ref, _): return .tuple([.integer(28), target, .pid(to), .reference(ref)])
         case .unlinkID(let id, let from, let to): return .tuple([.integer(35), Term(integer: id), .pid(from), .pid(to)])
         case .unlinkIDAck(let id, let from, let to): return .tuple([.integer(36), Term(integer: id), .pid(from), .pid(to)])
-        case .spawnRequest(let id, let from, let module, let function, let arity, let options, _):
-            return .tuple([.integer(29), .reference(id), .pid(from), .atom("user"),
+        case .spawnRequest(let id, let from, let groupLeader, let module, let function, let arity, let options, _):
+            return .tuple([.integer(29), .reference(id), .pid(from), groupLeader,
                            .tuple([.atom(module), .atom(function), .integer(arity)]), .list(options)])
         case .spawnReply(let id, let to, let flags, let result):
             return .tuple([.integer(31), .reference(id), .pid(to), .integer(flags), result])
