@@ -31,7 +31,12 @@ watch_owner(Stat) ->
         {error, _} -> erlang:halt(0)
     end.
 
-init(control) -> ets:new(node_events, [named_table, public, bag]), {ok, control};
+init(control) ->
+    ets:new(node_events, [named_table, public, bag]),
+    ets:new(reports, [named_table, public, ordered_set]),
+    ets:new(sunk, [named_table, public, ordered_set]),
+    register(sink, spawn(fun sink/0)),
+    {ok, control};
 init(Role) -> {ok, Role}.
 
 %% echo: the Erlang gen_server that Swift processes call.
@@ -111,7 +116,20 @@ run({random_terms, Seed, Count}) ->
 run({binary, Size}) -> binary:copy(<<7>>, Size);
 run({deep, Depth}) -> lists:foldl(fun(_, Acc) -> [Acc] end, [], lists:seq(1, Depth));
 run({size, Term}) -> erlang:external_size(Term);
+%% What `sink` received, in order, and what watchers and linkers told `ets` (below), in order.
+run(sunk) -> [M || {_, M} <- ets:tab2list(sunk)];
+run(reports) -> [M || {_, M} <- ets:tab2list(reports)];
 run(Other) -> {unknown_command, Other}.
+
+%% `sink`: keeps every message it receives (a test on another node reads them with `sunk`, whatever
+%% happened to the connection meanwhile).
+sink() ->
+    receive M -> ets:insert(sunk, {erlang:unique_integer([monotonic]), M}) end,
+    sink().
+
+%% A report to a process, or (ReportTo = ets) into the `reports` table, which outlives the connection.
+report(ets, Message) -> ets:insert(reports, {erlang:unique_integer([monotonic]), Message});
+report(ReportTo, Message) -> ReportTo ! Message.
 
 strip({Reason, {gen_server, call, _}}) -> Reason;
 strip(Reason) -> Reason.
@@ -132,18 +150,18 @@ spawned_loop(ReportTo) ->
 
 watcher(Target, ReportTo) ->
     Ref = erlang:monitor(process, Target),
-    ReportTo ! {watching, self(), Ref},
-    receive {'DOWN', Ref, process, _, Reason} -> ReportTo ! {down, self(), Reason} end.
+    report(ReportTo, {watching, self(), Ref}),
+    receive {'DOWN', Ref, process, _, Reason} -> report(ReportTo, {down, self(), Reason}) end.
 
 linker(Target, ReportTo) ->
     process_flag(trap_exit, true),
     link(Target),
-    ReportTo ! {linked, self()},
+    report(ReportTo, {linked, self()}),
     linker_loop(ReportTo).
 
 linker_loop(ReportTo) ->
     receive
-        {'EXIT', From, Reason} -> ReportTo ! {linked_exit, self(), From, Reason}, linker_loop(ReportTo);
+        {'EXIT', From, Reason} -> report(ReportTo, {linked_exit, self(), From, Reason}), linker_loop(ReportTo);
         {exit_with, Reason} -> exit(Reason)
     end.
 
