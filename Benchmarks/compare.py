@@ -191,6 +191,9 @@ def distribution_pairs():
                 for key in ("big_ms", "small_p99_us", "idle_p99_us"):
                     if all(key in f for f in figures):
                         results[f"{client} -> {server}"][key] = median([f[key] for f in figures])
+                for key in ("spawn_ns", "pg_broadcast_ns"):
+                    if all(key in f for f in figures):
+                        results[f"{client} -> {server}"][key.replace("_ns", "_us")] = median([f[key] for f in figures]) / 1000
     finally:
         for server in servers:
             server.kill()
@@ -457,7 +460,11 @@ def write_report(results):
                                  ("swift-otp -> erlang", "rpc_us", "rpc:call, swift-otp calling Erlang", "<="),
                                  ("erlang -> swift-otp", "rpc_us", "rpc:call, Erlang calling swift-otp", "<="),
                                  ("swift-otp -> erlang", "messages_per_s", "messages/s, swift-otp to Erlang", ">="),
-                                 ("erlang -> swift-otp", "messages_per_s", "messages/s, Erlang to swift-otp", ">=")):
+                                 ("erlang -> swift-otp", "messages_per_s", "messages/s, Erlang to swift-otp", ">="),
+                                 ("swift-otp -> erlang", "spawn_us", "remote spawn_monitor and its DOWN, swift-otp on Erlang", "<="),
+                                 ("erlang -> swift-otp", "spawn_us", "remote spawn_monitor and its DOWN, Erlang on swift-otp", "<="),
+                                 ("swift-otp -> swift-otp", "pg_broadcast_us",
+                                  "pg broadcast to 100 members on another node and their answers, swift-otp to swift-otp", "<=")):
         if base and pair in distribution and key in distribution[pair] and key in base:
             r = distribution[pair][key] / base[key]
             met = r <= 1.0 if op == "<=" else r >= 1.0
@@ -545,6 +552,24 @@ def write_report(results):
                 lines.append(f"| {pair} | {fmt(entry['call_us'])} | {fmt(call_ratio)}x | {fmt(rpc)} | {fmt(rpc_ratio)}x | "
                              f"{fmt(entry['messages_per_s'])} | {fmt(send_ratio)}x |")
         lines.append("")
+        spawn_pairs = [(f"{c} -> {s}", distribution[f"{c} -> {s}"]) for c, s in DIST_PAIRS
+                       if "spawn_us" in distribution.get(f"{c} -> {s}", {})]
+        if spawn_pairs:
+            lines += ["### Remote spawns and pg broadcasts", "",
+                      "Then the client spawns `dist_bench:spawned/0` (a process that ends at once) on the server "
+                      "with `spawn_monitor/4` (`process.spawn(on:options: .monitor)` from swift-otp), one at a "
+                      "time, each waited for until its `DOWN`; and, with pg's default scope on both nodes, sends "
+                      "one message to each of the 100 members of `bench_group` on the server and waits for all "
+                      "100 answers, round after round. Microseconds, lower is better; ratios to Erlang calling "
+                      "Erlang.", "",
+                      "| client -> server | spawn and DOWN (µs) | ratio | pg broadcast round (µs) | ratio |",
+                      "|---|---|---|---|---|"]
+            for pair, entry in spawn_pairs:
+                spawn_ratio = ratio(entry["spawn_us"], base.get("spawn_us")) if base and base.get("spawn_us") else None
+                pg = entry.get("pg_broadcast_us")
+                pg_ratio = ratio(pg, base.get("pg_broadcast_us")) if base and pg and base.get("pg_broadcast_us") else None
+                lines.append(f"| {pair} | {fmt(entry['spawn_us'])} | {fmt(spawn_ratio)}x | {fmt(pg)} | {fmt(pg_ratio)}x |")
+            lines.append("")
         big_pairs = [(f"{c} -> {s}", distribution[f"{c} -> {s}"]) for c, s in DIST_PAIRS
                      if "big_ms" in distribution.get(f"{c} -> {s}", {})]
         if big_pairs:

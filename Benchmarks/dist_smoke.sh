@@ -18,3 +18,4 @@ output=$("$dist_bench" client "smoke_client_$tag@localhost" smoke-cookie "smoke_
     || { echo "DistBench client failed:"; grep -v " info " "$errors" | tail -5; exit 1; }
 echo "$output" | grep -q '"rpc_ns"' || { echo "DistBench printed: $output"; exit 1; }
 echo "$output" | grep -q '"small_p99_us"' || { echo "DistBench printed: $output"; exit 1; }
+echo "$output" | grep -q '"pg_broadcast_ns"' || { echo "DistBench printed: $output"; exit 1; }

@@ -1,22 +1,39 @@
 %% The Erlang side of `make compare`'s distribution workloads, on loopback.
 %%   serve(): registers `bench_echo`, a gen_server that answers `ping` with `pong`, counts other messages
 %%            and answers `count` with how many arrived since the last `count`; and `bench_sink`, another
-%%            of the same, which the 10 MB calls go to.
+%%            of the same, which the 10 MB calls go to; starts pg's default scope with 100 members of
+%%            `bench_group`, each answering {bcast, From, Round} with {ack, Round}.
+%%   spawned(): what remote spawns run (it returns at once).
 %%   ping(): `pong`, the function rpc workloads call (`rpc:call(Node, dist_bench, ping, [])`).
 %%   client([Node, Calls, Messages]): from this node to `bench_echo` on Node: Calls sequential
 %%            gen_server:call round trips, Calls sequential rpc:call round trips to dist_bench:ping/0, then
 %%            Messages plain sends followed by one `count` call, then 2,000 timed small calls alone and
 %%            calls carrying 10 MB (10, or 3 for a quick run) while another process keeps making small
-%%            calls; prints {"call_ns": ..., "rpc_ns": ..., "messages_per_s": ..., "big_ms": ...,
-%%            "small_p99_us": ..., "idle_p99_us": ...} as JSON and stops the node.
+%%            calls; then Calls/10 sequential spawn_monitor(Node, dist_bench, spawned, []) each waited for
+%%            to end, and Calls/100 pg broadcasts to the 100 members of `bench_group` on Node, each waited
+%%            for all acks; prints {"call_ns": ..., "rpc_ns": ..., "messages_per_s": ..., "big_ms": ...,
+%%            "small_p99_us": ..., "idle_p99_us": ..., "spawn_ns": ..., "pg_broadcast_ns": ...} as JSON and
+%%            stops the node.
 -module(dist_bench).
 -behaviour(gen_server).
--export([serve/0, client/1, ping/0, init/1, handle_call/3, handle_cast/2, handle_info/2]).
+-export([serve/0, client/1, ping/0, spawned/0, init/1, handle_call/3, handle_cast/2, handle_info/2]).
+
+-define(MEMBERS, 100).
 
 serve() ->
     {ok, _} = gen_server:start({local, bench_echo}, ?MODULE, 0, []),
     {ok, _} = gen_server:start({local, bench_sink}, ?MODULE, 0, []),
+    {ok, _} = pg:start(pg),
+    [spawn(fun() -> ok = pg:join(bench_group, self()), member() end) || _ <- lists:seq(1, ?MEMBERS)],
     ok.
+
+%% What remote spawns run: a process that ends at once.
+spawned() -> ok.
+
+%% A member of `bench_group`: answers each {bcast, From, Round} with {ack, Round}.
+member() ->
+    receive {bcast, From, Round} -> From ! {ack, Round} end,
+    member().
 
 ping() -> pong.
 
@@ -45,11 +62,45 @@ client([NodeAtom, CallsAtom, MessagesAtom]) ->
     Received = Messages,
     Rounds = case Calls >= 10000 of true -> 10; false -> 3 end,
     {BigNs, SmallP99Ns, IdleP99Ns} = big_calls(Server, {bench_sink, Node}, Rounds),
+    Spawns = max(Calls div 10, 10),
+    _ = spawns(Node, 10),  % warm up
+    {SpawnMicros, ok} = timer:tc(fun() -> spawns(Node, Spawns) end),
+    {ok, _} = pg:start(pg),
+    Members = wait_for_members(200),
+    Broadcasts = max(Calls div 100, 10),
+    {BroadcastMicros, ok} = timer:tc(fun() -> broadcasts(Members, Broadcasts) end),
     io:format("{\"call_ns\": ~.3f, \"rpc_ns\": ~.3f, \"messages_per_s\": ~.3f, "
-              "\"big_ms\": ~.3f, \"small_p99_us\": ~.3f, \"idle_p99_us\": ~.3f}~n",
+              "\"big_ms\": ~.3f, \"small_p99_us\": ~.3f, \"idle_p99_us\": ~.3f, "
+              "\"spawn_ns\": ~.3f, \"pg_broadcast_ns\": ~.3f}~n",
               [CallMicros * 1000 / Calls, RpcMicros * 1000 / Calls, Messages / (SendMicros / 1.0e6),
-               BigNs / 1.0e6, SmallP99Ns / 1.0e3, IdleP99Ns / 1.0e3]),
+               BigNs / 1.0e6, SmallP99Ns / 1.0e3, IdleP99Ns / 1.0e3,
+               SpawnMicros * 1000 / Spawns, BroadcastMicros * 1000 / Broadcasts]),
     init:stop().
+
+%% Sequential remote spawns, each monitored until it ends.
+spawns(_, 0) -> ok;
+spawns(Node, N) ->
+    {_, Ref} = spawn_monitor(Node, dist_bench, spawned, []),
+    receive {'DOWN', Ref, process, _, normal} -> spawns(Node, N - 1) end.
+
+%% The members of `bench_group` once pg has learnt all of them from the other node.
+wait_for_members(0) -> exit(members_not_found);
+wait_for_members(N) ->
+    case pg:get_members(bench_group) of
+        Members when length(Members) =:= ?MEMBERS -> Members;
+        _ -> timer:sleep(50), wait_for_members(N - 1)
+    end.
+
+%% Rounds of one message to every member, each round ending when every member has answered.
+broadcasts(_, 0) -> ok;
+broadcasts(Members, Round) ->
+    Self = self(),
+    [Member ! {bcast, Self, Round} || Member <- Members],
+    acks(length(Members), Round),
+    broadcasts(Members, Round - 1).
+
+acks(0, _) -> ok;
+acks(N, Round) -> receive {ack, Round} -> acks(N - 1, Round) end.
 
 %% Small calls to Server alone, then Rounds calls carrying 10 MB to Sink while another process keeps making
 %% small calls to Server on the same connection: the big calls' median and the small calls' p99 beside

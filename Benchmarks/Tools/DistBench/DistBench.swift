@@ -3,9 +3,11 @@ import OTP
 
 // The swift-otp side of `make compare`'s distribution workloads (Benchmarks/erlang/dist_bench.erl is the
 // Erlang side; both speak to either):
-//   DistBench serve NAME COOKIE                      `bench_echo` and `bench_sink` on node NAME until killed
-//   DistBench client NAME COOKIE PEER CALLS MESSAGES  calls, rpc calls (`dist_bench:ping/0`), sends, then
-//                                                    10 MB calls among small ones, to PEER; prints JSON
+//   DistBench serve NAME COOKIE                      `bench_echo`, `bench_sink`, `dist_bench:spawned/0` and
+//                                                    pg's `bench_group` on node NAME until killed
+//   DistBench client NAME COOKIE PEER CALLS MESSAGES  calls, rpc calls (`dist_bench:ping/0`), sends, 10 MB
+//                                                    calls among small ones, remote spawns and pg broadcasts,
+//                                                    to PEER; prints JSON
 // The node busy-waits 50 µs before sleeping (`NodeConfiguration.busyWait`, as Erlang's schedulers do by
 // default); DIST_BENCH_BUSY_WAIT_US=0 turns that off. DIST_BENCH_FRAGMENTS=0 makes the node announce no
 // fragments (`DistributionOptions.fragments`): every message then travels whole.
@@ -40,6 +42,9 @@ struct BenchEcho: GenServer {
     }
 }
 
+/// How many processes `bench_group` has on a server node.
+let groupMembers = 100
+
 func fail(_ text: String) -> Never {
     FileHandle.standardError.write(Data("DistBench: \(text)\n".utf8))
     exit(1)
@@ -67,6 +72,23 @@ func serve(name: String, cookie: String) {
     do {
         _ = try node.start(BenchEcho.self, BenchEcho(), options: StartOptions(name: "bench_echo"))
         _ = try node.start(BenchEcho.self, BenchEcho(), options: StartOptions(name: "bench_sink"))
+        // What remote spawns run (`dist_bench:spawned/0`): a process that ends at once.
+        try node.exportSpawn("dist_bench", "spawned", SpawnFactory(arity: 0) { _, node in
+            try node.spawn(of: Term.self) { _ in .exit(.normal) }.pid
+        })
+        // pg's default scope with the members of `bench_group`: each answers {bcast, From, Round} with {ack, Round}.
+        let groups = try node.startProcessGroups(scope: "pg")
+        for _ in 0..<groupMembers {
+            let member = try node.spawn(of: Term.self) { _ in
+                .receive { envelope, process in
+                    if case .message(.tuple(let e)) = envelope, e.count == 3, case .pid(let from) = e[1] {
+                        try process.send(Term.tuple([.atom("ack"), e[2]]), to: process.currentNode.pid(for: from))
+                    }
+                    return .same
+                }
+            }
+            try groups.join("bench_group", member.pid)
+        }
         try node.export("dist_bench", "ping", .typed { Term.atom("pong") })
     } catch {
         fail("\(error)")
@@ -159,7 +181,7 @@ func timedCalls(_ server: PID, _ request: Term, into samples: Samples, _ process
 /// making small calls to `server` on the same connection: the big calls' median and the small calls' p99
 /// alone and beside them.
 func bigCalls(_ server: PID, _ sink: PID, rounds: Int, _ process: ProcessContext<Term>,
-              then: @escaping (_ bigMs: Double, _ smallP99Us: Double, _ idleP99Us: Double) -> Step<Term>) throws -> Step<Term> {
+              then: @escaping (_ bigMs: Double, _ smallP99Us: Double, _ idleP99Us: Double) throws -> Step<Term>) throws -> Step<Term> {
     let idle = Samples(), during = Samples(), big = Samples()
     let payload = Term.tuple([.atom("big"), .binary([UInt8](repeating: 1, count: 10 << 20))])
     return try timedCalls(server, .atom("ping"), into: idle, process, while: { idle.ns.count < 2_000 }) { process in
@@ -172,14 +194,57 @@ func bigCalls(_ server: PID, _ sink: PID, rounds: Int, _ process: ProcessContext
         }
         return try timedCalls(sink, payload, into: big, process, while: { big.ns.count < rounds }) { _ in
             big.done = true
-            return .receive { _, _ in then(big.median / 1e6, during.p99 / 1e3, idle.p99 / 1e3) }
+            return .receive { _, _ in try then(big.median / 1e6, during.p99 / 1e3, idle.p99 / 1e3) }
         }
+    }
+}
+
+/// Sequential remote spawns of `dist_bench:spawned/0` on `peer`, each monitored until it ends.
+func spawns(_ remaining: Int, on peer: String, _ process: ProcessContext<Term>,
+            then: @escaping (ProcessContext<Term>) throws -> Step<Term>) throws -> Step<Term> {
+    guard remaining > 0 else { return try then(process) }
+    return try process.spawn(on: peer, "dist_bench", "spawned", [], options: .monitor) { outcome, process in
+        guard case .success(let spawned) = outcome, let monitor = spawned.monitor else { fail("spawn: \(outcome)") }
+        return .receive(matching: { if case .down(let down) = $0 { return down.monitor == monitor } else { return false } }) { envelope, process in
+            guard case .down(let down) = envelope, down.reason == .normal else { fail("spawned process: \(envelope)") }
+            return try spawns(remaining - 1, on: peer, process, then: then)
+        }
+    }
+}
+
+/// Waits until pg's scope knows all of `bench_group`'s members on the server (10 s at most).
+func members(of groups: ProcessGroups, _ process: ProcessContext<Term>, tries: Int = 200,
+             then: @escaping ([PID], ProcessContext<Term>) throws -> Step<Term>) throws -> Step<Term> {
+    let found = groups.members("bench_group")
+    if found.count == groupMembers { return try then(found, process) }
+    guard tries > 0 else { fail("pg found \(found.count) of \(groupMembers) members") }
+    return .receive(timeout: .milliseconds(50), after: { process in
+        try members(of: groups, process, tries: tries - 1, then: then)
+    }) { _, _ in .same }
+}
+
+/// Rounds of one message to every member, each round ending when every member has answered.
+func broadcasts(_ remaining: Int, to members: [PID], _ process: ProcessContext<Term>,
+                then: @escaping (ProcessContext<Term>) throws -> Step<Term>) throws -> Step<Term> {
+    guard remaining > 0 else { return try then(process) }
+    let me = Term.pid(process.currentNode.externalPID(for: process.pid)!)
+    for member in members { try process.send(Term.tuple([.atom("bcast"), me, .integer(remaining)]), to: member) }
+    return acks(members.count, round: remaining) { process in
+        try broadcasts(remaining - 1, to: members, process, then: then)
+    }
+}
+
+func acks(_ missing: Int, round: Int, then: @escaping (ProcessContext<Term>) throws -> Step<Term>) -> Step<Term> {
+    .receive { envelope, process in
+        guard case .message(.tuple(let e)) = envelope, e.count == 2, e[1] == .integer(round) else { return .same }
+        return missing == 1 ? try then(process) : acks(missing - 1, round: round, then: then)
     }
 }
 
 func client(name: String, cookie: String, peer: String, callCount: Int, messages: Int) {
     let node = startNode(name, cookie: cookie)
     let server = node.remote("bench_echo", on: peer)
+    guard let groups = try? node.startProcessGroups(scope: "pg") else { fail("pg scope") }
     var output = ""
     _ = try? node.spawn(of: Term.self) { process in
         try calls(1_000, server, process) { process in  // warm up (and wait for the connection)
@@ -199,12 +264,26 @@ func client(name: String, cookie: String, peer: String, callCount: Int, messages
                             }
                             let sendS = nanoseconds(clock.now - sendStart) / 1e9
                             return try bigCalls(server, node.remote("bench_sink", on: peer), rounds: callCount >= 10_000 ? 10 : 3, process) { bigMs, smallP99, idleP99 in
+                                let spawnCount = max(callCount / 10, 10), broadcastCount = max(callCount / 100, 10)
+                                return try spawns(10, on: peer, process) { process in  // warm up
+                                let spawnStart = clock.now
+                                return try spawns(spawnCount, on: peer, process) { process in
+                                let spawnNs = nanoseconds(clock.now - spawnStart) / Double(spawnCount)
+                                return try members(of: groups, process) { members, process in
+                                let broadcastStart = clock.now
+                                return try broadcasts(broadcastCount, to: members, process) { _ in
+                                let broadcastNs = nanoseconds(clock.now - broadcastStart) / Double(broadcastCount)
                                 output = String(format: "{\"call_ns\": %.3f, \"rpc_ns\": %.3f, \"messages_per_s\": %.3f, "
-                                                + "\"big_ms\": %.3f, \"small_p99_us\": %.3f, \"idle_p99_us\": %.3f}",
+                                                + "\"big_ms\": %.3f, \"small_p99_us\": %.3f, \"idle_p99_us\": %.3f, "
+                                                + "\"spawn_ns\": %.3f, \"pg_broadcast_ns\": %.3f}",
                                                 nanoseconds(callTime) / Double(callCount), nanoseconds(rpcTime) / Double(callCount),
-                                                Double(messages) / sendS, bigMs, smallP99, idleP99)
+                                                Double(messages) / sendS, bigMs, smallP99, idleP99, spawnNs, broadcastNs)
                                 node.stopLoop()
                                 return .exit(.normal)
+                                }
+                                }
+                                }
+                                }
                             }
                         }
                     }
