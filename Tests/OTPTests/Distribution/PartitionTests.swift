@@ -126,7 +126,7 @@ struct PartitionTests {
             #expect(reports.contains(.tuple([.atom("linked_exit"), .pid(linker), me, .atom("noconnection")])))
             #expect(reports.contains { $0.tupleElements?.first == .atom("down") && $0.tupleElements?.last == .atom("noconnection") })
             #expect(events == ["down", "up"])
-            #expect(proxy.accepted == 2)
+            #expect(proxy.accepted >= 2)  // a new connection (a retry, when the peer had not seen the old one close yet)
         }
 
         func stop() {
