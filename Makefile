@@ -82,7 +82,7 @@ unit-test: erlang
 	$(SWIFT) test --skip-build
 
 ## The cross-thread tests (facade, loop, embedding) under ThreadSanitizer; any report fails the run.
-TSAN_FILTER := NodeGroup|AsyncFacade|TypedFacade|LoopTests|Embedding|LoopExecutor|ServiceLifecycle|ApplicationTests|ErlangInterop|ConnectionRobustness|NodeIdentity
+TSAN_FILTER := NodeGroup|AsyncFacade|TypedFacade|LoopTests|Embedding|LoopExecutor|ServiceLifecycle|ApplicationTests|ErlangInterop|ConnectionRobustness|NodeIdentity|FragmentTests|RemoteSpawnTests|PartitionTests
 test-tsan: erlang
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan -Xswiftc -DOTP_TSAN
 	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan \

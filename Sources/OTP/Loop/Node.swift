@@ -168,6 +168,7 @@ public final class Node: @unchecked Sendable {
         meter.nextMark.time = createdAt
         executor.node = self
         FatalSignals.install()
+        BrokenPipes.ignore()
         if let threshold = configuration.slowTurnThreshold {
             SlowTurnWatchdog.shared.register(number, watch: turnWatch, threshold: threshold)
         }

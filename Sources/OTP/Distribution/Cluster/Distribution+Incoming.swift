@@ -136,7 +136,7 @@ extension Distribution {
         guard isOwn(target) else {
             return dropped(message, to: "\(target)", reason: "a pid of another incarnation of this node")
         }
-        deliverTerm(message, to: node.ownPID(wireID: target.id, serial: target.serial), label: "\(target)", on: connection)
+        deliverTerm(message, to: node.ownPID(wireID: target.id, serial: target.serial), label: .remote(target), on: connection)
     }
 
     private func deliver(_ message: Term, from: ExternalPID, toName name: String, on connection: NodeConnection) {
@@ -144,10 +144,10 @@ extension Distribution {
             if answerSystemService(name, message, from: from, on: connection) { return }
             return dropped(message, to: name, reason: "no process is registered under this name")
         }
-        deliverTerm(message, to: local, label: name, on: connection)
+        deliverTerm(message, to: local, label: .name(name), on: connection)
     }
 
-    private func deliverTerm(_ message: Term, to local: PID, label: String, on connection: NodeConnection) {
+    private func deliverTerm(_ message: Term, to local: PID, label: DeliveryLabel, on connection: NodeConnection) {
         // A process of another loop of this node: decoded and delivered there, in arrival order (one job queue
         // per loop); a full mailbox there drops the message with a warning (`Node.deliverRelayedTerm`).
         if node.isSibling(local) {
@@ -170,7 +170,7 @@ extension Distribution {
 
     /// Delivers a message from another node; `false` only when the target's mailbox is full (the message
     /// is kept and tried again). Every other outcome is final: delivered, or dropped and logged.
-    func redeliver(_ message: Term, to local: PID, label: String) -> Bool {
+    func redeliver(_ message: Term, to local: PID, label: DeliveryLabel) -> Bool {
         guard let process = node.core(local), process.status != .terminated else {
             node.counters.droppedToDeadProcesses &+= 1  // a dead pid drops the message, as in Erlang
             return true
@@ -181,9 +181,9 @@ extension Distribution {
         case .mailboxFull:
             return false
         case .undecodable(let error):
-            dropped(message, to: label, reason: "\(error)")
+            dropped(message, to: label.description, reason: "\(error)")
         case .notAccepted(let type):
-            dropped(message, to: label, reason: "its message type \(type) is not TermDecodable")
+            dropped(message, to: label.description, reason: "its message type \(type) is not TermDecodable")
         }
         return true
     }
@@ -193,6 +193,22 @@ extension Distribution {
         node.configuration.logger.warning("message from another node dropped", metadata: [
             "node": "\(name)", "target": "\(LogText(target))", "reason": "\(LogText(reason, limit: 500))",
             "message": "\(message.description(limit: 200))"])
+    }
+}
+
+/// Whom a message from another node is for, as a log line names it: written out only when one is (a
+/// message delivered costs no string).
+enum DeliveryLabel: CustomStringConvertible, Sendable {
+    case remote(ExternalPID)
+    case pid(PID)
+    case name(String)
+
+    var description: String {
+        switch self {
+        case .remote(let pid): return "\(pid)"
+        case .pid(let pid): return "\(pid)"
+        case .name(let name): return name
+        }
     }
 }
 

@@ -11,7 +11,7 @@
 struct HeldMessages {
     struct Message {
         let term: Term
-        let label: String
+        let label: DeliveryLabel
         let size: Int
     }
 

@@ -175,7 +175,7 @@ extension Node {
         }
         let id = RequestID<R>(ref: ref, server: target)
         if isSibling(target) {  // a server of another loop of this node: the term is delivered there
-            let (sibling, label) = (target, "\(server)")
+            let (sibling, label) = (target, DeliveryLabel.pid(server))
             group!.node(of: sibling).execute { $0.deliverRelayedTerm(message, to: sibling, label: label) }
             return .success(id)
         }

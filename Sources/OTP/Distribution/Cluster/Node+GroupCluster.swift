@@ -59,7 +59,7 @@ extension Node {
 
     /// A message from another node for `local`, a process of this loop: delivered, or dropped with a
     /// warning (dead: counted, as Erlang drops it; full, undecodable or of another type: logged).
-    func deliverRelayedTerm(_ message: Term, to local: PID, label: String) {
+    func deliverRelayedTerm(_ message: Term, to local: PID, label: DeliveryLabel) {
         guard let process = core(local), process.status != .terminated else {
             counters.droppedToDeadProcesses &+= 1
             return
@@ -78,7 +78,7 @@ extension Node {
             reason = "its message type \(type) is not TermDecodable"
         }
         configuration.logger.warning("message from another node dropped", metadata: [
-            "node": "\(clusterEnrollment?.name ?? "?")", "target": "\(LogText(label))",
+            "node": "\(clusterEnrollment?.name ?? "?")", "target": "\(LogText(label.description))",
             "reason": "\(LogText(reason, limit: 500))", "message": "\(message.description(limit: 200))"])
     }
 

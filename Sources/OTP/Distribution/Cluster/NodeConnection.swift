@@ -277,7 +277,7 @@ final class NodeConnection: TCPStreamDelegate {
     func isHolding(_ target: PID) -> Bool { !held.isEmpty && held.isHolding(target) }
 
     /// Keeps a message for a full mailbox; reading goes on unless the held bytes pass the bound.
-    func hold(_ message: Term, for target: PID, label: String) {
+    func hold(_ message: Term, for target: PID, label: DeliveryLabel) {
         if held.isEmpty { distribution.holding(self) }
         held.hold(.init(term: message, label: label, size: currentFrameSize), for: target)
         if held.bytes > distribution.options.maximumHeldBytes, !isPaused {

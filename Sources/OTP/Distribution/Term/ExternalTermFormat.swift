@@ -195,7 +195,9 @@ struct TermWriter {
         } else {
             u8(TermTag.atomUTF8); u16(UInt16(clamping: utf8.count))
         }
-        bytes.append(contentsOf: utf8.prefix(0xFFFF))
+        // A native string's bytes are contiguous: one copy (the generic prefix path copies byte by byte).
+        let copied: Void? = utf8.withContiguousStorageIfAvailable { bytes.append(contentsOf: $0.prefix(0xFFFF)) }
+        if copied == nil { bytes.append(contentsOf: utf8.prefix(0xFFFF)) }
     }
 
     mutating func writeInteger(_ value: Int) {
