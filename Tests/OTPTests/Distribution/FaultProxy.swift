@@ -94,10 +94,14 @@ final class FaultProxy: @unchecked Sendable {
     /// Answers `ALIVE2_REQ` (keeping the registration's socket open) and `PORT_PLEASE2_REQ` (the proxy's
     /// port for the peer's name; "not found" for any other).
     private func serveEPMD() {
-        defer { Glibc.close(epmdListener) }
-        while !isStopped {
+        defer { Glibc.close(epmdListener) }  // only once stopped: `stop` never touches a closed descriptor
+        while true {
             let client = accept(epmdListener, nil, nil)
-            guard client >= 0 else { return }
+            guard client >= 0 else {
+                if isStopped { return }
+                usleep(1_000)  // EINTR, ECONNABORTED: go on listening
+                continue
+            }
             guard let request = Self.readRequest(client), let tag = request.first else {
                 Glibc.close(client)
                 continue
@@ -126,9 +130,13 @@ final class FaultProxy: @unchecked Sendable {
 
     private func serveProxy() {
         defer { Glibc.close(listener) }
-        while !isStopped {
+        while true {
             let client = accept(listener, nil, nil)
-            guard client >= 0 else { return }
+            guard client >= 0 else {
+                if isStopped { return }
+                usleep(1_000)
+                continue
+            }
             let upstream = Self.connect(peerPort)
             guard upstream >= 0 else {
                 Glibc.close(client)

@@ -20,10 +20,10 @@ struct PartitionTests {
         /// `tickTime` (seconds) on both nodes: each ticks every quarter of it, so a quiet connection lasts;
         /// a stalled one ends after it.
         init(_ name: String, tickTime: Int = 60) async throws {
-            peer = try ErlangPeer(name: "\(name)_peer", tickTime: tickTime)
+            peer = try ErlangPeer(name: "fault_\(name)_peer", tickTime: tickTime)
             proxy = try FaultProxy(peerName: peer.name)
             let epmdPort = proxy.epmdPort
-            node = try await clusterNode("\(name)_swift", tickTime: .seconds(tickTime)) { $0.epmdPort = epmdPort }
+            node = try await clusterNode("fault_\(name)_swift", tickTime: .seconds(tickTime)) { $0.epmdPort = epmdPort }
             try await connect(node, to: peer)
             let (log, calls) = (log, calls)
             watcher = try await node.perform { node in

@@ -6,8 +6,8 @@ struct RemoteSpawnTests {
     @Test("Spawn on Erlang, linked and monitored: its pid, its messages, its output through the Swift node, its exit")
     func spawnLinkedAndMonitored() async throws {
         let captured = CapturedLog()
-        let peer = try ErlangPeer(name: "spawn_peer")
-        let node = try await clusterNode("spawn_swift", logger: captured.logger)
+        let peer = try ErlangPeer(name: "rspawn_peer")
+        let node = try await clusterNode("rspawn_swift", logger: captured.logger)
         defer { stop(peer, node) }
         try await connect(node, to: peer)
         let log = Log<Envelope<Term>>()
