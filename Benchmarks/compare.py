@@ -552,8 +552,10 @@ def write_report(results):
                 lines.append(f"| {pair} | {fmt(entry['call_us'])} | {fmt(call_ratio)}x | {fmt(rpc)} | {fmt(rpc_ratio)}x | "
                              f"{fmt(entry['messages_per_s'])} | {fmt(send_ratio)}x |")
         lines.append("")
-        spawn_pairs = [(f"{c} -> {s}", distribution[f"{c} -> {s}"]) for c, s in DIST_PAIRS
-                       if "spawn_us" in distribution.get(f"{c} -> {s}", {})]
+        def pairs_measuring(key):
+            return [(f"{c} -> {s}", distribution[f"{c} -> {s}"]) for c, s in DIST_PAIRS
+                    if key in distribution.get(f"{c} -> {s}", {})]
+        spawn_pairs = pairs_measuring("spawn_us")
         if spawn_pairs:
             lines += ["### Remote spawns and pg broadcasts", "",
                       "Then the client spawns `dist_bench:spawned/0` (a process that ends at once) on the server "
@@ -570,8 +572,7 @@ def write_report(results):
                 pg_ratio = ratio(pg, base.get("pg_broadcast_us")) if base and pg and base.get("pg_broadcast_us") else None
                 lines.append(f"| {pair} | {fmt(entry['spawn_us'])} | {fmt(spawn_ratio)}x | {fmt(pg)} | {fmt(pg_ratio)}x |")
             lines.append("")
-        big_pairs = [(f"{c} -> {s}", distribution[f"{c} -> {s}"]) for c, s in DIST_PAIRS
-                     if "big_ms" in distribution.get(f"{c} -> {s}", {})]
+        big_pairs = pairs_measuring("big_ms")
         if big_pairs:
             lines += ["### A 10 MB message among small calls", "",
                       "After the figures above, the client makes 2,000 small calls alone (their p99: *alone*), then "
