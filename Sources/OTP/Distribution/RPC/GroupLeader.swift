@@ -49,7 +49,7 @@ extension Distribution {
                let format = characters(a[0]), case .list(let data) = a[1] {
                 write(formatted(format, data))
             } else {
-                write("\(LogText(r[2].description)):\(LogText(r[3].description))(\(LogText(r[4].description, limit: 1_000)))")
+                write("\(r[2].description(limit: 100)):\(r[3].description(limit: 100))(\(r[4].description(limit: 1_000)))")
             }
             return .atom("ok")
         case ("requests", 2):
@@ -87,7 +87,7 @@ extension Distribution {
             case "~": out += "~"
             case "s":
                 guard let argument = arguments.popFirst() else { break }
-                out += characters(argument) ?? argument.description
+                out += characters(argument) ?? argument.description(limit: 1_000)
             case "c":
                 guard let argument = arguments.popFirst() else { break }
                 if let value = argument.intValue, let c = Unicode.Scalar(UInt32(clamping: max(value, 0))) {
@@ -96,12 +96,12 @@ extension Distribution {
             case "P", "W":
                 guard let argument = arguments.popFirst() else { break }
                 _ = arguments.popFirst()  // the depth
-                out += argument.description
+                out += argument.description(limit: 1_000)
             case "i": _ = arguments.popFirst()
             case nil: break
             default:
                 guard let argument = arguments.popFirst() else { break }
-                out += argument.description
+                out += argument.description(limit: 1_000)
             }
         }
         return out
