@@ -113,6 +113,7 @@ extension Node {
         -> Result<RemoteSpawned, RPCError> {
         if case .success(.tuple(let e)) = outcome, e.count == 2, case .pid(let pid) = e[1] {
             let monitored = e[0].intValue.map { $0 & 2 != 0 } ?? false
+            if !monitored, let monitor { demonitor(monitor, by: caller) }  // a peer that did not set it up
             return .success(RemoteSpawned(pid: PID.remote(.pid(pid)), monitor: monitored ? monitor : nil))
         }
         if let monitor { demonitor(monitor, by: caller) }
