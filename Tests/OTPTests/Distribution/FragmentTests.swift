@@ -76,6 +76,14 @@ struct FragmentTests {
         // The bound: a large binary's announced size counts from its first fragment; other bytes as they come.
         var d = FragmentAssembler()
         #expect(Self.violation(Self.take(&d, frames[0], maximum: 100_000))?.contains("exceed 100000 bytes") == true)
+        // Many messages each announcing a large binary, sent a fragment each: the announced sizes count.
+        var announced = FragmentAssembler()
+        let big = Self.frames(control, .binary([UInt8](repeating: 5, count: 300_000)), sequence: 1)
+        #expect(Self.violation(Self.take(&announced, big[0], maximum: 700_000)) == nil)
+        var second = Self.frames(control, .binary([UInt8](repeating: 5, count: 300_000)), sequence: 2)[0]
+        #expect(Self.violation(Self.take(&announced, second, maximum: 700_000)) == nil)
+        second = Self.frames(control, .binary([UInt8](repeating: 5, count: 300_000)), sequence: 3)[0]
+        #expect(Self.violation(Self.take(&announced, second, maximum: 700_000))?.contains("exceed 700000 bytes") == true)
         let atoms = Self.frames(control, .list(Array(repeating: .atom("a"), count: 50_000)), sequence: 4)
         var g = FragmentAssembler()
         #expect(Self.violation(Self.take(&g, atoms[0], maximum: 100_000)) == nil)

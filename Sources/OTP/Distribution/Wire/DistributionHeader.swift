@@ -45,7 +45,9 @@ struct FragmentAssembler {
         var binaryAt = -1
         var binaryDue = 0
 
-        var heldBytes: Int { bytes.count + binary.count }
+        /// What it holds and may still hold: the large binary counts at its announced size from the start
+        /// (its array is reserved that large).
+        var heldBytes: Int { bytes.count + binary.count + binaryDue }
 
         /// Appends a slice: to the binary while its contents are due, the rest to `bytes`.
         mutating func append(_ slice: UnsafeRawBufferPointer) {
@@ -134,10 +136,10 @@ struct FragmentAssembler {
             guard id == partial.next else {
                 return violation("fragment \(id) of sequence \(sequence) where \(partial.next) was due")
             }
-            guard heldBytes + partial.heldBytes + slice.count + Self.entryCost <= maximumBytes else {
+            partial.append(slice)  // at most one fragment more than the bound, checked now
+            guard heldBytes + partial.heldBytes + Self.entryCost <= maximumBytes else {
                 return violation("incomplete fragmented messages exceed \(maximumBytes) bytes")
             }
-            partial.append(slice)
             if id == 1 {
                 guard partial.binaryDue == 0 else { return violation("a binary of sequence \(sequence) cut short") }
                 let external = partial.binaryAt >= 0 ? (at: partial.binaryAt, data: partial.binary) : nil
