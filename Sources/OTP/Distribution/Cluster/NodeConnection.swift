@@ -75,9 +75,10 @@ final class NodeConnection: TCPStreamDelegate {
     /// Bytes in `outgoing`.
     private(set) var outgoingBytes = 0
     private var nextSequence: UInt64 = 0
-    /// A fragment goes out while the socket holds less than this: two fragments in flight keep the link
-    /// busy, and a small message waits behind at most that much.
-    static let pumpThreshold = 2 * DistributionHeader.fragmentSize
+    /// A fragment goes out while the socket holds less than this (the level below which the stream says it
+    /// is writable: two fragments in flight keep the link busy, and a small message waits behind at most
+    /// that much).
+    static let pumpThreshold = TCPStream.writableThreshold
 
     /// Whether this node called the peer (rather than accepting its call).
     let isInitiator: Bool

@@ -38,8 +38,9 @@ final class TCPStream {
     private var queuedForFlush = false
     /// The owner has more to write once the socket takes what it has (`streamWritable`).
     var wantsWritable = false
-    /// Below this many queued bytes a stream that `wantsWritable` hears `streamWritable`.
-    static let writableThreshold = 128 * 1024
+    /// Below this many queued bytes a stream that `wantsWritable` hears `streamWritable`: two fragments of a
+    /// big message (`DistributionHeader.fragmentSize`).
+    static let writableThreshold = 2 * DistributionHeader.fragmentSize
     /// Bytes written and read, for statistics.
     private(set) var bytesOut: UInt64 = 0
     private(set) var bytesIn: UInt64 = 0
