@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "OTPExamples", targets: ["OTPExamples"]),
         .library(name: "OTPServiceLifecycle", targets: ["OTPServiceLifecycle"]),
         .library(name: "OTPTracing", targets: ["OTPTracing"]),
+        .library(name: "OTPTLS", targets: ["OTPTLS"]),
         .executable(name: "otp-demo", targets: ["otp-demo"]),
         .executable(name: "otp-top", targets: ["otp-top"]),
     ],
@@ -49,6 +50,16 @@ let package = Package(
             name: "OTPTracing",
             dependencies: ["OTP", .product(name: "Tracing", package: "swift-distributed-tracing")]
         ),
+        // TLS distribution (Erlang's inet_tls_dist) with Debian's OpenSSL 3, apart from the core.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "OTPTLS",
+            dependencies: ["OTP", "COpenSSL"]
+        ),
         .target(
             name: "OTPCAPI",
             dependencies: ["OTP"]
@@ -65,7 +76,7 @@ let package = Package(
         .testTarget(
             name: "OTPTests",
             dependencies: [
-                "OTP", "OTPExamples", "OTPServiceLifecycle", "OTPCAPI", "OTPTracing", "CLibUV",
+                "OTP", "OTPExamples", "OTPServiceLifecycle", "OTPCAPI", "OTPTracing", "OTPTLS", "CLibUV",
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

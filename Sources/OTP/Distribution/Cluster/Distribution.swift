@@ -35,6 +35,8 @@ final class Distribution {
     private let setupTimer: UnsafeMutablePointer<uv_timer_t>
     /// When the last refusal of a caller for too many pending handshakes was logged (at most once a second).
     private var lastRefusalLogged: UInt64?
+    /// When a secure channel of a caller not named yet last failed and was logged (loop ms).
+    private var lastSecurityFailureLogged: UInt64?
     private(set) var isStarted = false
     /// This node is leaving the cluster: its own disconnections are not warnings.
     private var isClosing = false
@@ -273,6 +275,14 @@ final class Distribution {
             }
             return
         }
+        if let security = options.security {
+            do throws(SecureChannelError) {
+                stream.secure(with: try security.makeChannel(role: .server, serverName: nil))
+            } catch {
+                stream.close(reason: "no secure channel")
+                return logSecurityFailure(.secureChannel(node: "unknown peer", reason: error.reason), peerKnown: false)
+            }
+        }
         let connection = NodeConnection(accepted: stream, distribution: self)
         anonymous[ObjectIdentifier(connection)] = connection
     }
@@ -384,7 +394,11 @@ final class Distribution {
         guard let peer = connection.peer else { return }
         connections[peer] = connection
         defer { settled(peer, true) }
-        node.configuration.logger.info("node connected", metadata: ["node": "\(name)", "peer": "\(peer)"])
+        var metadata: Logger.Metadata = ["node": "\(name)", "peer": "\(peer)"]
+        if let identity = connection.stream?.channel?.peerIdentity {
+            metadata["certificate"] = "\(LogText(identity))"  // the peer's certificate subject
+        }
+        node.configuration.logger.info("node connected", metadata: metadata)
         node.broadcastNodeEvent(.up(peer))
     }
 
@@ -441,6 +455,16 @@ final class Distribution {
     }
 
     /// Logs a refused or broken connection. The cookie never appears in any error.
+    /// Logs a failed secure channel: always for a named peer; for callers not named yet (anyone can open the
+    /// port and send garbage) at most once a second.
+    func logSecurityFailure(_ error: DistributionError, peerKnown: Bool) {
+        if !peerKnown {
+            guard lastSecurityFailureLogged.map({ now &- $0 >= 1000 }) ?? true else { return }
+            lastSecurityFailureLogged = now
+        }
+        log(error)
+    }
+
     func log(_ error: DistributionError, level: Logger.Level = .warning) {
         node.configuration.logger.log(level: level, "distribution connection refused or closed", metadata: [
             "node": "\(name)", "error": "\(error)"])

@@ -51,6 +51,10 @@ public struct DistributionOptions: Sendable, CustomStringConvertible {
     /// travels whole (what a peer without fragments gets anyway) — to compare, or for a peer whose fragment
     /// handling is broken.
     public var fragments: Bool = true
+    /// Encrypts and authenticates every connection (Erlang's `-proto_dist inet_tls`), when set: `nil`, the
+    /// default, is plain TCP. `OTPTLS.TLSDistribution` provides TLS with certificates; every node of the
+    /// cluster must use TLS too (a plain peer's call fails its secure handshake, and so does a call to one).
+    public var security: (any DistributionSecurity)?
 
     /// The flags this node announces: `DistributionFlags.ours`, without `fragments` when that is off.
     var flags: DistributionFlags { fragments ? .ours : DistributionFlags.ours.subtracting(.fragments) }
@@ -79,7 +83,7 @@ public struct DistributionOptions: Sendable, CustomStringConvertible {
         "DistributionOptions(name: \(name), cookie: \(cookie), listen: \(listenAddress):\(port), tickTime: \(tickTime), "
             + "setupTime: \(setupTime), maximumFrameSize: \(maximumFrameSize), "
             + "maximumPendingHandshakes: \(maximumPendingHandshakes), maximumHeldBytes: \(maximumHeldBytes), "
-            + "epmdPort: \(epmdPort), fragments: \(fragments))"
+            + "epmdPort: \(epmdPort), fragments: \(fragments), security: \(security.map { "\($0)" } ?? "none"))"
     }
 }
 
@@ -90,7 +94,7 @@ extension DistributionOptions: CustomReflectable {
             "name": name, "cookie": cookie, "listenAddress": listenAddress, "port": port, "tickTime": tickTime,
             "maximumFrameSize": maximumFrameSize, "setupTime": setupTime,
             "maximumPendingHandshakes": maximumPendingHandshakes, "maximumHeldBytes": maximumHeldBytes,
-            "epmdPort": epmdPort, "fragments": fragments,
+            "epmdPort": epmdPort, "fragments": fragments, "security": security.map { "\($0)" } ?? "none",
         ])
     }
 }

@@ -118,7 +118,7 @@ final class NodeConnection: TCPStreamDelegate {
         self.stream = stream
         handshake = Handshake(role: .acceptor, localName: distribution.name, creation: distribution.creation,
                               cookie: distribution.cookie, challenge: distribution.newChallenge(),
-                              flags: distribution.options.flags)
+                              flags: distribution.options.flags, lengthSize: stream.channel == nil ? 2 : 4)
         stream.delegate = self
         stream.startReading()
     }
@@ -129,6 +129,13 @@ final class NodeConnection: TCPStreamDelegate {
         let stream = TCPStream(loop: distribution.loop, flusher: distribution.flusher)
         self.stream = stream
         stream.delegate = self
+        if let security = distribution.options.security {
+            do throws(SecureChannelError) {
+                stream.secure(with: try security.makeChannel(role: .client, serverName: host))
+            } catch {
+                return fail(.secureChannel(node: peer ?? "?", reason: error.reason))
+            }
+        }
         stream.connect(host: host, port: port)
     }
 
@@ -141,7 +148,8 @@ final class NodeConnection: TCPStreamDelegate {
         state = .handshaking
         let handshake = Handshake(role: .initiator, localName: distribution.name, creation: distribution.creation,
                                   cookie: distribution.cookie, challenge: distribution.newChallenge(),
-                                  expectedPeer: peer, flags: distribution.options.flags)
+                                  expectedPeer: peer, flags: distribution.options.flags,
+                                  lengthSize: stream.channel == nil ? 2 : 4)
         self.handshake = handshake
         stream.write(handshake.start())
     }
@@ -164,7 +172,10 @@ final class NodeConnection: TCPStreamDelegate {
             self.stream = nil
             return distribution.connectionSuperseded(self)
         }
-        if state == .handshaking && !failureLogged && !(handshake?.isAwaitingName ?? false) {
+        if let failure = stream.securityFailure, !failureLogged {
+            distribution.logSecurityFailure(.secureChannel(node: peer ?? "unknown peer", reason: failure.reason),
+                                            peerKnown: peer != nil)
+        } else if state == .handshaking && !failureLogged && !(handshake?.isAwaitingName ?? false) {
             distribution.log(handshake?.isAwaitingAck == true ? .badCookie(peer ?? "?")
                              : .handshake(peer ?? "?", "connection closed: \(reason)"))
         }

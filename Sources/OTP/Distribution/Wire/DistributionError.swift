@@ -19,6 +19,9 @@ public enum DistributionError: Error, Equatable, Sendable, CustomStringConvertib
     case unreachable(node: String, reason: String)
     /// The handshake with `node` failed for `reason`.
     case handshake(String, String)
+    /// The secure channel with `node` (TLS, `DistributionOptions.security`) failed: its handshake (an
+    /// untrusted or misnamed certificate, a peer that does not speak TLS) or a record after it.
+    case secureChannel(node: String, reason: String)
     /// The peer's digest did not match our cookie (or ours did not match its): the connection is refused.
     case badCookie(String)
     /// The peer lacks capability flags OTP 25+ requires.
@@ -46,6 +49,7 @@ public enum DistributionError: Error, Equatable, Sendable, CustomStringConvertib
         case .listen(let reason): return "cannot listen for distribution: \(t(reason))"
         case .unreachable(let node, let reason): return "cannot reach \(t(node)): \(t(reason))"
         case .handshake(let node, let reason): return "handshake with \(t(node)) failed: \(t(reason))"
+        case .secureChannel(let node, let reason): return "secure channel with \(t(node)) failed: \(t(reason))"
         case .badCookie(let node): return "connection with \(t(node)) refused: the cookie digest does not match"
         case .missingFlags(let node, let flags):
             return "\(t(node)) lacks mandatory distribution flags: \(flags.joined(separator: ", "))"

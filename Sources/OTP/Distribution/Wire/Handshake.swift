@@ -1,7 +1,8 @@
 /// The distribution handshake (protocol version 6, OTP 23 and later), as a state machine over bytes: the
 /// connection feeds it what arrives and writes what it returns, so it is tested without sockets.
 ///
-/// Initiator A, acceptor B (every message framed by a 2-byte length):
+/// Initiator A, acceptor B (every message framed by a 2-byte length; by a 4-byte one over a secure channel,
+/// as Erlang's `inet_tls_dist`):
 /// 1. A → B `N` flags, creation, name          (send_name)
 /// 2. B → A `s` status                         (`ok`; `ok_simultaneous`; `nok`: B keeps its own connection
 ///                                             to A; `alive`: B has a connection to A up, A answers `strue`
@@ -67,6 +68,8 @@ struct Handshake {
     private var peerCreation: UInt32 = 0
     /// The flags this node announces.
     let localFlags: DistributionFlags
+    /// The size of every message's length prefix: 2, or 4 over a secure channel.
+    let lengthSize: Int
 
     private enum State {
         case awaitingName, awaitingDecision, awaitingAliveAnswer, awaitingStatus, awaitingChallenge, awaitingReply
@@ -75,9 +78,11 @@ struct Handshake {
 
     /// The initiator also knows whom it calls (`expectedPeer`); the acceptor learns it from step 1.
     init(role: Role, localName: String, creation: UInt32, cookie: String, challenge: UInt32, expectedPeer: String? = nil,
-         flags: DistributionFlags = .ours) {
+         flags: DistributionFlags = .ours, lengthSize: Int = 2) {
+        precondition(lengthSize == 2 || lengthSize == 4, "a handshake length prefix has 2 or 4 bytes")
         self.role = role
         localFlags = flags
+        self.lengthSize = lengthSize
         self.localName = localName
         self.localCreation = creation
         self.cookie = Array(cookie.utf8)
@@ -99,7 +104,7 @@ struct Handshake {
         body.u32(localCreation)
         body.u16(UInt16(localName.utf8.count))
         body.bytes += localName.utf8
-        return Self.frame(body.bytes)
+        return frame(body.bytes)
     }
 
     /// Bytes left over after the handshake: the first distribution frames, sent right after the ack.
@@ -126,7 +131,7 @@ struct Handshake {
     mutating func proceed(with status: Status) throws(DistributionError) -> [Step] {
         precondition(state == .awaitingDecision, "proceed(with:) answers .named only")
         let who = peerName ?? "unknown peer"
-        var steps: [Step] = [.send(Self.frame(Array(("s" + status.rawValue).utf8)))]
+        var steps: [Step] = [.send(frame(Array(("s" + status.rawValue).utf8)))]
         switch status {
         case .ok, .okSimultaneous:
             state = .awaitingReply
@@ -145,14 +150,14 @@ struct Handshake {
 
     private mutating func drain() throws(DistributionError) -> [Step] {
         var steps: [Step] = []
-        while state != .done, state != .awaitingDecision, buffer.count >= 2 {
-            let length = Int(buffer[0]) << 8 | Int(buffer[1])
+        while state != .done, state != .awaitingDecision, buffer.count >= lengthSize {
+            let length = buffer.prefix(lengthSize).reduce(0) { $0 << 8 | Int($1) }
             guard length <= Self.maximumMessageLength else {
                 throw .handshake(peerName ?? "unknown peer", "handshake message of \(length) bytes exceeds \(Self.maximumMessageLength)")
             }
-            guard buffer.count >= 2 + length else { break }
-            let message = Array(buffer[2..<2 + length])
-            buffer.removeFirst(2 + length)
+            guard buffer.count >= lengthSize + length else { break }
+            let message = Array(buffer[lengthSize..<lengthSize + length])
+            buffer.removeFirst(lengthSize + length)
             steps += try handle(message)
         }
         return steps
@@ -196,7 +201,7 @@ struct Handshake {
                 // The peer has a connection to this node's name up; this node has none (it calls): it is the
                 // restarted side, and says so.
                 state = .awaitingChallenge
-                return [.send(Self.frame(Array("strue".utf8)))]
+                return [.send(frame(Array("strue".utf8)))]
             default:
                 throw .handshake(who, "peer refused the connection: \(status)")
             }
@@ -219,7 +224,7 @@ struct Handshake {
             reply.u32(ourChallenge)
             reply.bytes += digest(challenge)
             state = .awaitingAck
-            return [.send(Self.frame(reply.bytes))]
+            return [.send(frame(reply.bytes))]
         case (.awaitingReply, UInt8(ascii: "r")):
             guard message.count == 21 else { throw .handshake(who, "malformed challenge reply") }
             let theirChallenge = message.uint32(at: 1)
@@ -227,7 +232,7 @@ struct Handshake {
             var ack: [UInt8] = [UInt8(ascii: "a")]
             ack += digest(theirChallenge)
             state = .done
-            return [.send(Self.frame(ack)), .completed(peer: who, flags: peerFlags, creation: peerCreation)]
+            return [.send(frame(ack)), .completed(peer: who, flags: peerFlags, creation: peerCreation)]
         case (.awaitingAck, UInt8(ascii: "a")):
             guard message.count == 17 else { throw .handshake(who, "malformed challenge ack") }
             guard Array(message[1..<17]) == digest(ourChallenge) else { throw .badCookie(who) }
@@ -245,6 +250,15 @@ struct Handshake {
 
     /// `md5(Cookie ++ integer_to_list(Challenge))`.
     func digest(_ challenge: UInt32) -> [UInt8] { MD5.digest(cookie + Array(String(challenge).utf8)) }
+
+    /// A handshake message: its length in `lengthSize` bytes, then `body`.
+    func frame(_ body: [UInt8]) -> [UInt8] {
+        guard lengthSize == 4 else { return Self.frame(body) }
+        var out = TermWriter(capacity: body.count + 4)
+        out.u32(UInt32(body.count))
+        out.bytes += body
+        return out.bytes
+    }
 
     /// A handshake (or EPMD) message: its 2-byte length, then `body`.
     static func frame(_ body: [UInt8]) -> [UInt8] {

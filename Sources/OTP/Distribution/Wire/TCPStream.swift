@@ -26,6 +26,10 @@ extension TCPStreamDelegate {
 /// stream's buffer in one `uv_write` per loop iteration (before libuv polls), so a burst of messages costs
 /// one system call, as Erlang's distribution ports do.
 ///
+/// A stream given a `SecureChannel` (`secure(with:)`, before it connects or reads) carries everything through
+/// it: received bytes are decrypted before the delegate sees them, and output is encrypted when it is flushed
+/// — held back until the channel is established (the delegate writes as if the stream were plain).
+///
 /// Thread: loop thread only. Memory: the handle and the output buffer (reads go through the flusher's one
 /// shared 64 KiB buffer: a thousand idle peers cost no read buffers); the handle is freed in its close
 /// callback, and the object lives until then (it retains itself through `handle.data`).
@@ -41,9 +45,15 @@ final class TCPStream {
     /// Below this many queued bytes a stream that `wantsWritable` hears `streamWritable`: two fragments of a
     /// big message (`DistributionHeader.fragmentSize`).
     static let writableThreshold = 2 * DistributionHeader.fragmentSize
-    /// Bytes written and read, for statistics.
+    /// Bytes written and read on the socket, for statistics.
     private(set) var bytesOut: UInt64 = 0
     private(set) var bytesIn: UInt64 = 0
+    /// Encrypts and authenticates the connection, when set.
+    private(set) var channel: (any SecureChannel)?
+    /// Ciphertext ready for the socket (secure streams only).
+    private var wire: [UInt8] = []
+    /// Why the secure channel ended the stream, when it did.
+    private(set) var securityFailure: SecureChannelError?
 
     init(loop: UnsafeMutablePointer<uv_loop_t>, flusher: TCPFlusher) {
         self.flusher = flusher
@@ -52,6 +62,11 @@ final class TCPStream {
         uv_tcp_nodelay(handle, 1)
         handle.pointee.data = Unmanaged.passRetained(self).toOpaque()  // released in the close callback
         flusher.openHandles += 1
+    }
+
+    /// Runs the stream through `channel` (before `connect` or `startReading`).
+    func secure(with channel: any SecureChannel) {
+        self.channel = channel
     }
 
     fileprivate static func from(_ pointer: UnsafeMutableRawPointer?) -> TCPStream {
@@ -103,6 +118,14 @@ final class TCPStream {
             guard !stream.isClosed else { return }
             if status != 0 { return stream.fail(String(cString: uv_strerror(status))) }
             stream.startReading()
+            if let channel = stream.channel {
+                do throws(SecureChannelError) {
+                    try channel.advance()  // the client's first flight
+                } catch {
+                    return stream.failSecurity(error)
+                }
+                stream.markDirty()
+            }
             stream.delegate?.streamConnected(stream, error: nil)
         }
         if status != 0 {
@@ -129,8 +152,34 @@ final class TCPStream {
                                     : String(cString: uv_strerror(Int32(count))))
             }
             stream.bytesIn &+= UInt64(count)
-            stream.delegate?.streamReceived(stream, UnsafeRawBufferPointer(start: stream.flusher.readBuffer, count: count))
+            let bytes = UnsafeRawBufferPointer(start: stream.flusher.readBuffer, count: count)
+            if stream.channel != nil { return stream.receiveSecure(bytes) }
+            stream.delegate?.streamReceived(stream, bytes)
         })
+    }
+
+    /// Feeds ciphertext to the channel and hands the plaintext it yields to the delegate, a read buffer at a
+    /// time (the ciphertext was copied into the channel: the shared buffer is free for the plaintext).
+    private func receiveSecure(_ bytes: UnsafeRawBufferPointer) {
+        guard let channel else { return }
+        do throws(SecureChannelError) {
+            try channel.receive(bytes)
+            let buffer = UnsafeMutableRawBufferPointer(start: flusher.readBuffer, count: TCPFlusher.readSize)
+            while !isClosed {
+                let count = try channel.readPlaintext(into: buffer)
+                guard count > 0 else { break }
+                delegate?.streamReceived(self, UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            }
+        } catch {
+            return failSecurity(error)
+        }
+        markDirty()  // handshake records to answer, or output held until the channel was established
+    }
+
+    private func failSecurity(_ error: SecureChannelError) {
+        guard !isClosed else { return }
+        securityFailure = error
+        close(reason: "secure channel: \(error)")
     }
 
     /// Stops delivering received bytes (backpressure: the peer's sends fill the socket buffers).
@@ -141,7 +190,7 @@ final class TCPStream {
 
     /// Bytes written but not yet taken by the socket: this iteration's output and libuv's write queue.
     var queuedBytes: Int {
-        isClosed ? 0 : output.count + Int(uv_stream_get_write_queue_size(otp_uv_stream(handle)))
+        isClosed ? 0 : output.count + wire.count + Int(uv_stream_get_write_queue_size(otp_uv_stream(handle)))
     }
 
     /// Queues `bytes`; they go out before the loop next waits for I/O.
@@ -175,13 +224,34 @@ final class TCPStream {
         }
     }
 
-    /// Hands the output buffer to libuv in one write. Called by the flusher.
+    /// Hands the output buffer to libuv in one write (encrypted first on a secure stream). Called by the
+    /// flusher.
     fileprivate func flush() {
         queuedForFlush = false
-        guard !isClosed, !output.isEmpty else { return }
+        guard !isClosed else { return }
+        guard let channel else { return transmit(&output) }
+        do throws(SecureChannelError) {
+            if channel.isEstablished, !output.isEmpty {
+                let failure = output.withUnsafeBytes { bytes -> SecureChannelError? in
+                    do throws(SecureChannelError) { try channel.send(bytes) } catch { return error }
+                    return nil
+                }
+                if let failure { throw failure }
+                output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
+            }
+            channel.takeCiphertext(into: &wire)
+        } catch {
+            return failSecurity(error)
+        }
+        transmit(&wire)
+    }
+
+    /// Writes `bytes` to the socket and empties it.
+    private func transmit(_ bytes: inout [UInt8]) {
+        guard !bytes.isEmpty else { return }
         // Straight into the socket when it takes it all (the common case: no request, no copy, no callback,
         // no change to the epoll set); what it does not take goes through a queued uv_write.
-        let status = output.withUnsafeBytes { bytes -> Int32 in
+        let status = bytes.withUnsafeBytes { bytes -> Int32 in
             var written = 0
             if uv_stream_get_write_queue_size(otp_uv_stream(handle)) == 0 {
                 var buffer = uv_buf_init(UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: CChar.self)),
@@ -199,8 +269,8 @@ final class TCPStream {
                 TCPStream.from(UnsafeMutableRawPointer(handle)).notifyIfWritable()
             }
         }
-        bytesOut &+= UInt64(output.count)
-        output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
+        bytesOut &+= UInt64(bytes.count)
+        bytes.removeAll(keepingCapacity: bytes.capacity <= 1 << 20)
         if status != 0 { return close(reason: String(cString: uv_strerror(status))) }
         notifyIfWritable()
     }
@@ -215,6 +285,12 @@ final class TCPStream {
     func closeAfterWriting(reason: String) {
         guard !isClosed else { return }
         flush()
+        if let channel {
+            channel.shutdown()
+            channel.takeCiphertext(into: &wire)
+            transmit(&wire)
+            guard !isClosed else { return }
+        }
         let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
         request.pointee.data = Unmanaged.passRetained(ShutdownContext(stream: self, reason: reason)).toOpaque()
         let status = uv_shutdown(request, otp_uv_stream(handle)) { request, _ in
@@ -240,6 +316,7 @@ final class TCPStream {
         guard !isClosed else { return }
         isClosed = true
         output = []
+        wire = []
         let delegate = self.delegate
         self.delegate = nil
         uv_close(otp_uv_handle(handle)) { handle in
