@@ -55,12 +55,13 @@ public final class TLSDistribution: DistributionSecurity, CustomStringConvertibl
             throw .certificate(path: certificate, reason: OpenSSLErrors.take(or: "no PEM certificate"))
         }
         let key = configuration.privateKeyFile
-        guard SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1 else {
+        guard SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1,
+              SSL_CTX_check_private_key(context) == 1 else {
+            guard ERR_GET_REASON(ERR_peek_error()) != X509_R_KEY_VALUES_MISMATCH else {
+                OpenSSLErrors.clear()
+                throw .privateKey(path: key, reason: "not the key of the certificate in \(certificate)")
+            }
             throw .privateKey(path: key, reason: OpenSSLErrors.take(or: "no PEM private key (an encrypted key is not supported)"))
-        }
-        guard SSL_CTX_check_private_key(context) == 1 else {
-            OpenSSLErrors.clear()
-            throw .privateKey(path: key, reason: "not the key of the certificate in \(certificate)")
         }
         let trusted = configuration.trustedCAFile
         guard SSL_CTX_load_verify_locations(context, trusted, nil) == 1 else {

@@ -16,11 +16,13 @@ struct DistributionWireTests {
     }
 
     /// Runs both sides of a handshake against each other in memory.
-    private func handshake(initiatorCookie: String, acceptorCookie: String) throws -> (Handshake.Step?, Handshake.Step?)
+    private func handshake(initiatorCookie: String, acceptorCookie: String, lengthSize: Int = 2) throws
+        -> (Handshake.Step?, Handshake.Step?)
     {
         var a = Handshake(role: .initiator, localName: "a@h", creation: 1, cookie: initiatorCookie, challenge: 12345,
-                          expectedPeer: "b@h")
-        var b = Handshake(role: .acceptor, localName: "b@h", creation: 2, cookie: acceptorCookie, challenge: 4_000_000_000)
+                          expectedPeer: "b@h", lengthSize: lengthSize)
+        var b = Handshake(role: .acceptor, localName: "b@h", creation: 2, cookie: acceptorCookie, challenge: 4_000_000_000,
+                          lengthSize: lengthSize)
         var toB = a.start(), toA: [UInt8] = []
         var doneA: Handshake.Step?, doneB: Handshake.Step?
         for _ in 0..<4 {
@@ -43,6 +45,19 @@ struct DistributionWireTests {
         let (a, b) = try handshake(initiatorCookie: "c", acceptorCookie: "c")
         #expect(a == .completed(peer: "b@h", flags: .ours, creation: 2))
         #expect(b == .completed(peer: "a@h", flags: .ours, creation: 1))
+    }
+
+    @Test("Over a secure channel every handshake message has a 4-byte length (inet_tls_dist's {packet, 4})")
+    func handshakeFourByteLengths() throws {
+        let (a, b) = try handshake(initiatorCookie: "c", acceptorCookie: "c", lengthSize: 4)
+        #expect(a == .completed(peer: "b@h", flags: .ours, creation: 2))
+        #expect(b == .completed(peer: "a@h", flags: .ours, creation: 1))
+        let first = Handshake(role: .initiator, localName: "a@h", creation: 1, cookie: "c", challenge: 1, lengthSize: 4).start()
+        #expect(Array(first.prefix(5)) == [0, 0, 0, UInt8(first.count - 4), UInt8(ascii: "N")])
+        // A 2-byte peer's message read as a 4-byte length is too long: refused before it is buffered.
+        var acceptor = Handshake(role: .acceptor, localName: "b@h", creation: 2, cookie: "c", challenge: 2, lengthSize: 4)
+        let plain = Handshake(role: .initiator, localName: "a@h", creation: 1, cookie: "c", challenge: 1).start()
+        #expect(throws: DistributionError.self) { try plain.withUnsafeBytes { try acceptor.receive($0) } }
     }
 
     @Test("A different cookie is refused by the side that checks the digest")

@@ -68,12 +68,14 @@ final class ErlangPeer: @unchecked Sendable {
 
     /// `tickTime`: the node's `net_ticktime` in seconds (Erlang's default is 60). `elixir`: an Elixir node
     /// (Debian's `elixir`, `elixir --sname`) running the same control server, which can also evaluate
-    /// Elixir code (`{elixir, Code}`).
-    init(name: String, tickTime: Int? = nil, elixir: Bool = false) throws {
+    /// Elixir code (`{elixir, Code}`). `tls`: an `-ssl_dist_optfile` (`TestPKI`): the node runs
+    /// `-proto_dist inet_tls`.
+    init(name: String, tickTime: Int? = nil, elixir: Bool = false, tls: String? = nil) throws {
         Self.ensureEPMD()
         self.name = "\(name)_\(getpid())@localhost"
         let erlFlags = ["-pa", Self.moduleDirectory, "-kernel", "inet_dist_use_interface", "{127,0,0,1}"]
             + (tickTime.map { ["-kernel", "net_ticktime", "\($0)"] } ?? [])
+            + (tls.map { ["-proto_dist", "inet_tls", "-ssl_dist_optfile", $0] } ?? [])
         if elixir {
             pid = Self.spawn("/usr/bin/elixir", [
                 "--sname", self.name, "--cookie", Self.cookie, "--erl", (["-noinput"] + erlFlags).joined(separator: " "),

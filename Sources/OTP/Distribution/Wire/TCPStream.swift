@@ -229,7 +229,7 @@ final class TCPStream {
     fileprivate func flush() {
         queuedForFlush = false
         guard !isClosed else { return }
-        guard let channel else { return transmit(&output) }
+        guard let channel else { return finishWrite(status: transmit(&output)) }
         do throws(SecureChannelError) {
             if channel.isEstablished, !output.isEmpty {
                 let failure = output.withUnsafeBytes { bytes -> SecureChannelError? in
@@ -243,12 +243,12 @@ final class TCPStream {
         } catch {
             return failSecurity(error)
         }
-        transmit(&wire)
+        finishWrite(status: transmit(&wire))
     }
 
-    /// Writes `bytes` to the socket and empties it.
-    private func transmit(_ bytes: inout [UInt8]) {
-        guard !bytes.isEmpty else { return }
+    /// Writes `bytes` to the socket and empties it; libuv's status (0: written or queued).
+    private func transmit(_ bytes: inout [UInt8]) -> Int32? {
+        guard !bytes.isEmpty else { return nil }
         // Straight into the socket when it takes it all (the common case: no request, no copy, no callback,
         // no change to the epoll set); what it does not take goes through a queued uv_write.
         let status = bytes.withUnsafeBytes { bytes -> Int32 in
@@ -271,6 +271,13 @@ final class TCPStream {
         }
         bytesOut &+= UInt64(bytes.count)
         bytes.removeAll(keepingCapacity: bytes.capacity <= 1 << 20)
+        return status
+    }
+
+    /// After `transmit` (`nil`: nothing was written): closes on a failed write, else tells a delegate that
+    /// wants to write more. Outside `transmit`'s access to the buffer: the delegate writes into it.
+    private func finishWrite(status: Int32?) {
+        guard let status else { return }
         if status != 0 { return close(reason: String(cString: uv_strerror(status))) }
         notifyIfWritable()
     }
@@ -288,8 +295,7 @@ final class TCPStream {
         if let channel {
             channel.shutdown()
             channel.takeCiphertext(into: &wire)
-            transmit(&wire)
-            guard !isClosed else { return }
+            if let status = transmit(&wire), status != 0 { return close(reason: reason) }
         }
         let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
         request.pointee.data = Unmanaged.passRetained(ShutdownContext(stream: self, reason: reason)).toOpaque()

@@ -1,0 +1,178 @@
+import Foundation
+import Testing
+@testable import OTP
+import OTPTLS
+
+/// A swift-otp node on TLS distribution with `leaf`'s certificate (`TestPKI`), its log captured.
+private func tlsNode(_ name: String, leaf: String = "node", log: CapturedLog = CapturedLog(),
+                     adjust: (inout TLSConfiguration) -> Void = { _ in }) async throws -> Node {
+    var configuration = TestPKI.shared.configuration(leaf)
+    adjust(&configuration)
+    let security = try TLSDistribution(configuration)
+    return try await clusterNode(name, logger: log.logger) { $0.security = security }
+}
+
+/// The secure-channel failures a node logged.
+private func securityFailures(_ log: CapturedLog) -> [String] {
+    log.messages("distribution connection refused or closed").compactMap { $0.metadata["error"] }
+        .filter { $0.contains("secure channel") }
+}
+
+@Suite("Distribution over TLS (inet_tls_dist): encrypted, authenticated by certificates, with Erlang", .serialized)
+struct TLSDistributionTests {
+    @Test("Two Swift nodes connect over TLS, name each other's certificate, and exchange messages")
+    func swiftToSwift() async throws {
+        let logA = CapturedLog()
+        let a = try await tlsNode("tls_pair_a", log: logA)
+        let b = try await tlsNode("tls_pair_b")
+        defer { shutdown(a); shutdown(b) }
+        let received = Log<Envelope<Term>>()
+        let collector = try await spawnTermCollector(b, name: "collector", into: received)
+        _ = collector
+        #expect(try await a.connect(to: swiftName("tls_pair_b")))
+        try await a.perform { node in
+            try node.send(Term.atom("over_tls"), to: PID.remote(.name("collector", node: swiftName("tls_pair_b"))))
+        }
+        try await eventually("the message over TLS") { received.messages == [.atom("over_tls")] }
+        let connected = logA.messages("node connected")
+        #expect(connected.count == 1)
+        #expect(connected.first?.metadata["certificate"]?.hasPrefix("/CN=node (TLSv1.3)") == true)
+    }
+
+    @Test("A Swift node calls an Erlang node on inet_tls_dist, and the Erlang node calls a Swift node")
+    func withErlang() async throws {
+        let peer = try ErlangPeer(name: "tls_erl", tls: try TestPKI.shared.erlangOptionsFile())
+        let a = try await tlsNode("tls_erl_a")
+        let logB = CapturedLog()
+        let b = try await tlsNode("tls_erl_b", log: logB)
+        defer { shutdown(a); shutdown(b); peer.stop() }
+        try await connect(a, to: peer)
+        // Swift calls (the TLS client), Erlang answers (the server).
+        let echoed = try await a.call(remote: peer.echo(), Term.tuple([.atom("echo"), .atom("hello")]), as: Term.self)
+        #expect(echoed == .atom("hello"))
+        // Erlang calls b (the TLS client now), and sends to a process there.
+        let received = Log<Envelope<Term>>()
+        _ = try await spawnTermCollector(b, name: "collector", into: received)
+        let nameB = swiftName("tls_erl_b")
+        #expect(try await command(a, peer, .tuple([.atom("ping"), .atom(nameB)])) == .atom("pong"))
+        let target = Term.tuple([.atom("collector"), .atom(nameB)])
+        #expect(try await command(a, peer, .tuple([.atom("send"), target, .atom("from_erlang")])) == .atom("ok"))
+        try await eventually("Erlang's message over TLS") { received.messages == [.atom("from_erlang")] }
+        #expect(logB.messages("node connected").first?.metadata["certificate"]?.hasPrefix("/CN=node") == true)
+        #expect(securityFailures(logB).isEmpty)
+
+        // A 3 MB binary goes both ways in fragments through TLS records.
+        let big = Term.binary([UInt8](repeating: 7, count: 3 << 20))
+        let back = try await a.call(remote: peer.echo(), Term.tuple([.atom("echo"), big]), as: Term.self,
+                                    timeout: .seconds(20))
+        #expect(back == big)
+        let fragmented = try await a.perform { node in node.statistics.fragmentedReceived }
+        #expect(fragmented >= 1)
+    }
+
+    @Test("Certificates that do not verify are refused in both directions, and the reason is logged")
+    func untrustedRefused() async throws {
+        let peer = try ErlangPeer(name: "tls_refuse", tls: try TestPKI.shared.erlangOptionsFile())
+        let good = try await tlsNode("tls_refuse_good")
+        let logRogue = CapturedLog()
+        let rogue = try await tlsNode("tls_refuse_rogue", leaf: "rogue", log: logRogue)
+        let misnamed = try await tlsNode("tls_refuse_misnamed", leaf: "elsewhere")
+        defer { shutdown(good); shutdown(rogue); shutdown(misnamed); peer.stop() }
+        try await connect(good, to: peer)
+
+        // A certificate from another authority: Erlang refuses the caller, and the callee.
+        #expect(try await rogue.connect(to: peer.name) == false)
+        #expect(securityFailures(logRogue).first?.contains(peer.name) == true)
+        #expect(try await command(good, peer, .tuple([.atom("ping"), .atom(swiftName("tls_refuse_rogue"))])) == .atom("pang"))
+
+        // A certificate that does not name the host called: Erlang (calling) refuses it.
+        #expect(try await command(good, peer, .tuple([.atom("ping"), .atom(swiftName("tls_refuse_misnamed"))])) == .atom("pang"))
+
+        // Swift checks the same: the rogue caller is refused by a Swift node, which says why.
+        let logGood = CapturedLog()
+        let judge = try await tlsNode("tls_refuse_judge", log: logGood)
+        defer { shutdown(judge) }
+        #expect(try await rogue.connect(to: swiftName("tls_refuse_judge")) == false)
+        try await eventually("the judge's log") { !securityFailures(logGood).isEmpty }
+        #expect(securityFailures(logGood).first?.contains("certificate verify failed") == true)
+        // And a Swift caller checks the host name in the callee's certificate.
+        #expect(try await judge.connect(to: swiftName("tls_refuse_misnamed")) == false)
+        let judgeFailures = securityFailures(logGood)
+        #expect(judgeFailures.contains { $0.contains(swiftName("tls_refuse_misnamed")) && $0.contains("hostname mismatch") })
+    }
+
+    @Test("Without the host-name check, a certificate for another host is accepted")
+    func hostNameCheckOff() async throws {
+        let a = try await tlsNode("tls_nohost_a") { $0.checkHostName = false }
+        let b = try await tlsNode("tls_nohost_b", leaf: "elsewhere")
+        defer { shutdown(a); shutdown(b) }
+        #expect(try await a.connect(to: swiftName("tls_nohost_b")))
+    }
+
+    @Test("A plain node and a TLS node do not connect, either way; garbage on the TLS port is dropped")
+    func plainAndGarbageRefused() async throws {
+        let logTLS = CapturedLog()
+        let secure = try await tlsNode("tls_plain_secure", log: logTLS)
+        let plain = try await clusterNode("tls_plain_plain")
+        defer { shutdown(secure); shutdown(plain) }
+        #expect(try await plain.connect(to: swiftName("tls_plain_secure")) == false)
+        #expect(try await secure.connect(to: swiftName("tls_plain_plain")) == false)
+
+        let port = try await secure.perform { $0.distributionPort }
+        let raw = try RawPeer(port: port)
+        raw.sendName("intruder@localhost")  // the plain handshake's first message
+        #expect(raw.isClosed(within: .seconds(5)))
+        // The node still works: another TLS node connects.
+        let other = try await tlsNode("tls_plain_other")
+        defer { shutdown(other) }
+        #expect(try await other.connect(to: swiftName("tls_plain_secure")))
+        // Nothing the intruder sent reached the log unescaped.
+        for record in logTLS.records.entries {
+            #expect(!(record.metadata["error"] ?? "").unicodeScalars.contains { $0.value < 0x20 })
+        }
+    }
+
+    @Test("A bad configuration is a typed error naming the file")
+    func configurationErrors() throws {
+        let pki = TestPKI.shared
+        var missing = pki.configuration()
+        missing.certificateFile = pki.path("absent.pem")
+        do {
+            _ = try TLSDistribution(missing)
+            Issue.record("a missing certificate file was accepted")
+        } catch {
+            guard case .certificate(let path, _) = error else { Issue.record("\(error)"); return }
+            #expect(path == pki.path("absent.pem"))
+        }
+
+        var mismatched = pki.configuration()
+        mismatched.privateKeyFile = pki.path("rogue.key")
+        do {
+            _ = try TLSDistribution(mismatched)
+            Issue.record("a key of another certificate was accepted")
+        } catch {
+            #expect(error == .privateKey(path: pki.path("rogue.key"),
+                                         reason: "not the key of the certificate in \(pki.path("node.pem"))"))
+        }
+
+        var encrypted = pki.configuration()
+        encrypted.privateKeyFile = pki.path("encrypted.key")
+        do {
+            _ = try TLSDistribution(encrypted)
+            Issue.record("an encrypted key was loaded")
+        } catch {
+            guard case .privateKey(let path, _) = error else { Issue.record("\(error)"); return }
+            #expect(path == pki.path("encrypted.key"))
+        }
+
+        var noCA = pki.configuration()
+        noCA.trustedCAFile = pki.path("absent-ca.pem")
+        do {
+            _ = try TLSDistribution(noCA)
+            Issue.record("a missing CA file was accepted")
+        } catch {
+            guard case .trustedCA(let path, _) = error else { Issue.record("\(error)"); return }
+            #expect(path == pki.path("absent-ca.pem"))
+        }
+    }
+}
