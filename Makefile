@@ -4,7 +4,7 @@
 SWIFT      ?= swift
 CMAKE_DIR  ?= .build-cmake
 SUDO       := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
-APT_PKGS   := libuv1-dev pkg-config
+APT_PKGS   := libuv1-dev libssl-dev pkg-config
 CMAKE_PKGS := cmake ninja-build
 
 .PHONY: all deps cmake-deps erlang build demo demo-test view view-test test unit-test cmake-build cmake-test test-tsan test-asan valgrind soak soak-boundary bench bench-smoke compare clean
@@ -26,10 +26,11 @@ deps:
 cmake-deps: deps
 	$(call apt_install,$(CMAKE_PKGS))
 
-## The distribution tests run against real Erlang and Elixir nodes: Debian's erlang-base (erl, erlc, epmd) and
-## elixir, and EPMD listening on 127.0.0.1 only (a running EPMD is kept).
+## The distribution tests run against real Erlang and Elixir nodes: Debian's erlang-base (erl, erlc, epmd),
+## erlang-ssl (inet_tls_dist) and elixir, and EPMD listening on 127.0.0.1 only (a running EPMD is kept); the TLS
+## tests make their certificates with the openssl command.
 erlang: deps
-	$(call apt_install,erlang-base elixir)
+	$(call apt_install,erlang-base erlang-ssl elixir openssl)
 	ERL_EPMD_ADDRESS=127.0.0.1 epmd -daemon
 
 build: deps
@@ -82,7 +83,7 @@ unit-test: erlang
 	$(SWIFT) test --skip-build
 
 ## The cross-thread tests (facade, loop, embedding) under ThreadSanitizer; any report fails the run.
-TSAN_FILTER := NodeGroup|AsyncFacade|TypedFacade|LoopTests|Embedding|LoopExecutor|ServiceLifecycle|ApplicationTests|ErlangInterop|ConnectionRobustness|NodeIdentity|FragmentTests|RemoteSpawnTests|PartitionTests
+TSAN_FILTER := NodeGroup|AsyncFacade|TypedFacade|LoopTests|Embedding|LoopExecutor|ServiceLifecycle|ApplicationTests|ErlangInterop|ConnectionRobustness|NodeIdentity|FragmentTests|RemoteSpawnTests|PartitionTests|TLSDistributionTests
 test-tsan: erlang
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan -Xswiftc -DOTP_TSAN
 	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan \

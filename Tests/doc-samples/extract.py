@@ -49,7 +49,7 @@ for target, blocks in programs.items():
 
 targets = ",\n        ".join(
     f'.executableTarget(name: "{t}", dependencies: [.product(name: "OTP", package: "swift-otp"), '
-    f'.product(name: "OTPServiceLifecycle", package: "swift-otp"), .product(name: "OTPTracing", package: "swift-otp"), '
+    f'.product(name: "OTPServiceLifecycle", package: "swift-otp"), .product(name: "OTPTracing", package: "swift-otp"), .product(name: "OTPTLS", package: "swift-otp"), '
     f'.product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"), '
     f'.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")])'
     for t in programs)
