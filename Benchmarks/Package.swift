@@ -38,7 +38,7 @@ let package = Package(
         // `make compare`'s distribution workloads: a swift-otp node serving or calling over loopback.
         .executableTarget(
             name: "DistBench",
-            dependencies: [.product(name: "OTP", package: "swift-otp")],
+            dependencies: [.product(name: "OTP", package: "swift-otp"), .product(name: "OTPTLS", package: "swift-otp")],
             path: "Tools/DistBench"
         ),
         // `make soak`: spawn/exit cycles, a million live servers and timers, facade traffic from many threads.

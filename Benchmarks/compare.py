@@ -130,9 +130,42 @@ def erlang_systems():
     return results
 
 
-# Distribution on loopback: who calls (or sends to) whom. Ratios are to Erlang calling Erlang.
+# Distribution on loopback: who calls (or sends to) whom. Ratios are to Erlang calling Erlang; those of the
+# TLS pairs (both nodes on TLS distribution: Erlang's inet_tls_dist, swift-otp's OTPTLS) to Erlang calling
+# Erlang over TLS.
 DIST_PAIRS = [("erlang", "erlang"), ("swift-otp", "erlang"), ("erlang", "swift-otp"), ("swift-otp", "swift-otp"),
-              ("swift-otp (no busy wait)", "erlang"), ("swift-otp (no fragments)", "erlang")]
+              ("swift-otp (no busy wait)", "erlang"), ("swift-otp (no fragments)", "erlang"),
+              ("erlang (TLS)", "erlang (TLS)"), ("swift-otp (TLS)", "erlang (TLS)"), ("erlang (TLS)", "swift-otp (TLS)"),
+              ("swift-otp (TLS)", "swift-otp (TLS)")]
+TLS_BASE = "erlang (TLS) -> erlang (TLS)"
+
+
+def base_pair(pair):
+    """The pair a distribution pair's ratios are to."""
+    return TLS_BASE if "(TLS)" in pair else "erlang -> erlang"
+
+
+def make_certificates(directory):
+    """A CA and one node certificate (P-256, for localhost) for the TLS pairs, with the openssl command."""
+    def openssl(*arguments):
+        subprocess.run(["openssl"] + list(arguments), cwd=directory, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    openssl("req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+            "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=bench CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", "node.key", "-out", "node.csr", "-subj", "/CN=bench node")
+    with open(os.path.join(directory, "node.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n")
+    openssl("x509", "-req", "-in", "node.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1",
+            "-extfile", "node.ext", "-out", "node.pem")
+    options = os.path.join(directory, "ssl_dist.conf")
+    files = ", ".join(f'{{{key}, "{os.path.join(directory, name)}"}}'
+                      for key, name in (("certfile", "node.pem"), ("keyfile", "node.key"), ("cacertfile", "ca.pem")))
+    with open(options, "w") as f:
+        f.write(f"[{{server, [{files}, {{verify, verify_peer}}, {{fail_if_no_peer_cert, true}}]}},\n"
+                f" {{client, [{files}, {{verify, verify_peer}}]}}].\n")
+    return options
 DIST_COOKIE = "swift-otp-bench"
 
 
@@ -154,13 +187,23 @@ def distribution_pairs():
     env = dict(os.environ, ERL_EPMD_ADDRESS="127.0.0.1")
     subprocess.run(["epmd", "-daemon"], env=env, check=True)
     tag = os.getpid()
-    names = {"erlang": f"bench_erl_{tag}@localhost", "swift-otp": f"bench_swift_{tag}@localhost"}
+    names = {"erlang": f"bench_erl_{tag}@localhost", "swift-otp": f"bench_swift_{tag}@localhost",
+             "erlang (TLS)": f"bench_erl_tls_{tag}@localhost", "swift-otp (TLS)": f"bench_swift_tls_{tag}@localhost"}
     calls, messages = (2000, 20000) if QUICK else (20000, 200000)
+    pki = tempfile.mkdtemp(prefix="otp-bench-pki-")
+    erlang_tls = ["-proto_dist", "inet_tls", "-ssl_dist_optfile", make_certificates(pki)]
+    tls_env = dict(env, DIST_BENCH_TLS=pki)
     servers = [
         subprocess.Popen(["erl", "-sname", names["erlang"], "-setcookie", DIST_COOKIE, "-noinput", "-pa", build,
                           "-kernel", "inet_dist_use_interface", "{127,0,0,1}", "-eval", "dist_bench:serve()"],
                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([dist_bench, "serve", names["swift-otp"], DIST_COOKIE], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen(["erl", "-sname", names["erlang (TLS)"], "-setcookie", DIST_COOKIE, "-noinput", "-pa", build,
+                          "-kernel", "inet_dist_use_interface", "{127,0,0,1}"] + erlang_tls
+                         + ["-eval", "dist_bench:serve()"],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen([dist_bench, "serve", names["swift-otp (TLS)"], DIST_COOKIE], env=tls_env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]
     results = {}
@@ -170,14 +213,17 @@ def distribution_pairs():
             figures = []
             for attempt in range(3 if not QUICK else 1):
                 name = f"bench_client_{tag}_{number}_{attempt}@localhost"
-                if client == "erlang":
-                    command = ["erl", "-sname", name, "-setcookie", DIST_COOKIE, "-noinput", "-pa", build, "-eval",
-                               f"dist_bench:client(['{names[server]}', '{calls}', '{messages}'])"]
+                if client.startswith("erlang"):
+                    command = ["erl", "-sname", name, "-setcookie", DIST_COOKIE, "-noinput", "-pa", build]
+                    command += (erlang_tls if "(TLS)" in client else []) + [
+                        "-eval", f"dist_bench:client(['{names[server]}', '{calls}', '{messages}'])"]
                 else:
                     command = [dist_bench, "client", name, DIST_COOKIE, names[server], str(calls), str(messages)]
                 client_env = dict(env, DIST_BENCH_BUSY_WAIT_US="0") if "no busy wait" in client else env
                 if "no fragments" in client:
                     client_env = dict(env, DIST_BENCH_FRAGMENTS="0")
+                if "(TLS)" in client:
+                    client_env = tls_env
                 output = subprocess.run(command, env=client_env, capture_output=True, text=True, timeout=300).stdout
                 lines = [line for line in output.splitlines() if line.startswith("{")]
                 if lines:
@@ -195,6 +241,7 @@ def distribution_pairs():
                     if all(key in f for f in figures):
                         results[f"{client} -> {server}"][key.replace("_ns", "_us")] = median([f[key] for f in figures]) / 1000
     finally:
+        shutil.rmtree(pki, ignore_errors=True)
         for server in servers:
             server.kill()
             server.wait()
@@ -464,11 +511,17 @@ def write_report(results):
                                  ("swift-otp -> erlang", "spawn_us", "remote spawn_monitor and its DOWN, swift-otp on Erlang", "<="),
                                  ("erlang -> swift-otp", "spawn_us", "remote spawn_monitor and its DOWN, Erlang on swift-otp", "<="),
                                  ("swift-otp -> swift-otp", "pg_broadcast_us",
-                                  "pg broadcast to 100 members on another node and their answers, swift-otp to swift-otp", "<=")):
+                                  "pg broadcast to 100 members on another node and their answers, swift-otp to swift-otp", "<="),
+                                 ("swift-otp (TLS) -> erlang (TLS)", "call_us", "remote call over TLS, swift-otp calling Erlang", "<="),
+                                 ("erlang (TLS) -> swift-otp (TLS)", "call_us", "remote call over TLS, Erlang calling swift-otp", "<="),
+                                 ("swift-otp (TLS) -> erlang (TLS)", "messages_per_s", "messages/s over TLS, swift-otp to Erlang", ">="),
+                                 ("erlang (TLS) -> swift-otp (TLS)", "messages_per_s", "messages/s over TLS, Erlang to swift-otp", ">=")):
+        base = distribution.get(base_pair(pair))
         if base and pair in distribution and key in distribution[pair] and key in base:
             r = distribution[pair][key] / base[key]
             met = r <= 1.0 if op == "<=" else r >= 1.0
-            lines.append(f"| {title} (loopback) vs Erlang to Erlang | {op} 1x | {fmt(r)}x | {'yes' if met else 'no'} |")
+            versus = "Erlang to Erlang over TLS" if "(TLS)" in pair else "Erlang to Erlang"
+            lines.append(f"| {title} (loopback) vs {versus} | {op} 1x | {fmt(r)}x | {'yes' if met else 'no'} |")
     ours, theirs = distribution.get("swift-otp -> swift-otp", {}), distribution.get("erlang -> erlang", {})
     if "small_p99_us" in ours and "small_p99_us" in theirs:
         r = ours["small_p99_us"] / theirs["small_p99_us"]
@@ -538,13 +591,16 @@ def write_report(results):
                   "`process.rpc` from a swift-otp one). Both nodes on 127.0.0.1, median of three runs; "
                   "ratios to Erlang calling Erlang. Erlang side: `Benchmarks/erlang/dist_bench.erl`, default flags "
                   "(its schedulers busy-wait before sleeping); swift-otp side: `Benchmarks/Tools/DistBench`, with "
-                  "`NodeConfiguration.busyWait` of 50 µs, and once without it.", "",
+                  "`NodeConfiguration.busyWait` of 50 µs, and once without it. The *(TLS)* rows run both nodes on "
+                  "TLS distribution (Erlang's `-proto_dist inet_tls`, swift-otp's `OTPTLS`; a P-256 certificate "
+                  "each, peers verified), their ratios to Erlang calling Erlang over TLS.", "",
                   "| client -> server | call round trip (µs) | ratio | rpc round trip (µs) | ratio | messages/s | ratio |",
                   "|---|---|---|---|---|---|---|"]
         for client, server in DIST_PAIRS:
             pair = f"{client} -> {server}"
             if pair in distribution:
                 entry = distribution[pair]
+                base = distribution.get(base_pair(pair))
                 call_ratio = ratio(entry["call_us"], base["call_us"]) if base else None
                 rpc = entry.get("rpc_us")
                 rpc_ratio = ratio(rpc, base.get("rpc_us")) if base and rpc and base.get("rpc_us") else None
@@ -563,10 +619,11 @@ def write_report(results):
                       "time, each waited for until its `DOWN`; and, with pg's default scope on both nodes, sends "
                       "one message to each of the 100 members of `bench_group` on the server and waits for all "
                       "100 answers, round after round. Microseconds, lower is better; ratios to Erlang calling "
-                      "Erlang.", "",
+                      "Erlang (over TLS for the *(TLS)* rows).", "",
                       "| client -> server | spawn and DOWN (µs) | ratio | pg broadcast round (µs) | ratio |",
                       "|---|---|---|---|---|"]
             for pair, entry in spawn_pairs:
+                base = distribution.get(base_pair(pair))
                 spawn_ratio = ratio(entry["spawn_us"], base.get("spawn_us")) if base and base.get("spawn_us") else None
                 pg = entry.get("pg_broadcast_us")
                 pg_ratio = ratio(pg, base.get("pg_broadcast_us")) if base and pg and base.get("pg_broadcast_us") else None

@@ -1,5 +1,6 @@
 import Foundation
 import OTP
+import OTPTLS
 
 // The swift-otp side of `make compare`'s distribution workloads (Benchmarks/erlang/dist_bench.erl is the
 // Erlang side; both speak to either):
@@ -10,7 +11,8 @@ import OTP
 //                                                    to PEER; prints JSON
 // The node busy-waits 50 µs before sleeping (`NodeConfiguration.busyWait`, as Erlang's schedulers do by
 // default); DIST_BENCH_BUSY_WAIT_US=0 turns that off. DIST_BENCH_FRAGMENTS=0 makes the node announce no
-// fragments (`DistributionOptions.fragments`): every message then travels whole.
+// fragments (`DistributionOptions.fragments`): every message then travels whole. DIST_BENCH_TLS=DIR runs the
+// distribution over TLS (OTPTLS) with DIR/node.pem, DIR/node.key and DIR/ca.pem, as Erlang's inet_tls_dist.
 
 /// Answers `ping` with `pong`, counts every other message, answers `count` with the count since the last one.
 struct BenchEcho: GenServer {
@@ -57,6 +59,15 @@ func startNode(_ name: String, cookie: String) -> Node {
     var started: Result<Void, DistributionError>?
     var options = DistributionOptions(name: name, cookie: .value(cookie))
     options.fragments = ProcessInfo.processInfo.environment["DIST_BENCH_FRAGMENTS"] != "0"
+    if let directory = ProcessInfo.processInfo.environment["DIST_BENCH_TLS"] {
+        do {
+            options.security = try TLSDistribution(TLSConfiguration(
+                certificateFile: directory + "/node.pem", privateKeyFile: directory + "/node.key",
+                trustedCAFile: directory + "/ca.pem"))
+        } catch {
+            fail("\(error)")
+        }
+    }
     do {
         try node.startDistribution(options) { started = $0 }
     } catch {
