@@ -17,6 +17,7 @@ final class TLSChannel: SecureChannel {
     private let outgoing: OpaquePointer
     private(set) var isEstablished = false
     private(set) var peerIdentity: String?
+    private(set) var isClosedByPeer = false
 
     init(context: OpaquePointer, role: SecureChannelRole, serverName: String?, checkHostName: Bool) throws(SecureChannelError) {
         OpenSSLErrors.clear()
@@ -79,6 +80,7 @@ final class TLSChannel: SecureChannel {
     }
 
     func readPlaintext(into buffer: UnsafeMutableRawBufferPointer) throws(SecureChannelError) -> Int {
+        guard !isClosedByPeer else { return 0 }
         if !isEstablished {
             try advance()
             guard isEstablished else { return 0 }
@@ -117,7 +119,7 @@ final class TLSChannel: SecureChannel {
     }
 
     func shutdown() {
-        guard isEstablished else { return }
+        guard isEstablished, !isClosedByPeer else { return }
         OpenSSLErrors.clear()
         _ = SSL_shutdown(ssl)
         OpenSSLErrors.clear()
@@ -130,7 +132,8 @@ final class TLSChannel: SecureChannel {
         case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
             return
         case SSL_ERROR_ZERO_RETURN:
-            throw SecureChannelError("the peer closed the TLS session")
+            isClosedByPeer = true  // a close notification: an orderly end
+            return
         default:
             var reason = OpenSSLErrors.take(or: "TLS error \(code)")
             let verification = SSL_get_verify_result(ssl)

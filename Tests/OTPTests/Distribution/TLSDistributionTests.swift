@@ -37,12 +37,18 @@ struct TLSDistributionTests {
         let connected = logA.messages("node connected")
         #expect(connected.count == 1)
         #expect(connected.first?.metadata["certificate"]?.hasPrefix("/CN=node (TLSv1.3)") == true)
+
+        // b leaves the cluster and ends its TLS sessions politely: a sees its node go, not a failure.
+        try await b.perform { $0.stopDistribution() }
+        try await eventually("b gone") { try await a.perform { $0.connectedNodes().isEmpty } }
+        #expect(securityFailures(logA).isEmpty)
     }
 
     @Test("A Swift node calls an Erlang node on inet_tls_dist, and the Erlang node calls a Swift node")
     func withErlang() async throws {
         let peer = try ErlangPeer(name: "tls_erl", tls: try TestPKI.shared.erlangOptionsFile())
-        let a = try await tlsNode("tls_erl_a")
+        let logA = CapturedLog()
+        let a = try await tlsNode("tls_erl_a", log: logA)
         let logB = CapturedLog()
         let b = try await tlsNode("tls_erl_b", log: logB)
         defer { shutdown(a); shutdown(b); peer.stop() }
@@ -68,6 +74,13 @@ struct TLSDistributionTests {
         #expect(back == big)
         let fragmented = try await a.perform { node in node.statistics.fragmentedReceived }
         #expect(fragmented >= 1)
+
+        // Erlang ends the TLS session with a (disconnect, over b's connection): a's connection closes
+        // as any other does, not as a failure.
+        let nameA = swiftName("tls_erl_a")
+        #expect(try await command(b, peer, .tuple([.atom("disconnect"), .atom(nameA)])) == .true)
+        try await eventually("the disconnection") { try await a.perform { !$0.connectedNodes().contains(peer.name) } }
+        #expect(securityFailures(logA).isEmpty)
     }
 
     @Test("Certificates that do not verify are refused in both directions, and the reason is logged")

@@ -31,6 +31,9 @@ public protocol SecureChannel: AnyObject {
     var isEstablished: Bool { get }
     /// Who the peer proved to be (its certificate's subject), once established; for logs (escape it).
     var peerIdentity: String? { get }
+    /// The peer ended the session (a close notification): no more plaintext comes, and the stream closes
+    /// as if the socket had — not as a failure.
+    var isClosedByPeer: Bool { get }
     /// Starts or continues the handshake (a client's first flight): ciphertext, if any, is in
     /// `takeCiphertext`.
     func advance() throws(SecureChannelError)
@@ -43,7 +46,7 @@ public protocol SecureChannel: AnyObject {
     func send(_ plaintext: UnsafeRawBufferPointer) throws(SecureChannelError)
     /// Appends the ciphertext waiting to go out (handshake records, data, alerts) to `output`.
     func takeCiphertext(into output: inout [UInt8])
-    /// Ends the session politely (a close notification is left in `takeCiphertext`).
+    /// Ends the session politely (a close notification is left in `takeCiphertext`), once established.
     func shutdown()
 }
 

@@ -173,7 +173,8 @@ final class TCPStream {
         } catch {
             return failSecurity(error)
         }
-        markDirty()  // handshake records to answer, or output held until the channel was established
+        if channel.isClosedByPeer { return close(reason: "closed by peer") }
+        if !isClosed { markDirty() }  // handshake records to answer, or output held until the channel was established
     }
 
     private func failSecurity(_ error: SecureChannelError) {
@@ -317,9 +318,22 @@ final class TCPStream {
         init(stream: TCPStream, reason: String) { self.stream = stream; self.reason = reason }
     }
 
-    /// Closes the connection (queued output is dropped); the delegate hears `streamClosed` once.
+    /// Closes the connection (queued output is dropped; a secure stream's peer is sent a close notification
+    /// if the socket takes it at once); the delegate hears `streamClosed` once.
     func close(reason: String) {
         guard !isClosed else { return }
+        if let channel, channel.isEstablished, !channel.isClosedByPeer,
+           uv_stream_get_write_queue_size(otp_uv_stream(handle)) == 0 {
+            var notification: [UInt8] = []
+            channel.shutdown()
+            channel.takeCiphertext(into: &notification)
+            notification.withUnsafeBytes { bytes in
+                guard let base = bytes.baseAddress else { return }
+                var buffer = uv_buf_init(UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self)),
+                                         UInt32(bytes.count))
+                _ = uv_try_write(otp_uv_stream(handle), &buffer, 1)  // best effort: the socket is closing
+            }
+        }
         isClosed = true
         output = []
         wire = []
