@@ -103,9 +103,9 @@ class MailboxProcess<Message>: ProcessCore {
         let message: Message
         do throws(TermConversionError) {
             if let decodable = Message.self as? any TermDecodable.Type {
-                message = try decodable.init(term: term) as! Message
+                message = try Self.decode(decodable, term)
             } else if let remote = Message.self as? any RemoteMessage.Type {
-                message = try remote.init(remote: term, to: pid, node: node) as! Message
+                message = try Self.decode(remote, term, to: pid, node: node)
             } else {
                 return .notAccepted(messageTypeName)
             }
@@ -113,6 +113,18 @@ class MailboxProcess<Message>: ProcessCore {
             return .undecodable(error)
         }
         return deliver(message, node: node) ? .delivered : .mailboxFull
+    }
+
+    /// `T` is `Message` itself (its metatype, opened from the conformance found above): the value is one,
+    /// handed over as is — `as! Message` would cost a dynamic cast per message.
+    private static func decode<T: TermDecodable>(_ type: T.Type, _ term: Term) throws(TermConversionError) -> Message {
+        unsafeBitCast(try T(term: term), to: Message.self)
+    }
+
+    private static func decode<T: RemoteMessage>(_ type: T.Type, _ term: Term, to pid: PID, node: Node) throws(TermConversionError)
+        -> Message
+    {
+        unsafeBitCast(try T(remote: term, to: pid, node: node), to: Message.self)
     }
 
     override final func compactMailbox() {

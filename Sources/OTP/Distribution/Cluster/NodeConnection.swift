@@ -80,6 +80,12 @@ final class NodeConnection: TCPStreamDelegate {
     /// that much).
     static let pumpThreshold = TCPStream.writableThreshold
 
+    /// `DistributionOptions`' bounds checked per frame, copied once: reading one through `distribution.options`
+    /// (an unowned reference) copies the whole options value — names, cookie source, security — each time.
+    private let maximumFrameSize: Int
+    private let maximumHeldBytes: Int
+    private let maximumQueuedBytes: Int
+
     /// Whether this node called the peer (rather than accepting its call).
     let isInitiator: Bool
     /// Loop time (ms) by which the connection must be up (`DistributionOptions.setupTime`), as Erlang's
@@ -91,6 +97,7 @@ final class NodeConnection: TCPStreamDelegate {
     /// Calls `peer`: looks its port up with EPMD on its host, connects and starts the handshake.
     init(calling peer: String, distribution: Distribution) {
         self.distribution = distribution
+        (maximumFrameSize, maximumHeldBytes, maximumQueuedBytes) = Self.bounds(distribution.options)
         isInitiator = true
         setupDeadline = distribution.now &+ distribution.setupMillis
         self.peer = peer
@@ -112,6 +119,7 @@ final class NodeConnection: TCPStreamDelegate {
     /// Answers a peer that connected to this node's listener.
     init(accepted stream: TCPStream, distribution: Distribution) {
         self.distribution = distribution
+        (maximumFrameSize, maximumHeldBytes, maximumQueuedBytes) = Self.bounds(distribution.options)
         isInitiator = false
         setupDeadline = distribution.now &+ distribution.setupMillis
         state = .handshaking
@@ -121,6 +129,10 @@ final class NodeConnection: TCPStreamDelegate {
                               flags: distribution.options.flags, lengthSize: stream.channel == nil ? 2 : 4)
         stream.delegate = self
         stream.startReading()
+    }
+
+    private static func bounds(_ options: DistributionOptions) -> (frame: Int, held: Int, queued: Int) {
+        (options.maximumFrameSize, options.maximumHeldBytes, options.maximumQueuedBytes)
     }
 
     private func connect(host: String, port: UInt16) {
@@ -292,7 +304,7 @@ final class NodeConnection: TCPStreamDelegate {
     func hold(_ message: Term, for target: PID, label: DeliveryLabel) {
         if held.isEmpty { distribution.holding(self) }
         held.hold(.init(term: message, label: label, size: currentFrameSize), for: target)
-        if held.bytes > distribution.options.maximumHeldBytes, !isPaused {
+        if held.bytes > maximumHeldBytes, !isPaused {
             isPaused = true
             stream?.stopReading()
         }
@@ -304,7 +316,7 @@ final class NodeConnection: TCPStreamDelegate {
     /// Erlang's would be in the mailbox already).
     func retryHeld() -> Bool {
         held.retry { target, message in distribution.redeliver(message.term, to: target, label: message.label) }
-        if isPaused, state == .up, held.bytes <= distribution.options.maximumHeldBytes {
+        if isPaused, state == .up, held.bytes <= maximumHeldBytes {
             isPaused = false
             lastReceived = distribution.now  // silence while paused was ours, not the peer's
             stream?.startReading()
@@ -320,7 +332,7 @@ final class NodeConnection: TCPStreamDelegate {
                 inputStart += 4
                 continue
             }
-            guard length <= distribution.options.maximumFrameSize else {
+            guard length <= maximumFrameSize else {
                 return fail(.protocolViolation(node: peer ?? "?", reason: "frame of \(length) bytes exceeds the limit"))
             }
             guard input.count - inputStart >= 4 + length else { break }
@@ -333,7 +345,7 @@ final class NodeConnection: TCPStreamDelegate {
                 guard usesHeaders else {
                     return Self.parse(body, peer: peer ?? "?").map { .message($0.0, $0.1, fragmented: false) }
                 }
-                return assembler.take(body, maximumBytes: distribution.options.maximumFrameSize, peer: peer ?? "?")
+                return assembler.take(body, maximumBytes: maximumFrameSize, peer: peer ?? "?")
             }
             switch result {
             case .failure(let error): return fail(error)
@@ -405,7 +417,7 @@ final class NodeConnection: TCPStreamDelegate {
         guard state == .up else {
             pending.append(QueuedFrame(bytes: writer.bytes, payloadAt: payloadAt, sender: Self.orderingKey(control)))
             pendingBytes += writer.bytes.count
-            if pendingBytes > distribution.options.maximumQueuedBytes {
+            if pendingBytes > maximumQueuedBytes {
                 close(reason: "\(pendingBytes) bytes queued before the connection came up (maximumQueuedBytes)")
             }
             return nil
@@ -447,7 +459,7 @@ final class NodeConnection: TCPStreamDelegate {
         } else {
             stream?.write(frame)
         }
-        if queuedBytes > distribution.options.maximumQueuedBytes {
+        if queuedBytes > maximumQueuedBytes {
             close(reason: "the peer is not reading: \(queuedBytes) bytes unsent (maximumQueuedBytes)")
         }
     }

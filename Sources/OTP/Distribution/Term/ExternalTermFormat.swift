@@ -435,7 +435,13 @@ struct TermReader {
         case TermTag.smallAtom, TermTag.smallAtomUTF8: length = Int(try u8())
         default: throw .invalidAtom(offset: start)
         }
-        let text = try bytes(length)
+        guard remaining >= length else { throw .truncated(offset: offset) }
+        let text = UnsafeBufferPointer(start: buffer.baseAddress.map { ($0 + offset).assumingMemoryBound(to: UInt8.self) },
+                                       count: length)
+        offset += length
+        // ASCII (nearly every atom) is the same in Latin-1 and UTF-8: decoded without validation, in place
+        // (no array, no generic validation: both cost more than the rest of a small message's decoding).
+        if text.allSatisfy({ $0 < 0x80 }) { return String(decoding: text, as: UTF8.self) }
         if tag == TermTag.atom || tag == TermTag.smallAtom {
             // Latin-1: each byte is its code point.
             return String(String.UnicodeScalarView(text.map { Unicode.Scalar($0) }))

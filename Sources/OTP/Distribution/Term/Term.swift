@@ -206,7 +206,10 @@ extension Term {
     /// The text of a UTF-8 binary or of a list of code points (Erlang's string), else `nil`.
     public var stringValue: String? {
         switch self {
-        case .binary(let bytes): return String(validating: bytes, as: UTF8.self)
+        case .binary(let bytes):
+            // ASCII needs no validation (and the generic validation is the costly part).
+            if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+            return String(validating: bytes, as: UTF8.self)
         case .list(let elements):
             var scalars = String.UnicodeScalarView()
             for element in elements {
