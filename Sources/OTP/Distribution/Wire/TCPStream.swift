@@ -293,11 +293,12 @@ final class TCPStream {
     func closeAfterWriting(reason: String) {
         guard !isClosed else { return }
         flush()
-        if let channel {
+        if let channel, !isClosed {
             channel.shutdown()
             channel.takeCiphertext(into: &wire)
             if let status = transmit(&wire), status != 0 { return close(reason: reason) }
         }
+        guard !isClosed else { return }  // the last write failed
         let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
         request.pointee.data = Unmanaged.passRetained(ShutdownContext(stream: self, reason: reason)).toOpaque()
         let status = uv_shutdown(request, otp_uv_stream(handle)) { request, _ in
