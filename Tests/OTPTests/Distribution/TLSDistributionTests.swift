@@ -5,11 +5,15 @@ import OTPTLS
 
 /// A swift-otp node on TLS distribution with `leaf`'s certificate (`TestPKI`), its log captured.
 private func tlsNode(_ name: String, leaf: String = "node", log: CapturedLog = CapturedLog(),
+                     setupTime: Duration = .seconds(7),
                      adjust: (inout TLSConfiguration) -> Void = { _ in }) async throws -> Node {
     var configuration = TestPKI.shared.configuration(leaf)
     adjust(&configuration)
     let security = try TLSDistribution(configuration)
-    return try await clusterNode(name, logger: log.logger) { $0.security = security }
+    return try await clusterNode(name, logger: log.logger) {
+        $0.security = security
+        $0.setupTime = setupTime
+    }
 }
 
 /// The secure-channel failures a node logged.
@@ -143,6 +147,22 @@ struct TLSDistributionTests {
         for record in logTLS.records.entries {
             #expect(!(record.metadata["error"] ?? "").unicodeScalars.contains { $0.value < 0x20 })
         }
+    }
+
+    @Test("A caller that stalls in the TLS handshake is closed at setupTime")
+    func stalledHandshake() async throws {
+        let log = CapturedLog()
+        let node = try await tlsNode("tls_stall", log: log, setupTime: .seconds(1))
+        defer { shutdown(node) }
+        let port = try await node.perform { $0.distributionPort }
+        let staller = try RawPeer(port: port)
+        staller.send([0x16, 0x03, 0x01, 0x00, 0x40, 0x01])  // the start of a ClientHello, never finished
+        #expect(staller.isClosed(within: .milliseconds(300)) == false)
+        #expect(staller.isClosed(within: .seconds(4)))
+        let expired = log.messages("distribution connection refused or closed")
+            .filter { $0.metadata["error"]?.contains("net_setuptime") == true }
+        #expect(expired.count == 1)
+        #expect(expired.first?.level == .debug)  // a caller that never named itself: not worth a warning
     }
 
     @Test("A bad configuration is a typed error naming the file")
