@@ -107,6 +107,8 @@ final class TLSChannel: SecureChannel {
         }
     }
 
+    var hasCiphertext: Bool { otp_bio_pending(outgoing) > 0 }
+
     func takeCiphertext(into output: inout [UInt8]) {
         let pending = otp_bio_pending(outgoing)
         guard pending > 0 else { return }

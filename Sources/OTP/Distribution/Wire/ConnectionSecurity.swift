@@ -44,6 +44,8 @@ public protocol SecureChannel: AnyObject {
     func readPlaintext(into buffer: UnsafeMutableRawBufferPointer) throws(SecureChannelError) -> Int
     /// Encrypts `plaintext` (only once established).
     func send(_ plaintext: UnsafeRawBufferPointer) throws(SecureChannelError)
+    /// Ciphertext waits to go out (`takeCiphertext`): handshake records or alerts produced while receiving.
+    var hasCiphertext: Bool { get }
     /// Appends the ciphertext waiting to go out (handshake records, data, alerts) to `output`.
     func takeCiphertext(into output: inout [UInt8])
     /// Ends the session politely (a close notification is left in `takeCiphertext`), once established.

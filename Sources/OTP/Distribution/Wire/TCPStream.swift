@@ -174,7 +174,8 @@ final class TCPStream {
             return failSecurity(error)
         }
         if channel.isClosedByPeer { return close(reason: "closed by peer") }
-        if !isClosed { markDirty() }  // handshake records to answer, or output held until the channel was established
+        // Handshake records to answer, or output held until the channel was established.
+        if !isClosed, channel.hasCiphertext || (channel.isEstablished && !output.isEmpty) { markDirty() }
     }
 
     private func failSecurity(_ error: SecureChannelError) {
@@ -254,10 +255,7 @@ final class TCPStream {
         // no change to the epoll set); what it does not take goes through a queued uv_write.
         let status = bytes.withUnsafeBytes { bytes -> Int32 in
             var written = 0
-            if uv_stream_get_write_queue_size(otp_uv_stream(handle)) == 0 {
-                var buffer = uv_buf_init(UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: CChar.self)),
-                                         UInt32(bytes.count))
-                let result = uv_try_write(otp_uv_stream(handle), &buffer, 1)
+            if let result = tryWrite(bytes) {
                 if result >= 0 {
                     written = Int(result)
                 } else if result != UV_EAGAIN.rawValue {
@@ -273,6 +271,14 @@ final class TCPStream {
         bytesOut &+= UInt64(bytes.count)
         bytes.removeAll(keepingCapacity: bytes.capacity <= 1 << 20)
         return status
+    }
+
+    /// Writes what the socket takes of `bytes` at once, when nothing is queued before them (`nil` otherwise):
+    /// libuv's count of bytes written, or its error.
+    private func tryWrite(_ bytes: UnsafeRawBufferPointer) -> Int32? {
+        guard let base = bytes.baseAddress, uv_stream_get_write_queue_size(otp_uv_stream(handle)) == 0 else { return nil }
+        var buffer = uv_buf_init(UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self)), UInt32(bytes.count))
+        return uv_try_write(otp_uv_stream(handle), &buffer, 1)
     }
 
     /// After `transmit` (`nil`: nothing was written): closes on a failed write, else tells a delegate that
@@ -323,17 +329,11 @@ final class TCPStream {
     /// if the socket takes it at once); the delegate hears `streamClosed` once.
     func close(reason: String) {
         guard !isClosed else { return }
-        if let channel, channel.isEstablished, !channel.isClosedByPeer,
-           uv_stream_get_write_queue_size(otp_uv_stream(handle)) == 0 {
+        if let channel, channel.isEstablished, !channel.isClosedByPeer {
             var notification: [UInt8] = []
             channel.shutdown()
             channel.takeCiphertext(into: &notification)
-            notification.withUnsafeBytes { bytes in
-                guard let base = bytes.baseAddress else { return }
-                var buffer = uv_buf_init(UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self)),
-                                         UInt32(bytes.count))
-                _ = uv_try_write(otp_uv_stream(handle), &buffer, 1)  // best effort: the socket is closing
-            }
+            _ = notification.withUnsafeBytes { tryWrite($0) }  // best effort: the socket is closing
         }
         isClosed = true
         output = []
