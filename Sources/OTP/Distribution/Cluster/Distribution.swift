@@ -454,7 +454,6 @@ final class Distribution {
         }
     }
 
-    /// Logs a refused or broken connection. The cookie never appears in any error.
     /// Logs a failed secure channel: always for a named peer; for callers not named yet (anyone can open the
     /// port and send garbage) at most once a second.
     func logSecurityFailure(_ error: DistributionError, peerKnown: Bool) {
@@ -465,6 +464,7 @@ final class Distribution {
         log(error)
     }
 
+    /// Logs a refused or broken connection. The cookie never appears in any error.
     func log(_ error: DistributionError, level: Logger.Level = .warning) {
         node.configuration.logger.log(level: level, "distribution connection refused or closed", metadata: [
             "node": "\(name)", "error": "\(error)"])
