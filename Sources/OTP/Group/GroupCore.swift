@@ -27,8 +27,10 @@ final class GroupCore: @unchecked Sendable {
     private let nodes: UnsafeMutablePointer<Unmanaged<Node>?>
     /// `count * count` channel pointers, `[source * count + destination]`: nil until first used.
     private let channels: UnsafeMutablePointer<Atomic<UnsafeMutableRawPointer?>>
-    /// Each loop's load, published once per loop iteration (placement, `NodeGroup.loads()`).
-    let loads: UnsafeMutablePointer<LoadCell>
+    /// Each loop's load, published once per loop iteration (placement, `NodeGroup.loads()`), each on lines
+    /// of its own (`loadCell`): a loop's stores never take the line another loop publishes on.
+    private let loads: UnsafeMutableRawPointer
+    private static let loadStride = 128
     /// Whether each loop is busy-waiting (`NodeConfiguration.busyWait`): it looks at its channels on every
     /// spin, so a sender need not wake it with a system call.
     private let polling: UnsafeMutablePointer<Atomic<Bool>>
@@ -41,8 +43,11 @@ final class GroupCore: @unchecked Sendable {
         self.overflowLimit = overflowLimit
         channels = .allocate(capacity: count * count)
         for i in 0..<count * count { (channels + i).initialize(to: Atomic(nil)) }
-        loads = .allocate(capacity: count)
-        for i in 0..<count { (loads + i).initialize(to: LoadCell()) }
+        precondition(MemoryLayout<LoadCell>.size <= Self.loadStride)
+        loads = .allocate(byteCount: count * Self.loadStride, alignment: Self.loadStride)
+        for i in 0..<count {
+            (loads + i * Self.loadStride).bindMemory(to: LoadCell.self, capacity: 1).initialize(to: LoadCell())
+        }
         nodes = .allocate(capacity: count)
         nodes.initialize(repeating: nil, count: count)
         polling = .allocate(capacity: count)
@@ -57,11 +62,16 @@ final class GroupCore: @unchecked Sendable {
         }
         channels.deinitialize(count: count * count)
         channels.deallocate()
-        loads.deinitialize(count: count)
+        for i in 0..<count { loadCell(i).deinitialize(count: 1) }
         loads.deallocate()
         nodes.deallocate()
         polling.deinitialize(count: count)
         polling.deallocate()
+    }
+
+    /// Loop `index`'s published load.
+    func loadCell(_ index: Int) -> UnsafeMutablePointer<LoadCell> {
+        (loads + index * Self.loadStride).assumingMemoryBound(to: LoadCell.self)
     }
 
     func setNodes(_ nodes: [Node]) {

@@ -7,7 +7,7 @@ extension NodeGroup {
     /// waits for work has done none since, and its rates fall as time passes). Thread-safe; O(loops).
     public func loads() -> [LoopLoad] {
         let now = loops[0].uv == nil ? loops[0].timers.manualNow : uv_hrtime() / 1_000_000
-        return (0..<core.count).map { core.loads[$0].load(of: $0, now: now) }
+        return (0..<core.count).map { core.loadCell($0).pointee.load(of: $0, now: now) }
     }
 
     /// Turns busy-time measurement (`Node.measuresBusyTime`, Erlang's `scheduler_wall_time`) on or off on

@@ -88,7 +88,10 @@ public final class NodeGroup: @unchecked Sendable {
     /// iteration): a hint, since other threads place processes too.
     public func leastLoaded() -> Node {
         var best = 0
-        for index in 1..<max(loops.count, 1) where core.loads[index].weight < core.loads[best].weight { best = index }
+        for index in 1..<max(loops.count, 1)
+        where core.loadCell(index).pointee.weight < core.loadCell(best).pointee.weight {
+            best = index
+        }
         return loops[best]
     }
 

@@ -36,7 +36,7 @@ extension Node {
     var loads: [LoopLoad] {
         guard let group else { return [load] }
         let now = currentTime
-        return (0..<group.count).map { $0 == loopIndex ? load : group.loads[$0].load(of: $0, now: now) }
+        return (0..<group.count).map { $0 == loopIndex ? load : group.loadCell($0).pointee.load(of: $0, now: now) }
     }
 
     /// A loop of a group publishes its load for the others (placement, `NodeGroup.loads()`): once per loop
@@ -45,6 +45,6 @@ extension Node {
         guard groupRef != nil else { return }
         meter.roll(now: currentTime, delivered: counters.delivered)
         let (processes, queued, delivered, meter) = (table.count, scheduler.runQueue.count, counters.delivered, meter)
-        withGroup { $0.loads[loopIndex].publish(processes: processes, runQueue: queued, delivered: delivered, meter: meter) }
+        withGroup { $0.loadCell(loopIndex).pointee.publish(processes: processes, runQueue: queued, delivered: delivered, meter: meter) }
     }
 }
