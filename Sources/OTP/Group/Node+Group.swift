@@ -103,10 +103,7 @@ extension Node {
     /// Drops the monitor `watcher` holds on `target` with `ref`, if there is one. Out of line (not generic).
     @usableFromInline @inline(never)
     func dropWatch(on target: PID, by watcher: PID, ref: Ref) -> Bool {
-        guard !transit.watchers.isEmpty else { return false }
-        // An emptied set stays (with its storage) until the target exits: a server called from another loop
-        // gets and loses a watcher per call, and would otherwise allocate a set per call.
-        return transit.watchers[target]?.remove(TransitState.Watch(watcher: watcher, ref: ref)) != nil
+        transit.watchers.remove(watcher, ref: ref, on: target)
     }
 
     /// A request arrived: the caller's monitor on the server is set up, then the request delivered.
@@ -124,7 +121,7 @@ extension Node {
         guard withProcess(target, { $0.status != .terminated && $0.status != .stopping }) == true else {
             return signalSibling(.down, to: watcher, from: target, ref: ref, reason: .noproc)
         }
-        transit.watchers[target, default: []].insert(TransitState.Watch(watcher: watcher, ref: ref))
+        transit.watchers.insert(watcher, ref: ref, on: target)
     }
 
     /// The reply to request `ref` of `caller` came with its monitor dropped by `server`'s loop: removing the
@@ -173,9 +170,7 @@ extension Node {
 
     /// A process of this loop exited: the monitors other loops hold on it fire there.
     func siblingWatchedExited(_ pid: PID, reason: ExitReason) {
-        guard let watchers = transit.watchers.removeValue(forKey: pid) else { return }
-        // Sorted: the `DOWN`s leave in a reproducible order (a set's order varies between runs).
-        for watch in watchers.sorted() {
+        for watch in transit.watchers.removeAll(on: pid) {
             signalSibling(.down, to: watch.watcher, from: pid, ref: watch.ref, reason: reason)
         }
     }
@@ -277,7 +272,7 @@ extension Node {
     }
 
     /// How many monitors processes of other loops hold on processes of this one.
-    var siblingWatchCount: Int { transit.watchers.values.reduce(0) { $0 + $1.count } }
+    var siblingWatchCount: Int { transit.watchers.count }
 
     /// Whether another loop has published items for this one that are not drained: one acquire load per
     /// channel in use.

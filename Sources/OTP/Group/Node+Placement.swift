@@ -80,6 +80,6 @@ extension Node {
     /// loop) ends with the server's `DOWN` if it exits before acknowledging — the cross-loop form of
     /// `attachRequest`.
     func watchForSibling(_ server: PID, by starter: PID, ref: Ref) {
-        transit.watchers[server, default: []].insert(TransitState.Watch(watcher: starter, ref: ref))
+        transit.watchers.insert(starter, ref: ref, on: server)
     }
 }

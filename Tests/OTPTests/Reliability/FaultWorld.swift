@@ -197,10 +197,9 @@ final class FaultWorld {
                 }
             }
             // The monitors processes of other loops hold on this loop's processes.
-            for (target, watches) in node.transit.watchers {
-                for watch in watches where !live.contains(target) || !live.contains(watch.watcher) {
-                    problems.append("watch of \(watch.watcher) on \(target) outlived one of them")
-                }
+            for (target, watch) in node.transit.watchers.all
+            where !live.contains(target) || !live.contains(watch.watcher) {
+                problems.append("watch of \(watch.watcher) on \(target) outlived one of them")
             }
         }
         for name in node.registered() where !live.contains(node.whereis(name)!) {

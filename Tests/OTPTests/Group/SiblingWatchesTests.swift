@@ -1,0 +1,73 @@
+import Testing
+@testable import OTP
+
+/// The table of monitors processes of other loops hold on a loop's processes (`SiblingWatches`), on its
+/// own: its own hash, so every lookup and removal is checked against what was inserted.
+@Suite("Sibling watches: monitors held from other loops")
+struct SiblingWatchesTests {
+    @Test("A watch is removed once; removing it again, or one never made, finds nothing")
+    func removeOnce() {
+        var watches = SiblingWatches()
+        let server = PID(node: 7, index: 3, serial: 1), caller = PID(node: 8, index: 5, serial: 2)
+        #expect(watches.isEmpty)
+        var found = watches.remove(caller, ref: Ref(rawValue: 1), on: server)
+        #expect(!found)
+        watches.insert(caller, ref: Ref(rawValue: 1), on: server)
+        watches.insert(caller, ref: Ref(rawValue: 2), on: server)
+        #expect(watches.count == 2)
+        found = watches.remove(caller, ref: Ref(rawValue: 3), on: server)  // another reference
+        #expect(!found)
+        found = watches.remove(caller, ref: Ref(rawValue: 1), on: caller)  // another target
+        #expect(!found)
+        found = watches.remove(caller, ref: Ref(rawValue: 1), on: server)
+        #expect(found)
+        found = watches.remove(caller, ref: Ref(rawValue: 1), on: server)
+        #expect(!found)
+        #expect(watches.count == 1)
+        let fired = watches.removeAll(on: server)
+        #expect(fired.map(\.ref) == [Ref(rawValue: 2)])
+        #expect(watches.isEmpty && watches.count == 0)
+    }
+
+    @Test("Many targets and watchers that differ in one field only: each found, removed and fired exactly")
+    func manyKeys() {
+        var watches = SiblingWatches()
+        // Pids and references that differ in the node, the index or the serial alone, and sequential
+        // references: keys a weak hash would put together.
+        let targets = (0..<64).map { PID(node: 1, index: UInt32($0), serial: 0) }
+        let watchers = (0..<16).flatMap { i in
+            [PID(node: 2, index: UInt32(i), serial: 0), PID(node: 3, index: UInt32(i), serial: 0),
+             PID(node: 2, index: UInt32(i), serial: 1)]
+        }
+        var ref: UInt64 = 0
+        for target in targets {
+            for watcher in watchers {
+                ref += 1
+                watches.insert(watcher, ref: Ref(rawValue: ref), on: target)
+            }
+        }
+        #expect(watches.count == 64 * 48)
+        // Every other watch removed, by its exact key.
+        ref = 0
+        var removed = 0
+        for target in targets {
+            for watcher in watchers {
+                ref += 1
+                if ref % 2 == 0 {
+                    let found = watches.remove(watcher, ref: Ref(rawValue: ref), on: target)
+                    #expect(found)
+                    removed += 1
+                }
+            }
+        }
+        #expect(watches.count == 64 * 48 - removed)
+        // A target's exit takes its own watches, sorted, and only them.
+        let fired = watches.removeAll(on: targets[5])
+        let again = watches.removeAll(on: targets[5])
+        #expect(fired.count == 24 && fired == fired.sorted())
+        #expect(fired.allSatisfy { $0.ref.rawValue % 2 == 1 && $0.ref.rawValue > 5 * 48 && $0.ref.rawValue <= 6 * 48 })
+        #expect(again.isEmpty)
+        #expect(watches.count == 64 * 24 - 24)
+        #expect(watches.all.allSatisfy { $0.target != targets[5] })
+    }
+}
