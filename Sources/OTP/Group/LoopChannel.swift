@@ -86,21 +86,27 @@ final class LoopChannel {
     /// Whether the producer holds items the ring had no room for. Source loop only.
     var hasOverflow: Bool { !overflow.isEmpty }
 
-    /// Queues `item` for the destination loop. Returns `false` (and discards nothing: the caller still owns
-    /// `item`'s meaning, the payload is destroyed here) when the ring and the overflow are both full.
-    /// Source loop only.
-    func push(_ item: consuming Transit) -> Bool {
+    /// Queues the item in `parcel` for the destination loop, moving it out (the parcel is left `nil`: no
+    /// copy of the item, no reference counting on its handle). Returns `false` when the ring and the
+    /// overflow are both full: the item's payload is then destroyed here, and the caller reports the
+    /// refusal. Source loop only.
+    @inline(__always)
+    func push(moving parcel: UnsafeMutablePointer<Transit?>) -> Bool {
+        defer { parcel.initialize(to: nil) }
         if overflow.isEmpty && reserveSlot() {
-            (slots + (producerTail & Self.mask)).initialize(to: item)
+            (slots + (producerTail & Self.mask)).initialize(to: parcel.move().unsafelyUnwrapped)
             producerTail &+= 1
             tail.pointee.store(producerTail, ordering: .releasing)
             return true
         }
-        if overflow.push(item) {
-            producerWaiting.store(true, ordering: .releasing)
-            return true
+        let item = parcel.move().unsafelyUnwrapped
+        guard overflow.count < overflow.limit else {
+            item.discard()
+            return false
         }
-        return false
+        _ = overflow.push(item)
+        producerWaiting.store(true, ordering: .releasing)
+        return true
     }
 
     /// Moves what the overflow holds into the ring, as far as it has room. Source loop only.

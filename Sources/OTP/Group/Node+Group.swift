@@ -34,10 +34,12 @@ extension Node {
     func ship(_ item: consuming Transit) -> Bool {
         if _slowPath(traces) { carryTrace(&item) }
         let target = item.target
-        var parcel: Transit? = consume item  // a closure cannot consume what it captures, but it can take it out
+        var parcel: Transit? = consume item  // a closure cannot consume what it captures: the channel moves it out
         let destination = withGroup { $0.loop(of: target)! }
         let pushed = withGroup { group in
-            group.withChannel(from: loopIndex, to: destination) { $0.push(parcel.take()!) }  // moved, not copied
+            group.withChannel(from: loopIndex, to: destination) { channel in
+                withUnsafeMutablePointer(to: &parcel) { channel.push(moving: $0) }
+            }
         }
         guard pushed else { return false }
         transit.shipped &+= 1

@@ -311,6 +311,35 @@ struct NodeGroupTests {
         #expect(log.entries == (0..<accepted).map { .message($0) })
     }
 
+    @Test("A message refused at the transit limit is destroyed on the spot: nothing it holds outlives the refusal")
+    func refusedMessageDestroyed() throws {
+        final class Token: Sendable {
+            let id: Int, freed: Log<Int>
+            init(_ id: Int, freed: Log<Int>) { (self.id, self.freed) = (id, freed) }
+            deinit { freed.append(id) }
+        }
+        let group = NodeGroup(loops: 2, configuration: NodeConfiguration(clock: .manual, logger: quietLogger),
+                              transitLimit: 10)
+        let freed = Log<Int>(), seenAtRefusal = Log<[Int]>()
+        let sink = try group.loop(1).spawn(of: Token.self) { _ in .receive { _, _ in .same } }
+        try group.loop(0).spawn(of: Never.self) { process in
+            for i in 0..<2_000 {
+                do {
+                    try process.send(Token(i, freed: freed), to: sink)
+                } catch {
+                    seenAtRefusal.append(freed.entries)
+                    break
+                }
+            }
+            return .exit(.normal)
+        }
+        group.runUntilIdle()
+        let accepted = LoopChannel.capacity + 10
+        #expect(seenAtRefusal.entries == [[accepted]])  // the refused one, and only it, freed before the sender went on
+        // The accepted ones once handled, each once (the refused one was freed first).
+        #expect(freed.entries.count == accepted + 1 && Set(freed.entries).count == accepted + 1)
+    }
+
     @Test("The same seed gives the same interleaving of two loops' senders")
     func reproducible() throws {
         func run(seed: UInt64) throws -> [Int] {
