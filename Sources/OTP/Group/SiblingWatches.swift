@@ -17,8 +17,12 @@ struct SiblingWatches {
 
         static func < (a: Watch, b: Watch) -> Bool { (a.watcher, a.ref) < (b.watcher, b.ref) }
 
-        func hash(into hasher: inout Hasher) { hasher.combine(Mixed.bits(of: watcher) ^ ref.rawValue) }
-        func _rawHashValue(seed: Int) -> Int { Mixed.hash(Mixed.bits(of: watcher) ^ ref.rawValue, seed: seed) }
+        func hash(into hasher: inout Hasher) { hasher.combine(bits) }
+        func _rawHashValue(seed: Int) -> Int { Mixed.hash(bits, seed: seed) }
+
+        /// The watcher spread over all 64 bits before the reference joins it: a plain `xor` of two small
+        /// counters (a caller's slot, its call's reference) put many concurrent calls on one hash.
+        private var bits: UInt64 { Mixed.bits(of: watcher) &* Mixed.golden ^ ref.rawValue }
     }
 
     /// A watched process of this loop, as a key.
@@ -74,7 +78,9 @@ struct SiblingWatches {
 /// table's seed, a handful of instructions where SipHash takes about a hundred. Every bit of the input
 /// reaches the low bits the table indexes by.
 private enum Mixed {
-    static func bits(of pid: PID) -> UInt64 { pid.rawValue ^ (UInt64(pid.node) &* 0x9E37_79B9_7F4A_7C15) }
+    static let golden: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    static func bits(of pid: PID) -> UInt64 { pid.rawValue ^ (UInt64(pid.node) &* golden) }
 
     static func hash(_ bits: UInt64, seed: Int) -> Int {
         var x = bits ^ UInt64(bitPattern: Int64(seed))

@@ -70,4 +70,19 @@ struct SiblingWatchesTests {
         #expect(watches.count == 64 * 24 - 24)
         #expect(watches.all.allSatisfy { $0.target != targets[5] })
     }
+
+    @Test("Concurrent calls' watches hash apart: callers and references that count up together")
+    func spread() {
+        // A server called from another loop by caller i, whose call's monitor is slot i of its loop's table
+        // (pid and reference both `serial << 32 | index`): sequential in step. Their hashes must differ,
+        // in the low bits the table indexes by too.
+        let keys = (0..<4_096).map { i in
+            SiblingWatches.Watch(watcher: PID(node: 2, index: UInt32(i), serial: 1),
+                                 ref: Ref(rawValue: 1 << 32 | UInt64(i)))
+        }
+        let seed = 0x5EED
+        #expect(Set(keys.map { $0._rawHashValue(seed: seed) }).count == keys.count)
+        let buckets = Set(keys.map { $0._rawHashValue(seed: seed) & 8_191 })  // 8,192 buckets, half full
+        #expect(buckets.count > 3_000)  // a uniform hash fills about 3,220; the keys' xor would fill 1
+    }
 }
