@@ -80,6 +80,17 @@ extension Node {
         return false
     }
 
+    /// Other loops' items keep arriving: takes them, and runs the turns they cause, without a libuv
+    /// iteration (a poll system call and a clock read) between one arrival and the next, as long as each
+    /// comes within a spin of the last. Returns to libuv (timers, I/O) after 64 arrivals or 200 µs, or at
+    /// once when runnable processes are left (a drain that hit `messagesPerIteration`).
+    private func relayTransit(_ clock: ContinuousClock) {
+        let started = clock.now
+        for _ in 0..<64 {
+            guard scheduler.runQueue.isEmpty, spinOnChannels(), clock.now - started < .microseconds(200) else { return }
+        }
+    }
+
     /// `run(until:)` with busy waiting: non-blocking iterations while work keeps coming, a blocking one
     /// once `spin` has passed without any (`NodeConfiguration.busyWait`).
     private func runBusyWaiting(_ uv: UVLoop, for spin: Duration, mode: RunMode) {
@@ -94,8 +105,10 @@ extension Node {
             // Work done in this iteration counts, even when it left nothing queued (a message from another
             // thread or loop, or a socket, handled at once): the spin goes on.
             if !scheduler.runQueue.isEmpty || scheduler.drains != drains || pollTransit() {
+                if groupRef != nil { relayTransit(clock) }
                 lastWork = clock.now
             } else if groupRef != nil && spinOnChannels() {
+                relayTransit(clock)
                 lastWork = clock.now
             } else if clock.now - lastWork >= spin {
                 guard stopPolling() else { continue }  // something arrived as it stopped: spin on
