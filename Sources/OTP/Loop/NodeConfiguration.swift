@@ -39,7 +39,10 @@ public struct NodeConfiguration: Sendable {
     /// sleeps in the kernel: Erlang's scheduler busy wait (`+sbwt`). A message from a socket or another
     /// thread that arrives meanwhile is taken without a wake-up, which on a virtual machine is most of a
     /// network round trip (`docs/distribution.md`: 98 → 24 µs for a call between two nodes). The cost is CPU:
-    /// up to this long of one core after each burst of work. Default `.zero`: sleep at once.
+    /// up to this long of one core after each burst of work. A loop of a `NodeGroup` that busy-waits also
+    /// carries out other loops' items as they keep arriving without a libuv iteration between them, for at
+    /// most 64 arrivals or 200 µs: its timers and sockets wait that long at most. Default `.zero`: sleep at
+    /// once.
     public var busyWait: Duration
     /// A process turn that holds the loop longer than this is reported once per process, as a warning
     /// with its pid, registered name and type (`SlowTurnWatchdog`): one blocking handler delays every
