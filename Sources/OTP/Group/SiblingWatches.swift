@@ -63,8 +63,7 @@ struct SiblingWatches {
 
     /// Drops the monitor `watcher` holds on `target` with `ref`. Returns whether there was one.
     mutating func remove(_ watcher: PID, ref: Ref, on target: PID) -> Bool {
-        guard !byTarget.isEmpty else { return false }
-        guard let index = byTarget.index(forKey: Target(pid: target)) else { return false }
+        guard !byTarget.isEmpty, let index = byTarget.index(forKey: Target(pid: target)) else { return false }
         return byTarget.values[index].remove(Watch(watcher: watcher, ref: ref)) != nil
     }
 

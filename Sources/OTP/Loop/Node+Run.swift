@@ -82,8 +82,9 @@ extension Node {
 
     /// Other loops' items keep arriving: takes them, and runs the turns they cause, without a libuv
     /// iteration (a poll system call) between one arrival and the next, as long as each comes within a
-    /// spin of the last (one clock read per arrival bounds the relay). Returns to libuv (timers, I/O) after 64 arrivals or 200 µs, or at
-    /// once when runnable processes are left (a drain that hit `messagesPerIteration`).
+    /// spin of the last (one clock read per arrival bounds the relay). Returns to libuv (timers, I/O) after
+    /// 64 arrivals or 200 µs, or at once when runnable processes are left (a drain that hit
+    /// `messagesPerIteration`).
     private func relayTransit(_ clock: ContinuousClock) {
         let started = clock.now
         for _ in 0..<64 {
