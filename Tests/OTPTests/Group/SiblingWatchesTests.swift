@@ -7,7 +7,7 @@ import Testing
 struct SiblingWatchesTests {
     @Test("A watch is removed once; removing it again, or one never made, finds nothing")
     func removeOnce() {
-        var watches = SiblingWatches()
+        let watches = SiblingWatches()
         let server = PID(node: 7, index: 3, serial: 1), caller = PID(node: 8, index: 5, serial: 2)
         #expect(watches.isEmpty)
         var found = watches.remove(caller, ref: Ref(rawValue: 1), on: server)
@@ -31,7 +31,7 @@ struct SiblingWatchesTests {
 
     @Test("Many targets and watchers that differ in one field only: each found, removed and fired exactly")
     func manyKeys() {
-        var watches = SiblingWatches()
+        let watches = SiblingWatches()
         // Pids and references that differ in the node, the index or the serial alone, and sequential
         // references: keys a weak hash would put together.
         let targets = (0..<64).map { PID(node: 1, index: UInt32($0), serial: 0) }
@@ -76,13 +76,50 @@ struct SiblingWatchesTests {
         // A server called from another loop by caller i, whose call's monitor is slot i of its loop's table
         // (pid and reference both `serial << 32 | index`): sequential in step. Their hashes must differ,
         // in the low bits the table indexes by too.
+        let server = PID(node: 1, index: 9, serial: 0)
         let keys = (0..<4_096).map { i in
             SiblingWatches.Watch(watcher: PID(node: 2, index: UInt32(i), serial: 1),
                                  ref: Ref(rawValue: 1 << 32 | UInt64(i)))
         }
-        let seed = 0x5EED
-        #expect(Set(keys.map { $0._rawHashValue(seed: seed) }).count == keys.count)
-        let buckets = Set(keys.map { $0._rawHashValue(seed: seed) & 8_191 })  // 8,192 buckets, half full
+        #expect(Set(keys.map { Mixed.hash($0, on: server) }).count == keys.count)
+        let buckets = Set(keys.map { Mixed.hash($0, on: server) & 8_191 })  // 8,192 slots, half full
         #expect(buckets.count > 3_000)  // a uniform hash fills about 3,220; the keys' xor would fill 1
+        // Targets that count up (a loop's processes) spread too.
+        let targets = (0..<4_096).map { PID(node: 1, index: UInt32($0), serial: 0) }
+        #expect(Set(targets.map { Mixed.hash($0) & 8_191 }).count > 3_000)
+    }
+
+    @Test("Watches come and go in every order, against a model: each found, removed and fired exactly once")
+    func againstModel() {
+        // Seeded, so a failure names its seed and replays. Few targets and watchers, so chains are long,
+        // the tables grow and shrink their clusters, and removals shift indices back across the wrap.
+        for seed in UInt64(1)...20 {
+            var random = SplitMix64(seed: seed)
+            let watches = SiblingWatches()
+            var model: [PID: Set<SiblingWatches.Watch>] = [:]
+            let targets = (0..<5).map { PID(node: 1, index: UInt32($0), serial: 0) }
+            let watchers = (0..<7).map { PID(node: 2, index: UInt32($0), serial: 0) }
+            for _ in 0..<3_000 {
+                let target = targets[Int(random.next() % 5)]
+                let watch = SiblingWatches.Watch(watcher: watchers[Int(random.next() % 7)],
+                                                 ref: Ref(rawValue: random.next() % 40 + 1))
+                switch random.next() % 10 {
+                case 0..<5:
+                    watches.insert(watch.watcher, ref: watch.ref, on: target)
+                    model[target, default: []].insert(watch)
+                case 5..<9:
+                    let found = watches.remove(watch.watcher, ref: watch.ref, on: target)
+                    let expected = model[target]?.remove(watch) != nil
+                    #expect(found == expected, "seed \(seed)")
+                default:
+                    let fired = watches.removeAll(on: target)
+                    #expect(fired == (model.removeValue(forKey: target) ?? []).sorted(), "seed \(seed)")
+                }
+                #expect(watches.count == model.values.reduce(0) { $0 + $1.count }, "seed \(seed)")
+            }
+            let held = Set(watches.all.map { "\($0.target) \($0.watch.watcher) \($0.watch.ref)" })
+            let modelled = Set(model.flatMap { target, set in set.map { "\(target) \($0.watcher) \($0.ref)" } })
+            #expect(held == modelled, "seed \(seed)")
+        }
     }
 }
