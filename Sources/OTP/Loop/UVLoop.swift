@@ -65,11 +65,14 @@ final class UVLoop {
         uv_timer_init(loop, timer)
         timer.pointee.data = context
         uv_async_init(loop, inbox) { handle in
-            let node = Node.from(handle!.pointee.data)
-            node.drainInbox()
-            // Run the work those jobs created in this iteration rather than the next one: a call from another
-            // thread then completes (server turn, reply, resume) within the wake-up that brought it.
-            if !node.scheduler.runQueue.isEmpty { node.drainRunQueue(limit: node.configuration.messagesPerIteration) }
+            Node.with(handle!.pointee.data) { node in
+                node.drainInbox()
+                // Run the work those jobs created in this iteration rather than the next one: a call from
+                // another thread then completes (server turn, reply, resume) within the wake-up that brought it.
+                if !node.scheduler.runQueue.isEmpty {
+                    node.drainRunQueue(limit: node.configuration.messagesPerIteration)
+                }
+            }
         }
         inbox.pointee.data = context
         let async = inbox
@@ -78,7 +81,7 @@ final class UVLoop {
             let flusher = UnsafeMutablePointer<uv_prepare_t>.allocate(capacity: 1)
             uv_prepare_init(loop, flusher)
             flusher.pointee.data = context
-            uv_prepare_start(flusher) { handle in Node.from(handle!.pointee.data).flushTransit() }
+            uv_prepare_start(flusher) { handle in Node.with(handle!.pointee.data) { $0.flushTransit() } }
             uv_unref(otp_uv_handle(flusher))
             self.flusher = flusher
         }
@@ -86,7 +89,7 @@ final class UVLoop {
             let sampler = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
             uv_timer_init(loop, sampler)
             sampler.pointee.data = context
-            uv_timer_start(sampler, { handle in Node.from(handle!.pointee.data).sampleIfDue() },
+            uv_timer_start(sampler, { handle in Node.with(handle!.pointee.data) { $0.sampleIfDue() } },
                            instruments.interval, instruments.interval)
             uv_unref(otp_uv_handle(sampler))
             self.sampler = sampler
@@ -100,8 +103,9 @@ final class UVLoop {
 
     func startScheduler() {
         uv_idle_start(scheduler) { handle in
-            let node = Node.from(handle!.pointee.data)
-            node.drainRunQueue(limit: node.configuration.messagesPerIteration)
+            Node.with(handle!.pointee.data) { node in
+                _ = node.drainRunQueue(limit: node.configuration.messagesPerIteration)
+            }
         }
     }
 
@@ -120,7 +124,7 @@ final class UVLoop {
         timerDeadline = deadline
         let now = uv_now(loop)
         uv_timer_start(timer, { handle in
-            Node.from(handle!.pointee.data).timerFired()
+            Node.with(handle!.pointee.data) { $0.timerFired() }
         }, deadline > now ? deadline - now : 0, 0)
     }
 
@@ -218,6 +222,15 @@ extension Node {
     /// The node behind a libuv handle's `data`.
     static func from(_ data: UnsafeMutableRawPointer?) -> Node {
         Unmanaged<Node>.fromOpaque(data!).takeUnretainedValue()
+    }
+
+    /// Lends the node behind a libuv handle's `data` to `body` without retaining it: the handles are the
+    /// node's own and closed before it goes, so it outlives each callback. For the callbacks of every loop
+    /// iteration (scheduler, inbox, transit flush, timer), where a retain and a release per callback were
+    /// atomic operations: several per call between two loops.
+    @inline(__always)
+    static func with<R>(_ data: UnsafeMutableRawPointer?, _ body: (Node) -> R) -> R {
+        Unmanaged<Node>.fromOpaque(data!)._withUnsafeGuaranteedRef(body)
     }
 
     /// Drains the cross-thread inbox on the loop thread.
