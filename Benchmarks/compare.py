@@ -110,17 +110,62 @@ def run(command, cwd=None, timeout=1800):
     return subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True, timeout=timeout).stdout
 
 
-def swift_systems():
-    log("building and running swift-otp and Swift actors (release)")
+def swift_binary():
+    """Builds the Swift side (release) and returns the path of its `Compare` tool."""
+    log("building swift-otp's Compare tool (release)")
     run(["swift", "build", "-c", "release", "--product", "Compare"], cwd=BENCH)
-    binary = os.path.join(run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=BENCH).strip(), "Compare")
-    results = json.loads(run([binary] + (["--quick"] if QUICK else [])))
-    # Two more runs of swift-otp's workloads (those of one loop, then those of a group, as in the first run),
-    # and the median of the three is kept for each. Swift actors, which no target compares, run once.
+    return os.path.join(run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=BENCH).strip(), "Compare")
+
+
+def erlang_build():
+    """Compiles the Erlang side; `None` when Erlang is not installed."""
+    if not shutil.which("erl") or not shutil.which("erlc"):
+        log("erl not found: skipping Erlang (make compare installs erlang-base)")
+        return None
+    build = tempfile.mkdtemp(prefix="otp-bench-erl-")
+    run(["erlc", "-o", build, os.path.join(BENCH, "erlang", "otp_bench.erl")])
+    return build
+
+
+# Erlang's two runs: one scheduler, and its default (one per core).
+ERLANG_SYSTEMS = (("erlang", ["+S", "1:1"]), ("erlang-default", []))
+
+
+def erlang_round(build, system, flags):
+    """One run of the Erlang workloads (`main`, then `group`, prefixed `group:`) under `flags`."""
+    mode = "quick" if QUICK else "full"
+    flags = flags + ["+P", "4000000"]  # room for the 1M spawned processes
+    figures = {}
+    for entry in ("main", "group"):
+        output = run(["erl", "-noshell"] + flags + ["-pa", build, "-eval", f"otp_bench:{entry}([{mode}])",
+                                                    "-s", "init", "stop"])
+        prefix = "group:" if entry == "group" else ""
+        figures.update({prefix + key: value for key, value in json.loads(output.strip().splitlines()[-1]).items()})
+    return figures
+
+
+def measured_systems():
+    """swift-otp and Erlang (one scheduler, and default) in `RUNS` rounds, each round one run of every
+    side, and the median of the rounds kept per workload: the sides are measured in the same minutes, so a
+    slow phase of the machine lands on both rather than on whichever ran then. Swift actors, which no
+    target compares, come from the first round."""
+    binary, build = swift_binary(), erlang_build()
+    quick = ["--quick"] if QUICK else []
     names = [name for name, _, _ in WORKLOADS] + [name for name, _, _, _, _ in GROUP_WORKLOADS]
-    runs = [results["swift-otp"]] + [json.loads(run([binary, "--only", ",".join(names)] + (["--quick"] if QUICK else [])))["swift-otp"]
-                                     for _ in range(RUNS - 1)]
-    results["swift-otp"] = medians(runs)
+    runs = {"swift-otp": []}
+    results = {}
+    for round_ in range(RUNS):
+        log(f"round {round_ + 1} of {RUNS}: swift-otp" + (", Erlang (one scheduler, default)" if build else ""))
+        if round_ == 0:
+            first = json.loads(run([binary] + quick))  # with Swift actors
+            results["swift-actors"] = first.get("swift-actors", {})
+            runs["swift-otp"].append(first["swift-otp"])
+        else:
+            runs["swift-otp"].append(json.loads(run([binary, "--only", ",".join(names)] + quick))["swift-otp"])
+        for system, flags in ERLANG_SYSTEMS if build else ():
+            runs.setdefault(system, []).append(erlang_round(build, system, flags))
+    for system, system_runs in runs.items():
+        results[system] = medians(system_runs)
     return results
 
 
@@ -131,30 +176,6 @@ def medians(runs):
         values = [r[name] for r in runs if name in r]
         merged[name] = {"unit": values[0]["unit"], "value": median([v["value"] for v in values])}
     return merged
-
-
-def erlang_systems():
-    if not shutil.which("erl") or not shutil.which("erlc"):
-        log("erl not found: skipping Erlang (make compare installs erlang-base)")
-        return {}
-    build = tempfile.mkdtemp(prefix="otp-bench-erl-")
-    run(["erlc", "-o", build, os.path.join(BENCH, "erlang", "otp_bench.erl")])
-    mode = "quick" if QUICK else "full"
-    results = {}
-    for system, flags in (("erlang", ["+S", "1:1"]), ("erlang-default", [])):
-        flags = flags + ["+P", "4000000"]  # room for the 1M spawned processes
-        log(f"running Erlang ({'one scheduler' if system == 'erlang' else 'default schedulers'})")
-        figures = {}
-        for entry in ("main", "group"):  # each the median of three runs, as swift-otp's
-            runs = []
-            for _ in range(RUNS):
-                output = run(["erl", "-noshell"] + flags + ["-pa", build, "-eval", f"otp_bench:{entry}([{mode}])",
-                                                            "-s", "init", "stop"])
-                runs.append(json.loads(output.strip().splitlines()[-1]))
-            prefix = "group:" if entry == "group" else ""
-            figures.update({prefix + key: value for key, value in medians(runs).items()})
-        results[system] = figures
-    return results
 
 
 # Distribution on loopback: who calls (or sends to) whom. Ratios are to Erlang calling Erlang; those of the
@@ -436,8 +457,7 @@ def main():
             out.write(text)
         return
     figures = {}
-    figures.update(swift_systems())
-    figures.update(erlang_systems())
+    figures.update(measured_systems())
     figures.update(otpylib_system())
     distribution = distribution_pairs()
     workloads = {}
@@ -483,8 +503,9 @@ def write_report(results):
              f"Generated by `make compare{' QUICK=1' if quick else ''}` on {date}.", "",
              f"Machine: {results.get('machine') or machine()}.", "",
              "Every system ran in the same invocation on the same machine; ratios are to Erlang/OTP with one "
-             "scheduler (`erl +S 1:1`). Each swift-otp and Erlang figure is the median of three runs (Swift "
-             "actors and otpylib: one run). For times and sizes lower is better; for fan-in (calls/s) higher is "
+             "scheduler (`erl +S 1:1`). Each swift-otp and Erlang figure is the median of three rounds, each "
+             "round one run of swift-otp and of both Erlang configurations in turn, so that a slow phase of "
+             "the machine falls on both sides (Swift actors and otpylib: one run). For times and sizes lower is better; for fan-in (calls/s) higher is "
              "better. Raw figures: `Benchmarks/results/latest.json`. The Swift side is "
              "`Benchmarks/Tools/Compare`: swift-otp on the real libuv loop and clock, as users run a node "
              "(`Node()` + `run(until: .idle)`); where a workload has a struct twin, the plain one is written as the "
