@@ -164,6 +164,10 @@ def measured_systems():
             runs["swift-otp"].append(json.loads(run([binary, "--only", ",".join(names)] + quick))["swift-otp"])
         for system, flags in ERLANG_SYSTEMS if build else ():
             runs.setdefault(system, []).append(erlang_round(build, system, flags))
+        # A few headline figures of the round, so that a round caught in a slow phase shows in the log.
+        log("  " + ", ".join(f"{system} {name} {system_runs[-1][name]['value']:.0f}"
+                              for system, system_runs in runs.items()
+                              for name in ("call_round_trip", "ping_pong") if name in system_runs[-1]))
     for system, system_runs in runs.items():
         results[system] = medians(system_runs)
     return results
