@@ -49,7 +49,6 @@ final class SiblingWatches {
     private var byWatch: UnsafeMutablePointer<Int32>
     private var byTarget: UnsafeMutablePointer<Int32>
     private var tableSize = 0
-    private var targets = 0
 
     init() {
         entries = UnsafeMutablePointer<Entry>.allocate(capacity: 0)
@@ -87,7 +86,6 @@ final class SiblingWatches {
             byTarget[headSlot] = index
         } else {
             Self.add(index, hash: targetHash, to: byTarget, size: tableSize)
-            targets += 1
         }
         byWatch[watchSlot] = index
         count += 1
@@ -206,7 +204,6 @@ final class SiblingWatches {
 
     private func removeTargetSlot(_ slot: Int) {
         Self.remove(at: slot, from: byTarget, size: tableSize) { [entries] in Mixed.hash(entries[Int($0)].target) }
-        targets -= 1
     }
 
     /// Puts `index` in the first empty slot from `hash`'s home (the table has room).
