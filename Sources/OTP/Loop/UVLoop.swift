@@ -104,7 +104,7 @@ final class UVLoop {
     func startScheduler() {
         uv_idle_start(scheduler) { handle in
             Node.with(handle!.pointee.data) { node in
-                node.drainRunQueue(limit: node.configuration.messagesPerIteration)
+                _ = node.drainRunQueue(limit: node.configuration.messagesPerIteration)
             }
         }
     }
