@@ -206,6 +206,7 @@ group([Mode]) ->
         scale_pairs(16, 100000 div Scale),
         scale_servers(16, 50000 div Scale),
         scale_partitioned(64, 20000 div Scale),
+        scale_routed(64, 20000 div Scale),
         skynet(1000000 div Scale)
     ],
     io:format("~s~n", [json(lists:append(Results))]).
@@ -264,6 +265,11 @@ scale_servers(K, N) ->
 scale_partitioned(Keys, N) ->
     {{scale_servers, _, V}} = {hd(scale_servers(Keys, N))},
     [{scale_partitioned, <<"calls/s">>, V}].
+
+%% The same on Erlang's side: its schedulers balance processes, so no placement makes calls cross or not.
+scale_routed(Keys, N) ->
+    {{scale_servers, _, V}} = {hd(scale_servers(Keys, N))},
+    [{scale_routed, <<"calls/s">>, V}].
 
 skynet(Size) ->
     Self = self(),

@@ -246,17 +246,20 @@ func groupWorkloads(scale: Int) throws {
             let t = runGroup(group, until: finish)
             record(system, "scale_servers" + suffix, "calls/s", Double(servers * n) / (t / 1e9))
         }
-        if wanted("scale_partitioned" + suffix) {
-            // 64 keys, a server per key on the key's loop (`loop(forKey:)`); one caller per key, the callers
-            // spread over the loops in turn, so calls cross loops as a router's would
+        // 64 keys, a server per key on the key's loop (`loop(forKey:)`: integer keys take the loops in turn).
+        // Partitioned: each key's caller on the key's loop too, all work for a key on one loop, as
+        // docs/multicore.md builds a service. Routed: the callers in blocks of keys / loops over the loops, so
+        // with N loops (N-1)/N of the calls cross loops, as a router's do when requests arrive anywhere.
+        for (stem, routed) in [("scale_partitioned", false), ("scale_routed", true)] where wanted(stem + suffix) {
             let group = NodeGroup(loops: loops), keys = 64, n = 20_000 / scale
             let finish = Finish(parts: keys)
-            let started = try (0..<keys).map { try group.loop(forKey: "user-\($0)").start(CountServer()) }
+            let started = try (0..<keys).map { try group.loop(forKey: $0).start(CountServer()) }
             for (key, server) in started.enumerated() {
-                try spawnGroupCaller(on: group.loop(key % loops), server, calls: n, finish: finish)
+                let caller = routed ? group.loop(key * loops / keys) : group.loop(forKey: key)
+                try spawnGroupCaller(on: caller, server, calls: n, finish: finish)
             }
             let t = runGroup(group, until: finish)
-            record(system, "scale_partitioned" + suffix, "calls/s", Double(keys * n) / (t / 1e9))
+            record(system, stem + suffix, "calls/s", Double(keys * n) / (t / 1e9))
         }
         if wanted("skynet" + suffix) {  // SkyNet: 1M processes in a 10-ary tree, each replying with its sum
             let group = NodeGroup(loops: loops), finish = Finish(parts: 1)

@@ -97,9 +97,9 @@ final class GroupCore: @unchecked Sendable {
         nodes[index].unsafelyUnwrapped._withUnsafeGuaranteedRef(body)
     }
 
-    /// The loop of a key whose hash value is `hash`: the one rule of `NodeGroup.loop(forKey:)` and
-    /// `ChildSpec.onLoop(forKey:)`, so both place one key on one loop.
-    func loopIndex(forHash hash: Int) -> Int { Int(UInt(bitPattern: hash) % UInt(count)) }
+    /// The loop of a key whose placement number (`PlacementKey`) is `number`: the one rule of
+    /// `NodeGroup.loop(forKey:)` and `ChildSpec.onLoop(forKey:)`, so both place one key on one loop.
+    func loopIndex(forNumber number: UInt) -> Int { Int(number % UInt(count)) }
 
     /// Lends the channel from `source` to `destination` to `body` (without retaining it), made on first
     /// use. Source loop only.

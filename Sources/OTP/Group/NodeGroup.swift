@@ -78,10 +78,12 @@ public final class NodeGroup: @unchecked Sendable {
     /// The loop `pid` lives on, or nil for a pid of no loop of this group.
     public func loop(of pid: PID) -> Node? { core.loop(of: pid).map { loops[$0] } }
 
-    /// The loop for `key`: the same loop for equal keys for the life of the OS process, keys spread evenly
-    /// (the key's hash modulo the loop count), like Elixir's `PartitionSupervisor`.
+    /// The loop for `key`, routed as Elixir's `PartitionSupervisor` routes: an integer key by its magnitude
+    /// modulo the loop count (keys `0, 1, 2, …` take the loops in turn), a `String` by a fixed hash (the
+    /// same loop in every run), any other key by its `hashValue` (the same loop for the OS process's life).
+    /// `ChildSpec.onLoop(forKey:)` places by the same rule.
     public func loop(forKey key: some Hashable) -> Node {
-        loops[core.loopIndex(forHash: key.hashValue)]
+        loops[core.loopIndex(forNumber: PlacementKey.number(of: key))]
     }
 
     /// The loop with the fewest processes alive and queued, as each loop last published it (once per loop

@@ -129,7 +129,7 @@ extension ChildSpec {
     /// started for one key runs on one loop.
     public func onLoop(forKey key: some Hashable) -> ChildSpec {
         var child = self
-        child.placement = .hash(key.hashValue)
+        child.placement = .hash(Int(bitPattern: PlacementKey.number(of: key)))
         return child
     }
 
@@ -138,7 +138,7 @@ extension ChildSpec {
         guard let placement, let group = node.group else { return node }
         switch placement {
         case .index(let index): return group.node(((index % group.count) + group.count) % group.count)
-        case .hash(let hash): return group.node(group.loopIndex(forHash: hash))
+        case .hash(let number): return group.node(group.loopIndex(forNumber: UInt(bitPattern: number)))
         }
     }
 }
@@ -147,7 +147,8 @@ extension ChildSpec {
 public enum LoopPlacement: Sendable, Equatable {
     /// Loop `index` (modulo the number of loops).
     case index(Int)
-    /// The loop of a key with this hash value (`NodeGroup.loop(forKey:)`).
+    /// The loop of a key with this placement number (`NodeGroup.loop(forKey:)`: an integer key's
+    /// magnitude, a string's fixed hash, another key's `hashValue`), modulo the number of loops.
     case hash(Int)
 }
 

@@ -455,6 +455,25 @@ struct NodeGroupPlacementTests {
         #expect(group.loop(1).siblingWatchCount == 0)
     }
 
+    @Test("Placement by key routes as Elixir's PartitionSupervisor: integers in turn, strings by a fixed hash")
+    func placementByKeyRule() throws {
+        let group = makeGroup(loops: 4)
+        #expect((0..<9).map { group.loop(forKey: $0).loopIndex } == [0, 1, 2, 3, 0, 1, 2, 3, 0])
+        #expect(group.loop(forKey: -6).loopIndex == 2)  // by magnitude, as rem(abs(key), partitions)
+        #expect(group.loop(forKey: UInt8(7)).loopIndex == 3)
+        #expect(group.loop(forKey: UInt64.max).loopIndex == 3)
+        // FNV-1a with a finaliser, fixed: the same loops in every run (these are the hash's values mod 4).
+        #expect(["user-0", "user-1", "user-2", "user-3", "user-42", "", "é"].map { group.loop(forKey: $0).loopIndex }
+                == [2, 1, 3, 0, 1, 2, 3])
+        #expect(group.loop(forKey: "user-2"[...]) === group.loop(forKey: "user-2"))
+        // A supervisor's child placed by key lands where `loop(forKey:)` says.
+        let child = ChildSpec.process("w", Waiter())
+        for key in ["user-1", "user-2", "user-3"] {
+            #expect(child.onLoop(forKey: key).target(from: group.loop(0)) === group.loop(forKey: key))
+        }
+        for key in 0..<8 { #expect(child.onLoop(forKey: key).target(from: group.loop(0)) === group.loop(forKey: key)) }
+    }
+
     @Test("Placement by key always picks the same loop; least loaded picks the emptier loop")
     func placementChoices() throws {
         let group = makeGroup(loops: 4)
