@@ -40,6 +40,15 @@ public func runGroup(_ group: NodeGroup, until finish: Finish) -> Double {
     return elapsed
 }
 
+/// Runs `setUp` on `loop`'s thread, in a process of that loop, once the loop runs (then the process exits):
+/// what it spawns is allocated by that thread.
+public func onLoop(_ loop: Node, _ setUp: @escaping (Node) throws -> Void) throws {
+    try loop.spawn(of: Never.self) { _ in
+        try setUp(loop)
+        return .exit(.normal)
+    }
+}
+
 /// A ping-pong pair as the guides write it, `a` on `first` and `b` on `second` (the same loop or two):
 /// `roundTrips` round trips, then `finish.part()`.
 public func spawnGroupRally(on first: Node, _ second: Node, roundTrips: Int, finish: Finish) throws {

@@ -203,10 +203,10 @@ group([Mode]) ->
         cross_ping_pong(200000 div Scale),
         cross_call(200000 div Scale),
         cross_send(2000000 div Scale),
-        scale_pairs(16, 100000 div Scale),
-        scale_servers(16, 50000 div Scale),
-        scale_partitioned(64, 20000 div Scale),
-        scale_routed(64, 20000 div Scale),
+        scale_pairs(16, 300000 div Scale),
+        scale_servers(16, 150000 div Scale),
+        scale_partitioned(64, 60000 div Scale),
+        scale_routed(64, 60000 div Scale),
         skynet(1000000 div Scale)
     ],
     io:format("~s~n", [json(lists:append(Results))]).

@@ -225,17 +225,21 @@ func groupWorkloads(scale: Int) throws {
     }
     for (suffix, loops) in [("_1loop", 1), ("_nloops", cores)] {
         if wanted("scale_pairs" + suffix) {  // 16 independent ping-pong pairs, each within one loop
-            let group = NodeGroup(loops: loops), pairs = 16, n = 100_000 / scale
+            let group = NodeGroup(loops: loops), pairs = 16, n = 300_000 / scale
             let finish = Finish(parts: pairs)
-            for i in 0..<pairs {
-                let loop = group.loop(i % loops)
-                try spawnGroupRally(on: loop, loop, roundTrips: n, finish: finish)
+            // Each loop's pairs are spawned by a process of that loop, as a service's processes are: made by
+            // this thread for both loops, side by side in one malloc arena, they shared cache lines across
+            // the loops (docs/architecture.md, "Where a loop's processes are made").
+            for index in 0..<loops {
+                try onLoop(group.loop(index)) { loop in
+                    for _ in 0..<pairs / loops { try spawnGroupRally(on: loop, loop, roundTrips: n, finish: finish) }
+                }
             }
             let t = runGroup(group, until: finish)
             record(system, "scale_pairs" + suffix, "round trips/s", Double(pairs * n) / (t / 1e9))
         }
         if wanted("scale_servers" + suffix) {  // 16 servers, each with its own caller on its loop
-            let group = NodeGroup(loops: loops), servers = 16, n = 50_000 / scale
+            let group = NodeGroup(loops: loops), servers = 16, n = 150_000 / scale
             let finish = Finish(parts: servers)
             // Every server first: a blocking start runs its loop until the server is up, and would run any
             // caller spawned before it (untimed).
@@ -251,7 +255,7 @@ func groupWorkloads(scale: Int) throws {
         // docs/multicore.md builds a service. Routed: the callers in blocks of keys / loops over the loops, so
         // with N loops (N-1)/N of the calls cross loops, as a router's do when requests arrive anywhere.
         for (stem, routed) in [("scale_partitioned", false), ("scale_routed", true)] where wanted(stem + suffix) {
-            let group = NodeGroup(loops: loops), keys = 64, n = 20_000 / scale
+            let group = NodeGroup(loops: loops), keys = 64, n = 60_000 / scale
             let finish = Finish(parts: keys)
             let started = try (0..<keys).map { try group.loop(forKey: $0).start(CountServer()) }
             for (key, server) in started.enumerated() {
