@@ -241,26 +241,43 @@ func groupWorkloads(scale: Int) throws {
         if wanted("scale_servers" + suffix) {  // 16 servers, each with its own caller on its loop
             let group = NodeGroup(loops: loops), servers = 16, n = 150_000 / scale
             let finish = Finish(parts: servers)
-            // Every server first: a blocking start runs its loop until the server is up, and would run any
-            // caller spawned before it (untimed).
-            let started = try (0..<servers).map { try group.loop($0 % loops).start(CountServer()) }
-            for (i, server) in started.enumerated() {
-                try spawnGroupCaller(on: group.loop(i % loops), server, calls: n, finish: finish)
+            for index in 0..<loops {  // each loop's servers and callers made on that loop, as the pairs
+                try onLoop(group.loop(index)) { loop in
+                    for _ in stride(from: index, to: servers, by: loops) {
+                        try spawnGroupCaller(on: loop, loop.spawnServer(CountServer()), calls: n, finish: finish)
+                    }
+                }
             }
             let t = runGroup(group, until: finish)
             record(system, "scale_servers" + suffix, "calls/s", Double(servers * n) / (t / 1e9))
         }
         // 64 keys, a server per key on the key's loop (`loop(forKey:)`: integer keys take the loops in turn).
         // Partitioned: each key's caller on the key's loop too, all work for a key on one loop, as
-        // docs/multicore.md builds a service. Routed: the callers in blocks of keys / loops over the loops, so
-        // with N loops (N-1)/N of the calls cross loops, as a router's do when requests arrive anywhere.
+        // docs/multicore.md builds a service; each loop makes its own keys' processes. Routed: the callers in
+        // blocks of keys / loops over the loops, so with N loops (N-1)/N of the calls cross loops, as a
+        // router's do when requests arrive anywhere; the servers are started first, a loop's in one block.
         for (stem, routed) in [("scale_partitioned", false), ("scale_routed", true)] where wanted(stem + suffix) {
             let group = NodeGroup(loops: loops), keys = 64, n = 60_000 / scale
             let finish = Finish(parts: keys)
-            let started = try (0..<keys).map { try group.loop(forKey: $0).start(CountServer()) }
-            for (key, server) in started.enumerated() {
-                let caller = routed ? group.loop(key * loops / keys) : group.loop(forKey: key)
-                try spawnGroupCaller(on: caller, server, calls: n, finish: finish)
+            var servers: [ServerRef<CountServer>?] = Array(repeating: nil, count: keys)
+            if routed {
+                for index in 0..<loops {
+                    for key in 0..<keys where group.loop(forKey: key) === group.loop(index) {
+                        servers[key] = try group.loop(index).start(CountServer())
+                    }
+                }
+            }
+            let started = servers
+            for index in 0..<loops {
+                try onLoop(group.loop(index)) { loop in
+                    for key in 0..<keys {
+                        if routed, key * loops / keys == index {
+                            try spawnGroupCaller(on: loop, started[key]!, calls: n, finish: finish)
+                        } else if !routed, group.loop(forKey: key) === loop {
+                            try spawnGroupCaller(on: loop, loop.spawnServer(CountServer()), calls: n, finish: finish)
+                        }
+                    }
+                }
             }
             let t = runGroup(group, until: finish)
             record(system, stem + suffix, "calls/s", Double(keys * n) / (t / 1e9))
@@ -275,7 +292,13 @@ func groupWorkloads(scale: Int) throws {
         let group = NodeGroup(loops: cores), clients = 1_000, n = 1_000 / scale
         let finish = Finish(parts: clients)
         let server = try group.loop(0).start(CountServer())
-        for i in 0..<clients { try spawnGroupCaller(on: group.loop(i % cores), server, calls: n, finish: finish) }
+        for index in 0..<cores {  // each loop's callers made on that loop
+            try onLoop(group.loop(index)) { loop in
+                for _ in stride(from: index, to: clients, by: cores) {
+                    try spawnGroupCaller(on: loop, server, calls: n, finish: finish)
+                }
+            }
+        }
         let t = runGroup(group, until: finish)
         record(system, "fan_in_group", "calls/s", Double(clients * n) / (t / 1e9))
     }
