@@ -13,7 +13,7 @@ import CLibUV
 /// Thread: loop thread only.
 extension Node {
     /// Puts a process with new work at the back of the run queue.
-    @inlinable @inline(__always)
+    @inlinable
     func schedule(_ pid: PID) {
         scheduler.runQueue.forcePush(pid.rawValue)
         if !scheduler.active { activateScheduler() }
