@@ -21,7 +21,9 @@ extension Node {
     @inlinable @inline(__always)
     func deliver<M>(_ message: M, to address: Address<M>) throws(ProcessError) {
         // The receiver's queue length after the push, or -1 when its mailbox was full.
-        guard let queued = table.withMailbox(address.pid, of: M.self, { $0.deliver(message, node: self) ? $0.mailbox.count : -1 })
+        guard let queued = table.withMailbox(address.pid, of: M.self, {
+            $0.deliverScheduling(message, node: self) ? $0.mailbox.count : -1
+        })
         else { return try missed(message, to: address.pid) }
         try delivered(queued, to: address.pid)
     }

@@ -15,6 +15,12 @@ extension Node {
     /// Puts a process with new work at the back of the run queue.
     @inlinable
     func schedule(_ pid: PID) {
+        scheduleInline(pid)
+    }
+
+    /// `schedule`, always inlined: for the plain send's wake-up (`MailboxProcess.deliverScheduling`).
+    @inlinable @inline(__always)
+    func scheduleInline(_ pid: PID) {
         scheduler.runQueue.forcePush(pid.rawValue)
         if !scheduler.active { activateScheduler() }
     }
