@@ -22,18 +22,13 @@ enum PlacementKey {
         UInt(truncatingIfNeeded: integer.magnitude)
     }
 
-    /// FNV-1a over the UTF-8 bytes, finalised with MurmurHash3's 64-bit mixer (FNV's low bits alone spread
-    /// keys that differ only in their last byte poorly over a power-of-two count of loops).
+    /// FNV-1a over the UTF-8 bytes, finalised with MurmurHash3's 64-bit mixer (`Mixed.mix`: FNV's low bits
+    /// alone spread keys that differ only in their last byte poorly over a power-of-two count of loops).
     static func fixedHash(_ string: String) -> UInt {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in string.utf8 {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
         }
-        hash ^= hash >> 33
-        hash = hash &* 0xFF51_AFD7_ED55_8CCD
-        hash ^= hash >> 33
-        hash = hash &* 0xC4CE_B9FE_1A85_EC53
-        hash ^= hash >> 33
-        return UInt(truncatingIfNeeded: hash)
+        return UInt(truncatingIfNeeded: Mixed.mix(hash))
     }
 }
