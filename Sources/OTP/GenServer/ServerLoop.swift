@@ -16,26 +16,29 @@
 struct ServerLoop<S: GenServer>: ProcessBehavior {
     @usableFromInline typealias Message = ServerMessage<S>
 
-    @usableFromInline var argument: S.Argument?
-    @usableFromInline var state: S?
-    /// Who waits for the start acknowledgement (until `initialize` has decided).
-    @usableFromInline var starter: (pid: PID, ref: Ref)?
-    /// The process that started the server linked; its exit signal stops the server.
-    @usableFromInline let parent: PID?
+    // Fields in order of alignment, with no optional tags beside 8-byte values: every server process holds
+    // them (`docs/architecture.md`, "What a process costs").
+    @usableFromInline var statistics: ServerStatistics
     /// A call the server is waiting for (it handles nothing else meanwhile).
     @usableFromInline var pending: PendingCall<S>?
-    /// `pending`'s reference, kept apart so that the per-message checks never copy the continuation.
-    @usableFromInline var pendingRef: Ref?
+    /// `pending`'s reference (raw; 0 while nothing is awaited), kept apart so that the per-message checks
+    /// never reach into the continuation.
+    @usableFromInline var pendingRef: UInt64 = 0
     /// The call being handled (kept across an `await`), for `.reply` results.
-    @usableFromInline var caller: (pid: PID, ref: Ref)?
+    @usableFromInline var caller = ReplyTarget.none
+    /// Who waits for the start acknowledgement (until `initialize` has decided).
+    @usableFromInline var starter: ReplyTarget
+    /// The process that started the server linked; its exit signal stops the server.
+    @usableFromInline let parent: PID?
     @usableFromInline var suspended = false
     @usableFromInline var tracing = false
-    @usableFromInline var statistics: ServerStatistics
+    @usableFromInline var argument: S.Argument?
+    @usableFromInline var state: S?
 
     @inlinable
     init(argument: S.Argument, starter: (pid: PID, ref: Ref)?, parent: PID?, startTime: UInt64) {
         self.argument = argument
-        self.starter = starter
+        self.starter = ReplyTarget(starter)
         self.parent = parent
         self.statistics = ServerStatistics(startTime: startTime)
     }
@@ -56,11 +59,11 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
 
     /// While a handler awaits a call, only its response is taken.
     @inlinable
-    var awaitedReference: Ref? { pendingRef }
+    var awaitedReference: Ref? { pendingRef == 0 ? nil : Ref(rawValue: pendingRef) }
 
     @inlinable
     func accepts(_ envelope: borrowing Envelope<Message>) -> Bool {
-        if let pendingRef { return envelope.isResponse(to: pendingRef) }
+        if pendingRef != 0 { return envelope.isResponse(to: Ref(rawValue: pendingRef)) }
         if suspended {
             switch copy envelope {
             case .message(.system): return true
@@ -74,8 +77,9 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     @inlinable @inline(__always)
     mutating func receive(_ envelope: consuming Envelope<Message>, _ process: ProcessContext<Message>) throws -> Next {
         let context = ServerContext(process)
-        if let ref = pendingRef {
-            pendingRef = nil
+        if pendingRef != 0 {
+            let ref = Ref(rawValue: pendingRef)
+            pendingRef = 0
             // `accepts` let only this request's response through.
             return resume(pending.take()!, RequestEnding(envelope, of: ref)!, context)
         }
@@ -84,7 +88,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         case .message(.call(let request, let from)):
             statistics.calls &+= 1
             if tracing { trace("in: call \(request) from \(from.pid)", context) }
-            caller = (from.pid, from.ref)
+            caller = ReplyTarget(pid: from.pid, ref: from.ref)
             let result: ServerResult<S>
             do { result = try state!.handleCall(request, from: from, context) } catch {
                 return crash(error, lastMessage: "call \(request) from \(from.pid)", context)
@@ -119,8 +123,8 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     @inlinable
     mutating func timeout(_ process: ProcessContext<Message>) throws -> Next {
         let context = ServerContext(process)
-        if pendingRef != nil {
-            pendingRef = nil
+        if pendingRef != 0 {
+            pendingRef = 0
             return resume(pending.take()!, .timeout, context)
         }
         statistics.messagesIn &+= 1
@@ -169,12 +173,12 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
             send(value, to: current, context)
             return perform(action, context)
         case .noReply(let action):
-            caller = nil
+            caller = .none
             return perform(action, context)
         case .stop(let reason, let reply):
             let final = terminating(reason, context)
-            if let reply, let current = caller { send(reply, to: current, context) }
-            caller = nil
+            if let reply, let current = caller.value { send(reply, to: current, context) }
+            caller = .none
             return exit(final, lastMessage: "a handler returned .stop(\(reason))", context)
         case .await(let waiting):
             return wait(for: waiting, context)
@@ -205,7 +209,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
         if let failure = waiting.immediate {
             return resume(waiting, .failed(failure), context)
         }
-        pendingRef = waiting.ref
+        pendingRef = waiting.ref?.rawValue ?? 0
         let timeout = waiting.timeout
         pending = waiting
         return .receive(timeout: timeout)
@@ -281,7 +285,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     /// start request's `DOWN` (`StartAck`).
     @inlinable
     mutating func initFailed(_ reason: ExitReason, _ context: ServerContext<S>) -> Next {
-        starter = nil
+        starter = .none
         if let parent { context.process.unlink(parent) }
         return .exit(reason)
     }
@@ -303,7 +307,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     /// A callback threw: crash report, `terminate`, exit with the error.
     @inlinable
     mutating func crash(_ error: any Error, lastMessage: String, _ context: ServerContext<S>) -> Next {
-        if starter != nil {
+        if starter.value != nil {
             report(.error(error), lastMessage: lastMessage, context)
             return initFailed(.error(error), context)
         }

@@ -1,12 +1,7 @@
 /// How to start a GenServer.
 public struct StartOptions: Sendable {
-    /// Register the server under this name, atomically with the start. A taken name gives
-    /// `StartError.alreadyStarted` with the holder's pid.
-    public var name: String?
-    /// Register the server under this key of a `Registry`, atomically with the start (before `initialize`
-    /// runs, as Erlang's `{via, …}` names). A key held already gives `StartError.alreadyStarted` with the
-    /// holder's pid. A server takes one name: this or `name`.
-    public var via: ViaName?
+    /// `name` and `via`, boxed: a start's options without a name copy without reference counting.
+    @usableFromInline var naming: RequestedName?
     /// How long `initialize` (with any call it awaits) may take; then the server is killed and the start
     /// fails with `StartError.timeout`. Erlang's default: infinity.
     public var timeout: Timeout
@@ -20,8 +15,7 @@ public struct StartOptions: Sendable {
 
     public init(name: String? = nil, via: ViaName? = nil, timeout: Timeout = .infinity,
                 mailboxCapacity: Int? = nil, link: Bool = false, monitor: Bool = false, trapExits: Bool = false) {
-        self.name = name
-        self.via = via
+        self.naming = RequestedName.make(name: name, via: via)
         self.timeout = timeout
         self.mailboxCapacity = mailboxCapacity
         self.link = link
@@ -31,10 +25,25 @@ public struct StartOptions: Sendable {
 }
 
 extension StartOptions {
+    /// Register the server under this name, atomically with the start. A taken name gives
+    /// `StartError.alreadyStarted` with the holder's pid.
+    public var name: String? {
+        get { naming?.name }
+        set { naming = RequestedName.make(name: newValue, via: via) }
+    }
+
+    /// Register the server under this key of a `Registry`, atomically with the start (before `initialize`
+    /// runs, as Erlang's `{via, …}` names). A key held already gives `StartError.alreadyStarted` with the
+    /// holder's pid. A server takes one name: this or `name`.
+    public var via: ViaName? {
+        get { naming?.via }
+        set { naming = RequestedName.make(name: name, via: newValue) }
+    }
+
     /// The options of the server's spawn.
     @inlinable
     var spawnOptions: SpawnOptions {
-        SpawnOptions(mailboxCapacity: mailboxCapacity, trapExits: trapExits, name: name, via: via)
+        SpawnOptions(mailboxCapacity: mailboxCapacity, trapExits: trapExits, naming: naming)
     }
 }
 

@@ -85,17 +85,33 @@ public struct SpawnOptions: Sendable {
     public var mailboxCapacity: Int?
     /// Start with exits trapped.
     public var trapExits: Bool
+    /// `name` and `via`, boxed: an unnamed spawn's options copy without reference counting.
+    @usableFromInline var naming: RequestedName?
+
     /// Register the new process under this name, atomically with the spawn.
-    public var name: String?
+    public var name: String? {
+        get { naming?.name }
+        set { naming = RequestedName.make(name: newValue, via: via) }
+    }
+
     /// Register the new process under this key of a `Registry`, atomically with the spawn (a process takes
     /// one name: this or `name`).
-    public var via: ViaName?
+    public var via: ViaName? {
+        get { naming?.via }
+        set { naming = RequestedName.make(name: name, via: newValue) }
+    }
 
     public init(mailboxCapacity: Int? = nil, trapExits: Bool = false, name: String? = nil, via: ViaName? = nil) {
         self.mailboxCapacity = mailboxCapacity
         self.trapExits = trapExits
-        self.name = name
-        self.via = via
+        self.naming = RequestedName.make(name: name, via: via)
+    }
+
+    @inlinable
+    init(mailboxCapacity: Int?, trapExits: Bool, naming: RequestedName?) {
+        self.mailboxCapacity = mailboxCapacity
+        self.trapExits = trapExits
+        self.naming = naming
     }
 }
 

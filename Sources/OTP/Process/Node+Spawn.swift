@@ -48,8 +48,10 @@ extension Node {
         guard phase != .closed else { throw .nodeStopped }
         let capacity = options.mailboxCapacity ?? configuration.defaultMailboxCapacity
         guard capacity > 0 else { throw .invalidCapacity(capacity) }
-        if let name = options.name { try checkNameFree(name, via: options.via) }
-        if let via = options.via, options.name == nil { try claim(via) }
+        if let naming = options.naming {
+            if let name = naming.name { try checkNameFree(name, via: naming.via) }
+            if let via = naming.via, naming.name == nil { try claim(via) }
+        }
         let pid = table.insert { pid in make(pid, capacity) }
         return didSpawn(pid, options: options, linkedTo: parent, monitoredBy: watcher)
     }
@@ -63,13 +65,15 @@ extension Node {
         let process = core(pid)!
         process.trapExits = options.trapExits
         process.tracesMessages = traces
-        if let name = options.name {
-            group?.names.bind(name, to: pid)  // it held a placeholder since `checkNameFree`
-            registry[name] = pid
-            process.relations.name = name
-            instrumentName(name, of: process)
+        if let naming = options.naming {
+            if let name = naming.name {
+                group?.names.bind(name, to: pid)  // it held a placeholder since `checkNameFree`
+                registry[name] = pid
+                process.relations.name = name
+                instrumentName(name, of: process)
+            }
+            if let via = naming.via { joinRegistry(via.key.membership, pid: pid) }
         }
-        if let via = options.via { joinRegistry(via.key.membership, pid: pid) }
         if let parent { link(parent, pid) }
         var ref: Ref?
         if let watcher { ref = monitor(pid, by: watcher) }

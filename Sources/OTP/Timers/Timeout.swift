@@ -22,8 +22,12 @@ public struct Timeout: Sendable, Hashable, CustomStringConvertible {
     @inlinable
     init(milliseconds: Int64?) { raw = milliseconds.map { $0 == .min ? .min &+ 1 : $0 } ?? .min }
 
-    public static let infinity = Timeout(milliseconds: nil)
-    public static let zero = Timeout(milliseconds: 0)
+    /// Forever. Computed, not stored: a stored static is reached through a lazy-initialisation check.
+    @inlinable
+    public static var infinity: Timeout { Timeout(milliseconds: nil) }
+    /// Poll: look once, time out at once.
+    @inlinable
+    public static var zero: Timeout { Timeout(milliseconds: 0) }
 
     @inlinable
     public static func milliseconds(_ value: Int64) -> Timeout { Timeout(milliseconds: value) }

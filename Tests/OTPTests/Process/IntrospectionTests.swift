@@ -56,10 +56,14 @@ struct IntrospectionTests {
 
     @Test("an idle process costs a few hundred bytes")
     func idleProcessMemory() throws {
+        // The estimate is what the allocator gave (`malloc_usable_size`), and a chunk reused from a free list
+        // may be up to a bin larger than asked (glibc hands over a whole chunk when the rest would be too
+        // small to split), depending on what the test process freed before: the smallest of 16 is what a
+        // process asks for.
         let node = makeNode()
-        let p = try spawnIdler(node)
+        let idlers = try (0..<16).map { _ in try spawnIdler(node) }
         node.runUntilIdle()
-        let memory = try #require(node.processInfo(p.pid)).memory
+        let memory = try idlers.map { try #require(node.processInfo($0.pid)).memory }.min()!
         print("idle process: \(memory) bytes (object only, empty mailbox, no links)")
         #expect(memory <= 256)
     }
