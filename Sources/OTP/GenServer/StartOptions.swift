@@ -27,18 +27,12 @@ public struct StartOptions: Sendable {
 extension StartOptions {
     /// Register the server under this name, atomically with the start. A taken name gives
     /// `StartError.alreadyStarted` with the holder's pid.
-    public var name: String? {
-        get { naming?.name }
-        set { naming = RequestedName.make(name: newValue, via: via) }
-    }
+    public var name: String? { get { naming.name } set { naming.name = newValue } }
 
     /// Register the server under this key of a `Registry`, atomically with the start (before `initialize`
     /// runs, as Erlang's `{via, …}` names). A key held already gives `StartError.alreadyStarted` with the
     /// holder's pid. A server takes one name: this or `name`.
-    public var via: ViaName? {
-        get { naming?.via }
-        set { naming = RequestedName.make(name: name, via: newValue) }
-    }
+    public var via: ViaName? { get { naming.via } set { naming.via = newValue } }
 
     /// The options of the server's spawn.
     @inlinable

@@ -89,17 +89,11 @@ public struct SpawnOptions: Sendable {
     @usableFromInline var naming: RequestedName?
 
     /// Register the new process under this name, atomically with the spawn.
-    public var name: String? {
-        get { naming?.name }
-        set { naming = RequestedName.make(name: newValue, via: via) }
-    }
+    public var name: String? { get { naming.name } set { naming.name = newValue } }
 
     /// Register the new process under this key of a `Registry`, atomically with the spawn (a process takes
     /// one name: this or `name`).
-    public var via: ViaName? {
-        get { naming?.via }
-        set { naming = RequestedName.make(name: name, via: newValue) }
-    }
+    public var via: ViaName? { get { naming.via } set { naming.via = newValue } }
 
     public init(mailboxCapacity: Int? = nil, trapExits: Bool = false, name: String? = nil, via: ViaName? = nil) {
         self.mailboxCapacity = mailboxCapacity

@@ -22,3 +22,17 @@ final class RequestedName: Sendable {
         name == nil && via == nil ? nil : RequestedName(name: name, via: via)
     }
 }
+
+extension RequestedName? {
+    /// The name asked for, if any; setting it keeps `via`.
+    var name: String? {
+        get { self?.name }
+        set { self = RequestedName.make(name: newValue, via: self?.via) }
+    }
+
+    /// The registry key asked for, if any; setting it keeps `name`.
+    var via: ViaName? {
+        get { self?.via }
+        set { self = RequestedName.make(name: self?.name, via: newValue) }
+    }
+}

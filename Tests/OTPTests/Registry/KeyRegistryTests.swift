@@ -170,6 +170,21 @@ struct KeyRegistryTests {
             "invalid name 'x': a process takes one name: this one or sessions[\"carol\"], not both")) {
             try node.start(Counter.self, 0, options: StartOptions(name: "x", via: sessions.via("carol")))
         }
+        // The same through the properties: setting one keeps the other (both live in one box).
+        var both = SpawnOptions()
+        both.via = sessions.via("carol")
+        both.name = "x"
+        #expect(both.name == "x" && both.via == sessions.via("carol"))
+        #expect(throws: ProcessError.invalidName("x", reason: "a process takes one name: this one or "
+                                                 + "sessions[\"carol\"], not both")) {
+            try node.spawn(of: Int.self, options: both) { _ in .exit(.normal) }
+        }
+        both.name = nil
+        #expect(both.name == nil && both.via == sessions.via("carol"))
+        var started = StartOptions(name: "x")
+        started.via = sessions.via("carol")
+        started.name = nil
+        #expect(started.name == nil && started.via == sessions.via("carol"))
         #expect(throws: StartError.invalidOptions("invalid name 'values[\"dave\"]': a name to start under carries "
                                                   + "its entry's value: use Registry.via(_:value:)")) {
             try node.start(Counter.self, 0, options: StartOptions(via: ServerRef<Counter>.via(values, "dave").viaName!))
