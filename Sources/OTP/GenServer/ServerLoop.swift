@@ -17,7 +17,7 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
     @usableFromInline typealias Message = ServerMessage<S>
 
     // Fields in order of alignment, with no optional tags beside 8-byte values: every server process holds
-    // them (`docs/architecture.md`, "What a process costs").
+    // them (`docs/architecture.md`, "Memory of a process").
     @usableFromInline var statistics: ServerStatistics
     /// A call the server is waiting for (it handles nothing else meanwhile).
     @usableFromInline var pending: PendingCall<S>?
