@@ -1,5 +1,6 @@
 /// Who a GenServer answers next — the caller of the call being handled, or the process waiting for the
-/// start acknowledgement — or no one: reference 0, which no request has (`Ref` numbers start at 1).
+/// start acknowledgement — or no one: reference 0, which no request has (a monitor's reference carries its
+/// slot's serial, which starts at 1, in its high half; a detached one has the top bit set).
 ///
 /// A plain 24-byte value where an optional `(pid, ref)` took 32 with its tag and padding, twice in every
 /// server process. Thread: a plain value, used on the server's loop.
