@@ -20,31 +20,32 @@ import Synchronization
 /// (a checked one costs an extra object per call).
 ///
 /// Thread: every method is thread-safe; the state is guarded by `lockWord`, a spin lock held for a few
-/// instructions (an atomic, which ThreadSanitizer understands, and nothing to allocate per call).
+/// instructions (an atomic, which ThreadSanitizer understands, and nothing to allocate per call). The
+/// fields are `@exclusivity(unchecked)`: the lock, or the loop thread, already makes each access the only one.
 @usableFromInline
-final class ExternalCall<Value: Sendable>: InboxWork, @unchecked Sendable {
+final class ExternalCall<Value: Sendable>: ExternalWaiter, InboxWork, @unchecked Sendable {
     @usableFromInline let lockWord = Atomic<Bool>(false)
     /// Guarded by `lockWord`. Plain optionals rather than one generic enum: their destruction stays
     /// specialised (a generic enum's value witnesses cost a metadata lookup per call).
-    @usableFromInline var continuation: ExternalContinuation<Value>?
-    @usableFromInline var outcome: Result<Value, any Error>?
-    @usableFromInline var finished = false
+    @usableFromInline @exclusivity(unchecked) var continuation: ExternalContinuation<Value>?
+    @usableFromInline @exclusivity(unchecked) var outcome: Result<Value, any Error>?
+    @usableFromInline @exclusivity(unchecked) var finished = false
     /// The loop took the operation (`claim`): cancellation is too late from then on.
-    @usableFromInline var claimed = false
+    @usableFromInline @exclusivity(unchecked) var claimed = false
     /// The request this call opened on the loop, once registered; its server and requester. Loop thread only.
-    @usableFromInline var ref: Ref?
-    @usableFromInline var server = PID(node: 0, index: 0, serial: 0)
-    @usableFromInline var caller = PID(node: 0, index: 0, serial: 0)
+    @usableFromInline @exclusivity(unchecked) var ref: Ref?
+    @usableFromInline @exclusivity(unchecked) var server = PID(node: 0, index: 0, serial: 0)
+    @usableFromInline @exclusivity(unchecked) var caller = PID(node: 0, index: 0, serial: 0)
     /// Ends the call when its request ends (`MonitorOwner`). Set where the call is registered, in inlinable
     /// code, so that this closure (which captures nothing: no allocation) is compiled specialised for `Value`
     /// in the caller's module; the conformance below is generic and would run unspecialised, paying a
     /// metadata lookup at every step. Loop thread only.
-    @usableFromInline var ended: ((ExternalCall<Value>, Node, Ref, MonitorEvent) -> Void)?
+    @usableFromInline @exclusivity(unchecked) var ended: ((ExternalCall<Value>, Node, Ref, MonitorEvent) -> Void)?
     /// What the loop does to start the call (the call is its own inbox job).
-    @usableFromInline var start: ((Node, ExternalCall<Value>) -> Void)?
+    @usableFromInline @exclusivity(unchecked) var start: ((Node, ExternalCall<Value>) -> Void)?
 
-    @usableFromInline
-    init() {}
+    @inlinable
+    override init() {}
 
     @usableFromInline
     func run(on node: Node) {
@@ -56,6 +57,11 @@ final class ExternalCall<Value: Sendable>: InboxWork, @unchecked Sendable {
     @usableFromInline
     func cancel() {
         finish(.failure(CallError.nodeStopped))
+    }
+
+    @usableFromInline
+    override func fail(_ error: any Error) {
+        finish(.failure(error))
     }
 
     @inlinable

@@ -23,17 +23,12 @@ struct ExternalCaller: ProcessBehavior {
     }
 }
 
-extension ExternalCall: MonitorOwner, ExternalWaiter {
+extension ExternalCall: MonitorOwner {
     /// The call's request ended: the first of reply, server exit, deadline — or the stand-in requester
     /// exited. Ends the request and resumes the task with the typed outcome (`ended`).
     @usableFromInline
     func monitorEnded(_ ref: Ref, _ event: MonitorEvent, on node: Node) {
         ended?(self, node, ref, event)
-    }
-
-    @usableFromInline
-    func fail(_ error: any Error) {
-        finish(.failure(error))
     }
 }
 
@@ -96,7 +91,7 @@ extension Node {
 
     /// The awaiting task was cancelled: forget the call and close its request, so a late reply is dropped.
     @usableFromInline
-    func cancelExternal(_ call: some ExternalWaiter, ref: Ref?) {
+    func cancelExternal(_ call: ExternalWaiter, ref: Ref?) {
         guard external.remove(call), let ref, let caller = external.caller else { return }
         closeRequest(ref, of: caller, outcome: .cancelled)
     }

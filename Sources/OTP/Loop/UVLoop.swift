@@ -236,7 +236,7 @@ extension Node {
     /// Drains the cross-thread inbox on the loop thread.
     func drainInbox() {
         scheduler.drains &+= 1
-        for job in inbox.take() { job.run(self) }
+        inbox.drain { job in job.run(self) }
         if group != nil { drainTransit() }
         // Deadlines a job began (an async call's) are filed when the run-queue drain its messages started
         // ends; with nothing to run, now.
