@@ -66,10 +66,11 @@ struct RingBuffer<Element> {
     /// (not an optional), so a caller can move it on without a copy.
     @inlinable @inline(__always)
     mutating func removeFirst() -> Element {
-        let element = slot(0).move()
+        // Moved last, straight into the caller's destination (moving it first copied it through a temporary).
+        let first = slot(0)
         head = (head &+ 1) & (allocated &- 1)
         count &-= 1
-        return element
+        return first.move()
     }
 
     /// The newest element, if any.
