@@ -29,6 +29,12 @@ struct ReplyTarget {
     @inlinable
     var value: (pid: PID, ref: Ref)? { ref == 0 ? nil : (pid, Ref(rawValue: ref)) }
 
+    /// Leaves no one to answer: one store (the pid left behind is never read while the reference is 0).
+    @inlinable
+    mutating func clear() {
+        ref = 0
+    }
+
     /// The target, leaving none behind.
     @inlinable
     mutating func take() -> (pid: PID, ref: Ref)? {

@@ -173,12 +173,12 @@ struct ServerLoop<S: GenServer>: ProcessBehavior {
             send(value, to: current, context)
             return perform(action, context)
         case .noReply(let action):
-            caller = .none
+            caller.clear()
             return perform(action, context)
         case .stop(let reason, let reply):
             let final = terminating(reason, context)
             if let reply, let current = caller.value { send(reply, to: current, context) }
-            caller = .none
+            caller.clear()
             return exit(final, lastMessage: "a handler returned .stop(\(reason))", context)
         case .await(let waiting):
             return wait(for: waiting, context)
