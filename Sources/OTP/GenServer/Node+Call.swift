@@ -17,9 +17,13 @@ extension Node {
     /// `beginCall` for a request that names its own reply type: `request` builds the server's `Call`
     /// around the typed `Caller<R>` the server answers (a request per reply type, `call(_:_:)` with a
     /// closure). Made once the request's reference exists; no allocation.
+    /// With `serveIdle`, an idle server of this loop handles the request at once (`serveNow`); with
+    /// `takesReplyAtOnce` too, the caller takes the response right after this returns, with
+    /// `takeQueuedResponse` (a process's `call`), so a reply given in that turn is held for it (`serve`).
     @inlinable @inline(__always)
     func beginCall<T: GenServer, R>(from caller: PID, to server: ServerRef<T>, deferNoProcess: Bool = false,
-                                    serveIdle: Bool = false, _ request: (Caller<R>) -> T.Call)
+                                    serveIdle: Bool = false, takesReplyAtOnce: Bool = false,
+                                    _ request: (Caller<R>) -> T.Call)
         -> Result<RequestID<R>, CallError>
     {
         let address: Address<ServerMessage<T>>
@@ -48,7 +52,9 @@ extension Node {
             closeRequest(ref, of: caller, outcome: CallOutcome(failure))
             return .failure(failure)
         }
-        if serveIdle && scheduler.runQueue.last == address.pid.rawValue { serveNow(address.pid) }
+        if serveIdle && scheduler.runQueue.last == address.pid.rawValue {
+            if takesReplyAtOnce { serve(address.pid, request: ref) } else { serveNow(address.pid) }
+        }
         return .success(RequestID(ref: ref, server: address.pid))
     }
 

@@ -56,8 +56,9 @@ extension Node {
         }
     }
 
-    /// The outcome of request `id` if its response is in the mailbox of `caller` (a process whose messages
-    /// are `Message`) already — its server ran at once (`serveNow`) — taken out and the request ended; else
+    /// The outcome of request `id` if its response is held for it (`Node.serve(_:request:)`) or in the
+    /// mailbox of `caller` (a process whose messages are `Message`) already — its server ran at once
+    /// (`serveNow`) — taken out and the request ended; else
     /// `nil`, and the caller waits for it as usual. Also `nil` once `SchedulerState.nestedContinuations`
     /// continuations run inside each other: the caller then waits, finds the response in the same turn, and
     /// the stack unwinds. Cost: a monitor-slot test when the response is not there; a scan from the
@@ -66,6 +67,10 @@ extension Node {
     func takeQueuedResponse<R, Message>(to id: RequestID<R>, of caller: PID, as _: Message.Type)
         -> Result<R, CallError>?
     {
+        if scheduler.heldReply == id.ref.rawValue {  // the reply its server gave during `serve` (0 is no reference)
+            scheduler.heldReply = 0
+            return endReplied(id, of: caller)
+        }
         guard scheduler.nestedContinuations < SchedulerState.continuationDepth else { return nil }
         // A request awaiting its reply whose monitor has not fired has nothing queued.
         if let slot = monitors.slot(id.ref), monitors[slot].awaitingReply { return nil }

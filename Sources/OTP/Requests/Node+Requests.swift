@@ -86,7 +86,8 @@ extension Node {
     }
 
     /// Delivers `value` as the reply to request `ref` of `caller`, while the request awaits one: into the
-    /// caller's mailbox as `Envelope.reply(ref)`, or to the request's owner.
+    /// caller's mailbox as `Envelope.reply(ref)`, to the request's owner, or — for a call being served at
+    /// once, its caller waiting for the server's turn to end — held for the caller (`Node.serve(_:request:)`).
     @inlinable
     func deliverReply<R: Sendable>(_ ref: Ref, to caller: PID, _ value: R) -> Bool {
         guard let slot = monitors.slot(ref), monitors[slot].watcher == caller, monitors[slot].awaitingReply,
@@ -98,6 +99,12 @@ extension Node {
         monitors.storeReply(value, in: slot)
         if _slowPath(monitors[slot].owned) {
             replyToOwner(ref, slot: slot)
+        } else if ref.rawValue == scheduler.holdingFor {
+            // Its caller is waiting right now for this server's turn to end, and takes the reply then: it
+            // is held, not queued (`Node.serve(_:request:)`), but counted as a message the caller received.
+            scheduler.holdingFor = 0
+            scheduler.heldReply = ref.rawValue
+            ProcessTable.borrow(object) { $0.received &+= 1 }
         } else {
             var unused = 0
             _ = ProcessTable.borrow(object) { $0.operate($0, self, .pushReply(ref), &unused) }

@@ -176,6 +176,21 @@ extension Node {
 }
 
 extension Node {
+    /// `serveNow` for request `ref`, whose caller takes the response right after (`ProcessContext.call`,
+    /// through `takeQueuedResponse`): a reply the server gives in this turn is held for it
+    /// (`SchedulerState.heldReply`) rather than queued in its mailbox and taken out again. Only when no
+    /// other reply is held or to be held, and when the caller will take it (its continuations are not
+    /// nested too deep: `takeQueuedResponse` then declines).
+    @inlinable
+    func serve(_ server: PID, request ref: Ref) {
+        guard scheduler.holdingFor == 0, scheduler.heldReply == 0,
+              scheduler.nestedContinuations < SchedulerState.continuationDepth
+        else { return serveNow(server) }
+        scheduler.holdingFor = ref.rawValue
+        serveNow(server)
+        scheduler.holdingFor = 0
+    }
+
     /// A call from process code has just put its request into the mailbox of `server`, which was idle (it
     /// was waiting with nothing queued, so the push made it runnable and put it last in the run queue):
     /// the server's turn runs now, inside the caller's, instead of after every other queued process. The

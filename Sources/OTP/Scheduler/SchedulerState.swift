@@ -24,6 +24,12 @@ struct SchedulerState {
     /// With metrics on: the handler time of the turns nested in the current one (`Node.nestedTurn`), left
     /// out of its own.
     var nestedNanoseconds: UInt64 = 0
+    /// A call served at once (`Node.serveNow`) whose reply is not queued but held for its caller, who takes
+    /// it as soon as the server's turn ends (`Node.takeQueuedResponse`): the raw reference whose reply is to
+    /// be held while the server's turn runs (`holdingFor`), then the raw reference of the reply held
+    /// (`heldReply`); 0 for none. At most one at a time: a call made meanwhile queues its reply.
+    @usableFromInline var holdingFor: UInt64 = 0
+    @usableFromInline var heldReply: UInt64 = 0
     /// How deep call continuations may nest (`nestedContinuations`).
     @usableFromInline static let continuationDepth = 8
     /// How many messages queued in a mailbox make a send from process code lend the receiver a turn:

@@ -168,6 +168,68 @@ struct IdleServerCallTests {
             #expect(node.isAlive(caller.pid))
         }
     }
+
+    @Test("A reply given inside the caller's handler is taken at once, counted as received; what the server sent after it stays queued, in order")
+    func replyHeldForTheCaller() throws {
+        let node = makeNode()
+        let server = try node.start(ReplyFirst.self, ())
+        let events = Log<String>()
+        let caller = try node.spawn(of: Int.self) { process in
+            try process.call(server, .replyThenSend(99)) { result, process in
+                events.append("reply \(try result.get())")
+                return .receive { envelope, _ in
+                    if case .message(let n) = envelope { events.append("message \(n)") }
+                    return .same
+                }
+            }
+        }
+        node.runUntilIdle()
+        #expect(events.entries == ["reply 7", "message 99"])
+        #expect(node.statistics.callsServedInline == 1)
+        let info = try #require(node.processInfo(caller.pid))
+        #expect(info.messagesReceived == 2 && info.mailboxLength == 0)
+        #expect(node.statistics.monitors == 0)
+        // The next call of the same process (a receive mark, then a reply held again) still finds its reply.
+        let again = Log<String>()
+        try node.spawn(of: Int.self) { process in
+            try process.call(server, .replyThenSend(1)) { first, process in
+                try process.call(server, .replyThenStop) { second, _ in
+                    again.append("\(try first.get()) \(try second.get())")
+                    return .exit(.normal)
+                }
+            }
+        }
+        node.runUntilIdle()
+        // A server that replies and stops in the same turn: its reply wins, as in Erlang (no DOWN after a reply).
+        #expect(again.entries == ["7 5"])
+        #expect(!node.isAlive(try #require(server.pid)))
+        #expect(node.statistics.callsServedInline == 3 && node.statistics.monitors == 0)
+    }
+}
+
+/// Replies first (`Node.reply`) and then sends the caller a message, or replies and stops in one result.
+struct ReplyFirst: GenServer {
+    enum Call: Sendable { case replyThenSend(Int), replyThenStop }
+    typealias Cast = Never
+    typealias Info = Never
+    typealias Reply = Int
+
+    static func initialize(_ argument: Void, _ server: ServerContext<ReplyFirst>) throws -> Initialization<ReplyFirst> {
+        .ok(ReplyFirst())
+    }
+
+    mutating func handleCall(_ request: Call, from caller: Caller<Int>, _ server: ServerContext<ReplyFirst>) throws
+        -> ServerResult<ReplyFirst>
+    {
+        switch request {
+        case .replyThenSend(let n):
+            server.reply(to: caller, 7)
+            try server.node.send(n, to: caller.pid)
+            return .noReply
+        case .replyThenStop:
+            return .stop(.normal, reply: 5)
+        }
+    }
 }
 
 /// Answers `exitCaller` after sending the caller an exit signal (`executed`).
