@@ -15,7 +15,10 @@
 /// it (one closure allocation when it captures state). For allocation-free hot loops with state, write a
 /// `ProcessBehavior` struct instead.
 public struct Receive<Message> {
-    public typealias Body = (Envelope<Message>, ProcessContext<Message>) throws -> Step<Message>
+    /// The body takes the envelope over (`consuming`): the body, which knows the message's case, ends it,
+    /// instead of the scheduler testing every case after the call (about 16 instructions a message). A
+    /// closure literal or a function taking a plain `Envelope` fits as before.
+    public typealias Body = (consuming Envelope<Message>, ProcessContext<Message>) throws -> Step<Message>
 
     @usableFromInline let pattern: ((borrowing Envelope<Message>) -> Bool)?
     @usableFromInline let timeout: Timeout
