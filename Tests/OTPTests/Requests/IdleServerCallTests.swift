@@ -172,7 +172,7 @@ struct IdleServerCallTests {
     @Test("A reply given inside the caller's handler is taken at once, counted as received; what the server sent after it stays queued, in order")
     func replyHeldForTheCaller() throws {
         let node = makeNode()
-        let server = try node.start(ReplyFirst.self, ())
+        let server = try node.start(ReplyFirst())
         let events = Log<String>()
         let caller = try node.spawn(of: Int.self) { process in
             try process.call(server, .replyThenSend(99)) { result, process in
@@ -210,13 +210,7 @@ struct IdleServerCallTests {
 /// Replies first (`Node.reply`) and then sends the caller a message, or replies and stops in one result.
 struct ReplyFirst: GenServer {
     enum Call: Sendable { case replyThenSend(Int), replyThenStop }
-    typealias Cast = Never
-    typealias Info = Never
     typealias Reply = Int
-
-    static func initialize(_ argument: Void, _ server: ServerContext<ReplyFirst>) throws -> Initialization<ReplyFirst> {
-        .ok(ReplyFirst())
-    }
 
     mutating func handleCall(_ request: Call, from caller: Caller<Int>, _ server: ServerContext<ReplyFirst>) throws
         -> ServerResult<ReplyFirst>
