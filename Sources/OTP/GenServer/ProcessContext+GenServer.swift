@@ -29,7 +29,10 @@ extension ProcessContext {
     ) throws -> Step<Message> {
         // A poll (`.zero`) finds no reply, as in Erlang; an invalid timeout is refused by the wait.
         let serveIdle = timeout.outlastsHandler
-        switch withNode({ $0.beginCall(from: pid, to: server, serveIdle: serveIdle, takesReplyAtOnce: serveIdle, request) }) {
+        let begun = withNode {
+            $0.beginCall(from: pid, to: server, serveIdle: serveIdle, takesReplyAtOnce: serveIdle, request)
+        }
+        switch begun {
         case .failure(let error): return try then(.failure(error), self)
         case .success(let id):
             if serveIdle, let outcome = withNode({ $0.takeQueuedResponse(to: id, of: pid, as: Message.self) }) {

@@ -189,7 +189,7 @@ struct IdleServerCallTests {
         let info = try #require(node.processInfo(caller.pid))
         #expect(info.messagesReceived == 2 && info.mailboxLength == 0)
         #expect(node.statistics.monitors == 0)
-        // The next call of the same process (a receive mark, then a reply held again) still finds its reply.
+        // Another caller: a second call inside the first one's continuation gets its reply held too.
         let again = Log<String>()
         try node.spawn(of: Int.self) { process in
             try process.call(server, .replyThenSend(1)) { first, process in
