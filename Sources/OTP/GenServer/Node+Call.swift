@@ -19,7 +19,9 @@ extension Node {
     /// closure). Made once the request's reference exists; no allocation.
     /// With `serveIdle`, an idle server of this loop handles the request at once (`serveNow`); with
     /// `takesReplyAtOnce` too, the caller takes the response right after this returns, with
-    /// `takeQueuedResponse` (a process's `call`), so a reply given in that turn is held for it (`serve`).
+    /// `takeQueuedResponse` (a process's `call`), so a reply given in that turn is held for it (`serve`),
+    /// and the request's monitor is linked into the two processes' lists only if the caller has to wait
+    /// (`openServedRequest`).
     @inlinable @inline(__always)
     func beginCall<T: GenServer, R>(from caller: PID, to server: ServerRef<T>, deferNoProcess: Bool = false,
                                     serveIdle: Bool = false, takesReplyAtOnce: Bool = false,
@@ -36,7 +38,9 @@ extension Node {
             callFailed(.callingSelf(caller))
             return .failure(.callingSelf(caller))
         }
-        let ref = openRequest(from: caller, to: address.pid)
+        // A reply that may be held (`serve`) needs no monitor in any list unless the caller has to wait.
+        let holds = takesReplyAtOnce && scheduler.mayHoldReply
+        let ref = holds ? openServedRequest(from: caller, to: address.pid) : openRequest(from: caller, to: address.pid)
         callStarted(ref)
         if _slowPath(traces) { traceCall(ref, to: server.description, request: T.Call.self) }
         defer { if _slowPath(traces) { tracedCallSent() } }
@@ -52,8 +56,11 @@ extension Node {
             closeRequest(ref, of: caller, outcome: CallOutcome(failure))
             return .failure(failure)
         }
-        if serveIdle && scheduler.runQueue.last == address.pid.rawValue {
-            if takesReplyAtOnce { serve(address.pid, request: ref) } else { serveNow(address.pid) }
+        if holds {
+            if scheduler.runQueue.last == address.pid.rawValue { serve(address.pid, request: ref) }
+            if scheduler.heldReply != ref.rawValue { listServedRequest(ref) }  // its caller waits: a monitor
+        } else if serveIdle && scheduler.runQueue.last == address.pid.rawValue {
+            serveNow(address.pid)
         }
         return .success(RequestID(ref: ref, server: address.pid))
     }

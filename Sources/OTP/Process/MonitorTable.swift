@@ -40,6 +40,9 @@ struct MonitorTable {
         /// Its target is a process of another loop whose loop dropped this monitor as it replied
         /// (`Transit.Kind.releasedReply`): removing it tells nobody.
         var releasedElsewhere = false
+        /// In neither list yet: the request of a call served at once (`insertUnlisted`), listed only if its
+        /// caller has to wait (`list`), and otherwise removed with `release` alone.
+        var unlisted = false
         var watcherPrev = MonitorTable.none
         var watcherNext = MonitorTable.none
         var targetPrev = MonitorTable.none
@@ -187,7 +190,28 @@ struct MonitorTable {
         return Ref(rawValue: UInt64(entries[index].serial) << 32 | UInt64(index))
     }
 
-    /// Attaches monitor `slot` to `target` (whose list head is `watchedBy`).
+    /// Adds a request held by `watcher` on `target` (a process of this loop) that is linked into neither
+    /// process's list: a call whose server is about to run at once and usually replies before anything could
+    /// look for the request in a list. `list` and `attach` link it if its caller has to wait; `release`
+    /// removes it otherwise. Cost: a slot, no list and no process touched.
+    mutating func insertUnlisted(watcher: PID, target: PID, mark: UInt32) -> Ref {
+        let index = take()
+        entries[index].watcher = watcher
+        entries[index].target = target
+        entries[index].awaitingReply = true
+        entries[index].unlisted = true
+        entries[index].mark = mark
+        return Ref(rawValue: UInt64(entries[index].serial) << 32 | UInt64(index))
+    }
+
+    /// Links the unlisted request in `slot` into its watcher's list (whose head is `watching`).
+    mutating func list(_ slot: Int, watching: inout UInt32) {
+        entries[slot].unlisted = false
+        entries[slot].watcherNext = watching
+        if watching != Self.none { entries[Int(watching)].watcherPrev = UInt32(slot) }
+        watching = UInt32(slot)
+    }
+
     /// The reference of the monitor in `slot`.
     func ref(ofSlot slot: Int) -> Ref { Ref(rawValue: UInt64(entries[slot].serial) << 32 | UInt64(slot)) }
 
@@ -198,6 +222,7 @@ struct MonitorTable {
     /// Monitor `slot`'s target loop dropped it (`Entry.releasedElsewhere`).
     mutating func markReleasedElsewhere(_ slot: Int) { entries[slot].releasedElsewhere = true }
 
+    /// Attaches monitor `slot` to `target` (whose list head is `watchedBy`).
     mutating func attach(_ slot: Int, to target: PID, watchedBy: inout UInt32) {
         entries[slot].target = target
         entries[slot].attached = true
@@ -288,7 +313,8 @@ struct MonitorTable {
         return index
     }
 
-    private mutating func release(_ slot: Int) {
+    /// Frees `slot`, which must be in no list (`Entry.unlisted`, or unlinked by `remove`).
+    mutating func release(_ slot: Int) {
         count -= 1
         entries[slot].inUse = false
         if replies[slot].type != nil || replies[slot].holdsBox { replies[slot] = StoredReply() }

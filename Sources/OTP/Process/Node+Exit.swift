@@ -134,6 +134,8 @@ extension Node {
                 process.watchedByHead = head
             }
         }
+        // A call it was serving at once has its request in no list (`Node.serve(_:request:)`): it fires last.
+        if _slowPath(scheduler.servedServer == pid.rawValue) { servedServerExited(pid, reason: reason) }
         if let distribution, distribution.hasIncomingMonitors { distribution.processExited(pid, reason: reason) }
         if !cluster.watchedRemotely.isEmpty, cluster.watchedRemotely.remove(pid) != nil {
             viaClusterLoop { $0.processExited(pid, reason: reason) }  // watched from another node: loop 0 tells it

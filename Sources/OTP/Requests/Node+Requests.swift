@@ -19,6 +19,45 @@ extension Node {
         openMonitor(server, by: caller, awaitingReply: true)
     }
 
+    /// Opens a request from `caller` to `server`, a process of this loop about to serve it at once
+    /// (`serve(_:request:)`), as a monitor linked into neither process's list: when the server replies in
+    /// that turn, as it usually does, the call ends without either list touched. `listServedRequest` links
+    /// it if the caller has to wait after all; the server's exit in that turn fires it
+    /// (`servedServerExited`). Cost: a monitor slot.
+    @usableFromInline
+    func openServedRequest(from caller: PID, to server: PID) -> Ref {
+        let mark = withProcess(caller) { $0.mailboxMark } ?? 0
+        return monitors.insertUnlisted(watcher: caller, target: server, mark: mark)
+    }
+
+    /// The caller of request `ref` (opened with `openServedRequest`) waits for its response: the request
+    /// becomes a monitor like any other, in its caller's list and its server's (a server gone by now gives
+    /// the `DOWN` with `noproc`, as a monitor opened now would). A request that has ended does nothing.
+    @usableFromInline
+    func listServedRequest(_ ref: Ref) {
+        guard let slot = monitors.slot(ref), monitors[slot].unlisted else { return }
+        let caller = monitors[slot].watcher, server = monitors[slot].target
+        guard let object = table.object(for: server), ProcessTable.borrow(object, { $0.status != .terminated })
+        else {
+            monitors.release(slot)
+            withProcess(caller) { $0.pushSystem(.down(Down(monitor: ref, pid: server, reason: .noproc)), node: self) }
+            return
+        }
+        withProcess(caller) { monitors.list(slot, watching: &$0.watchingHead) }
+        ProcessTable.borrow(object) { monitors.attach(slot, to: server, watchedBy: &$0.watchedByHead) }
+    }
+
+    /// The server serving a held reply (`SchedulerState.servedServer`) exited in that turn with `reason`:
+    /// its request, in no list, fires as the server's monitors did — a `DOWN` after theirs, unless the
+    /// server replied first. Cold path.
+    @inline(never)
+    func servedServerExited(_ server: PID, reason: ExitReason) {
+        scheduler.servedServer = 0
+        // Still awaiting (`holdingFor`): a reply given first is held, and its request stays for the caller.
+        guard let slot = monitors.slot(Ref(rawValue: scheduler.holdingFor)), monitors[slot].unlisted else { return }
+        monitorFired(slot, target: server, reason: reason) { _ in }
+    }
+
     /// Opens a request from `caller` before its server exists (a start acknowledgement): attach it with
     /// `attachRequest` once the server is spawned.
     @usableFromInline

@@ -180,14 +180,16 @@ extension Node {
     /// through `takeQueuedResponse`): a reply the server gives in this turn is held for it
     /// (`SchedulerState.heldReply`) rather than queued in its mailbox and taken out again. Only when no
     /// other reply is held or to be held, and when the caller will take it (its continuations are not
-    /// nested too deep: `takeQueuedResponse` then declines).
+    /// nested too deep: `takeQueuedResponse` then declines): `SchedulerState.mayHoldReply`.
+    /// `ref` is a request opened with `openServedRequest`, linked into no list: if the server exits in this
+    /// turn without replying, its exit fires it (`Node.servedServerExited`). Requires
+    /// `SchedulerState.mayHoldReply`.
     @inlinable
     func serve(_ server: PID, request ref: Ref) {
-        guard scheduler.holdingFor == 0, scheduler.heldReply == 0,
-              scheduler.nestedContinuations < SchedulerState.continuationDepth
-        else { return serveNow(server) }
         scheduler.holdingFor = ref.rawValue
+        scheduler.servedServer = server.rawValue
         serveNow(server)
+        scheduler.servedServer = 0
         scheduler.holdingFor = 0
     }
 
