@@ -19,9 +19,9 @@ extension Node {
     /// closure). Made once the request's reference exists; no allocation.
     /// With `serveIdle`, an idle server of this loop handles the request at once (`serveNow`); with
     /// `takesReplyAtOnce` too, the caller takes the response right after this returns, with
-    /// `takeQueuedResponse` (a process's `call`), so a reply given in that turn is held for it (`serve`),
-    /// and the request's monitor is linked into the two processes' lists only if the caller has to wait
-    /// (`openServedRequest`).
+    /// `takeQueuedResponse` (a process's `call`), so a reply given in that turn is held for it (`serve`);
+    /// such a request borrows its reference (`MonitorTable.spareRef`) and gets a monitor only if its caller
+    /// has to wait after all (`awaitServedRequest`).
     @inlinable @inline(__always)
     func beginCall<T: GenServer, R>(from caller: PID, to server: ServerRef<T>, deferNoProcess: Bool = false,
                                     serveIdle: Bool = false, takesReplyAtOnce: Bool = false,
@@ -38,9 +38,9 @@ extension Node {
             callFailed(.callingSelf(caller))
             return .failure(.callingSelf(caller))
         }
-        // A reply that may be held (`serve`) needs no monitor in any list unless the caller has to wait.
+        // A call whose reply may be held (`serve`) borrows a reference and has a monitor only if it waits.
         let holds = takesReplyAtOnce && scheduler.mayHoldReply
-        let ref = holds ? openServedRequest(from: caller, to: address.pid) : openRequest(from: caller, to: address.pid)
+        let ref = holds ? monitors.spareRef : openRequest(from: caller, to: address.pid)
         callStarted(ref)
         if _slowPath(traces) { traceCall(ref, to: server.description, request: T.Call.self) }
         defer { if _slowPath(traces) { tracedCallSent() } }
@@ -57,8 +57,8 @@ extension Node {
             return .failure(failure)
         }
         if holds {
-            if scheduler.runQueue.last == address.pid.rawValue { serve(address.pid, request: ref) }
-            if scheduler.heldReply != ref.rawValue { listServedRequest(ref) }  // its caller waits: a monitor
+            if scheduler.runQueue.last == address.pid.rawValue { serve(address.pid, request: ref, from: caller) }
+            if scheduler.heldReply != ref.rawValue { awaitServedRequest(ref, from: caller, to: address.pid) }
         } else if serveIdle && scheduler.runQueue.last == address.pid.rawValue {
             serveNow(address.pid)
         }

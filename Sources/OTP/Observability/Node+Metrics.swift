@@ -36,7 +36,7 @@ extension Node {
 
     @usableFromInline
     func timeCall(_ ref: Ref) {
-        guard let instruments, let slot = monitors.slot(ref) else { return }
+        guard let instruments, let slot = monitors.requestSlot(ref) else { return }
         instruments.callStarted(ref, slot: slot, at: instrumentTime)
     }
 
@@ -44,7 +44,7 @@ extension Node {
     @usableFromInline
     func callEnded(_ ref: Ref, _ outcome: CallOutcome) {
         guard let instruments else { return }
-        instruments.callEnded(outcome, ref, slot: monitors.slot(ref), at: instrumentTime)
+        instruments.callEnded(outcome, ref, slot: monitors.requestSlot(ref), at: instrumentTime)
     }
 
     /// A call failed before it could open a request (unknown name, dead server, calling itself).

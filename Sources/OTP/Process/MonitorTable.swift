@@ -40,9 +40,6 @@ struct MonitorTable {
         /// Its target is a process of another loop whose loop dropped this monitor as it replied
         /// (`Transit.Kind.releasedReply`): removing it tells nobody.
         var releasedElsewhere = false
-        /// In neither list yet: the request of a call served at once (`insertUnlisted`), listed only if its
-        /// caller has to wait (`list`), and otherwise removed with `release` alone.
-        var unlisted = false
         var watcherPrev = MonitorTable.none
         var watcherNext = MonitorTable.none
         var targetPrev = MonitorTable.none
@@ -62,10 +59,36 @@ struct MonitorTable {
     /// For references that name no entry (the immediate `DOWN` of a monitor on a dead process).
     private var detachedRefs: UInt64 = 0
 
+    /// A slot set aside, in use by no monitor, whose reference (`spareRef`) a call served at once borrows
+    /// (`Node.serve(_:request:from:)`): its reply is kept in the slot's `replies` entry until its caller
+    /// takes it, and then the reference is used up (`renewSpareRef`), with no entry or list touched. Only
+    /// a caller that has to wait after all makes it a monitor (`insertSpare`).
+    @usableFromInline private(set) var spare = 0
+
     init() {
         entries = .allocate(capacity: capacity)
         replies = .allocate(capacity: capacity)
         owners = .allocate(capacity: capacity)
+        spare = setAside()
+    }
+
+    /// The reference a call served at once borrows: the spare slot's, which no monitor has.
+    @inlinable
+    var spareRef: Ref { Ref(rawValue: UInt64(entries[spare].serial) << 32 | UInt64(spare)) }
+
+    /// The spare slot's reference was used: its call ended, or its server exited. The next is new (a
+    /// slot whose serial would reach the top bit is retired, as in `release`, and another set aside).
+    @usableFromInline
+    mutating func renewSpareRef() {
+        if replies[spare].type != nil || replies[spare].holdsBox { replies[spare] = StoredReply() }
+        let (serial, overflow) = entries[spare].serial.addingReportingOverflow(1)
+        if !overflow && serial < 1 << 31 { entries[spare].serial = serial } else { spare = setAside() }
+    }
+
+    /// The slot of request `ref` for timing its call: its monitor's, or the spare's while it lends `ref`'s
+    /// slot (the caller checks the reference it stored there).
+    func requestSlot(_ ref: Ref) -> Int? {
+        slot(ref) ?? (ref.rawValue >> 63 == 0 && Int(UInt32(truncatingIfNeeded: ref.rawValue)) == spare ? spare : nil)
     }
 
     mutating func destroy() {
@@ -179,7 +202,22 @@ struct MonitorTable {
     /// Adds a monitor held by `watcher` (whose list head is `watching`, receive mark `mark`), not yet
     /// attached to a target.
     mutating func insert(watcher: PID, watching: inout UInt32, awaitingReply: Bool, mark: UInt32 = 0) -> Ref {
-        let index = take()
+        fill(take(), watcher: watcher, watching: &watching, awaitingReply: awaitingReply, mark: mark)
+    }
+
+    /// `insert` into the spare slot, under the reference it lent (`spareRef`): a call served at once
+    /// whose caller has to wait after all gets its monitor under the reference its server already holds.
+    /// A new spare is set aside.
+    mutating func insertSpare(watcher: PID, watching: inout UInt32, mark: UInt32) -> Ref {
+        let index = spare
+        entries[index].inUse = true
+        count += 1
+        spare = setAside()
+        return fill(index, watcher: watcher, watching: &watching, awaitingReply: true, mark: mark)
+    }
+
+    private mutating func fill(_ index: Int, watcher: PID, watching: inout UInt32, awaitingReply: Bool,
+                               mark: UInt32) -> Ref {
         entries[index].watcher = watcher
         entries[index].awaitingReply = awaitingReply
         entries[index].releasedElsewhere = false
@@ -188,28 +226,6 @@ struct MonitorTable {
         if watching != Self.none { entries[Int(watching)].watcherPrev = UInt32(index) }
         watching = UInt32(index)
         return Ref(rawValue: UInt64(entries[index].serial) << 32 | UInt64(index))
-    }
-
-    /// Adds a request held by `watcher` on `target` (a process of this loop) that is linked into neither
-    /// process's list: a call whose server is about to run at once and usually replies before anything could
-    /// look for the request in a list. `list` and `attach` link it if its caller has to wait; `release`
-    /// removes it otherwise. Cost: a slot, no list and no process touched.
-    mutating func insertUnlisted(watcher: PID, target: PID, mark: UInt32) -> Ref {
-        let index = take()
-        entries[index].watcher = watcher
-        entries[index].target = target
-        entries[index].awaitingReply = true
-        entries[index].unlisted = true
-        entries[index].mark = mark
-        return Ref(rawValue: UInt64(entries[index].serial) << 32 | UInt64(index))
-    }
-
-    /// Links the unlisted request in `slot` into its watcher's list (whose head is `watching`).
-    mutating func list(_ slot: Int, watching: inout UInt32) {
-        entries[slot].unlisted = false
-        entries[slot].watcherNext = watching
-        if watching != Self.none { entries[Int(watching)].watcherPrev = UInt32(slot) }
-        watching = UInt32(slot)
     }
 
     /// The reference of the monitor in `slot`.
@@ -279,6 +295,14 @@ struct MonitorTable {
     // MARK: Slots
 
     private mutating func take() -> Int {
+        let index = setAside()
+        entries[index].inUse = true
+        count += 1
+        return index
+    }
+
+    /// A slot off the free list (or a new one), its entry blank but for its serial; not in use.
+    private mutating func setAside() -> Int {
         let index: Int
         if freeHead != Self.none {
             index = Int(freeHead)
@@ -308,13 +332,10 @@ struct MonitorTable {
         let serial = entries[index].serial
         entries[index] = Entry()
         entries[index].serial = serial
-        entries[index].inUse = true
-        count += 1
         return index
     }
 
-    /// Frees `slot`, which must be in no list (`Entry.unlisted`, or unlinked by `remove`).
-    mutating func release(_ slot: Int) {
+    private mutating func release(_ slot: Int) {
         count -= 1
         entries[slot].inUse = false
         if replies[slot].type != nil || replies[slot].holdsBox { replies[slot] = StoredReply() }

@@ -135,7 +135,6 @@ extension Node {
     /// Removes the monitor in `slot` from the table and from both processes' lists, and cancels its
     /// deadline, if it has one.
     func removeMonitor(_ slot: Int) {
-        if monitors[slot].unlisted { return monitors.release(slot) }  // a served request: in no list
         let entry = monitors[slot]
         if entry.timed, let deadline = monitors.takeDeadline(from: slot) { cancelWheelTimer(deadline) }
         // Not attached to a process of this loop: its target may be of another node or loop, to be told.

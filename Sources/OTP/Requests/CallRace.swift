@@ -36,6 +36,21 @@ extension Node {
     func endReplied<R>(_ id: RequestID<R>, of caller: PID) -> Result<R, CallError> {
         let taken = monitors.slot(id.ref).map { monitors.takeReply(from: $0, as: R.self) } ?? .none
         closeRequest(id.ref, of: caller, replyConsumed: true, outcome: .reply)
+        return replied(id, taken)
+    }
+
+    /// `endReplied` for a call served at once whose reply was held (`Node.serve(_:request:from:)`): it
+    /// waits in the spare slot whose reference the request borrowed, and no monitor is to be removed.
+    @inlinable
+    func endHeld<R>(_ id: RequestID<R>) -> Result<R, CallError> {
+        let taken = monitors.takeReply(from: monitors.spare, as: R.self)
+        requestEnded(id.ref, .reply)
+        monitors.renewSpareRef()
+        return replied(id, taken)
+    }
+
+    @inlinable
+    func replied<R>(_ id: RequestID<R>, _ taken: TakenReply<R>) -> Result<R, CallError> {
         switch taken {
         case .value(let reply): return .success(reply)
         case .wrongType(let got):
@@ -69,7 +84,7 @@ extension Node {
     {
         if scheduler.heldReply == id.ref.rawValue {  // the reply its server gave during `serve` (0 is no reference)
             scheduler.heldReply = 0
-            return endReplied(id, of: caller)
+            return endHeld(id)
         }
         guard scheduler.nestedContinuations < SchedulerState.continuationDepth else { return nil }
         // A request awaiting its reply whose monitor has not fired has nothing queued.

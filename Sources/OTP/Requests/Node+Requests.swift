@@ -19,43 +19,38 @@ extension Node {
         openMonitor(server, by: caller, awaitingReply: true)
     }
 
-    /// Opens a request from `caller` to `server`, a process of this loop about to serve it at once
-    /// (`serve(_:request:)`), as a monitor linked into neither process's list: when the server replies in
-    /// that turn, as it usually does, the call ends without either list touched. `listServedRequest` links
-    /// it if the caller has to wait after all; the server's exit in that turn fires it
-    /// (`servedServerExited`). Cost: a monitor slot.
+    /// The caller of a call served at once (`serve(_:request:from:)`) whose server did not reply in that
+    /// turn has to wait: the reference the request borrowed (`MonitorTable.spareRef`) becomes a monitor like
+    /// any other, in its caller's list and its server's (a server gone by now gives the `DOWN` with
+    /// `noproc`, as a monitor opened now would). A server that exited in the turn has fired it already
+    /// (`servedServerExited`: the reference is used up). Its receive mark is taken now: what the server
+    /// queued for the caller during its turn cannot be the response, which was still to come.
     @usableFromInline
-    func openServedRequest(from caller: PID, to server: PID) -> Ref {
-        let mark = withProcess(caller) { $0.mailboxMark } ?? 0
-        return monitors.insertUnlisted(watcher: caller, target: server, mark: mark)
-    }
-
-    /// The caller of request `ref` (opened with `openServedRequest`) waits for its response: the request
-    /// becomes a monitor like any other, in its caller's list and its server's (a server gone by now gives
-    /// the `DOWN` with `noproc`, as a monitor opened now would). A request that has ended does nothing.
-    @usableFromInline
-    func listServedRequest(_ ref: Ref) {
-        guard let slot = monitors.slot(ref), monitors[slot].unlisted else { return }
-        let caller = monitors[slot].watcher, server = monitors[slot].target
+    func awaitServedRequest(_ ref: Ref, from caller: PID, to server: PID) {
+        guard monitors.spareRef == ref, let watching = core(caller) else { return }
         guard let object = table.object(for: server), ProcessTable.borrow(object, { $0.status != .terminated })
         else {
-            monitors.release(slot)
-            withProcess(caller) { $0.pushSystem(.down(Down(monitor: ref, pid: server, reason: .noproc)), node: self) }
+            monitors.renewSpareRef()
+            watching.pushSystem(.down(Down(monitor: ref, pid: server, reason: .noproc)), node: self)
             return
         }
-        withProcess(caller) { monitors.list(slot, watching: &$0.watchingHead) }
+        let slot = MonitorTable.slot(of: monitors.insertSpare(watcher: caller, watching: &watching.watchingHead,
+                                                               mark: watching.mailboxMark))
         ProcessTable.borrow(object) { monitors.attach(slot, to: server, watchedBy: &$0.watchedByHead) }
     }
 
-    /// The server serving a held reply (`SchedulerState.servedServer`) exited in that turn with `reason`:
-    /// its request, in no list, fires as the server's monitors did — a `DOWN` after theirs, unless the
-    /// server replied first. Cold path.
+    /// The server of a call served at once (`SchedulerState.servedServer`) exited in that turn with
+    /// `reason`: unless it replied first (the reply is held), its caller gets the `DOWN` a monitor would
+    /// have given — after those of the server's monitors, as the newest monitor's — and the borrowed
+    /// reference is used up. Cold path.
     @inline(never)
     func servedServerExited(_ server: PID, reason: ExitReason) {
         scheduler.servedServer = 0
-        // Still awaiting (`holdingFor`): a reply given first is held, and its request stays for the caller.
-        guard let slot = monitors.slot(Ref(rawValue: scheduler.holdingFor)), monitors[slot].unlisted else { return }
-        monitorFired(slot, target: server, reason: reason) { _ in }
+        guard scheduler.holdingFor != 0 else { return }
+        let ref = Ref(rawValue: scheduler.holdingFor)
+        scheduler.holdingFor = 0
+        monitors.renewSpareRef()
+        core(scheduler.servedCaller)?.pushSystem(.down(Down(monitor: ref, pid: server, reason: reason)), node: self)
     }
 
     /// Opens a request from `caller` before its server exists (a start acknowledgement): attach it with
@@ -93,8 +88,7 @@ extension Node {
     /// counted (and its duration recorded) when metrics are on.
     @usableFromInline
     func closeRequest(_ ref: Ref, of caller: PID, replyConsumed: Bool = false, outcome: CallOutcome? = nil) {
-        if let outcome, instruments != nil { callEnded(ref, outcome) }
-        if let outcome, _slowPath(traces) { endTracedCall(ref, outcome) }
+        if let outcome { requestEnded(ref, outcome) }
         // A DOWN can be queued only if the monitor already fired (it is gone); a reply only if one was
         // delivered and not taken.
         guard let slot = monitors.slot(ref), monitors[slot].watcher == caller else {
@@ -104,6 +98,13 @@ extension Node {
         let awaiting = monitors[slot].awaitingReply
         removeMonitor(slot)
         if !awaiting && !replyConsumed { _ = core(caller)?.flush(ref, replies: true) }
+    }
+
+    /// A call's request `ref` ended with `outcome`: counted and timed with metrics on, traced when traced.
+    @inlinable
+    func requestEnded(_ ref: Ref, _ outcome: CallOutcome) {
+        if instruments != nil { callEnded(ref, outcome) }
+        if _slowPath(traces) { endTracedCall(ref, outcome) }
     }
 
     /// The caller gives up on request `ref`: closed, and counted as cancelled unless it had ended already.
@@ -129,6 +130,16 @@ extension Node {
     /// once, its caller waiting for the server's turn to end — held for the caller (`Node.serve(_:request:)`).
     @inlinable
     func deliverReply<R: Sendable>(_ ref: Ref, to caller: PID, _ value: R) -> Bool {
+        if ref.rawValue == scheduler.holdingFor, let object = table.object(for: caller) {
+            // Its caller is waiting right now for this server's turn to end, and takes the reply then: it
+            // is held, not queued (`Node.serve(_:request:from:)`), but counted as a message the caller
+            // received. Its request has no monitor: the reply waits in the spare slot it borrowed.
+            scheduler.holdingFor = 0
+            scheduler.heldReply = ref.rawValue
+            monitors.storeReply(value, in: monitors.spare)
+            ProcessTable.borrow(object) { $0.received &+= 1 }
+            return true
+        }
         guard let slot = monitors.slot(ref), monitors[slot].watcher == caller, monitors[slot].awaitingReply,
               let object = table.object(for: caller)
         else {
@@ -138,12 +149,6 @@ extension Node {
         monitors.storeReply(value, in: slot)
         if _slowPath(monitors[slot].owned) {
             replyToOwner(ref, slot: slot)
-        } else if ref.rawValue == scheduler.holdingFor {
-            // Its caller is waiting right now for this server's turn to end, and takes the reply then: it
-            // is held, not queued (`Node.serve(_:request:)`), but counted as a message the caller received.
-            scheduler.holdingFor = 0
-            scheduler.heldReply = ref.rawValue
-            ProcessTable.borrow(object) { $0.received &+= 1 }
         } else {
             var unused = 0
             _ = ProcessTable.borrow(object) { $0.operate($0, self, .pushReply(ref), &unused) }

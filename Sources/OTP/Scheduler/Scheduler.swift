@@ -181,13 +181,14 @@ extension Node {
     /// (`SchedulerState.heldReply`) rather than queued in its mailbox and taken out again. Only when no
     /// other reply is held or to be held, and when the caller will take it (its continuations are not
     /// nested too deep: `takeQueuedResponse` then declines): `SchedulerState.mayHoldReply`.
-    /// `ref` is a request opened with `openServedRequest`, linked into no list: if the server exits in this
-    /// turn without replying, its exit fires it (`Node.servedServerExited`). Requires
-    /// `SchedulerState.mayHoldReply`.
+    /// The request of `caller` has no monitor (its reference is borrowed, `MonitorTable.spareRef`): if the
+    /// server exits in this turn without replying, its exit gives the caller the `DOWN`
+    /// (`Node.servedServerExited`). Requires `SchedulerState.mayHoldReply`.
     @inlinable
-    func serve(_ server: PID, request ref: Ref) {
+    func serve(_ server: PID, request ref: Ref, from caller: PID) {
         scheduler.holdingFor = ref.rawValue
         scheduler.servedServer = server.rawValue
+        scheduler.servedCaller = caller
         serveNow(server)
         scheduler.servedServer = 0
         scheduler.holdingFor = 0
