@@ -205,12 +205,33 @@ struct IdleServerCallTests {
         #expect(!node.isAlive(try #require(server.pid)))
         #expect(node.statistics.callsServedInline == 3 && node.statistics.monitors == 0)
     }
+
+    @Test("A late reply to an earlier call served at once, given in a later call's turn, is dropped: the later call gets its own")
+    func lateReplyToAnEarlierHeldCall() throws {
+        let node = makeNode()
+        let server = try node.start(ReplyFirst())
+        let events = Log<String>()
+        try node.spawn(of: Int.self) { process in
+            try process.call(server, .echo(1)) { first, process in
+                try process.call(server, .echo(2)) { second, process in
+                    events.append("\(try first.get()) \(try second.get())")
+                    return .exit(.normal)
+                }
+            }
+        }
+        node.runUntilIdle()
+        #expect(events.entries == ["1 2"])
+        #expect(node.statistics.callsServedInline == 2 && node.statistics.ignoredReplies == 1)
+        #expect(node.statistics.monitors == 0)
+    }
 }
 
-/// Replies first (`Node.reply`) and then sends the caller a message, or replies and stops in one result.
+/// Replies first (`Node.reply`) and then sends the caller a message, or replies and stops in one result;
+/// or answers the previous caller of `echo` again, late (-1), before it answers this one.
 struct ReplyFirst: GenServer {
-    enum Call: Sendable { case replyThenSend(Int), replyThenStop }
+    enum Call: Sendable { case replyThenSend(Int), replyThenStop, echo(Int) }
     typealias Reply = Int
+    var previous: Caller<Int>? = nil
 
     mutating func handleCall(_ request: Call, from caller: Caller<Int>, _ server: ServerContext<ReplyFirst>) throws
         -> ServerResult<ReplyFirst>
@@ -222,6 +243,10 @@ struct ReplyFirst: GenServer {
             return .noReply
         case .replyThenStop:
             return .stop(.normal, reply: 5)
+        case .echo(let n):
+            if let previous { server.reply(to: previous, -1) }
+            previous = caller
+            return .reply(n)
         }
     }
 }
