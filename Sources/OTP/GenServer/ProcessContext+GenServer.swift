@@ -29,19 +29,20 @@ extension ProcessContext {
     ) throws -> Step<Message> {
         // A poll (`.zero`) finds no reply, as in Erlang; an invalid timeout is refused by the wait.
         let serveIdle = timeout.outlastsHandler
-        let begun = withNode {
+        let id: RequestID<R>
+        // Switched over as it is made: each case's payload is moved out, and no `Result` is left to destroy.
+        switch withNode({
             $0.beginCall(from: pid, to: server, serveIdle: serveIdle, takesReplyAtOnce: serveIdle, request)
-        }
-        switch begun {
+        }) {
         case .failure(let error): return try then(.failure(error), self)
-        case .success(let id):
-            if serveIdle, let outcome = withNode({ $0.takeQueuedResponse(to: id, of: pid, as: Message.self) }) {
-                withNode { $0.scheduler.nestedContinuations &+= 1 }
-                defer { withNode { $0.scheduler.nestedContinuations &-= 1 } }
-                return try then(outcome, self)
-            }
-            return receiveResponse(id, timeout: timeout, then: then)
+        case .success(let begun): id = begun
         }
+        if serveIdle, let outcome = withNode({ $0.takeQueuedResponse(to: id, of: pid, as: Message.self) }) {
+            withNode { $0.scheduler.nestedContinuations &+= 1 }
+            defer { withNode { $0.scheduler.nestedContinuations &-= 1 } }
+            return try then(outcome, self)
+        }
+        return receiveResponse(id, timeout: timeout, then: then)
     }
 
     /// Sends a request and returns at once (Erlang's `send_request`); the response arrives as an

@@ -41,7 +41,7 @@ struct SchedulerState {
         holdingFor == 0 && heldReply == 0 && nestedContinuations < SchedulerState.continuationDepth
     }
     /// How deep call continuations may nest (`nestedContinuations`).
-    @usableFromInline static let continuationDepth = 32
+    @usableFromInline static let continuationDepth = 8
     /// How many messages queued in a mailbox make a send from process code lend the receiver a turn:
     /// four turns' worth (`NodeConfiguration.messagesPerTurn`).
     @usableFromInline var lendThreshold = 256
