@@ -17,7 +17,7 @@ extension Node {
     /// `beginCall` for a request that names its own reply type: `request` builds the server's `Call`
     /// around the typed `Caller<R>` the server answers (a request per reply type, `call(_:_:)` with a
     /// closure). Made once the request's reference exists; no allocation.
-    /// With `serveIdle`, an idle server of this loop handles the request at once (`serveNow`); with
+    /// With `serveIdle`, an idle server of this loop (`idleServer`) handles the request at once (`serveNow`); with
     /// `takesReplyAtOnce` too, the caller takes the response right after this returns, with
     /// `takeQueuedResponse` (a process's `call`), so a reply given in that turn is held for it (`serve`);
     /// such a request borrows its reference (`MonitorTable.spareRef`) and gets a monitor only if its caller
@@ -44,8 +44,11 @@ extension Node {
         callStarted(ref)
         if _slowPath(traces) { traceCall(ref, to: server.description, request: T.Call.self) }
         defer { if _slowPath(traces) { tracedCallSent() } }
+        // An idle server is handed the request without a trip through the run queue, and served below.
+        let idle = serveIdle ? idleServer(address) : nil
         do {
-            try deliver(moving: .call(request(Caller(pid: caller, ref: ref)), Caller(pid: caller, ref: ref)), to: address)
+            let message = ServerMessage<T>.call(request(Caller(pid: caller, ref: ref)), Caller(pid: caller, ref: ref))
+            if let idle { try deliver(moving: message, toIdle: idle, address) } else { try deliver(moving: message, to: address) }
         } catch {
             let failure: CallError
             if case .mailboxFull(let pid, let capacity) = error {
@@ -56,12 +59,10 @@ extension Node {
             closeRequest(ref, of: caller, outcome: CallOutcome(failure))
             return .failure(failure)
         }
-        if holds {
-            if scheduler.runQueue.last == address.pid.rawValue { serve(address.pid, request: ref, from: caller) }
-            if scheduler.heldReply != ref.rawValue { awaitServedRequest(ref, from: caller, to: address.pid) }
-        } else if serveIdle && scheduler.runQueue.last == address.pid.rawValue {
-            serveNow(address.pid)
+        if let idle {
+            if holds { serve(idle, address.pid, request: ref, from: caller) } else { serveNow(idle, raw: address.pid.rawValue) }
         }
+        if holds && scheduler.heldReply != ref.rawValue { awaitServedRequest(ref, from: caller, to: address.pid) }
         return .success(RequestID(ref: ref, server: address.pid))
     }
 

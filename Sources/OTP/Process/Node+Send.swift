@@ -51,6 +51,17 @@ extension Node {
         try delivered(queued, to: address.pid)
     }
 
+    /// `deliver(moving:to:)` into the idle process `object` (`idleServer`), whose turn the caller runs at
+    /// once (`serveNow`): the message goes into its mailbox and it is marked running, but not queued to run.
+    @inlinable
+    func deliver<M>(moving message: consuming M, toIdle object: UnsafeMutableRawPointer,
+                    _ address: Address<M>) throws(ProcessError) {
+        unowned(unsafe) let process = Unmanaged<MailboxProcess<M>>.fromOpaque(object).takeUnretainedValue()
+        guard process.mailbox.push(.message(message)) else { throw refused(address.pid) }
+        process.status = .running
+        try delivered(1, to: address.pid)
+    }
+
     /// A `deliver(moving:)` found no process of this node: a dead one drops the message (counted, as Erlang
     /// does); a pid of another node is refused. (Its callers send to servers of other loops of the group
     /// themselves: `Node.beginCall`, `Node.cast`.) Out of line and not generic: the hot path stays small.

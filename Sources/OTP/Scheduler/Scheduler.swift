@@ -183,37 +183,42 @@ extension Node {
     /// nested too deep: `takeQueuedResponse` then declines): `SchedulerState.mayHoldReply`.
     /// The request of `caller` has no monitor (its reference is borrowed, `MonitorTable.spareRef`): if the
     /// server exits in this turn without replying, its exit gives the caller the `DOWN`
-    /// (`Node.servedServerExited`). Requires `SchedulerState.mayHoldReply`.
+    /// (`Node.servedServerExited`).
     @inlinable
-    func serve(_ server: PID, request ref: Ref, from caller: PID) {
+    func serve(_ object: UnsafeMutableRawPointer, _ server: PID, request ref: Ref, from caller: PID) {
         scheduler.holdingFor = ref.rawValue
         scheduler.servedServer = server.rawValue
         scheduler.servedCaller = caller
-        serveNow(server)
+        serveNow(object, raw: server.rawValue)
         scheduler.servedServer = 0
         scheduler.holdingFor = 0
     }
 
-    /// A call from process code has just put its request into the mailbox of `server`, which was idle (it
-    /// was waiting with nothing queued, so the push made it runnable and put it last in the run queue):
-    /// the server's turn runs now, inside the caller's, instead of after every other queued process. The
-    /// reply is usually in the caller's mailbox when this returns, so the caller goes on in the same turn —
-    /// what a second core gives an Erlang call, without the hand-over. Erlang's guarantees hold: the server
-    /// handles its messages in order, the caller's other messages stay queued, and nothing can tell this
-    /// order from one where the run queue held nobody else. The turns nest at most one deep, like a lent
-    /// turn (`lendTurn`): a call made inside one runs as usual. A server that yields goes back to the run
-    /// queue; one that exits is finished here. Counted in `NodeStatistics.callsServedInline`.
+    /// The process of this loop `address` names, if a call from the current process may run its turn at
+    /// once (`serveNow`): it is waiting with nothing queued, no turn is lent meanwhile, and it records no
+    /// trace context. Its request then goes into its mailbox with `deliver(moving:toIdle:_:)`.
+    @inlinable
+    func idleServer<M>(_ address: Address<M>) -> UnsafeMutableRawPointer? {
+        guard !scheduler.lending, scheduler.current != nil, let object = table.object(for: address.pid) else { return nil }
+        unowned(unsafe) let process = Unmanaged<MailboxProcess<M>>.fromOpaque(object).takeUnretainedValue()
+        return process.status == .waiting && process.mailbox.count == 0 && !process.tracesMessages ? object : nil
+    }
+
+    /// A call from process code has just put its request into the mailbox of `server` (its object
+    /// `object`), which was idle (`idleServer`: waiting, with nothing queued): the server's turn runs now,
+    /// inside the caller's, instead of after every other queued process — it never enters the run queue
+    /// for it. The reply is usually in the caller's mailbox when this returns, so the caller goes on in
+    /// the same turn — what a second core gives an Erlang call, without the hand-over. Erlang's guarantees
+    /// hold: the server handles its messages in order, the caller's other messages stay queued, and nothing
+    /// can tell this order from one where the run queue held nobody else. The turns nest at most one deep,
+    /// like a lent turn (`lendTurn`): a call made inside one runs as usual. A server that yields goes to
+    /// the run queue; one that exits is finished here. Counted in `NodeStatistics.callsServedInline`.
     /// Thread: loop thread, from process code. Cost: one turn of the server, no allocation.
     @usableFromInline @inline(never)
-    func serveNow(_ server: PID) {
-        guard !scheduler.lending, scheduler.current != nil, scheduler.runQueue.last == server.rawValue,
-              let object = table.object(for: server),
-              ProcessTable.borrow(object, { $0.status == .running && $0.mailboxCount == 1 })
-        else { return }
-        scheduler.runQueue.removeLast()
+    func serveNow(_ object: UnsafeMutableRawPointer, raw: UInt64) {
         let outcome = nestedTurn(object)
         counters.callsServedInline &+= 1
-        finishTurn(object, raw: server.rawValue, outcome)  // yielded: back to the run queue
+        finishTurn(object, raw: raw, outcome)  // yielded: to the run queue
     }
 }
 

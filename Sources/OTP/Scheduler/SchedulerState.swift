@@ -17,7 +17,7 @@ struct SchedulerState {
     /// iteration to tell one that did work (`Node.runBusyWaiting`), even when that work left nothing queued.
     var drains: UInt = 0
     /// A turn lent by a sender to a flooded receiver is running (`Node.lendTurn`; at most one deep).
-    var lending = false
+    @usableFromInline var lending = false
     /// Call continuations running inside the handler that made the call, its reply already queued
     /// (`ProcessContext.call`); bounded so that a chain of calls unwinds to the turn now and then.
     @usableFromInline var nestedContinuations = 0
