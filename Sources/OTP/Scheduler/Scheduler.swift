@@ -200,8 +200,10 @@ extension Node {
     @inlinable
     func idleServer<M>(_ address: Address<M>) -> UnsafeMutableRawPointer? {
         guard !scheduler.lending, scheduler.current != nil, let object = table.object(for: address.pid) else { return nil }
-        unowned(unsafe) let process = Unmanaged<MailboxProcess<M>>.fromOpaque(object).takeUnretainedValue()
-        return process.status == .waiting && process.mailbox.count == 0 && !process.tracesMessages ? object : nil
+        let idle = Unmanaged<MailboxProcess<M>>.fromOpaque(object)._withUnsafeGuaranteedRef {
+            $0.status == .waiting && $0.mailbox.count == 0 && !$0.tracesMessages
+        }
+        return idle ? object : nil
     }
 
     /// A call from process code has just put its request into the mailbox of `server` (its object
