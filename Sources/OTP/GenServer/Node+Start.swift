@@ -28,6 +28,24 @@ extension Node {
         return .success((spawned.address.pid, RequestID(ref: ack, server: spawned.address.pid), spawned.monitor))
     }
 
+    /// The server just spawned by `beginStart` (last in the run queue, not yet run) runs its first turn
+    /// now, inside the starter's handler (`serveNow`'s nested turn), instead of after every process queued
+    /// before it: the starter, `starter`, whose messages are `Message`, then takes its acknowledgement — or
+    /// the `DOWN` of a server whose `initialize` failed — from its mailbox at once. `nil` when the server is
+    /// not this loop's, a turn is lent meanwhile, or no acknowledgement came in that turn (`initialize`
+    /// awaits something): the starter waits as usual. Thread: loop thread, from process code.
+    @inlinable
+    func startAtOnce<Message>(_ server: PID, ack: RequestID<StartAck>, starter: PID, as _: Message.Type)
+        -> Result<StartAck, CallError>?
+    {
+        guard !scheduler.lending, scheduler.current != nil, scheduler.runQueue.last == server.rawValue,
+              let object = table.object(for: server)
+        else { return nil }
+        scheduler.runQueue.removeLast()
+        runNested(object, raw: server.rawValue)
+        return takeQueuedResponse(to: ack, of: starter, as: Message.self)
+    }
+
     /// Spawns a server process, its loop built in place in the process object (a copy would go through its
     /// value witnesses): the one spawn path of `beginStart` and `spawnServer`.
     @inlinable

@@ -109,6 +109,11 @@ extension ProcessContext {
     /// Starts a GenServer (Erlang's `start`, `start_link` with `options.link`, `start_monitor` with
     /// `options.monitor`) and runs `then` once `initialize` has decided, or the start timeout passed (the
     /// server is then killed).
+    ///
+    /// A server placed on this loop runs its first turn — `initialize` — at once, inside this handler, as a
+    /// call to an idle server does (`Node.startAtOnce`); when it decides in that turn, `then` runs at once
+    /// too, with no wait stored. One that awaits something in `initialize`, or whose continuations are
+    /// nested too deep, is waited for as usual.
     @inlinable
     public func startServer<S: GenServer>(
         _ type: S.Type, _ argument: S.Argument, options: StartOptions = StartOptions(),
@@ -118,6 +123,14 @@ extension ProcessContext {
         switch node.beginStart(type, argument, options: options, starter: pid) {
         case .failure(let error): return try then(.failure(error), self)
         case .success(let value): started = value
+        }
+        // A server of this loop initialises at once, inside this handler; `then` then runs at once too.
+        if options.timeout.outlastsHandler,
+           let outcome = withNode({ $0.startAtOnce(started.pid, ack: started.ack, starter: pid, as: Message.self) }) {
+            let result = node.startOutcome(outcome, pid: started.pid, monitor: started.monitor) as Result<Started<S>, StartError>
+            withNode { $0.scheduler.nestedContinuations &+= 1 }
+            defer { withNode { $0.scheduler.nestedContinuations &-= 1 } }
+            return try then(result, self)
         }
         return awaitStart(started.pid, ack: started.ack, monitor: started.monitor, timeout: options.timeout, then: then)
     }

@@ -222,12 +222,21 @@ extension Node {
         counters.callsServedInline &+= 1
         finishTurn(object, raw: raw, outcome)  // yielded: to the run queue
     }
+
+    /// One turn of the process `object` (raw pid `raw`), not in the run queue, inside the current handler
+    /// (`nestedTurn`), then what its outcome asks: a process that yields goes to the run queue, one that
+    /// exits is finished here.
+    @usableFromInline @inline(never)
+    func runNested(_ object: UnsafeMutableRawPointer, raw: UInt64) {
+        finishTurn(object, raw: raw, nestedTurn(object))  // yielded: to the run queue
+    }
 }
 
 extension Node {
     /// One turn of the process whose object is `object`, inside the handler of the current process (a lent
     /// turn, a served call): it is the current process meanwhile, and it can lend no turn of its own. With
-    /// metrics on, the turn is timed as its process's handler time and left out of the enclosing turn's.
+    /// metrics on, the turn is timed as its process's handler time and left out of the enclosing turn's, and
+    /// its mailbox wait recorded as none.
     @inline(__always)
     func nestedTurn(_ object: UnsafeMutableRawPointer) -> TurnOutcome {
         let enclosing = scheduler.current
@@ -242,6 +251,7 @@ extension Node {
             let nanoseconds = instrumentTime &- started
             recordHandlerTime(nanoseconds, of: object, instruments)
             scheduler.nestedNanoseconds &+= nanoseconds
+            instruments.mailboxWait.recordNanoseconds(0)  // it ran as its message arrived: every turn has a wait
         }
         scheduler.current = enclosing
         scheduler.lending = false

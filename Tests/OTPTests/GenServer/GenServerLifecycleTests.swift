@@ -13,6 +13,41 @@ struct GenServerLifecycleTests {
         #expect(node.statistics.live == 1)
     }
 
+    @Test("A server started from a process initialises inside its handler: the continuation runs before startServer returns, for a failed initialize too; one that awaits in initialize is waited for")
+    func startAtOnce() throws {
+        let node = makeNode()
+        let events = Log<String>()
+        try node.spawn(of: Never.self) { process in
+            let step = try process.startServer(Counter.self, 5) { started, process in
+                events.append("counter started: \((try? started.get()) != nil)")
+                return try process.startServer(Counter.self, -1) { failed, _ in
+                    if case .failure(.initFailed) = failed { events.append("negative refused") }
+                    return .exit(.normal)
+                }
+            }
+            events.append("startServer returned")
+            return step
+        }
+        node.runUntilIdle()
+        #expect(events.entries == ["counter started: true", "negative refused", "startServer returned"])
+        #expect(node.statistics.live == 1)  // the counter
+
+        let delayer = try node.start(Delayer.self, 10)
+        let later = Log<String>()
+        try node.spawn(of: Never.self) { process in
+            let step = try process.startServer(Dependent.self, delayer) { started, _ in
+                later.append("dependent started: \((try? started.get()) != nil)")
+                return .exit(.normal)
+            }
+            later.append("startServer returned")
+            return step
+        }
+        node.runUntilIdle()
+        #expect(later.entries == ["startServer returned"])
+        node.advance(by: 10)
+        #expect(later.entries == ["startServer returned", "dependent started: true"])
+    }
+
     @Test("init that throws, stops or ignores leaves neither process nor name")
     func initFailures() throws {
         let reports = Reports()
