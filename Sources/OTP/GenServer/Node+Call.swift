@@ -17,8 +17,8 @@ extension Node {
     /// `beginCall` for a request that names its own reply type: `request` builds the server's `Call`
     /// around the typed `Caller<R>` the server answers (a request per reply type, `call(_:_:)` with a
     /// closure). Made once the request's reference exists; no allocation.
-    /// With `serveIdle`, an idle server of this loop (`idleServer`) handles the request at once (`serveNow`); with
-    /// `takesReplyAtOnce` too, the caller takes the response right after this returns, with
+    /// With `serveIdle`, an idle server of this loop (`idleServer`) handles the request at once
+    /// (`serveNow`); with `takesReplyAtOnce` too, the caller takes the response right after this returns, with
     /// `takeQueuedResponse` (a process's `call`), so a reply given in that turn is held for it (`serve`);
     /// such a request borrows its reference (`MonitorTable.spareRef`) and gets a monitor only if its caller
     /// has to wait after all (`awaitServedRequest`).
@@ -48,7 +48,11 @@ extension Node {
         let idle = serveIdle ? idleServer(address) : nil
         do {
             let message = ServerMessage<T>.call(request(Caller(pid: caller, ref: ref)), Caller(pid: caller, ref: ref))
-            if let idle { try deliver(moving: message, toIdle: idle, address) } else { try deliver(moving: message, to: address) }
+            if let idle {
+                try deliver(moving: message, toIdle: idle, address)
+            } else {
+                try deliver(moving: message, to: address)
+            }
         } catch {
             let failure: CallError
             if case .mailboxFull(let pid, let capacity) = error {
@@ -60,7 +64,11 @@ extension Node {
             return .failure(failure)
         }
         if let idle {
-            if holds { serve(idle, address.pid, request: ref, from: caller) } else { serveNow(idle, raw: address.pid.rawValue) }
+            if holds {
+                serve(idle, address.pid, request: ref, from: caller)
+            } else {
+                serveNow(idle, raw: address.pid.rawValue)
+            }
         }
         if holds && scheduler.heldReply != ref.rawValue { awaitServedRequest(ref, from: caller, to: address.pid) }
         return .success(RequestID(ref: ref, server: address.pid))

@@ -127,7 +127,8 @@ extension ProcessContext {
         // A server of this loop initialises at once, inside this handler; `then` then runs at once too.
         if options.timeout.outlastsHandler,
            let outcome = withNode({ $0.startAtOnce(started.pid, ack: started.ack, starter: pid, as: Message.self) }) {
-            let result = node.startOutcome(outcome, pid: started.pid, monitor: started.monitor) as Result<Started<S>, StartError>
+            let result: Result<Started<S>, StartError> =
+                node.startOutcome(outcome, pid: started.pid, monitor: started.monitor)
             withNode { $0.scheduler.nestedContinuations &+= 1 }
             defer { withNode { $0.scheduler.nestedContinuations &-= 1 } }
             return try then(result, self)

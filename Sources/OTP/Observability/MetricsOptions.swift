@@ -13,9 +13,10 @@ import CoreMetrics
 ///   `otp_mailbox_messages` (queued in all mailboxes), `otp_mailbox_depth_max` (the longest mailbox),
 ///   `otp_run_queue`, `otp_timers`;
 /// - per node, as they happen: `otp_mailbox_wait` (timer: from the moment a waiting process got a message,
-///   or yielded, until its turn started; zero for a turn run inside another's), `otp_handler_duration` (timer: one scheduler turn of a process),
-///   `otp_call_duration` and `otp_calls_total` (dimension `outcome`: `reply`, `timeout`, `noproc`, `exited`,
-///   `refused`, `cancelled`), `otp_supervisor_restarts_total` (dimension `supervisor`);
+///   or yielded, until its turn started; zero for a turn run inside another's), `otp_handler_duration`
+///   (timer: one scheduler turn of a process), `otp_call_duration` and `otp_calls_total` (dimension
+///   `outcome`: `reply`, `timeout`, `noproc`, `exited`, `refused`, `cancelled`),
+///   `otp_supervisor_restarts_total` (dimension `supervisor`);
 /// - with `perProcess: .named`, for each registered name (dimension `process`):
 ///   `otp_process_messages_in_total`, `otp_process_messages_out_total`, `otp_process_mailbox_depth`
 ///   (sampled) and `otp_process_handler_duration` (each turn).

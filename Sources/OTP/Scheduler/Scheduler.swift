@@ -199,7 +199,9 @@ extension Node {
     /// trace context. Its request then goes into its mailbox with `deliver(moving:toIdle:_:)`.
     @inlinable
     func idleServer<M>(_ address: Address<M>) -> UnsafeMutableRawPointer? {
-        guard !scheduler.lending, scheduler.current != nil, let object = table.object(for: address.pid) else { return nil }
+        guard !scheduler.lending, scheduler.current != nil, let object = table.object(for: address.pid) else {
+            return nil
+        }
         let idle = Unmanaged<MailboxProcess<M>>.fromOpaque(object)._withUnsafeGuaranteedRef {
             $0.status == .waiting && $0.mailbox.count == 0 && !$0.tracesMessages
         }
