@@ -29,7 +29,7 @@ extension Node {
     }
 
     /// The server just spawned by `beginStart` (last in the run queue, not yet run) runs its first turn
-    /// now, inside the starter's handler (`serveNow`'s nested turn), instead of after every process queued
+    /// now, inside the starter's handler (`runNested`, as `serveNow` runs a served call), instead of after every process queued
     /// before it: the starter, `starter`, whose messages are `Message`, then takes its acknowledgement — or
     /// the `DOWN` of a server whose `initialize` failed — from its mailbox at once. `nil` when the server is
     /// not this loop's, a turn is lent meanwhile, or no acknowledgement came in that turn (`initialize`

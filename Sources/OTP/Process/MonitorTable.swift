@@ -60,7 +60,7 @@ struct MonitorTable {
     private var detachedRefs: UInt64 = 0
 
     /// A slot set aside, in use by no monitor, whose reference (`spareRef`) a call served at once borrows
-    /// (`Node.serve(_:request:from:)`): its reply is kept in the slot's `replies` entry until its caller
+    /// (`Node.serve(_:_:request:from:)`): its reply is kept in the slot's `replies` entry until its caller
     /// takes it, and then the reference is used up (`renewSpareRef`), with no entry or list touched. Only
     /// a caller that has to wait after all makes it a monitor (`insertSpare`).
     @usableFromInline private(set) var spare = 0
@@ -88,7 +88,7 @@ struct MonitorTable {
     /// The slot of request `ref` for timing its call: its monitor's, or the spare's while it lends `ref`'s
     /// slot (the caller checks the reference it stored there).
     func requestSlot(_ ref: Ref) -> Int? {
-        slot(ref) ?? (ref.rawValue >> 63 == 0 && Int(UInt32(truncatingIfNeeded: ref.rawValue)) == spare ? spare : nil)
+        slot(ref) ?? (ref.rawValue >> 63 == 0 && Self.slot(of: ref) == spare ? spare : nil)
     }
 
     mutating func destroy() {

@@ -134,7 +134,7 @@ extension Node {
                 process.watchedByHead = head
             }
         }
-        // A call it was serving at once has no monitor (`Node.serve(_:request:from:)`): its DOWN comes last.
+        // A call it was serving at once has no monitor (`Node.serve(_:_:request:from:)`): its DOWN comes last.
         if _slowPath(scheduler.servedServer == pid.rawValue) { servedServerExited(pid, reason: reason) }
         if let distribution, distribution.hasIncomingMonitors { distribution.processExited(pid, reason: reason) }
         if !cluster.watchedRemotely.isEmpty, cluster.watchedRemotely.remove(pid) != nil {

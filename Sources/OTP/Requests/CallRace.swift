@@ -39,7 +39,7 @@ extension Node {
         return replied(id, taken)
     }
 
-    /// `endReplied` for a call served at once whose reply was held (`Node.serve(_:request:from:)`): it
+    /// `endReplied` for a call served at once whose reply was held (`Node.serve(_:_:request:from:)`): it
     /// waits in the spare slot whose reference the request borrowed, and no monitor is to be removed.
     @inlinable
     func endHeld<R>(_ id: RequestID<R>) -> Result<R, CallError> {
@@ -71,7 +71,7 @@ extension Node {
         }
     }
 
-    /// The outcome of request `id` if its response is held for it (`Node.serve(_:request:)`) or in the
+    /// The outcome of request `id` if its response is held for it (`Node.serve(_:_:request:from:)`) or in the
     /// mailbox of `caller` (a process whose messages are `Message`) already — its server ran at once
     /// (`serveNow`) — taken out and the request ended; else
     /// `nil`, and the caller waits for it as usual. Also `nil` once `SchedulerState.nestedContinuations`

@@ -19,7 +19,7 @@ extension Node {
         openMonitor(server, by: caller, awaitingReply: true)
     }
 
-    /// The caller of a call served at once (`serve(_:request:from:)`) whose server did not reply in that
+    /// The caller of a call served at once (`serve(_:_:request:from:)`) whose server did not reply in that
     /// turn has to wait: the reference the request borrowed (`MonitorTable.spareRef`) becomes a monitor like
     /// any other, in its caller's list and its server's (a server gone by now gives the `DOWN` with
     /// `noproc`, as a monitor opened now would). A server that exited in the turn has fired it already
@@ -127,12 +127,12 @@ extension Node {
 
     /// Delivers `value` as the reply to request `ref` of `caller`, while the request awaits one: into the
     /// caller's mailbox as `Envelope.reply(ref)`, to the request's owner, or — for a call being served at
-    /// once, its caller waiting for the server's turn to end — held for the caller (`Node.serve(_:request:)`).
+    /// once, its caller waiting for the server's turn to end — held for the caller (`Node.serve(_:_:request:from:)`).
     @inlinable
     func deliverReply<R: Sendable>(_ ref: Ref, to caller: PID, _ value: R) -> Bool {
         if ref.rawValue == scheduler.holdingFor, let object = table.object(for: caller) {
             // Its caller is waiting right now for this server's turn to end, and takes the reply then: it
-            // is held, not queued (`Node.serve(_:request:from:)`), but counted as a message the caller
+            // is held, not queued (`Node.serve(_:_:request:from:)`), but counted as a message the caller
             // received. Its request has no monitor: the reply waits in the spare slot it borrowed.
             scheduler.holdingFor = 0
             scheduler.heldReply = ref.rawValue

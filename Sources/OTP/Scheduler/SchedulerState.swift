@@ -30,12 +30,12 @@ struct SchedulerState {
     /// (`heldReply`); 0 for none. At most one at a time: a call made meanwhile queues its reply.
     @usableFromInline var holdingFor: UInt64 = 0
     @usableFromInline var heldReply: UInt64 = 0
-    /// The server (raw pid) whose turn runs for a held reply (`Node.serve(_:request:from:)`), 0 for none,
+    /// The server (raw pid) whose turn runs for a held reply (`Node.serve(_:_:request:from:)`), 0 for none,
     /// and its caller: the request has no monitor, so the server's exit in that turn tells the caller
     /// (`Node.servedServerExited`).
     @usableFromInline var servedServer: UInt64 = 0
     @usableFromInline var servedCaller = PID(node: 0, index: 0, serial: 0)
-    /// Whether a call's reply may be held now (`Node.serve(_:request:)`): none is held or to be held, and
+    /// Whether a call's reply may be held now (`Node.serve(_:_:request:from:)`): none is held or to be held, and
     /// its caller will take it (its continuations are not nested too deep for `takeQueuedResponse`).
     @inlinable var mayHoldReply: Bool {
         holdingFor == 0 && heldReply == 0 && nestedContinuations < SchedulerState.continuationDepth
