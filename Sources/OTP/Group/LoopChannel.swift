@@ -20,8 +20,8 @@ import Synchronization
 /// Thread: `push`, `flush` and the `overflow` on the source loop; `drain` on the destination loop; `head`
 /// and `tail` are the only state both touch. Each side's indices live on a cache line of their own (128
 /// bytes apart, against the neighbouring-line prefetch): the producer's stores never invalidate the line
-/// the consumer writes, and the reverse. Cost: a push is a 120-byte move and one atomic store, no
-/// allocation while the ring has room; a drain stores `head` once; the ring is 1,024 items (120 KiB),
+/// the consumer writes, and the reverse. Cost: a push is the item written in its slot and one atomic
+/// store, no allocation while the ring has room; a drain stores `head` once; the ring is 1,024 items (120 KiB),
 /// made on the channel's first use.
 final class LoopChannel {
     static let capacity = 1024
@@ -86,20 +86,27 @@ final class LoopChannel {
     /// Whether the producer holds items the ring had no room for. Source loop only.
     var hasOverflow: Bool { !overflow.isEmpty }
 
-    /// Queues the item in `parcel` for the destination loop, moving it out (the parcel is left `nil`: no
-    /// copy of the item, no reference counting on its handle). Returns `false` when the ring and the
-    /// overflow are both full: the item's payload is then destroyed here, and the caller reports the
-    /// refusal. Source loop only.
+    /// Queues the item `make` initialises for the destination loop: `make` writes it straight into its
+    /// slot when the ring has room, else into the overflow. Returns `false` when the ring and the overflow
+    /// are both full: the item is then destroyed here, and the caller reports the refusal. Source loop only.
     @inline(__always)
-    func push(moving parcel: UnsafeMutablePointer<Transit?>) -> Bool {
-        defer { parcel.initialize(to: nil) }
+    func push(_ make: (UnsafeMutablePointer<Transit>) -> Void) -> Bool {
         if overflow.isEmpty && reserveSlot() {
-            (slots + (producerTail & Self.mask)).initialize(to: parcel.move().unsafelyUnwrapped)
+            make(slots + (producerTail & Self.mask))
             producerTail &+= 1
             tail.pointee.store(producerTail, ordering: .releasing)
             return true
         }
-        let item = parcel.move().unsafelyUnwrapped
+        return pushBeyondRing(make)
+    }
+
+    /// `push` when the ring has no room (or older items wait in the overflow): the item goes behind them.
+    @inline(never)
+    private func pushBeyondRing(_ make: (UnsafeMutablePointer<Transit>) -> Void) -> Bool {
+        let aside = UnsafeMutablePointer<Transit>.allocate(capacity: 1)
+        defer { aside.deallocate() }
+        make(aside)
+        let item = aside.move()
         guard overflow.count < overflow.limit else {
             item.discard()
             return false
@@ -128,6 +135,14 @@ final class LoopChannel {
         return producerTail &- cachedHead < Self.capacity
     }
 
+    /// The number the next item pushed gets: how many items the producer has queued, in the ring and its
+    /// overflow, since the channel was made. Items reach the consumer in this order. Source loop only.
+    var nextNumber: Int { producerTail &+ overflow.count }
+
+    /// How many items the consumer has taken, counting the one `drain` is handing over (whose number is
+    /// this minus one). Destination loop only.
+    var taken: Int { consumerHead }
+
     /// Hands every item published so far to `body` in its slot, oldest first (`body` consumes it: the slot
     /// is uninitialised afterwards), and gives each slot back. Returns whether the producer is waiting for
     /// room (its loop should be woken). Destination loop only.
@@ -136,10 +151,10 @@ final class LoopChannel {
         var index = consumerHead
         guard index != end else { return false }
         while index != end {
+            consumerHead = index &+ 1  // `taken` counts the item being handed over
             body(slots + (index & Self.mask))
             index &+= 1
         }
-        consumerHead = index
         head.pointee.store(index, ordering: .releasing)  // the slots go back together: one store for the batch
         return producerWaiting.load(ordering: .acquiring)
     }

@@ -32,13 +32,25 @@ extension Node {
     /// Queues `item` for the loop of its target. Returns false when the channel and its overflow are full.
     @usableFromInline
     func ship(_ item: consuming Transit) -> Bool {
-        if _slowPath(traces) { carryTrace(&item) }
         let target = item.target
-        var parcel: Transit? = consume item  // a closure cannot consume what it captures: the channel moves it out
+        var parcel: Transit? = consume item  // a closure cannot consume what it captures, but it can take it out
+        return ship(to: target) { $0.initialize(to: parcel.take().unsafelyUnwrapped) }
+    }
+
+    /// Queues the item `make` initialises for the loop of `target` (the item's target), in place: in its
+    /// slot of the channel when the ring has room, so the 120-byte item is never copied or destroyed on
+    /// the way. Returns false when the channel and its overflow are full (the item is then destroyed).
+    @usableFromInline
+    func ship(to target: PID, _ make: (UnsafeMutablePointer<Transit>) -> Void) -> Bool {
         let destination = withGroup { $0.loop(of: target)! }
         let pushed = withGroup { group in
             group.withChannel(from: loopIndex, to: destination) { channel in
-                withUnsafeMutablePointer(to: &parcel) { channel.push(moving: $0) }
+                let pushed = channel.push { slot in
+                    make(slot)
+                    if _slowPath(traces) { carryTrace(&slot.pointee) }
+                }
+                if pushed { transit.lastNumber = UInt64(channel.nextNumber &- 1) }
+                return pushed
             }
         }
         guard pushed else { return false }
@@ -68,7 +80,10 @@ extension Node {
     /// Inlinable: the sender's module specialises it, and with it the item's arrival (`Transit`).
     @inlinable
     func sendToSibling<M>(_ message: consuming M, to pid: PID) throws(ProcessError) {
-        guard ship(Transit(message: message, to: pid, from: currentPID)) else { throw refusedBySibling(pid) }
+        var parcel: M? = consume message  // a closure cannot consume what it captures, but it can take it out
+        let from = currentPID
+        guard ship(to: pid, { Transit.initialize($0, message: parcel.take().unsafelyUnwrapped, to: pid, from: from) })
+        else { throw refusedBySibling(pid) }
     }
 
     /// A message or request leaving for another loop carries the trace context of what sends it: on
@@ -99,7 +114,7 @@ extension Node {
         // reply is delivered gets no `DOWN`): the caller's loop then sends no demonitor. A reply from another
         // process finds no monitor of its own and leaves it for the caller to remove.
         let released = dropWatch(on: replier, by: caller, ref: ref)
-        return ship(Transit(replyTo: caller, from: replier, ref: ref, value, released: released))
+        return ship(to: caller) { Transit.initialize($0, replyTo: caller, from: replier, ref: ref, value, released: released) }
     }
 
     /// Drops the monitor `watcher` holds on `target` with `ref`, if there is one. Out of line (not generic).
@@ -108,11 +123,81 @@ extension Node {
         transit.watchers.remove(watcher, ref: ref, on: target)
     }
 
-    /// A request arrived: the caller's monitor on the server is set up, then the request delivered.
+    /// A request arrived: the server is marked with the caller's loop (or the caller told it is gone),
+    /// then the request delivered.
     @inlinable
     func arrivedRequest<V>(_ request: consuming V, to server: PID, from caller: PID, ref: Ref) {
-        watch(server, by: caller, ref: ref)
+        requestArrived(at: server, from: caller, ref: ref)
         arrivedMessage(request, to: server, from: caller)
+    }
+
+    /// The monitor of a call from another loop: the server holds no entry for it, only a bit for the
+    /// caller's loop, which its exit notifies (`endSiblingRequests`); a server that is gone gives the
+    /// caller its `DOWN` (`noproc`) at once. A caller of a loop numbered 64 or more is watched as for
+    /// `monitor` (`watch`).
+    @usableFromInline
+    func requestArrived(at server: PID, from caller: PID, ref: Ref) {
+        let source = withGroup { $0.loop(of: caller) } ?? Self.listedLoops
+        guard source < Self.listedLoops else { return watch(server, by: caller, ref: ref) }
+        // Borrowed: no reference counting on the process.
+        let alive = withProcess(server) { process -> Bool in
+            guard process.status != .terminated && process.status != .stopping else { return false }
+            let bit: UInt64 = 1 << UInt64(source)
+            if let extras = process.extras {
+                if extras.requestSources & bit == 0 { extras.requestSources |= bit }
+            } else {
+                process.relations.requestSources = bit
+            }
+            return true
+        }
+        if alive != true { signalSibling(.down, to: caller, from: server, ref: ref, reason: .noproc) }
+    }
+
+    /// Loops whose calls to other loops are listed by server (`SiblingRequests`): one bit each in
+    /// `ProcessExtras.requestSources`.
+    @usableFromInline static let listedLoops = 64
+
+    /// Lists the call `ref` just sent to a server of another loop (its request the last item this loop
+    /// queued), so that the server's exit notice ends it here. Calls from loops numbered 64 or more are
+    /// watched on the server's loop instead.
+    @usableFromInline
+    func listSiblingRequest(_ ref: Ref) {
+        guard loopIndex < Self.listedLoops else { return }
+        let slot = MonitorTable.slot(of: ref)
+        monitors.entries[slot].sequence = transit.lastNumber
+        transit.requests.add(slot, in: monitors)
+    }
+
+    /// Takes a listed call's monitor off its server's chain (it fired, or it goes). Removing it tells nobody.
+    func unlistSiblingRequest(_ slot: Int) {
+        if monitors[slot].siblingRequest { transit.requests.remove(slot, in: monitors) }
+    }
+
+    /// Server `pid` exited: each loop whose calls reached it is told, with how many items this loop had
+    /// taken from that loop's channel; the calls whose requests came earlier end there with this `DOWN`.
+    func endSiblingRequests(on pid: PID, reason: ExitReason, sources: UInt64) {
+        var remaining = sources
+        while remaining != 0 {
+            let loop = remaining.trailingZeroBitCount
+            remaining &= remaining &- 1
+            let (base, taken) = withGroup { group in
+                (group.base, group.withExistingChannel(from: loop, to: loopIndex) { $0.taken } ?? 0)
+            }
+            let notified = PID(node: base + UInt32(loop), index: .max, serial: .max)
+            signalSibling(.requestsEnded, to: notified, from: pid, ref: Ref(rawValue: UInt64(taken)), reason: reason)
+        }
+    }
+
+    /// Server `server` of another loop exited, and that loop had taken `count` items from this loop's
+    /// channel: the calls listed under it whose requests were among them end with its `DOWN`, oldest
+    /// first. A later one gets its `noproc` when its request finds the server gone.
+    func siblingRequestsEnded(server: PID, taken count: UInt64, reason: ExitReason) {
+        for slot in transit.requests.slots(of: server, in: monitors).reversed() {
+            // Checked again: telling an owner runs code, which may end other calls.
+            let entry = monitors[slot]
+            guard entry.inUse, entry.siblingRequest, entry.target == server, entry.sequence < count else { continue }
+            monitorFired(slot, target: server, reason: reason) { self.unlistSiblingRequest($0) }
+        }
     }
 
     /// `watcher` of another loop monitors `target` with `ref`: a `DOWN` goes back when it exits, at once
@@ -276,6 +361,9 @@ extension Node {
     /// How many monitors processes of other loops hold on processes of this one.
     var siblingWatchCount: Int { transit.watchers.count }
 
+    /// How many calls this loop's processes have open to servers of other loops (listed by server).
+    var siblingRequestCount: Int { transit.requests.count }
+
     /// Whether another loop has published items for this one that are not drained: one acquire load per
     /// channel in use.
     var hasTransitPending: Bool {
@@ -381,7 +469,9 @@ extension Node {
             _ = dropWatch(on: target, by: from, ref: item.ref)
         case .down:
             guard let slot = monitors.slot(item.ref), monitors[slot].watcher == target else { return }
-            monitorFired(slot, target: from, reason: reason!) { _ in }
+            monitorFired(slot, target: from, reason: reason!) { self.unlistSiblingRequest($0) }
+        case .requestsEnded:
+            siblingRequestsEnded(server: from, taken: item.ref.rawValue, reason: reason!)
         case .refused:
             counters.refusedMailboxFull &+= 1
             emit(.refused(target: from.description, error: .mailboxFull(from, capacity: Int(item.ref.rawValue))))
@@ -410,8 +500,14 @@ extension Node {
         // Made where it is moved into the item, and the item where it is moved into its channel: a named
         // value passed on was copied (about 250 instructions a call; `consume` of it trips the compiler).
         func message() -> ServerMessage<T> { .call(request(Caller(pid: caller, ref: ref)), Caller(pid: caller, ref: ref)) }
-        let shipped = monitored ? ship(Transit(request: message(), to: server, from: caller, ref: ref))
-                                : ship(Transit(message: message(), to: server, from: caller))
+        let shipped = ship(to: server) { slot in
+            if monitored {
+                Transit.initialize(slot, request: message(), to: server, from: caller, ref: ref)
+            } else {
+                Transit.initialize(slot, message: message(), to: server, from: caller)
+            }
+        }
+        if shipped && monitored { listSiblingRequest(ref) }
         if !shipped {
             let failure = CallError.mailboxFull(server, capacity: group!.overflowLimit)
             closeRequest(ref, of: caller, outcome: CallOutcome(failure))

@@ -1,7 +1,8 @@
 /// The monitors processes of other loops hold on this loop's processes: each `DOWN` goes back through the
-/// channel to the watcher's loop when the target exits. Every call from another loop adds one (as its
-/// request arrives) and drops one (as the server replies), so both are O(1) however many watch one server,
-/// and cheap: no allocation once grown, a hash and a probe or two each.
+/// channel to the watcher's loop when the target exits. `monitor` adds one, and so do a start from another
+/// loop (until the server acknowledges) and a call from a loop numbered 64 or more (until the server
+/// replies); a call from any other loop has none here (`SiblingRequests`). Adding and dropping are O(1)
+/// however many watch one process, and cheap: no allocation once grown, a hash and a probe or two each.
 ///
 /// The watches are entries of one buffer (a free list reuses them), each on a doubly linked chain of its
 /// target's watches. Two open-addressing tables of entry indices find them (linear probing, at most a

@@ -18,9 +18,11 @@ struct Transit {
     enum Kind: UInt8 {
         /// A message for `target`'s mailbox.
         case message
-        /// A call's request for `target`'s mailbox from `from`, whose call monitors `target` with `ref`: the
-        /// monitor is set up on arrival, before the request is delivered (one item, not a monitor and then
-        /// the request).
+        /// A call's request for `target`'s mailbox from `from`, whose call monitors `target` with `ref`. On
+        /// arrival the server is marked with the caller's loop (`ProcessExtras.requestSources`), or the
+        /// caller gets its `DOWN` (`noproc`) when the server is gone, before the request is delivered (one
+        /// item, not a monitor and then the request). From a loop numbered 64 or more, the monitor is set up
+        /// there instead, as for `monitor`.
         case request
         /// The reply to request `ref` of `target`.
         case reply
@@ -41,6 +43,10 @@ struct Transit {
         case demonitor
         /// `from`, which `target` monitored with `ref`, exited; the payload is the reason.
         case down
+        /// `from`, a server that calls from the destination loop reached, exited; the payload is the reason.
+        /// `ref` holds how many items its loop had taken from the destination's channel by then: the calls
+        /// whose requests came earlier end with that `DOWN` (`SiblingRequests`). `target` names the loop only.
+        case requestsEnded
         /// A message from `target` to `from` was refused: `from`'s mailbox was full (`ref` holds its capacity).
         case refused
         /// Register `target` under the name in the payload (registered group-wide by the sender's loop).
@@ -76,14 +82,37 @@ struct Transit {
     /// arrival runs `Node.arrivedMessage` specialised too.
     @inlinable
     init<M>(message: consuming M, to target: PID, from: PID) {
-        kind = .message
-        self.target = target
-        self.from = from
-        ref = Ref(rawValue: 0)
-        let inline = Transit.fits(M.self)
-        payload = Transit.pack(message, inline: inline)
-        // The payload is taken before `node?.`: with no node (the destination closed) it is destroyed, not left.
-        handle = inline
+        self.init(.message, to: target, from: from)
+        handle = Self.messageHandle(inline: store(message), M.self)
+    }
+
+    /// A call's request for `target` from `caller`, whose request (and monitor) is `ref`.
+    @inlinable
+    init<M>(request: consuming M, to target: PID, from caller: PID, ref: Ref) {
+        self.init(.request, to: target, from: caller, ref: ref)
+        handle = Self.requestHandle(inline: store(request), M.self)
+    }
+
+    /// `init(message:to:from:)` made in `slot` itself (a channel's): see `initialize(_:replyTo:...)`.
+    @inlinable @inline(__always)
+    static func initialize<M>(_ slot: UnsafeMutablePointer<Transit>, message: consuming M, to target: PID, from: PID) {
+        slot.initialize(to: Transit(.message, to: target, from: from))
+        slot.pointee.handle = messageHandle(inline: slot.pointee.store(message), M.self)
+    }
+
+    /// `init(request:to:from:ref:)` made in `slot` itself (a channel's): see `initialize(_:replyTo:...)`.
+    @inlinable @inline(__always)
+    static func initialize<M>(_ slot: UnsafeMutablePointer<Transit>, request: consuming M, to target: PID,
+                              from caller: PID, ref: Ref) {
+        slot.initialize(to: Transit(.request, to: target, from: caller, ref: ref))
+        slot.pointee.handle = requestHandle(inline: slot.pointee.store(request), M.self)
+    }
+
+    /// Takes a message of type `M` out (stored inline or boxed) and delivers it on arrival. The payload is
+    /// taken before `node?.`: with no node (the destination closed) it is destroyed, not left.
+    @inlinable @inline(__always)
+    static func messageHandle<M>(inline: Bool, _: M.Type) -> Handle {
+        inline
             ? { item, node in
                 let message = InlineTransit<M>.take(&item.payload)
                 node?.arrivedMessage(message, to: item.target, from: item.from)
@@ -94,43 +123,18 @@ struct Transit {
             }
     }
 
-    /// A call's request for `target` from `caller`, whose request (and monitor) is `ref`.
-    @inlinable
-    init<M>(request: consuming M, to target: PID, from caller: PID, ref: Ref) {
-        self.init(.request, to: target, from: caller, ref: ref)
-        if store(request) {
-            handle = { item, node in
+    /// Takes a request of type `M` out (stored inline or boxed) and delivers it on arrival.
+    @inlinable @inline(__always)
+    static func requestHandle<M>(inline: Bool, _: M.Type) -> Handle {
+        inline
+            ? { item, node in
                 let request = InlineTransit<M>.take(&item.payload)
                 node?.arrivedRequest(request, to: item.target, from: item.from, ref: item.ref)
             }
-        } else {
-            handle = { item, node in
+            : { item, node in
                 let request = BoxedTransit<M>.take(&item.payload)
                 node?.arrivedRequest(request, to: item.target, from: item.from, ref: item.ref)
             }
-        }
-    }
-
-    /// Whether a value of type `V` is stored inline (else boxed).
-    @inlinable
-    static func fits<V>(_: V.Type) -> Bool {
-        MemoryLayout<V>.size <= MemoryLayout<Payload>.size && MemoryLayout<V>.alignment <= 8
-    }
-
-    /// A payload holding `value` (`inline`), or a retained box holding it.
-    @inlinable
-    static func pack<V>(_ value: consuming V, inline: Bool) -> Payload {
-        var payload: Payload = (0, 0, 0, 0, 0, 0, 0, 0)
-        var parcel: V? = consume value  // a closure cannot consume what it captures, but it can take it out
-        withUnsafeMutablePointer(to: &payload) {
-            let raw = UnsafeMutableRawPointer($0)
-            if inline {
-                raw.initializeMemory(as: V.self, to: parcel.take()!)
-            } else {
-                raw.storeBytes(of: Unmanaged.passRetained(TransitBox(parcel.take()!)).toOpaque(), as: UnsafeMutableRawPointer.self)
-            }
-        }
-        return payload
     }
 
     /// The reply to request `ref` of `caller`; `released` when the replier's loop dropped the request's
@@ -138,21 +142,34 @@ struct Transit {
     @inlinable
     init<R: Sendable>(replyTo caller: PID, from: PID, ref: Ref, _ value: consuming R, released: Bool = false) {
         self.init(released ? .releasedReply : .reply, to: caller, from: from, ref: ref)
-        if store(value) {
-            handle = { item, node in
+        handle = Self.replyHandle(inline: store(value), R.self)
+    }
+
+    /// `init(replyTo:from:ref:_:released:)` made in `slot` itself (a channel's): built as a value and moved
+    /// in, the 120-byte item was copied and the temporary destroyed, about 100 instructions a reply.
+    @inlinable @inline(__always)
+    static func initialize<R: Sendable>(_ slot: UnsafeMutablePointer<Transit>, replyTo caller: PID, from: PID,
+                                        ref: Ref, _ value: consuming R, released: Bool) {
+        slot.initialize(to: Transit(released ? .releasedReply : .reply, to: caller, from: from, ref: ref))
+        slot.pointee.handle = replyHandle(inline: slot.pointee.store(value), R.self)
+    }
+
+    /// Takes a reply of type `R` out (stored inline or boxed) and delivers it on arrival.
+    @inlinable @inline(__always)
+    static func replyHandle<R: Sendable>(inline: Bool, _: R.Type) -> Handle {
+        inline
+            ? { item, node in
                 let reply = InlineTransit<R>.take(&item.payload)
                 guard let node else { return }
                 if item.kind == .releasedReply { node.watchReleased(item.ref, of: item.target, by: item.from) }
                 _ = node.deliverReply(item.ref, to: item.target, reply)  // a late one is counted there
             }
-        } else {
-            handle = { item, node in
+            : { item, node in
                 let reply = BoxedTransit<R>.take(&item.payload)
                 guard let node else { return }
                 if item.kind == .releasedReply { node.watchReleased(item.ref, of: item.target, by: item.from) }
                 _ = node.deliverReply(item.ref, to: item.target, reply)
             }
-        }
     }
 
     /// A signal, name or spawn order carrying `value` (an `ExitReason`, a `String`, a `SpawnOrder`).

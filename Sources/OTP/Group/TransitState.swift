@@ -1,5 +1,5 @@
-/// A loop's side of its group's channels: which destinations to wake at the end of this iteration, and
-/// the monitors processes of other loops hold on this loop's processes.
+/// A loop's side of its group's channels: which destinations to wake at the end of this iteration, the monitors processes of other loops hold on this loop's processes, and the
+/// calls this loop's processes have open to servers of other loops.
 ///
 /// Thread: loop thread only (owned by the node).
 struct TransitState {
@@ -10,4 +10,8 @@ struct TransitState {
     var watchers = SiblingWatches()
     /// Items this loop has sent to other loops (tests count what an operation costs).
     var shipped: UInt64 = 0
+    /// The number, in its channel (`LoopChannel.nextNumber`), of the item this loop queued last.
+    var lastNumber: UInt64 = 0
+    /// This loop's calls open to servers of other loops, by server.
+    var requests = SiblingRequests()
 }

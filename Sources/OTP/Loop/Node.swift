@@ -194,6 +194,7 @@ public final class Node: @unchecked Sendable {
         timers.wheel.destroy { Unmanaged<TimedPayload>.fromOpaque($0).release() }
         table.destroy()
         monitors.destroy()
+        transit.requests.destroy()
         scheduler.runQueue.releaseStorage()
     }
 

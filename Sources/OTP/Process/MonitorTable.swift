@@ -18,18 +18,24 @@
 struct MonitorTable {
     @usableFromInline static let none = UInt32.max
 
+    /// 64 bytes: the fields every monitor uses first, then the flags, then what only a call to another
+    /// loop uses.
     @usableFromInline
     struct Entry {
         @usableFromInline var watcher = PID(node: 0, index: 0, serial: 0)
         @usableFromInline var target = PID(node: 0, index: 0, serial: 0)
         @usableFromInline var serial: UInt32 = 1
+        /// The watcher's receive mark when the monitor was made: its mailbox length plus the messages it
+        /// had received and flushed, wrapping (`Node.receiveMark`).
+        @usableFromInline var mark: UInt32 = 0
+        var watcherPrev = MonitorTable.none
+        var watcherNext = MonitorTable.none
+        var targetPrev = MonitorTable.none
+        var targetNext = MonitorTable.none
         @usableFromInline var inUse = false
         /// Linked into its target's list (a reserved request is not, until `attach`).
         var attached = false
         @usableFromInline var awaitingReply = false
-        /// The watcher's receive mark when the monitor was made: its mailbox length plus the messages it
-        /// had received and flushed, wrapping (`Node.receiveMark`).
-        @usableFromInline var mark: UInt32 = 0
         /// Has an owner in `owners` (checked before touching that array).
         @usableFromInline var owned = false
         /// Has a deadline timer in `owners`.
@@ -38,12 +44,17 @@ struct MonitorTable {
         /// `{Name, node()}`): removing it tells the distribution, as for a remote target.
         var awaitsTerm = false
         /// Its target is a process of another loop whose loop dropped this monitor as it replied
-        /// (`Transit.Kind.releasedReply`): removing it tells nobody.
+        /// (`Transit.Kind.releasedReply`), or that keeps none for it (`siblingRequest`): removing it tells
+        /// nobody.
         var releasedElsewhere = false
-        var watcherPrev = MonitorTable.none
-        var watcherNext = MonitorTable.none
-        var targetPrev = MonitorTable.none
-        var targetNext = MonitorTable.none
+        /// A call's request to a server of another loop, listed under that server in the loop's
+        /// `SiblingRequests` (through `targetPrev`/`targetNext`): the server's loop keeps no monitor for
+        /// it, so removing it tells nobody, and the server's exit notice fires it.
+        var siblingRequest = false
+        /// For a `siblingRequest`: the request's number in the channel to the server's loop (how many
+        /// items this loop had sent there before it). The exit notice fires requests numbered below the
+        /// count of items the server's loop had taken by then.
+        var sequence: UInt64 = 0
     }
 
     @usableFromInline var entries: UnsafeMutablePointer<Entry>

@@ -141,6 +141,9 @@ extension Node {
             viaClusterLoop { $0.processExited(pid, reason: reason) }  // watched from another node: loop 0 tells it
         }
         if !transit.watchers.isEmpty { siblingWatchedExited(pid, reason: reason) }
+        if let sources = process.extras?.requestSources, sources != 0 {
+            endSiblingRequests(on: pid, reason: reason, sources: sources)
+        }
         if !cluster.nodeWatches.isEmpty { cluster.nodeWatches.remove(pid) }
         process.extras = nil
     }

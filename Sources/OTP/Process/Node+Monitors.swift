@@ -118,6 +118,7 @@ extension Node {
     /// Out of line: the call path's close stays small.
     @inline(never)
     func monitorRemovedElsewhere(_ entry: MonitorTable.Entry, slot: Int) {
+        if entry.siblingRequest { return transit.requests.remove(slot, in: monitors) }  // its server's loop holds nothing
         if entry.target.isRemote || entry.awaitsTerm {
             let ref = ClusterRef(loop: loopIndex, ref: monitors.ref(ofSlot: slot))
             if let distribution {

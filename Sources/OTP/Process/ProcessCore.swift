@@ -210,4 +210,7 @@ final class ProcessExtras {
     @exclusivity(unchecked) var handlerNanoseconds: UInt64 = 0
     /// The runtime runs it for itself (`ProcessKind.system`).
     @exclusivity(unchecked) var system = false
+    /// The loops (a bit each, loop indices below 64) whose processes' calls have reached it: each is sent
+    /// one notice when it exits, which ends those calls there (`SiblingRequests`).
+    @exclusivity(unchecked) var requestSources: UInt64 = 0
 }

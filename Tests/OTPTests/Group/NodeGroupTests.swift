@@ -222,6 +222,45 @@ struct NodeGroupTests {
         }
     }
 
+    @Test("A server's exit ends the calls that reached it with its reason; one still on its way gets noproc")
+    func serverExitEndsCallsAcrossLoops() throws {
+        let group = makeGroup()
+        let server = try group.loop(1).start(Delayer.self, 60_000)
+        let pid = try #require(server.pid)
+        let log = Log<Envelope<Int>>()
+        let caller = try spawnCollector(group.loop(0), into: log)
+        let held = try group.loop(0).beginCall(from: caller.pid, to: server, .slow, deferNoProcess: true).get()
+        group.runUntilIdle()  // the server holds the first call (`.noReply`)
+        #expect(group.loop(0).siblingRequestCount == 1)
+        #expect(group.loop(1).siblingWatchCount == 0)  // the server's loop keeps nothing per call
+        let onItsWay = try group.loop(0).beginCall(from: caller.pid, to: server, .slow, deferNoProcess: true).get()
+        group.loop(1).exit(pid, reason: .kill)  // before the second request is taken from the channel
+        #expect(group.loop(1).processInfo(pid) == nil)
+        group.runUntilIdle()
+        #expect(log.entries == [.down(Down(monitor: held.ref, pid: pid, reason: .killed)),
+                                .down(Down(monitor: onItsWay.ref, pid: pid, reason: .noproc))])
+        #expect(group.loop(0).siblingRequestCount == 0 && group.loop(0).statistics.monitors == 0)
+        #expect(group.loop(1).siblingWatchCount == 0)
+    }
+
+    @Test("Past 64 loops a call's monitor is kept on the server's loop: reply and exit as below it")
+    func callsFromLoopsPast64() throws {
+        let group = makeGroup(loops: 65)
+        let server = try group.loop(0).start(Delayer.self, 60_000)
+        let pid = try #require(server.pid)
+        let log = Log<Envelope<String>>()
+        let caller = try spawnCollector(group.loop(64), into: log)
+        let answered = try group.loop(64).beginCall(from: caller.pid, to: server, .pending, deferNoProcess: true).get()
+        let held = try group.loop(64).beginCall(from: caller.pid, to: server, .slow, deferNoProcess: true).get()
+        group.runUntilIdle()
+        #expect(group.loop(0).siblingWatchCount == 1 && group.loop(64).siblingRequestCount == 0)
+        group.loop(0).exit(pid, reason: .kill)
+        group.runUntilIdle()
+        #expect(log.entries == [.reply(answered.ref), .down(Down(monitor: held.ref, pid: pid, reason: .killed))])
+        #expect(group.loop(0).siblingWatchCount == 0 && group.loop(64).statistics.monitors == 1)  // the reply's, not taken
+        group.close()
+    }
+
     @Test("A call to another loop times out on the caller's clock; the late reply is counted, not delivered")
     func callTimeoutAcrossLoops() throws {
         let group = makeGroup()

@@ -56,7 +56,7 @@ struct FaultInjectionTests {
         let after = world.statistics
         #expect(after.live == 0 && after.pendingTimers == 0 && after.monitors == 0 && after.registeredNames == 0
                 && after.runQueueLength == 0, "seed \(seed): \(after)")
-        #expect(world.nodes.allSatisfy { $0.siblingWatchCount == 0 }, "seed \(seed)")
+        #expect(world.nodes.allSatisfy { $0.siblingWatchCount == 0 && $0.siblingRequestCount == 0 }, "seed \(seed)")
         #expect(ledger.calls.count > 20 && ledger.sends.count > 50 && ledger.deaths.count > 5, "seed \(seed) exercised too little")
         if loops > 1 {
             let across = ledger.sends.values.filter { if case .shipped = $0 { return true } else { return false } }.count

@@ -186,6 +186,11 @@ final class FaultWorld {
                 }
             }
             let table = node.monitors
+            // Each call listed under a server of another loop is a live monitor flagged so, and the reverse.
+            let flagged = (0..<table.highWater).filter { table.entries[$0].inUse && table.entries[$0].siblingRequest }
+            if flagged.count != node.siblingRequestCount {
+                problems.append("\(flagged.count) calls flagged as listed, \(node.siblingRequestCount) listed")
+            }
             for slot in 0..<table.highWater where table.entries[slot].inUse {
                 let entry = table.entries[slot]
                 if !live.contains(entry.watcher) {
