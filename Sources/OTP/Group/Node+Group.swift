@@ -40,20 +40,36 @@ extension Node {
     /// Queues the item `make` initialises for the loop of `target` (the item's target), in place: in its
     /// slot of the channel when the ring has room, so the 120-byte item is never copied or destroyed on
     /// the way. Returns false when the channel and its overflow are full (the item is then destroyed).
+    /// `make` runs exactly once.
     @usableFromInline
     func ship(to target: PID, _ make: (UnsafeMutablePointer<Transit>) -> Void) -> Bool {
-        let destination = withGroup { $0.loop(of: target)! }
-        let pushed = withGroup { group in
-            group.withChannel(from: loopIndex, to: destination) { channel in
-                let pushed = channel.push { slot in
-                    make(slot)
-                    if _slowPath(traces) { carryTrace(&slot.pointee) }
-                }
-                if pushed { transit.lastNumber = UInt64(channel.nextNumber &- 1) }
-                return pushed
-            }
+        guard _fastPath(!traces) else { return shipTraced(to: target, make) }
+        return push(to: target, make)
+    }
+
+    /// `ship` with tracing on: the item is made aside, given its trace context, then moved in.
+    @inline(never)
+    private func shipTraced(to target: PID, _ make: (UnsafeMutablePointer<Transit>) -> Void) -> Bool {
+        let aside = UnsafeMutablePointer<Transit>.allocate(capacity: 1)
+        defer { aside.deallocate() }
+        make(aside)
+        carryTrace(&aside.pointee)
+        return push(to: target) { $0.moveInitialize(from: aside, count: 1) }
+    }
+
+    /// Pushes the item `make` initialises into the channel to `target`'s loop and marks that loop to be
+    /// woken. The closures capture no reference (a retain and a release of the node an item otherwise).
+    @inline(__always)
+    private func push(to target: PID, _ make: (UnsafeMutablePointer<Transit>) -> Void) -> Bool {
+        let source = loopIndex
+        let (destination, number) = withGroup { group -> (Int, Int) in
+            let destination = group.loop(of: target)!
+            return (destination, group.withChannel(from: source, to: destination) { channel in
+                channel.push(make) ? channel.nextNumber &- 1 : -1
+            })
         }
-        guard pushed else { return false }
+        guard number >= 0 else { return false }
+        transit.lastNumber = UInt64(number)
         transit.shipped &+= 1
         if !transit.dirty[destination] {
             transit.dirty[destination] = true

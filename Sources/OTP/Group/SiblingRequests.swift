@@ -27,8 +27,9 @@ struct SiblingRequests {
     private static let empty = MonitorTable.none
     private var table: UnsafeMutablePointer<Head>
     private var size = 0
-    /// The slot of the server found last, while it stays there (a fan-in lists every call under one
-    /// server: no hash then); -1 for none.
+    /// The server found last and its slot, while it stays there (a fan-in lists every call under one
+    /// server: no hash then); slot -1 for none.
+    private var recentServer = PID(node: 0, index: 0, serial: 0)
     private var recent = -1
     /// Servers with a chain.
     private(set) var servers = 0
@@ -97,13 +98,19 @@ struct SiblingRequests {
     // MARK: The table
 
     /// The slot holding `server`'s head (`found`), or the empty slot where it would go. The table has slots.
+    @inline(__always)
     private mutating func find(_ server: PID) -> (index: Int, found: Bool) {
-        if recent >= 0 && table[recent].first != Self.empty && table[recent].server == server { return (recent, true) }
+        if recent >= 0 && recentServer == server { return (recent, true) }
+        return probe(server)
+    }
+
+    private mutating func probe(_ server: PID) -> (index: Int, found: Bool) {
         let mask = size - 1
         var index = Int(truncatingIfNeeded: Mixed.hash(server)) & mask
         while table[index].first != Self.empty {
             if table[index].server == server {
                 recent = index
+                recentServer = server
                 return (index, true)
             }
             index = (index + 1) & mask
