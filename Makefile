@@ -110,7 +110,8 @@ valgrind: cmake-build erlang
 	$(VALGRIND) $$($(SWIFT) build --show-bin-path)/otp-demo > $(CMAKE_DIR)/valgrind-demo.out
 	grep -q "dedicated thread stopped; node closed" $(CMAKE_DIR)/valgrind-demo.out
 	bash Tests/valgrind/distribution.sh $$($(SWIFT) build --show-bin-path)/otp-demo "$(VALGRIND)" $(CMAKE_DIR)/valgrind-node.out
-	$(VALGRIND) $(CMAKE_DIR)/otp-c-host | tee $(CMAKE_DIR)/valgrind-c-host.out
+	$(VALGRIND) $(CMAKE_DIR)/otp-c-host > $(CMAKE_DIR)/valgrind-c-host.out  # a redirect: valgrind's exit code fails the step
+	cat $(CMAKE_DIR)/valgrind-c-host.out
 	grep -q "uv_loop_close returned 0" $(CMAKE_DIR)/valgrind-c-host.out
 	@echo "valgrind OK: no invalid reads or writes in the demo, the demo in a cluster, or the C host"
 
