@@ -286,6 +286,12 @@ extension Node {
     func flushTransit() {
         guard groupRef != nil else { return }
         publishLoad()
+        flushChannels()
+    }
+
+    /// `flushTransit` without the load report: also every 32 turns of a long drain (`drainTakingTransit`),
+    /// so a loop waiting on replies from a busy one is not left asleep until that one's iteration ends.
+    func flushChannels() {
         guard transit.anyDirty else { return }
         transit.anyDirty = false
         withGroup { group in
@@ -329,8 +335,9 @@ extension Node {
     }
 
     /// `drainRunQueue` for a loop of a group: the same turns, and every 32 turns what other loops sent is
-    /// taken (a busy loop would otherwise see it only between drains, up to `messagesPerIteration` messages
-    /// later: a reply to a call from another loop would wait that long). A single-loop node never runs it.
+    /// taken and the loops this one sent to are woken if they sleep (a busy loop would otherwise see and
+    /// wake them only between drains, up to `messagesPerIteration` messages later: a reply to a call from
+    /// another loop would wait that long). A single-loop node never runs it.
     func drainTakingTransit(limit: Int, budget: Int) {
         var handled = 0, turns = 0
         while handled < limit, let raw = scheduler.runQueue.popFirst() {
@@ -339,7 +346,10 @@ extension Node {
             handled &+= turnHandled
             finishTurn(object, raw: raw, outcome)
             turns &+= 1
-            if turns & 31 == 0 && hasTransitPending { drainTransit() }
+            if turns & 7 == 0 {
+                if hasTransitPending { drainTransit() }
+                flushChannels()
+            }
         }
     }
 

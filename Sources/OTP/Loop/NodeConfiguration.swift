@@ -122,7 +122,9 @@ public struct NodeStatistics: Sendable, Equatable {
     /// Outcomes of tasks (`startTask`) whose process had exited or cancelled them: dropped.
     public var droppedTaskResults: UInt64 = 0
     /// Turns a sending process lent to a receiver whose mailbox its handler filled past four turns' worth
-    /// of messages (the receiver ran inside the send: `docs/architecture.md`, "Senders that flood").
+    /// of messages (the receiver ran inside the send: `docs/architecture.md`, "Senders that flood"), and
+    /// turns a calling process lent to its server, queued to run with messages ahead of the request
+    /// (`docs/architecture.md`, "Calls to an idle server").
     public var lentTurns: UInt64 = 0
     /// Calls from process code whose idle server ran at once, inside the caller's turn (`docs/architecture.md`,
     /// "Calls to an idle server").

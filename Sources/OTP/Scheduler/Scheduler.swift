@@ -225,6 +225,34 @@ extension Node {
         finishTurn(object, raw: raw, outcome)  // yielded: to the run queue
     }
 
+    /// A call from process code has just put its request into the mailbox of `server`, which was not idle
+    /// but queued to run with messages before it (under load, a server of a fan-in usually is): the
+    /// server's turn runs now, inside the caller's, as a flooded receiver's is lent (`lendTurn`), and
+    /// handles its queue in order, this request included if the turn's budget reaches it. The reply is
+    /// held for the caller as for an idle server (`serve`: `request`, when the caller takes it at once), so
+    /// the caller goes on in the same turn rather than waiting (a monitor, a timer, a turn of its own
+    /// later: about 1,200 instructions a call). Running a queued process earlier than its place in the run
+    /// queue is a scheduling choice nothing can tell apart. A server that yields keeps its place in the run
+    /// queue; the request then waits as usual. Counted as a lent turn (`NodeStatistics.lentTurns`).
+    /// Thread: loop thread, from process code. Cold path: out of line.
+    @usableFromInline @inline(never)
+    func serveQueued(_ server: PID, request ref: Ref?, from caller: PID) {
+        guard !scheduler.lending, scheduler.current != nil, let object = table.object(for: server),
+              ProcessTable.borrow(object, { $0.status == .running && !$0.tracesMessages }) else { return }
+        if let ref {
+            scheduler.holdingFor = ref.rawValue
+            scheduler.servedServer = server.rawValue
+            scheduler.servedCaller = caller
+        }
+        let outcome = nestedTurn(object)
+        counters.lentTurns &+= 1
+        if case .yielded = outcome {} else { finishTurn(object, raw: server.rawValue, outcome) }  // yielded: still queued
+        if ref != nil {
+            scheduler.servedServer = 0
+            scheduler.holdingFor = 0
+        }
+    }
+
     /// One turn of the process `object` (raw pid `raw`), not in the run queue, inside the current handler
     /// (`nestedTurn`), then what its outcome asks: a process that yields goes to the run queue, one that
     /// exits is finished here.

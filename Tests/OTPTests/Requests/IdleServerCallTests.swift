@@ -31,25 +31,52 @@ struct IdleServerCallTests {
         #expect(node.processInfo(caller.pid)?.mailboxLength == 0)  // the second message went to the new receive
     }
 
-    @Test("A server with work queued ahead of the call is not run early: the call waits its turn")
-    func busyServerWaits() throws {
+    @Test("A server with work queued ahead of the call has its turn at once: that work first, in order, then the reply in the caller's turn")
+    func queuedServerServedAtOnce() throws {
         let node = makeNode()
         let server = try node.start(Counter.self, 0)
         let events = Log<String>()
         let caller = try node.spawn(of: Command.self) { _ in
             .receive { _, process in
-                try process.call(server, .get) { result, _ in
+                let step = try process.call(server, .get) { result, _ in
                     events.append("reply \(try result.get())")
                     return .exit(.normal)
                 }
+                events.append("handler returns")
+                return step
             }
         }
         node.runUntilIdle()
         try node.send(.value(0), to: caller)  // the caller runs first ...
         node.cast(server, .add(5))            // ... the server has a cast queued when the call arrives
+        let lent = node.statistics.lentTurns
         node.runUntilIdle()
-        #expect(events.entries == ["reply 5"])  // the cast was handled first, in order
-        #expect(node.statistics.callsServedInline == 0)
+        #expect(events.entries == ["reply 5", "handler returns"])  // the cast was handled first, in order
+        #expect(node.statistics.callsServedInline == 0 && node.statistics.lentTurns == lent + 1)
+        #expect(node.statistics.monitors == 0)  // no wait: the request never had a monitor
+    }
+
+    @Test("A queued server whose turn ends before the call's request waits: the call waits its turn, nothing lost")
+    func queuedServerBeyondItsBudget() throws {
+        let node = makeNode()
+        let server = try node.start(Counter.self, 0)
+        let events = Log<String>()
+        let caller = try node.spawn(of: Command.self) { _ in
+            .receive { _, process in
+                let step = try process.call(server, .get) { result, _ in
+                    events.append("reply \(try result.get())")
+                    return .exit(.normal)
+                }
+                events.append("handler returns")
+                return step
+            }
+        }
+        node.runUntilIdle()
+        try node.send(.value(0), to: caller)
+        for _ in 0..<100 { node.cast(server, .add(1)) }  // more than one turn's 64 messages ahead of the call
+        node.runUntilIdle()
+        #expect(events.entries == ["handler returns", "reply 100"])
+        #expect(node.statistics.monitors == 0)
     }
 
     @Test("A call polling with timeout zero times out even when the server is idle, as in Erlang")
@@ -160,7 +187,7 @@ struct IdleServerCallTests {
             node.runUntilIdle()
             for n in 1...3 {
                 try node.send(.value(n), to: caller)
-                if busy { node.cast(server, .add(100)) }  // queued at the server before the call arrives
+                if busy { for _ in 0..<100 { node.cast(server, .add(1)) } }  // more than a turn's worth queued first
                 node.runUntilIdle()
             }
             #expect(events.entries == (busy ? ["total 101", "total 203", "total 306"] : ["total 1", "total 3", "total 6"]))

@@ -15,7 +15,10 @@ struct WaitingCallTests {
         let caller = try node.spawn(of: Command.self) { _ in
             .receive { envelope, process in
                 guard case .message(.value(let n)) = envelope else { return .same }
-                process.cast(server, .add(n))  // queued first: the server is not idle when the call arrives
+                // Queued first, more than one turn's 64 messages: the server's turn, run at once for the
+                // call, ends before the request, so the call waits.
+                for _ in 0..<100 { process.cast(server, .add(0)) }
+                process.cast(server, .add(n))
                 return try process.call(server, .get) { result, _ in
                     events.append("reply \(try result.get())")
                     return .same
