@@ -243,6 +243,45 @@ struct NodeGroupTests {
         #expect(group.loop(1).siblingWatchCount == 0)
     }
 
+    @Test("Calls open to many servers of another loop: each server's exit ends exactly its own calls")
+    func manyServersAcrossLoops() throws {
+        let group = makeGroup()
+        let started = try (0..<40).map { _ in try group.loop(1).start(Delayer.self, 60_000) }
+        let servers = try started.map { try #require($0.pid) }
+        let log = Log<Envelope<Int>>()
+        let caller = try spawnCollector(group.loop(0), into: log)
+        var refs: [PID: [Ref]] = [:]
+        for round in 0..<2 {  // two calls each, so every server's chain holds more than one
+            for (index, server) in servers.enumerated() where round == 0 || index % 3 != 0 {
+                let id = try group.loop(0).beginCall(from: caller.pid, to: started[index], .slow, deferNoProcess: true).get()
+                refs[server, default: []].append(id.ref)
+            }
+        }
+        group.runUntilIdle()
+        let open = refs.values.map(\.count).reduce(0, +)
+        #expect(group.loop(0).siblingRequestCount == open && group.loop(1).siblingWatchCount == 0)
+        // Exits in an order unrelated to the calls' (the table moves heads back as servers go).
+        var expected = open
+        for server in servers.reversed() where server.index % 2 == 0 {
+            group.loop(1).exit(server, reason: .kill)
+            group.runUntilIdle()
+            expected -= refs[server]!.count
+            #expect(group.loop(0).siblingRequestCount == expected)
+        }
+        for server in servers where server.index % 2 != 0 {
+            group.loop(1).exit(server, reason: .kill)
+        }
+        group.runUntilIdle()
+        #expect(group.loop(0).siblingRequestCount == 0 && group.loop(0).statistics.monitors == 0)
+        let downs = log.entries.compactMap { envelope -> Ref? in
+            if case .down(let down) = envelope, down.reason == .killed, refs[down.pid]?.contains(down.monitor) == true {
+                return down.monitor
+            }
+            return nil
+        }
+        #expect(downs.count == open && Set(downs).count == open)  // one DOWN per call, each from its own server
+    }
+
     @Test("Past 64 loops a call's monitor is kept on the server's loop: reply and exit as below it")
     func callsFromLoopsPast64() throws {
         let group = makeGroup(loops: 65)
