@@ -126,11 +126,16 @@ extension Node {
     @inlinable
     func replyToSibling<R: Sendable>(_ ref: Ref, to caller: PID, _ value: R) -> Bool {
         let replier = currentPID
-        // The server answering a request drops the request's monitor here, with the reply (a request whose
-        // reply is delivered gets no `DOWN`): the caller's loop then sends no demonitor. A reply from another
-        // process finds no monitor of its own and leaves it for the caller to remove.
+        // A call from a loop numbered below 64 has no monitor here (`requestArrived`): nothing to drop, and
+        // the lookup finds nothing (none at all when no process of another loop monitors one of this loop's).
+        // From a loop numbered 64 or more, the server answering drops the request's monitor here, with the
+        // reply (a request whose reply is delivered gets no `DOWN`), and says so: the caller's loop then
+        // sends no demonitor. A reply from another process finds no monitor of its own and leaves it for
+        // the caller to remove.
         let released = dropWatch(on: replier, by: caller, ref: ref)
-        return ship(to: caller) { Transit.initialize($0, replyTo: caller, from: replier, ref: ref, value, released: released) }
+        return ship(to: caller) {
+            Transit.initialize($0, replyTo: caller, from: replier, ref: ref, value, released: released)
+        }
     }
 
     /// Drops the monitor `watcher` holds on `target` with `ref`, if there is one. Out of line (not generic).
@@ -289,7 +294,7 @@ extension Node {
         flushChannels()
     }
 
-    /// `flushTransit` without the load report: also every 32 turns of a long drain (`drainTakingTransit`),
+    /// `flushTransit` without the load report: also every 8 turns of a long drain (`drainTakingTransit`),
     /// so a loop waiting on replies from a busy one is not left asleep until that one's iteration ends.
     func flushChannels() {
         guard transit.anyDirty else { return }
@@ -334,10 +339,12 @@ extension Node {
         withGroup { $0.setPolling(true, of: loopIndex) }
     }
 
-    /// `drainRunQueue` for a loop of a group: the same turns, and every 32 turns what other loops sent is
+    /// `drainRunQueue` for a loop of a group: the same turns, and every 8 turns what other loops sent is
     /// taken and the loops this one sent to are woken if they sleep (a busy loop would otherwise see and
     /// wake them only between drains, up to `messagesPerIteration` messages later: a reply to a call from
-    /// another loop would wait that long). A single-loop node never runs it.
+    /// another loop would wait that long). Every 32 turns let a loop's own callers, served at once
+    /// (`serveQueued`), starve a fan-in's callers on other loops (docs/architecture.md). A single-loop node
+    /// never runs it.
     func drainTakingTransit(limit: Int, budget: Int) {
         var handled = 0, turns = 0
         while handled < limit, let raw = scheduler.runQueue.popFirst() {
@@ -516,9 +523,10 @@ extension Node {
     func beginSiblingCall<T: GenServer, R>(from caller: PID, to server: PID, _ request: (Caller<R>) -> T.Call,
                                            of _: T.Type) -> Result<RequestID<R>, CallError>
     {
-        // One item, the request, which sets up the request's monitor on the server's loop as it arrives; the
-        // server's own reply drops it there (a request with its reply delivered ends with no `DOWN`, on one
-        // loop as on two: `monitorFired`). A caller that is no process has no monitor.
+        // One item, the request, which marks the server with this loop as it arrives (`requestArrived`); the
+        // request's monitor lives here, listed under the server (`listSiblingRequest`), and the server's
+        // exit notice fires it (a request with its reply delivered ends with no `DOWN`, on one loop as on
+        // two: `monitorFired`). A caller that is no process has no monitor.
         let (ref, monitored) = openSiblingRequest(from: caller, to: server)
         callStarted(ref)
         if _slowPath(traces) { traceCall(ref, to: server.description, request: T.Call.self) }

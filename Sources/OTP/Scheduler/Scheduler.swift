@@ -246,7 +246,9 @@ extension Node {
         }
         let outcome = nestedTurn(object)
         counters.lentTurns &+= 1
-        if case .yielded = outcome {} else { finishTurn(object, raw: server.rawValue, outcome) }  // yielded: still queued
+        if case .yielded = outcome {} else {  // yielded: it keeps its place in the run queue
+            finishTurn(object, raw: server.rawValue, outcome)
+        }
         if ref != nil {
             scheduler.servedServer = 0
             scheduler.holdingFor = 0
