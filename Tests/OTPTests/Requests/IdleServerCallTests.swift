@@ -31,52 +31,34 @@ struct IdleServerCallTests {
         #expect(node.processInfo(caller.pid)?.mailboxLength == 0)  // the second message went to the new receive
     }
 
-    @Test("A server with work queued ahead of the call has its turn at once: that work first, in order, then the reply in the caller's turn")
+    @Test("A server queued to run has its turn at once: its queue first, in order, and the reply in the caller's turn if that turn reaches the request, else the call waits")
     func queuedServerServedAtOnce() throws {
-        let node = makeNode()
-        let server = try node.start(Counter.self, 0)
-        let events = Log<String>()
-        let caller = try node.spawn(of: Command.self) { _ in
-            .receive { _, process in
-                let step = try process.call(server, .get) { result, _ in
-                    events.append("reply \(try result.get())")
-                    return .exit(.normal)
+        // 1 message ahead: served in the lent turn. 100 ahead: more than one turn's 64, so the call waits.
+        for ahead in [1, 100] {
+            let node = makeNode()
+            let server = try node.start(Counter.self, 0)
+            let events = Log<String>()
+            let caller = try node.spawn(of: Command.self) { _ in
+                .receive { _, process in
+                    let step = try process.call(server, .get) { result, _ in
+                        events.append("reply \(try result.get())")
+                        return .exit(.normal)
+                    }
+                    events.append("handler returns")
+                    return step
                 }
-                events.append("handler returns")
-                return step
             }
+            node.runUntilIdle()
+            try node.send(.value(0), to: caller)  // the caller runs first ...
+            for _ in 0..<ahead { node.cast(server, .add(1)) }  // ... the server has casts queued when the call arrives
+            let lent = node.statistics.lentTurns
+            node.runUntilIdle()
+            // The casts are handled first, in order, either way.
+            #expect(events.entries == (ahead == 1 ? ["reply 1", "handler returns"] : ["handler returns", "reply 100"]),
+                    "\(ahead) ahead")
+            #expect(node.statistics.callsServedInline == 0 && node.statistics.lentTurns == lent + 1, "\(ahead) ahead")
+            #expect(node.statistics.monitors == 0, "\(ahead) ahead")  // no monitor left either way
         }
-        node.runUntilIdle()
-        try node.send(.value(0), to: caller)  // the caller runs first ...
-        node.cast(server, .add(5))            // ... the server has a cast queued when the call arrives
-        let lent = node.statistics.lentTurns
-        node.runUntilIdle()
-        #expect(events.entries == ["reply 5", "handler returns"])  // the cast was handled first, in order
-        #expect(node.statistics.callsServedInline == 0 && node.statistics.lentTurns == lent + 1)
-        #expect(node.statistics.monitors == 0)  // no wait: the request never had a monitor
-    }
-
-    @Test("A queued server whose turn ends before the call's request waits: the call waits its turn, nothing lost")
-    func queuedServerBeyondItsBudget() throws {
-        let node = makeNode()
-        let server = try node.start(Counter.self, 0)
-        let events = Log<String>()
-        let caller = try node.spawn(of: Command.self) { _ in
-            .receive { _, process in
-                let step = try process.call(server, .get) { result, _ in
-                    events.append("reply \(try result.get())")
-                    return .exit(.normal)
-                }
-                events.append("handler returns")
-                return step
-            }
-        }
-        node.runUntilIdle()
-        try node.send(.value(0), to: caller)
-        for _ in 0..<100 { node.cast(server, .add(1)) }  // more than one turn's 64 messages ahead of the call
-        node.runUntilIdle()
-        #expect(events.entries == ["handler returns", "reply 100"])
-        #expect(node.statistics.monitors == 0)
     }
 
     @Test("A call polling with timeout zero times out even when the server is idle, as in Erlang")
