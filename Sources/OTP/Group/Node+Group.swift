@@ -425,11 +425,15 @@ extension Node {
     }
 
     /// A message arrived for `pid`'s mailbox. Inlinable: specialised with the sender's send (`Transit`);
-    /// the rare outcomes (dead, wrong type, full) are out of line.
+    /// the rare outcomes (dead, wrong type, full) are out of line. The sending loop could not check the
+    /// type (an untyped send, by pid or by name, to a process of another loop): it is checked here, one
+    /// compare, before the process is taken as a mailbox of `V`s.
     @inlinable
     func arrivedMessage<V>(_ value: consuming V, to pid: PID, from: PID) {
         var parcel: V? = consume value
-        let queued = table.withMailbox(pid, of: V.self) { $0.deliver(parcel.take()!, node: self) ? $0.mailbox.count : -1 }
+        let queued = table.withMailbox(pid, checking: V.self) {
+            $0.deliver(parcel.take()!, node: self) ? $0.mailbox.count : -1
+        }
         if let queued, queued >= 0 {
             counters.delivered &+= 1
         } else {

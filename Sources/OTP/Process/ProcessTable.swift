@@ -71,6 +71,15 @@ struct ProcessTable {
         return try Unmanaged<MailboxProcess<M>>.fromOpaque(object)._withUnsafeGuaranteedRef(body)
     }
 
+    /// `withMailbox(_:of:_:)` for a pid whose type nobody checked (an item from another loop): `nil` also
+    /// when the process accepts another type than `M` (`ProcessCore.messageType`).
+    @inlinable @inline(__always)
+    func withMailbox<M, R>(_ pid: PID, checking type: M.Type, _ body: (MailboxProcess<M>) throws -> R) rethrows -> R? {
+        guard let object = object(for: pid),
+              Self.borrow(object, { $0.messageType == ObjectIdentifier(M.self) }) else { return nil }
+        return try Unmanaged<MailboxProcess<M>>.fromOpaque(object)._withUnsafeGuaranteedRef(body)
+    }
+
     /// Runs `body` with the process whose object is `object` (from `object(for:)`), borrowed.
     @inlinable @inline(__always)
     static func borrow<R>(_ object: UnsafeMutableRawPointer, _ body: (ProcessCore) throws -> R) rethrows -> R {

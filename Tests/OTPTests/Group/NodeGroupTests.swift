@@ -142,6 +142,25 @@ struct NodeGroupTests {
         #expect(group.loop(1).processInfo(plain.pid) == nil)
     }
 
+    @Test("An untyped send to a process of another loop that accepts another type is refused there, reported, never delivered")
+    func wrongTypeAcrossLoops() throws {
+        let reports = Reports()
+        let group = makeGroup(reports: reports)
+        let log = Log<Envelope<Int>>()
+        let receiver = try spawnCollector(group.loop(1), into: log)
+        try group.loop(1).register("ints", receiver.pid)
+        try group.loop(0).spawn(of: Never.self) { process in
+            try process.node.send("by name", to: "ints")  // the sending loop cannot check: it is checked on arrival
+            try process.node.send("by pid", to: receiver.pid)
+            try process.node.send(7, to: receiver.pid)
+            return .exit(.normal)
+        }
+        group.runUntilIdle()
+        #expect(log.entries == [.message(7)])  // a String's bytes were once taken for an Int here
+        let refused = "refused message to \(receiver.pid): process \(receiver.pid) accepts Int, not String"
+        #expect(reports.log.entries.map { "\($0)" } == [refused, refused])
+    }
+
     @Test("A call to a server on another loop: reply, crash as the call's error, and a late reply dropped")
     func callsAcrossLoops() throws {
         let group = makeGroup()
