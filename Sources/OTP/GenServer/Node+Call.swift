@@ -18,8 +18,9 @@ extension Node {
     /// around the typed `Caller<R>` the server answers (a request per reply type, `call(_:_:)` with a
     /// closure). Made once the request's reference exists; no allocation.
     /// With `serveIdle`, an idle server of this loop (`idleServer`) handles the request at once
-    /// (`serveNow`), and one queued to run has its turn now (`serveQueued`); with `takesReplyAtOnce` too, the caller takes the response right after this returns, with
-    /// `takeQueuedResponse` (a process's `call`), so a reply given in that turn is held for it (`serve`);
+    /// (`serveNow`), and one queued to run has its turn now (`serveQueued`); with `takesReplyAtOnce` too,
+    /// the caller takes the response right after this returns, with `takeQueuedResponse` (a process's
+    /// `call`), so a reply given in that turn is held for it (`serve`);
     /// such a request borrows its reference (`MonitorTable.spareRef`) and gets a monitor only if its caller
     /// has to wait after all (`awaitServedRequest`).
     @inlinable @inline(__always)

@@ -241,8 +241,9 @@ extension Node {
         monitors.markReleasedElsewhere(slot)
     }
 
-    /// Opens a call's request to `server` of another loop: the monitor is recorded here and set up there by
-    /// the request itself (`Transit(request:)`). A caller that is no process gets a reference that names no
+    /// Opens a call's request to `server` of another loop: its monitor lives here (listed under the server
+    /// once the request is sent, `listSiblingRequest`); the server's loop only marks the server as the
+    /// request arrives (`requestArrived`). A caller that is no process gets a reference that names no
     /// monitor (as `openMonitor` gives it).
     @usableFromInline
     func openSiblingRequest(from caller: PID, to server: PID) -> (ref: Ref, monitored: Bool) {

@@ -78,29 +78,17 @@ struct Transit {
         self.ref = ref
     }
 
-    /// A message for `target`'s mailbox. Inlinable, so the sender's module specialises it for `M` and the
-    /// arrival runs `Node.arrivedMessage` specialised too.
-    @inlinable
-    init<M>(message: consuming M, to target: PID, from: PID) {
-        self.init(.message, to: target, from: from)
-        handle = Self.messageHandle(inline: store(message), M.self)
-    }
-
-    /// A call's request for `target` from `caller`, whose request (and monitor) is `ref`.
-    @inlinable
-    init<M>(request: consuming M, to target: PID, from caller: PID, ref: Ref) {
-        self.init(.request, to: target, from: caller, ref: ref)
-        handle = Self.requestHandle(inline: store(request), M.self)
-    }
-
-    /// `init(message:to:from:)` made in `slot` itself (a channel's): see `initialize(_:replyTo:...)`.
+    /// Makes, in `slot` itself (a channel's), a message for `target`'s mailbox. Inlinable, so the sender's
+    /// module specialises it for `M` and the arrival runs `Node.arrivedMessage` specialised too. Made in
+    /// place: built as a value and moved in, the 120-byte item was copied and the temporary destroyed
+    /// (about 100 instructions an item).
     @inlinable @inline(__always)
     static func initialize<M>(_ slot: UnsafeMutablePointer<Transit>, message: consuming M, to target: PID, from: PID) {
         slot.initialize(to: Transit(.message, to: target, from: from))
         slot.pointee.handle = messageHandle(inline: slot.pointee.store(message), M.self)
     }
 
-    /// `init(request:to:from:ref:)` made in `slot` itself (a channel's): see `initialize(_:replyTo:...)`.
+    /// Makes, in `slot`, a call's request for `target` from `caller`, whose request (and monitor) is `ref`.
     @inlinable @inline(__always)
     static func initialize<M>(_ slot: UnsafeMutablePointer<Transit>, request: consuming M, to target: PID,
                               from caller: PID, ref: Ref) {
@@ -137,16 +125,8 @@ struct Transit {
             }
     }
 
-    /// The reply to request `ref` of `caller`; `released` when the replier's loop dropped the request's
-    /// monitor (`releasedReply`). Inlinable for the same reason as a message.
-    @inlinable
-    init<R: Sendable>(replyTo caller: PID, from: PID, ref: Ref, _ value: consuming R, released: Bool = false) {
-        self.init(released ? .releasedReply : .reply, to: caller, from: from, ref: ref)
-        handle = Self.replyHandle(inline: store(value), R.self)
-    }
-
-    /// `init(replyTo:from:ref:_:released:)` made in `slot` itself (a channel's): built as a value and moved
-    /// in, the 120-byte item was copied and the temporary destroyed, about 100 instructions a reply.
+    /// Makes, in `slot`, the reply to request `ref` of `caller`; `released` when the replier's loop dropped
+    /// the request's monitor (`releasedReply`). Inlinable for the same reason as a message.
     @inlinable @inline(__always)
     static func initialize<R: Sendable>(_ slot: UnsafeMutablePointer<Transit>, replyTo caller: PID, from: PID,
                                         ref: Ref, _ value: consuming R, released: Bool) {
