@@ -1,5 +1,6 @@
-/// A loop's side of its group's channels: which destinations to wake at the end of this iteration, the monitors processes of other loops hold on this loop's processes, and the
-/// calls this loop's processes have open to servers of other loops.
+/// A loop's side of its group's channels: which destinations to wake at the end of this iteration, the
+/// monitors processes of other loops hold on this loop's processes, and the calls this loop's processes have
+/// open to servers of other loops.
 ///
 /// Thread: loop thread only (owned by the node).
 struct TransitState {

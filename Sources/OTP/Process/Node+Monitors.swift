@@ -118,7 +118,8 @@ extension Node {
     /// Out of line: the call path's close stays small.
     @inline(never)
     func monitorRemovedElsewhere(_ entry: MonitorTable.Entry, slot: Int) {
-        if entry.siblingRequest { return transit.requests.remove(slot, in: monitors) }  // its server's loop holds nothing
+        // A call to a server of another loop: that loop holds nothing for it, there is nothing to tell.
+        if entry.siblingRequest { return transit.requests.remove(slot, in: monitors) }
         if entry.target.isRemote || entry.awaitsTerm {
             let ref = ClusterRef(loop: loopIndex, ref: monitors.ref(ofSlot: slot))
             if let distribution {

@@ -237,22 +237,17 @@ extension Node {
     /// Thread: loop thread, from process code. Cold path: out of line.
     @usableFromInline @inline(never)
     func serveQueued(_ server: PID, request ref: Ref?, from caller: PID) {
-        guard !scheduler.lending, scheduler.current != nil, let object = table.object(for: server),
-              ProcessTable.borrow(object, { $0.status == .running && !$0.tracesMessages }) else { return }
-        if let ref {
-            scheduler.holdingFor = ref.rawValue
-            scheduler.servedServer = server.rawValue
-            scheduler.servedCaller = caller
-        }
-        let outcome = nestedTurn(object)
-        counters.lentTurns &+= 1
-        if case .yielded = outcome {} else {  // yielded: it keeps its place in the run queue
-            finishTurn(object, raw: server.rawValue, outcome)
-        }
-        if ref != nil {
-            scheduler.servedServer = 0
-            scheduler.holdingFor = 0
-        }
+        // As `idleServer`: from process code, and not a receiver that records trace contexts. `lendTurn`
+        // checks the rest (no turn lent meanwhile, the server queued to run).
+        guard scheduler.current != nil, let object = table.object(for: server),
+              ProcessTable.borrow(object, { !$0.tracesMessages }) else { return }
+        guard let ref else { return lendTurn(to: server) }
+        scheduler.holdingFor = ref.rawValue  // as `serve`: a reply given in the turn is held for the caller
+        scheduler.servedServer = server.rawValue
+        scheduler.servedCaller = caller
+        lendTurn(to: server)
+        scheduler.servedServer = 0
+        scheduler.holdingFor = 0
     }
 
     /// One turn of the process `object` (raw pid `raw`), not in the run queue, inside the current handler
