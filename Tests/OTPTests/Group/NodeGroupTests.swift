@@ -262,6 +262,23 @@ struct NodeGroupTests {
         #expect(group.loop(1).siblingWatchCount == 0)
     }
 
+    @Test("A call whose request and the server's kill travel in one batch ends with the kill's DOWN")
+    func callAndKillInOneBatch() throws {
+        let group = makeGroup()
+        let server = try group.loop(1).start(Delayer.self, 60_000)
+        let pid = try #require(server.pid)
+        let log = Log<Envelope<Int>>()
+        let caller = try spawnCollector(group.loop(0), into: log)
+        group.runUntilIdle()
+        // Both items go into the channel before loop 1 drains it: the request, then the exit signal. The
+        // server exits while that drain carries out the second item, so the first counts as taken.
+        let call = try group.loop(0).beginCall(from: caller.pid, to: server, .slow, deferNoProcess: true).get()
+        group.loop(0).exit(pid, reason: .kill)
+        group.runUntilIdle()
+        #expect(log.entries == [.down(Down(monitor: call.ref, pid: pid, reason: .killed))])
+        #expect(group.loop(0).siblingRequestCount == 0 && group.loop(0).statistics.monitors == 0)
+    }
+
     @Test("Calls open to many servers of another loop: each server's exit ends exactly its own calls")
     func manyServersAcrossLoops() throws {
         let group = makeGroup()
