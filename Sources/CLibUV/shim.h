@@ -25,6 +25,21 @@ static inline void otp_set_thread_name(const char *name) { prctl(PR_SET_NAME, na
 /// Bytes the allocator actually reserved for `pointer` (for process memory estimates).
 static inline size_t otp_malloc_usable_size(void *pointer) { return malloc_usable_size(pointer); }
 
+/// Asks the CPU to bring the cache line at `address` into this core's cache for writing (x86 `prefetchw`),
+/// without waiting: a channel between two loops readies the slot it writes next while the other core
+/// still holds the line (`LoopChannel`). A hint: it never faults and changes no value.
+static inline void otp_prefetch_write(const void *address) {
+#if defined(__x86_64__)
+    // As an instruction: the compiler emits a read prefetch for the builtin unless built for a CPU with PRFCHW.
+    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)address));
+#else
+    __builtin_prefetch(address, 1, 3);
+#endif
+}
+
+/// Asks the CPU to bring the cache line at `address` into this core's cache for reading, without waiting.
+static inline void otp_prefetch_read(const void *address) { __builtin_prefetch(address, 0, 3); }
+
 /// `uv_pipe_t*` is a `uv_stream_t*` in C.
 static inline uv_stream_t *otp_uv_stream(void *handle) { return (uv_stream_t *)handle; }
 
