@@ -76,6 +76,7 @@ extension Node {
     private func spinOnChannels() -> Bool {
         for _ in 0..<256 {
             if pollTransit() { return true }
+            otp_cpu_relax()
         }
         return false
     }
