@@ -145,11 +145,44 @@ extension Node {
     }
 
     /// A request arrived: the server is marked with the caller's loop (or the caller told it is gone),
-    /// then the request delivered.
+    /// then the request delivered. The usual case — a live server of the request's type, called from a
+    /// loop numbered below 64 — takes one lookup of the server for both; any other goes the long way
+    /// (`requestArrived`, then `arrivedMessage`), with the same outcome.
     @inlinable
     func arrivedRequest<V>(_ request: consuming V, to server: PID, from caller: PID, ref: Ref) {
+        var parcel: V? = consume request
+        let queued = table.withMailbox(server, checking: V.self) { process -> Int in
+            guard markRequested(process, by: caller) else { return Self.unmarked }
+            return process.deliver(parcel.take()!, node: self) ? process.mailbox.count : -1
+        }
+        if let queued, queued != Self.unmarked {
+            if queued >= 0 {
+                counters.delivered &+= 1
+            } else {
+                notDelivered(server, from: caller, full: true, type: V.self)
+            }
+            return
+        }
         requestArrived(at: server, from: caller, ref: ref)
-        arrivedMessage(request, to: server, from: caller)
+        arrivedMessage(parcel.take()!, to: server, from: caller)
+    }
+
+    /// What `arrivedRequest`'s lookup gives when it did not mark the server.
+    @usableFromInline static let unmarked = Int.min
+
+    /// Marks `server` with the loop of `caller`, whose call reached it, unless that loop is numbered 64 or
+    /// more or the server is exiting; returns whether it did.
+    @usableFromInline
+    func markRequested(_ server: ProcessCore, by caller: PID) -> Bool {
+        let source = withGroup { $0.loop(of: caller) } ?? Self.listedLoops
+        guard source < Self.listedLoops, server.status != .terminated, server.status != .stopping else { return false }
+        let bit: UInt64 = 1 << UInt64(source)
+        if let extras = server.extras {
+            if extras.requestSources & bit == 0 { extras.requestSources |= bit }
+        } else {
+            server.relations.requestSources = bit
+        }
+        return true
     }
 
     /// The monitor of a call from another loop: the server holds no entry for it, only a bit for the
@@ -161,16 +194,7 @@ extension Node {
         let source = withGroup { $0.loop(of: caller) } ?? Self.listedLoops
         guard source < Self.listedLoops else { return watch(server, by: caller, ref: ref) }
         // Borrowed: no reference counting on the process.
-        let alive = withProcess(server) { process -> Bool in
-            guard process.status != .terminated && process.status != .stopping else { return false }
-            let bit: UInt64 = 1 << UInt64(source)
-            if let extras = process.extras {
-                if extras.requestSources & bit == 0 { extras.requestSources |= bit }
-            } else {
-                process.relations.requestSources = bit
-            }
-            return true
-        }
+        let alive = withProcess(server) { markRequested($0, by: caller) }
         if alive != true { signalSibling(.down, to: caller, from: server, ref: ref, reason: .noproc) }
     }
 
