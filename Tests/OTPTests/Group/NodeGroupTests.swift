@@ -403,6 +403,34 @@ struct NodeGroupTests {
         #expect(refused.count == 3)
     }
 
+    @Test("A call that finds its server's mailbox on another loop full is refused, reported there, and times out")
+    func fullServerAcrossLoops() throws {
+        let reports = Reports()
+        let group = makeGroup(reports: reports)
+        let server = try group.loop(1).start(Counter.self, 5, options: StartOptions(mailboxCapacity: 1))
+        let results = Log<String>()
+        for _ in 0..<2 {  // both requests are drained in one batch: the first fills the mailbox
+            try group.loop(0).spawn(of: Never.self) { process in
+                try process.call(server, .get, timeout: .milliseconds(100)) { result, _ in
+                    switch result {
+                    case .success(let count): results.append("reply \(count)")
+                    case .failure(let error): results.append("\(error)")
+                    }
+                    return .exit(.normal)
+                }
+            }
+        }
+        group.runUntilIdle()
+        #expect(results.entries == ["reply 5"])
+        #expect(group.loop(1).statistics.refusedMailboxFull == 1)
+        #expect(group.loop(0).statistics.refusedMailboxFull == 1)
+        #expect(reports.log.entries.map { "\($0)" }
+                    == ["refused message to \(server.pid!): \(ProcessError.mailboxFull(server.pid!, capacity: 1))"])
+        group.advance(by: 100)
+        #expect(results.entries == ["reply 5", "call to \(server.pid!) timed out"])
+        #expect(group.loop(0).statistics.monitors == 0 && group.loop(0).siblingRequestCount == 0)
+    }
+
     @Test("A sender past the transit limit is refused with mailboxFull; what was accepted arrives, in order")
     func transitLimit() throws {
         let group = NodeGroup(loops: 2, configuration: NodeConfiguration(clock: .manual, logger: quietLogger),
