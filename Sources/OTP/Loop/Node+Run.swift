@@ -85,9 +85,15 @@ extension Node {
     /// iteration (a poll system call) between one arrival and the next, as long as each comes within a
     /// spin of the last (one clock read per arrival bounds the relay). Returns to libuv (timers, I/O) after
     /// 64 arrivals or 200 µs, or at once when runnable processes are left (a drain that hit
-    /// `messagesPerIteration`).
+    /// `messagesPerIteration`). The timers of waits begun during the relay are filed when it ends
+    /// (`TimerState.holdDeferred`).
     private func relayTransit(_ clock: ContinuousClock) {
         let started = clock.now
+        timers.holdDeferred = true
+        defer {
+            timers.holdDeferred = false
+            armDeferredTimeouts()
+        }
         for _ in 0..<64 {
             guard scheduler.runQueue.isEmpty, spinOnChannels(), clock.now - started < .microseconds(200) else { return }
         }

@@ -85,7 +85,8 @@ extension Node {
 
     /// Files the timers of the waits and monitor deadlines deferred during this drain that are still on.
     /// Called at the end of every run-queue drain, before libuv (or the manual clock) can run a timer, and
-    /// after an inbox drain that left nothing to run.
+    /// after an inbox drain that left nothing to run; during a busy-waiting group loop's relay, once when
+    /// the relay ends instead (`TimerState.holdDeferred`).
     func armDeferredTimeouts() {
         if !timers.deferredDeadlines.isEmpty { fileDeferredDeadlines() }
         guard !timers.deferredWaits.isEmpty else { return }

@@ -63,6 +63,47 @@ struct NodeGroupThreadTests {
         #expect(first == .success && second == .success)
         #expect(results.entries.sorted() == ["calls done", "ping-pong done"])
     }
+
+    /// A busy-waiting loop files the timers of the waits begun during a relay of other loops' items when
+    /// the relay ends (`TimerState.holdDeferred`): calls answered meanwhile never touch the wheel, and one
+    /// that is never answered still times out. Each call here is made as a reply from the other loop
+    /// arrives, so inside a relay; after the last one nothing else happens on the caller's loop, so only
+    /// the relay's end can file its timer.
+    @Test("Across running, busy-waiting loops, calls made while relaying get their replies, and one never answered times out")
+    func timeoutsWhileRelaying() throws {
+        let group = NodeGroup(loops: 2, configuration: NodeConfiguration(logger: quietLogger, busyWait: .microseconds(50)))
+        let done = DispatchSemaphore(value: 0)
+        let results = Log<String>()
+        let counter = try group.loop(1).start(Counter.self, 0)
+        let silent = try group.loop(1).start(Delayer.self, 600_000)  // answers after ten minutes
+        try group.loop(0).spawn(of: Never.self) { process in
+            func next(_ i: Int) throws -> Step<Never> {
+                guard i < 2_000 else {
+                    results.append("answered")
+                    return try process.call(silent, .slow, timeout: .milliseconds(20)) { result, _ in
+                        if case .failure(let error) = result { results.append("\(error)") }
+                        done.signal()
+                        return .exit(.normal)
+                    }
+                }
+                return try process.call(counter, .add(1)) { result, _ in
+                    guard (try? result.get()) == i + 1 else {
+                        results.append("call \(i): \(result)")
+                        done.signal()
+                        return .exit(.normal)
+                    }
+                    return try next(i + 1)
+                }
+            }
+            return try next(0)
+        }
+        group.startLoops()
+        let outcome = done.wait(timeout: .now() + 60)
+        group.stopLoops()
+        group.join()
+        #expect(outcome == .success)
+        #expect(results.entries == ["answered", "call to \(silent.pid!) timed out"])
+    }
 }
 
 /// The group's async facade goes to the loop that owns the target.
