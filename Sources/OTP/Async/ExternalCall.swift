@@ -28,7 +28,11 @@ final class ExternalCall<Value: Sendable>: ExternalWaiter, InboxWork, @unchecked
     /// Guarded by `lockWord`. Plain optionals rather than one generic enum: their destruction stays
     /// specialised (a generic enum's value witnesses cost a metadata lookup per call).
     @usableFromInline @exclusivity(unchecked) var continuation: ExternalContinuation<Value>?
-    @usableFromInline @exclusivity(unchecked) var outcome: Result<Value, any Error>?
+    /// The outcome known before the continuation was installed (cancelled first), as a closure that gives
+    /// it: a closure's layout does not depend on `Value`, so the object's deinitialiser — compiled once,
+    /// unspecialised — destroys it with no generic metadata. Stored as a `Result<Value, any Error>?`, it
+    /// made every deallocation look up two metadata records (perf: about 3% of the async calls' time).
+    @usableFromInline @exclusivity(unchecked) var outcome: (() -> Result<Value, any Error>)?
     @usableFromInline @exclusivity(unchecked) var finished = false
     /// The loop took the operation (`claim`): cancellation is too late from then on.
     @usableFromInline @exclusivity(unchecked) var claimed = false
@@ -78,9 +82,10 @@ final class ExternalCall<Value: Sendable>: ExternalWaiter, InboxWork, @unchecked
     @inlinable
     func install(_ continuation: ExternalContinuation<Value>) {
         lock()
-        if finished, let outcome = outcome.take() {
+        if finished, let outcome {
+            self.outcome = nil
             unlock()
-            continuation.resume(with: outcome)
+            continuation.resume(with: outcome())
             return
         }
         self.continuation = continuation
@@ -103,7 +108,7 @@ final class ExternalCall<Value: Sendable>: ExternalWaiter, InboxWork, @unchecked
         }
         finished = true
         guard let continuation = continuation.take() else {
-            outcome = result
+            outcome = { result }
             unlock()
             return true
         }
