@@ -30,7 +30,8 @@ static inline size_t otp_malloc_usable_size(void *pointer) { return malloc_usabl
 /// still holds the line (`LoopChannel`). A hint: it never faults and changes no value.
 static inline void otp_prefetch_write(const void *address) {
 #if defined(__x86_64__)
-    // As an instruction: the compiler emits a read prefetch for the builtin unless built for a CPU with PRFCHW.
+    // As an instruction: the compiler emits a read prefetch for the builtin unless built for a CPU with PRFCHW
+    // (older x86 CPUs without it decode it as a no-op).
     __asm__ volatile("prefetchw %0" : : "m"(*(const char *)address));
 #else
     __builtin_prefetch(address, 1, 3);

@@ -38,11 +38,11 @@ final class LoopChannel {
     private static let mask = capacity - 1
 
     private let slots: UnsafeMutablePointer<Transit>
-    /// The consumer's line: `head`, the next slot the consumer reads, published (written by the consumer
-    /// only), then the consumer's own copy of it.
+    /// The consumer's lines: `head`, the next slot the consumer reads, published (written by the consumer
+    /// only); 128 bytes on, the consumer's own copy of it.
     private let consumerSide: UnsafeMutableRawPointer
-    /// The producer's line: `tail`, the next slot the producer writes, published (written by the producer
-    /// only), then the producer's own copy of it and its cached view of `head`.
+    /// The producer's lines: `tail`, the next slot the producer writes, published (written by the producer
+    /// only); 128 bytes on, the producer's own copy of it and its cached view of `head`.
     private let producerSide: UnsafeMutableRawPointer
     /// Set by the producer while its overflow holds items; the consumer clears it and wakes the producer's
     /// loop after draining, so the overflow moves in without the producer polling.
