@@ -37,7 +37,10 @@ extension ProcessContext {
         case .failure(let error): return try then(.failure(error), self)
         case .success(let begun): id = begun
         }
-        if serveIdle, let outcome = withNode({ $0.takeQueuedResponse(to: id, of: pid, as: Message.self) }) {
+        // Only a server of this loop can have answered already: another loop's or node's reply arrives
+        // between turns, never inside this handler.
+        if serveIdle, id.server.node == pid.node,
+           let outcome = withNode({ $0.takeQueuedResponse(to: id, of: pid, as: Message.self) }) {
             withNode { $0.scheduler.nestedContinuations &+= 1 }
             defer { withNode { $0.scheduler.nestedContinuations &-= 1 } }
             return try then(outcome, self)
