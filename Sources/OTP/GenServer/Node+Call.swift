@@ -29,6 +29,11 @@ extension Node {
                                     _ request: (Caller<R>) -> T.Call)
         -> Result<RequestID<R>, CallError>
     {
+        // A pid of another node or loop: not one of this loop's processes (a server of another loop is
+        // called there), so no lookup here and no error made only to be taken apart.
+        if case .pid(let pid) = server.target, pid.node != number {
+            return callElsewhere(from: caller, to: pid, request, of: T.self, deferNoProcess: deferNoProcess)
+        }
         let address: Address<ServerMessage<T>>
         do {
             address = try resolve(server)
@@ -75,6 +80,16 @@ extension Node {
         }
         if holds && scheduler.heldReply != ref.rawValue { awaitServedRequest(ref, from: caller, to: address.pid) }
         return .success(RequestID(ref: ref, server: address.pid))
+    }
+
+    /// `beginCall` to a pid of another node or loop: a server of another loop of the group gets the
+    /// request there; anything else is `noProcess` (now, or with `deferNoProcess` by the request's `DOWN`).
+    /// Out of line, as `callNotResolved`.
+    @inlinable @inline(never)
+    func callElsewhere<T: GenServer, R>(from caller: PID, to pid: PID, _ request: (Caller<R>) -> T.Call,
+                                        of type: T.Type, deferNoProcess: Bool) -> Result<RequestID<R>, CallError> {
+        if isSibling(pid) { return beginSiblingCall(from: caller, to: pid, request, of: type) }
+        return callNotResolved(.noProcess(pid), from: caller, request, of: type, deferNoProcess: deferNoProcess)
     }
 
     /// `beginCall` when `resolve` found no server of this loop: a server of another loop of the group gets
