@@ -28,6 +28,28 @@ struct GenServerCallTests {
         #expect(node.now == 0)
     }
 
+    @Test("a call from a process to a pid of another node fails with noProcess at once; a request gets its DOWN")
+    func callToAnotherNodesPid() throws {
+        let node = makeNode()
+        let elsewhere = ServerRef<Counter>(pid: PID(node: node.number &+ 7, index: 1, serial: 1))
+        let log = Log<String>()
+        try node.spawn(of: Never.self) { process in
+            let request = try process.sendRequest(elsewhere, .get).get()
+            return try process.call(elsewhere, .get) { result, process in
+                log.append("call: \(result)")
+                return process.receiveResponse(request) { result, _ in
+                    log.append("request: \(result)")
+                    return .exit(.normal)
+                }
+            }
+        }
+        node.runUntilIdle()
+        let pid = elsewhere.pid!
+        #expect(log.entries == ["call: \(Result<Int, CallError>.failure(.noProcess(pid)))",
+                                "request: \(Result<Int, CallError>.failure(.noProcess(pid)))"])
+        #expect(node.statistics.monitors == 0)
+    }
+
     @Test("a server calling itself gets callingSelf")
     func callingSelf() throws {
         let node = makeNode()
