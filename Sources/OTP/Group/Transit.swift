@@ -140,15 +140,13 @@ struct Transit {
         inline
             ? { item, node in
                 let reply = InlineTransit<R>.take(&item.payload)
-                guard let node else { return }
-                if item.kind == .releasedReply { node.watchReleased(item.ref, of: item.target, by: item.from) }
-                _ = node.deliverReply(item.ref, to: item.target, reply)  // a late one is counted there
+                if item.kind == .releasedReply { node?.watchReleased(item.ref, of: item.target, by: item.from) }
+                _ = node?.deliverReply(item.ref, to: item.target, reply)  // a late one is counted there
             }
             : { item, node in
                 let reply = BoxedTransit<R>.take(&item.payload)
-                guard let node else { return }
-                if item.kind == .releasedReply { node.watchReleased(item.ref, of: item.target, by: item.from) }
-                _ = node.deliverReply(item.ref, to: item.target, reply)
+                if item.kind == .releasedReply { node?.watchReleased(item.ref, of: item.target, by: item.from) }
+                _ = node?.deliverReply(item.ref, to: item.target, reply)
             }
     }
 
