@@ -62,18 +62,18 @@ extension Node {
         -> (address: Address<Message>, monitor: Ref?)
     {
         counters.spawned &+= 1
-        let process = core(pid)!
-        process.trapExits = options.trapExits
-        process.tracesMessages = traces
-        if let naming = options.naming {
-            if let name = naming.name {
+        // Borrowed, not retained (`core(_:)` returns a strong reference: an atomic retain and release per spawn).
+        withProcess(pid) { process in
+            process.trapExits = options.trapExits
+            process.tracesMessages = traces
+            if let name = options.naming?.name {
                 group?.names.bind(name, to: pid)  // it held a placeholder since `checkNameFree`
                 registry[name] = pid
                 process.relations.name = name
                 instrumentName(name, of: process)
             }
-            if let via = naming.via { joinRegistry(via.key.membership, pid: pid) }
         }
+        if let via = options.naming?.via { joinRegistry(via.key.membership, pid: pid) }
         if let parent { link(parent, pid) }
         var ref: Ref?
         if let watcher { ref = monitor(pid, by: watcher) }
