@@ -55,6 +55,13 @@ public struct Receive<Message> {
         awaited = ref.rawValue
     }
 
+    /// The receive taken apart, its closures moved out.
+    @inlinable
+    consuming func parts() -> (((borrowing Envelope<Message>) -> Bool)?, Timeout,
+                               ((ProcessContext<Message>) throws -> Step<Message>)?, Body, UInt64) {
+        (pattern, timeout, after, body, awaited)
+    }
+
     /// What a response receive's body is given when its timeout elapses: a reply to reference 0, which no
     /// request has, so it can never be a real envelope.
     @inlinable
@@ -165,16 +172,19 @@ struct ClosureBehavior<Message>: ProcessBehavior {
     mutating func change(to step: consuming Step<Message>) -> Next {
         switch consume step {
         case .receive(let receive):
-            if receive.awaited != 0 {
-                respond = receive.body
-                awaited = receive.awaited
+            // Its parts are moved out, not copied (a copy retained each closure, and destroying the
+            // receive released it again: an atomic pair per call that waits).
+            let (newPattern, timeout, newAfter, newBody, newAwaited) = receive.parts()
+            if newAwaited != 0 {
+                respond = newBody
+                awaited = newAwaited
             } else {
-                pattern = receive.pattern
-                body = receive.body
-                after = receive.after
-                waitTimeout = receive.timeout
+                pattern = newPattern
+                body = newBody
+                after = newAfter
+                waitTimeout = timeout
             }
-            return .receive(timeout: receive.timeout)
+            return .receive(timeout: timeout)
         case .same:
             guard body != nil else { return .exit(.custom("Step.same returned before any receive")) }
             return .receive(timeout: waitTimeout)
