@@ -240,7 +240,7 @@ extension Node {
         if group != nil { drainTransit() }
         // Deadlines a job began (an async call's) are filed when the run-queue drain its messages started
         // ends; with nothing to run, now.
-        if scheduler.runQueue.isEmpty && !timers.holdDeferred { armDeferredTimeouts() }
+        if scheduler.runQueue.isEmpty { armDeferredTimeouts() }
     }
 
     /// The libuv timer fired: expire the wheel's due timers and re-arm for its next tick.

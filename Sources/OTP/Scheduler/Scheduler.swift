@@ -58,7 +58,7 @@ extension Node {
                 finishTurn(object, raw: raw, outcome)
             }
         }
-        if !timers.holdDeferred { armDeferredTimeouts() }
+        armDeferredTimeouts()
         if timed { meter.busyNanoseconds &+= instrumentTime &- started }
         otp_watch_end(turnWatch)  // once per drain: between two turns of a drain is part of the turn to the watchdog
         if otp_watch_flagged(turnWatch) != scheduler.reportedSlowTurn { reportSlowTurn() }

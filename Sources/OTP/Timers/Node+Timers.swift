@@ -85,9 +85,10 @@ extension Node {
 
     /// Files the timers of the waits and monitor deadlines deferred during this drain that are still on.
     /// Called at the end of every run-queue drain, before libuv (or the manual clock) can run a timer, and
-    /// after an inbox drain that left nothing to run; during a busy-waiting group loop's relay, once when
-    /// the relay ends instead (`TimerState.holdDeferred`).
+    /// after an inbox drain that left nothing to run; during a busy-waiting group loop's relay it does
+    /// nothing, and the relay calls it once more when it ends (`TimerState.holdDeferred`).
     func armDeferredTimeouts() {
+        guard !timers.holdDeferred else { return }
         if !timers.deferredDeadlines.isEmpty { fileDeferredDeadlines() }
         guard !timers.deferredWaits.isEmpty else { return }
         let now = currentTime
