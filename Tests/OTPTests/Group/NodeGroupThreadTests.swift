@@ -104,6 +104,34 @@ struct NodeGroupThreadTests {
         #expect(outcome == .success)
         #expect(results.entries == ["answered", "call to \(silent.pid!) timed out"])
     }
+
+    /// A loop that stops on its own closes its node: its processes exit with `shutdown`, and the monitors
+    /// and links held on them from another loop fire there — even when that loop sleeps in libuv (no busy
+    /// waiting), so only a wake-up can bring the `DOWN` in.
+    @Test("A loop that stops alone wakes a sleeping loop whose processes monitor its own")
+    func stoppingOneLoopWakesTheOthers() throws {
+        let group = NodeGroup(loops: 2, configuration: NodeConfiguration(logger: quietLogger, busyWait: .zero))
+        let down = DispatchSemaphore(value: 0)
+        let results = Log<String>()
+        let target = try group.loop(1).spawn(of: Int.self) { _ in .receive { _, _ in .same } }
+        try group.loop(0).spawn(of: Never.self) { process in
+            let ref = process.monitor(target.pid)
+            return .receive { envelope, _ in
+                if case .down(let info) = envelope, info.monitor == ref { results.append("\(info.reason)") }
+                down.signal()
+                return .exit(.normal)
+            }
+        }
+        group.startLoops()
+        Thread.sleep(forTimeInterval: 0.05)  // loop 0 has set up its monitor and sleeps in libuv
+        group.loop(1).stopLoop()
+        group.loop(1).join()
+        let outcome = down.wait(timeout: .now() + 10)
+        group.stopLoops()
+        group.join()
+        #expect(outcome == .success)
+        #expect(results.entries == ["shutdown"])
+    }
 }
 
 /// The group's async facade goes to the loop that owns the target.
