@@ -111,11 +111,12 @@ struct NodeGroupThreadTests {
     @Test("A loop that stops alone wakes a sleeping loop whose processes monitor its own")
     func stoppingOneLoopWakesTheOthers() throws {
         let group = NodeGroup(loops: 2, configuration: NodeConfiguration(logger: quietLogger, busyWait: .zero))
-        let down = DispatchSemaphore(value: 0)
+        let monitoring = DispatchSemaphore(value: 0), down = DispatchSemaphore(value: 0)
         let results = Log<String>()
         let target = try group.loop(1).spawn(of: Int.self) { _ in .receive { _, _ in .same } }
         try group.loop(0).spawn(of: Never.self) { process in
             let ref = process.monitor(target.pid)
+            monitoring.signal()
             return .receive { envelope, _ in
                 if case .down(let info) = envelope, info.monitor == ref { results.append("\(info.reason)") }
                 down.signal()
@@ -123,7 +124,10 @@ struct NodeGroupThreadTests {
             }
         }
         group.startLoops()
-        Thread.sleep(forTimeInterval: 0.05)  // loop 0 has set up its monitor and sleeps in libuv
+        #expect(monitoring.wait(timeout: .now() + 10) == .success)
+        // Loop 0 has nothing left to do and blocks in libuv (without the wake-up the DOWN waited there
+        // until the test's deadline; with it, the outcome does not depend on this pause).
+        Thread.sleep(forTimeInterval: 0.05)
         group.loop(1).stopLoop()
         group.loop(1).join()
         let outcome = down.wait(timeout: .now() + 10)
