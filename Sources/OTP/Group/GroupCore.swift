@@ -34,6 +34,9 @@ final class GroupCore: @unchecked Sendable {
     /// Whether each loop is busy-waiting (`NodeConfiguration.busyWait`): it looks at its channels on every
     /// spin, so a sender need not wake it with a system call.
     private let polling: UnsafeMutablePointer<Atomic<Bool>>
+    /// Each loop's life as the others see it (`Phase`): a closed loop's channels are answered by their
+    /// sources (`Node.answerForClosed`).
+    private let phases: UnsafeMutablePointer<Atomic<UInt8>>
     /// Items a source may hold beyond a full channel before a send is refused.
     @usableFromInline let overflowLimit: Int
 
@@ -52,6 +55,8 @@ final class GroupCore: @unchecked Sendable {
         nodes.initialize(repeating: nil, count: count)
         polling = .allocate(capacity: count)
         for i in 0..<count { (polling + i).initialize(to: Atomic(false)) }
+        phases = .allocate(capacity: count)
+        for i in 0..<count { (phases + i).initialize(to: Atomic(Phase.open.rawValue)) }
     }
 
     deinit {
@@ -67,6 +72,8 @@ final class GroupCore: @unchecked Sendable {
         nodes.deallocate()
         polling.deinitialize(count: count)
         polling.deallocate()
+        phases.deinitialize(count: count)
+        phases.deallocate()
     }
 
     /// Loop `index`'s published load.
@@ -132,10 +139,31 @@ final class GroupCore: @unchecked Sendable {
         polling[index].store(value, ordering: .sequentiallyConsistent)
     }
 
-    /// Whether loop `index` polls its channels now, read after a full fence that follows the sender's
-    /// pushes: if it does not, the sender wakes it.
-    func isPolling(_ index: Int) -> Bool {
+    /// Whether loop `index` polls its channels now, and its phase, read after a full fence that follows
+    /// the sender's pushes: a loop that does not poll is woken; a closing one is looked at again; a closed
+    /// one's channel is answered by the sender.
+    func peer(_ index: Int) -> (polling: Bool, phase: Phase) {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
-        return polling[index].load(ordering: .sequentiallyConsistent)
+        return (polling[index].load(ordering: .sequentiallyConsistent),
+                Phase(rawValue: phases[index].load(ordering: .sequentiallyConsistent))!)
+    }
+
+    /// Loop `index` enters `phase` (`Node.closeInGroup`); a full fence follows.
+    func setPhase(_ phase: Phase, of index: Int) {
+        phases[index].store(phase.rawValue, ordering: .sequentiallyConsistent)
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+    }
+
+    /// A loop's life, as the other loops see it.
+    ///
+    /// A closing loop takes what was sent to it one last time, its processes gone, so every request,
+    /// monitor and link finds them dead there and is answered as on one loop; then it is closed, and from
+    /// then on each sender answers what it sends to it itself. The hand-over is the wake-up's Dekker
+    /// pattern: the loop stores `closing` and fences before its last look; a sender publishes, fences
+    /// and reads the phase. A sender that read `open` has items the last look sees; one that reads
+    /// `closing` looks again later (the loop wakes every loop once it is closed); one that reads `closed`
+    /// is the only reader of its channel left.
+    enum Phase: UInt8 {
+        case open, closing, closed
     }
 }

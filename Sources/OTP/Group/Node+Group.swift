@@ -330,17 +330,77 @@ extension Node {
                     channel.flush()
                     return channel.hasOverflow
                 }
-                // Overflow the ring had no room for stays dirty: flushed again next iteration (the consumer
-                // also wakes this loop when it frees room: `producerWaiting`).
-                if !overflowing {
+                // `peer` orders these reads after the pushes (see `stopPolling` and `GroupCore.Phase`).
+                let (polling, phase) = group.peer(destination)
+                switch phase {
+                case .open:
+                    // Overflow the ring had no room for stays dirty: flushed again next iteration (the
+                    // consumer also wakes this loop when it frees room: `producerWaiting`).
+                    if !overflowing {
+                        transit.dirty[destination] = false
+                    } else {
+                        transit.anyDirty = true
+                    }
+                    // A destination that is busy-waiting finds the items on its next spin; any other is woken.
+                    if !polling { group.withNode(destination) { $0.inbox.nudge() } }
+                case .closing:
+                    transit.anyDirty = true  // looked at again: the loop wakes this one when it is closed
+                case .closed:
                     transit.dirty[destination] = false
-                } else {
-                    transit.anyDirty = true
+                    answerForClosed(destination)
                 }
-                // A destination that is busy-waiting finds the items on its next spin; any other is woken
-                // (`isPolling` orders this read after the pushes: see `stopPolling`).
-                if !group.isPolling(destination) { group.withNode(destination) { $0.inbox.nudge() } }
             }
+        }
+    }
+
+    /// Ends this loop of its group (`close()`, its processes gone): what other loops sent it is taken one
+    /// last time — every request, monitor and link finds its process dead and is answered so — and once it
+    /// is closed, every loop is woken, so that what they send it from then on is answered where it is sent
+    /// (`answerForClosed`; `GroupCore.Phase`).
+    func closeInGroup() {
+        guard groupRef != nil else { return }
+        withGroup { $0.setPhase(.closing, of: loopIndex) }
+        drainTransit()
+        flushChannels()
+        withGroup { group in
+            group.setPhase(.closed, of: loopIndex)
+            for index in 0..<group.count where index != loopIndex { group.withNode(index) { $0.inbox.nudge() } }
+        }
+    }
+
+    /// Loop `destination` is closed: this loop takes back what it sent there (the only reader of that
+    /// channel now), each item answered as its dead target's loop would have answered it.
+    private func answerForClosed(_ destination: Int) {
+        withGroup { group in
+            group.withChannel(from: loopIndex, to: destination) { channel in
+                repeat {
+                    channel.flush()  // the overflow, behind what the ring holds
+                    _ = channel.drain { Transit.answerForClosed(at: $0, on: self) }
+                } while channel.hasOverflow
+            }
+        }
+    }
+
+    /// An item sent to a process of a closed loop, answered here, on the sender's loop, as that loop
+    /// answered a dead target: a link gets the linker its exit signal (`noproc`), a monitor or a call's
+    /// request its `DOWN` (`noproc`), a spawn its error (`nodeStopped`), a name is released, and a message
+    /// is dropped and counted (`droppedToDeadProcesses`); anything else is dropped.
+    func answeredForClosed(_ item: borrowing Transit) {
+        let target = item.target, from = item.from
+        switch item.kind {
+        case .link:
+            arrived(Transit(.linkExit, to: from, from: target), reason: .noproc)
+        case .monitor, .request:
+            arrived(Transit(.down, to: from, from: target, ref: item.ref), reason: .noproc)
+        case .message:
+            counters.droppedToDeadProcesses &+= 1
+        case .spawn:
+            _ = deliverReply(item.ref, to: from, SpawnOutcome.failure(.nodeStopped))
+        case .named:
+            break  // released by its payload's arrival here (`arrivedName`: no such process on this loop)
+        case .unlink, .exit, .linkExit, .demonitor, .down, .requestsEnded, .refused, .reply, .releasedReply,
+             .unnamed:
+            break
         }
     }
 

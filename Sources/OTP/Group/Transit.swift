@@ -188,6 +188,15 @@ struct Transit {
         slot.deinitialize(count: 1)  // the payload is out: what is left is plain data and the handle
     }
 
+    /// The item in `slot` was sent to a loop that closed: `node`, the sender's loop, answers it for the dead
+    /// target (`Node.answeredForClosed`); its payload is destroyed, but for a name, which is released.
+    static func answerForClosed(at slot: UnsafeMutablePointer<Transit>, on node: Node) {
+        node.answeredForClosed(slot.pointee)
+        let handle = slot.pointee.handle
+        if slot.pointee.kind == .named { handle?(&slot.pointee, node) } else { handle?(&slot.pointee, nil) }
+        slot.deinitialize(count: 1)
+    }
+
     /// Destroys the payload without acting on it (the destination closed).
     consuming func discard() {
         handle?(&self, nil)

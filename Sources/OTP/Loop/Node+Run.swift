@@ -317,9 +317,9 @@ extension Node {
         for pid in table.pids() {
             if let process = core(pid) { terminate(process, reason: .shutdown) }
         }
-        // The exit signals and `DOWN`s those exits sent to other loops' processes: their loops are woken now
-        // (one that sleeps in libuv would otherwise not see them until something else woke it).
-        flushChannels()
+        // A loop of a group answers what the others sent it, wakes them for the exit signals and `DOWN`s
+        // those exits sent, and hands its channels over to their senders (`closeInGroup`).
+        closeInGroup()
         timers.wheel.destroy { Unmanaged<TimedPayload>.fromOpaque($0).release() }
         timers.wheel = TimerWheel(now: currentTime)
         scheduler.runQueue.releaseStorage()

@@ -518,6 +518,68 @@ struct NodeGroupTests {
         #expect(log.entries == [.down(Down(monitor: ref, pid: target.pid, reason: .shutdown))])
         group.close()
     }
+
+    /// After a loop has closed, its pids are a dead process's: what is sent to them afterwards is answered
+    /// by the sender's loop as the closed loop answered it (`GroupCore.Phase`).
+    @Test("A call, monitor, link, message and spawn to a closed loop are answered as for a dead process")
+    func afterALoopClosed() throws {
+        let group = makeGroup()
+        let server = try group.loop(1).start(Counter.self, 0)
+        let idler = try spawnIdler(group.loop(1))
+        group.runUntilIdle()
+        _ = group.loop(1).close()
+        let log = Log<String>()
+        try group.loop(0).spawn(of: Never.self, options: SpawnOptions(trapExits: true)) { process in
+            let ref = process.monitor(idler.pid)
+            process.link(idler.pid)
+            try process.send(.value(1), to: idler)
+            return try process.call(server, .get) { result, process in
+                log.append("call: \(result)")
+                return try process.spawn(of: Int.self, on: group.loop(1), { _ in .receive { _, _ in .same } }) {
+                    spawned, _ in
+                    log.append("spawn: \(spawned.map(\.pid))")
+                    return .receive { envelope, _ in
+                        switch envelope {
+                        case .down(let down) where down.monitor == ref: log.append("down: \(down.reason)")
+                        case .exit(let exit): log.append("exit: \(exit.reason)")
+                        default: log.append("other: \(envelope)")
+                        }
+                        return .same
+                    }
+                }
+            }
+        }
+        try group.loop(0).register("gone", idler.pid)  // registered, then released when the name arrives
+        #expect(group.whereis("gone") == idler.pid)
+        group.runUntilIdle()
+        #expect(log.entries == ["call: failure(process \(server.pid!) is not alive (noproc))",
+                                "spawn: failure(the node is stopped)", "down: noproc", "exit: noproc"])
+        #expect(group.whereis("gone") == nil)
+        #expect(group.loop(0).statistics.droppedToDeadProcesses == 1)
+        #expect(group.loop(0).statistics.monitors == 0)
+        group.close()
+    }
+
+    /// A request already in the channel when its server's loop closes finds the server gone there, and its
+    /// caller gets `noProcess`, as a request that reaches a server after its exit does on one loop.
+    @Test("A request in flight when the server's loop closes ends with noProcess")
+    func requestInFlightWhenALoopCloses() throws {
+        let group = makeGroup()
+        let server = try group.loop(1).start(Counter.self, 0)
+        group.runUntilIdle()
+        let log = Log<String>()
+        try group.loop(0).spawn(of: Never.self) { process in
+            try process.call(server, .get) { result, _ in
+                log.append("\(result)")
+                return .exit(.normal)
+            }
+        }
+        group.loop(0).step()  // the request is in loop 1's channel, not taken
+        _ = group.loop(1).close()
+        group.runUntilIdle()
+        #expect(log.entries == ["failure(process \(server.pid!) is not alive (noproc))"])
+        group.close()
+    }
 }
 
 /// Placing processes on other loops from process code: spawn and GenServer start, answered

@@ -136,6 +136,37 @@ struct NodeGroupThreadTests {
         #expect(outcome == .success)
         #expect(results.entries == ["shutdown"])
     }
+
+    /// Once a loop has stopped alone, a call to its server fails with `noProcess` and a monitor on it fires
+    /// `noproc` at once, as for any dead process: the sender's loop answers them (`GroupCore.Phase`).
+    @Test("A call and a monitor to a loop that stopped alone are answered at once with noproc")
+    func callingAStoppedLoop() throws {
+        let group = NodeGroup(loops: 2, configuration: NodeConfiguration(logger: quietLogger, busyWait: .zero))
+        let done = DispatchSemaphore(value: 0)
+        let results = Log<String>()
+        let server = try group.loop(1).start(Counter.self, 0)
+        group.startLoops()
+        group.loop(1).stopLoop()
+        group.loop(1).join()
+        try group.loop(0).execute { node in
+            _ = try? node.spawn(of: Never.self) { process in
+                let ref = process.monitor(server.pid!)
+                return try process.call(server, .get, timeout: .seconds(30)) { result, _ in
+                    results.append("\(result)")
+                    return .receive { envelope, _ in
+                        if case .down(let down) = envelope, down.monitor == ref { results.append("\(down.reason)") }
+                        done.signal()
+                        return .exit(.normal)
+                    }
+                }
+            }
+        }
+        let outcome = done.wait(timeout: .now() + 20)
+        group.stopLoops()
+        group.join()
+        #expect(outcome == .success)
+        #expect(results.entries == ["failure(process \(server.pid!) is not alive (noproc))", "noproc"])
+    }
 }
 
 /// The group's async facade goes to the loop that owns the target.
