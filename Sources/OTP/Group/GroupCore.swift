@@ -35,7 +35,7 @@ final class GroupCore: @unchecked Sendable {
     /// spin, so a sender need not wake it with a system call.
     private let polling: UnsafeMutablePointer<Atomic<Bool>>
     /// Each loop's life as the others see it (`Phase`): a closed loop's channels are answered by their
-    /// sources (`Node.answerForClosed`).
+    /// sources (`Node.takeBack(sentTo:)`).
     private let phases: UnsafeMutablePointer<Atomic<UInt8>>
     /// Items a source may hold beyond a full channel before a send is refused.
     @usableFromInline let overflowLimit: Int

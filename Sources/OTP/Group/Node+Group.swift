@@ -347,7 +347,7 @@ extension Node {
                     transit.anyDirty = true  // looked at again: the loop wakes this one when it is closed
                 case .closed:
                     transit.dirty[destination] = false
-                    answerForClosed(destination)
+                    takeBack(sentTo: destination)
                 }
             }
         }
@@ -356,7 +356,7 @@ extension Node {
     /// Ends this loop of its group (`close()`, its processes gone): what other loops sent it is taken one
     /// last time — every request, monitor and link finds its process dead and is answered so — and once it
     /// is closed, every loop is woken, so that what they send it from then on is answered where it is sent
-    /// (`answerForClosed`; `GroupCore.Phase`).
+    /// (`takeBack(sentTo:)`; `GroupCore.Phase`).
     func closeInGroup() {
         guard groupRef != nil else { return }
         withGroup { $0.setPhase(.closing, of: loopIndex) }
@@ -370,12 +370,12 @@ extension Node {
 
     /// Loop `destination` is closed: this loop takes back what it sent there (the only reader of that
     /// channel now), each item answered as its dead target's loop would have answered it.
-    private func answerForClosed(_ destination: Int) {
+    private func takeBack(sentTo destination: Int) {
         withGroup { group in
             group.withChannel(from: loopIndex, to: destination) { channel in
                 repeat {
                     channel.flush()  // the overflow, behind what the ring holds
-                    _ = channel.drain { Transit.answerForClosed(at: $0, on: self) }
+                    _ = channel.drain { Transit.answerForDeadTarget(at: $0, on: self) }
                 } while channel.hasOverflow
             }
         }
@@ -385,7 +385,7 @@ extension Node {
     /// answered a dead target: a link gets the linker its exit signal (`noproc`), a monitor or a call's
     /// request its `DOWN` (`noproc`), a spawn its error (`nodeStopped`), a name is released, and a message
     /// is dropped and counted (`droppedToDeadProcesses`); anything else is dropped.
-    func answeredForClosed(_ item: borrowing Transit) {
+    func answerForDeadTarget(_ item: borrowing Transit) {
         let target = item.target, from = item.from
         switch item.kind {
         case .link:
@@ -397,7 +397,7 @@ extension Node {
         case .spawn:
             _ = deliverReply(item.ref, to: from, SpawnOutcome.failure(.nodeStopped))
         case .named:
-            break  // released by its payload's arrival here (`arrivedName`: no such process on this loop)
+            break  // released as its payload arrives here (`Transit.answerForDeadTarget`, `arrivedName`)
         case .unlink, .exit, .linkExit, .demonitor, .down, .requestsEnded, .refused, .reply, .releasedReply,
              .unnamed:
             break

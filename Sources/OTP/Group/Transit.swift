@@ -189,11 +189,11 @@ struct Transit {
     }
 
     /// The item in `slot` was sent to a loop that closed: `node`, the sender's loop, answers it for the dead
-    /// target (`Node.answeredForClosed`); its payload is destroyed, but for a name, which is released.
-    static func answerForClosed(at slot: UnsafeMutablePointer<Transit>, on node: Node) {
-        node.answeredForClosed(slot.pointee)
-        let handle = slot.pointee.handle
-        if slot.pointee.kind == .named { handle?(&slot.pointee, node) } else { handle?(&slot.pointee, nil) }
+    /// target (`Node.answerForDeadTarget`). Its payload is destroyed — but a name's arrives on `node`, which
+    /// finds no such process and releases it (`arrivedName`).
+    static func answerForDeadTarget(at slot: UnsafeMutablePointer<Transit>, on node: Node) {
+        node.answerForDeadTarget(slot.pointee)
+        if let handle = slot.pointee.handle { handle(&slot.pointee, slot.pointee.kind == .named ? node : nil) }
         slot.deinitialize(count: 1)
     }
 
