@@ -32,7 +32,7 @@ extension Node {
         // A pid of another node or loop: not one of this loop's processes (a server of another loop is
         // called there), so no lookup here and no error made only to be taken apart.
         if case .pid(let pid) = server.target, pid.node != number {
-            return callElsewhere(from: caller, to: pid, request, of: T.self, deferNoProcess: deferNoProcess)
+            return callNotResolved(.noProcess(pid), from: caller, request, of: T.self, deferNoProcess: deferNoProcess)
         }
         let address: Address<ServerMessage<T>>
         do {
@@ -82,19 +82,9 @@ extension Node {
         return .success(RequestID(ref: ref, server: address.pid))
     }
 
-    /// `beginCall` to a pid of another node or loop: a server of another loop of the group gets the
-    /// request there; anything else is `noProcess` (now, or with `deferNoProcess` by the request's `DOWN`).
-    /// Out of line, as `callNotResolved`.
-    @inlinable @inline(never)
-    func callElsewhere<T: GenServer, R>(from caller: PID, to pid: PID, _ request: (Caller<R>) -> T.Call,
-                                        of type: T.Type, deferNoProcess: Bool) -> Result<RequestID<R>, CallError> {
-        if isSibling(pid) { return beginSiblingCall(from: caller, to: pid, request, of: type) }
-        return callNotResolved(.noProcess(pid), from: caller, request, of: type, deferNoProcess: deferNoProcess)
-    }
-
-    /// `beginCall` when `resolve` found no server of this loop: a server of another loop of the group gets
-    /// the request there; with `deferNoProcess` a dead server is reported by the request's `DOWN`; anything
-    /// else fails now. Out of line: the call path stays small.
+    /// `beginCall` when `resolve` found no server of this loop, or the pid is of another node or loop: a
+    /// server of another loop of the group gets the request there; with `deferNoProcess` a dead server is
+    /// reported by the request's `DOWN`; anything else fails now. Out of line: the call path stays small.
     @inlinable @inline(never)
     func callNotResolved<T: GenServer, R>(_ error: CallError, from caller: PID, _ request: (Caller<R>) -> T.Call,
                                           of type: T.Type, deferNoProcess: Bool) -> Result<RequestID<R>, CallError> {
