@@ -60,8 +60,8 @@ final class LoopChannel {
     @exclusivity(unchecked) private var overflow: RingBuffer<Transit>
 
     private static let lineBytes = 128
-    /// Each side: its published index on the first line, its private copies on the second.
-    private static let sideBytes = 2 * lineBytes
+    /// The consumer's side: `head` on the first line, its own copy of it on the second.
+    private static let consumerBytes = 2 * lineBytes
 
     private var head: UnsafeMutablePointer<Atomic<Int>> { consumerSide.assumingMemoryBound(to: Atomic<Int>.self) }
     private var consumerHead: Int {
@@ -106,9 +106,9 @@ final class LoopChannel {
         }
         slots = ring
         overflow = RingBuffer(limit: max(overflowLimit, 1))
-        consumerSide = .allocate(byteCount: Self.sideBytes, alignment: Self.lineBytes)
+        consumerSide = .allocate(byteCount: Self.consumerBytes, alignment: Self.lineBytes)
         producerSide = .allocate(byteCount: Self.lineBytes, alignment: Self.lineBytes)
-        consumerSide.initializeMemory(as: UInt8.self, repeating: 0, count: Self.sideBytes)
+        consumerSide.initializeMemory(as: UInt8.self, repeating: 0, count: Self.consumerBytes)
         consumerSide.bindMemory(to: Atomic<Int>.self, capacity: 1).initialize(to: Atomic(0))
         producerSide.initializeMemory(as: UInt8.self, repeating: 0, count: Self.lineBytes)
     }
