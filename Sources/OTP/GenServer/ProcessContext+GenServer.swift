@@ -9,7 +9,7 @@ extension ProcessContext {
     /// (`NodeStatistics.callsServedInline`); `then` then runs at once too, with no wait and no allocation
     /// for it. Either way the process's other messages stay queued, and a `.same` returned from `then` waits
     /// again with the receive that was in force when the call was made.
-    @inlinable
+    @inlinable @inline(__always)
     public func call<S: GenServer>(
         _ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5),
         then: @escaping (Result<S.Reply, CallError>, ProcessContext<Message>) throws -> Step<Message>
