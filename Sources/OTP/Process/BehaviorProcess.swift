@@ -9,6 +9,8 @@
 ///
 /// The turn is `@inlinable` and reached through `ProcessCore.operate`, a closure created by `make` where the
 /// behaviour type is known, so it runs specialised for the behaviour even when that lives in another module.
+/// It is inlined into that closure: as a function of its own, the optimiser merged every behaviour's closure
+/// into one that called the turn through a pointer (two calls and about 20 instructions more a turn).
 ///
 /// What the process is, for snapshots and for a node-wide shutdown, is the seam a layer above fills in: a
 /// subclass (a GenServer's `ServerProcess`) overrides `kind`, `isSupervisor` and `requestSystemStop`; a
@@ -38,7 +40,7 @@ class BehaviorProcess<B: ProcessBehavior>: MailboxProcess<B.Message> {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     final func runTurn(node: Node, budget: Int, handled: inout Int) -> TurnOutcome {
         let context = ProcessContext<B.Message>(node: node, pid: pid)
         if status == .initializing, let outcome = begin(context) { return outcome }
