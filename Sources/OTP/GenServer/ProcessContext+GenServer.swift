@@ -9,23 +9,29 @@ extension ProcessContext {
     /// (`NodeStatistics.callsServedInline`); `then` then runs at once too, with no wait and no allocation
     /// for it. Either way the process's other messages stay queued, and a `.same` returned from `then` waits
     /// again with the receive that was in force when the call was made.
+    ///
+    /// `then` is taken as written (an autoclosure): the closure is made only when the call has to wait for
+    /// its outcome, so a call that ends at once — served inline, or failed — runs it without allocating its
+    /// context (what it captures is passed on directly). The expression is evaluated once, after the request
+    /// has been sent.
     @inlinable @inline(__always)
     public func call<S: GenServer>(
         _ server: ServerRef<S>, _ request: S.Call, timeout: Timeout = .seconds(5),
-        then: @escaping (Result<S.Reply, CallError>, ProcessContext<Message>) throws -> Step<Message>
+        then: @autoclosure () -> (Result<S.Reply, CallError>, ProcessContext<Message>) throws -> Step<Message>
     ) throws -> Step<Message> {
-        try ask(server, timeout: timeout, { (_: Caller<S.Reply>) in request }, then: then)
+        try ask(server, timeout: timeout, { (_: Caller<S.Reply>) in request }, then: then())
     }
 
     /// Calls `server` with a request that names its own reply type (Akka's ask pattern): `request` builds
     /// the server's `Call` around the `Caller<R>` the server answers (`case get(String, Caller<String?>)`),
     /// and `then` gets an `R` — no reply enum to unpack:
     /// `try process.ask(kv, { .get("name", $0) }) { name, process in ... }`. Otherwise as
-    /// `call(_:_:timeout:then:)` (a call in every other respect: monitor, timeout, typed errors).
+    /// `call(_:_:timeout:then:)` (a call in every other respect: monitor, timeout, typed errors; `then` made
+    /// only when the call waits).
     @inlinable @inline(__always)
     public func ask<S: GenServer, R>(
         _ server: ServerRef<S>, timeout: Timeout = .seconds(5), _ request: (Caller<R>) -> S.Call,
-        then: @escaping (Result<R, CallError>, ProcessContext<Message>) throws -> Step<Message>
+        then: @autoclosure () -> (Result<R, CallError>, ProcessContext<Message>) throws -> Step<Message>
     ) throws -> Step<Message> {
         // A poll (`.zero`) finds no reply, as in Erlang; an invalid timeout is refused by the wait.
         let serveIdle = timeout.outlastsHandler
@@ -34,7 +40,7 @@ extension ProcessContext {
         switch withNode({
             $0.beginCall(from: pid, to: server, serveIdle: serveIdle, takesReplyAtOnce: serveIdle, request)
         }) {
-        case .failure(let error): return try then(.failure(error), self)
+        case .failure(let error): return try then()(.failure(error), self)
         case .success(let begun): id = begun
         }
         // Only a server of this loop can have answered already: another loop's or node's reply arrives
@@ -43,9 +49,9 @@ extension ProcessContext {
            let outcome = withNode({ $0.takeQueuedResponse(to: id, of: pid, as: Message.self) }) {
             withNode { $0.scheduler.nestedContinuations &+= 1 }
             defer { withNode { $0.scheduler.nestedContinuations &-= 1 } }
-            return try then(outcome, self)
+            return try then()(outcome, self)
         }
-        return receiveResponse(id, timeout: timeout, then: then)
+        return receiveResponse(id, timeout: timeout, then: then())
     }
 
     /// Sends a request and returns at once (Erlang's `send_request`); the response arrives as an
@@ -191,12 +197,12 @@ extension ProcessContext {
 
 extension ProcessContext {
     /// `call(_:_:timeout:then:)` waiting at most `timeout`.
-    @inlinable @_disfavoredOverload
+    @inlinable @inline(__always) @_disfavoredOverload
     public func call<S: GenServer>(
         _ server: ServerRef<S>, _ request: S.Call, timeout: Duration,
-        then: @escaping (Result<S.Reply, CallError>, ProcessContext<Message>) throws -> Step<Message>
+        then: @autoclosure () -> (Result<S.Reply, CallError>, ProcessContext<Message>) throws -> Step<Message>
     ) throws -> Step<Message> {
-        try call(server, request, timeout: Timeout(timeout), then: then)
+        try call(server, request, timeout: Timeout(timeout), then: then())
     }
 
     /// `receiveResponse(_:timeout:then:)` waiting at most `timeout`.

@@ -61,6 +61,47 @@ struct IdleServerCallTests {
         }
     }
 
+    @Test("The continuation is an autoclosure: made once, after the request is sent — in the handler for a served, failed or waiting call")
+    func continuationMadeOnce() throws {
+        // 0 casts ahead: served at once; 100 ahead (more than a turn): the call waits; a name nobody holds: fails.
+        for (label, ahead, named) in [("served", 0, false), ("waits", 100, false), ("fails", 0, true)] {
+            let node = makeNode()
+            let server = try node.start(Counter.self, 0)
+            let serverPID = try #require(server.pid)
+            let target: ServerRef<Counter> = named ? .named("nobody") : server
+            let events = Log<String>()
+            // Made after the request went: the server has answered it (served), or holds it (waits).
+            func continuation() -> (Result<Int, CallError>, ProcessContext<Command>) throws -> Step<Command> {
+                let queued = node.processInfo(serverPID)?.mailboxLength ?? -1
+                events.append("made: \(node.statistics.callsServedInline) served, \(queued) queued")
+                return { result, _ in
+                    events.append((try? result.get()).map { "reply \($0)" } ?? "failed")
+                    return .exit(.normal)
+                }
+            }
+            let caller = try node.spawn(of: Command.self) { _ in
+                .receive { _, process in
+                    events.append("handler")
+                    let step = try process.call(target, .get, then: continuation())
+                    events.append("handler returns")
+                    return step
+                }
+            }
+            node.runUntilIdle()
+            try node.send(.value(0), to: caller)
+            for _ in 0..<ahead { node.cast(server, .add(1)) }
+            node.runUntilIdle()
+            let expected = switch label {
+            case "served": ["handler", "made: 1 served, 0 queued", "reply 0", "handler returns"]
+            // A turn's 64 casts were handled in the lent turn: 36 left, then the request.
+            case "waits": ["handler", "made: 0 served, 37 queued", "handler returns", "reply 100"]
+            default: ["handler", "made: 0 served, 0 queued", "failed", "handler returns"]
+            }
+            #expect(events.entries == expected, "\(label)")
+            #expect(node.statistics.callsServedInline == (label == "served" ? 1 : 0), "\(label)")
+        }
+    }
+
     @Test("A call polling with timeout zero times out even when the server is idle, as in Erlang")
     func pollTimesOut() throws {
         let node = makeNode()
