@@ -122,15 +122,16 @@ extension ProcessContext {
     /// A server placed on this loop runs its first turn — `initialize` — at once, inside this handler, as a
     /// call to an idle server does (`Node.startAtOnce`); when it decides in that turn, `then` runs at once
     /// too, with no wait stored. One that awaits something in `initialize`, or whose continuations are
-    /// nested too deep, is waited for as usual.
-    @inlinable
+    /// nested too deep, is waited for as usual. As with `call`, `then` is an autoclosure: its closure is made
+    /// only when the start is waited for, once `initialize` has run or been scheduled.
+    @inlinable @inline(__always)
     public func startServer<S: GenServer>(
         _ type: S.Type, _ argument: S.Argument, options: StartOptions = StartOptions(),
-        then: @escaping (Result<Started<S>, StartError>, ProcessContext<Message>) throws -> Step<Message>
+        then: @autoclosure () -> (Result<Started<S>, StartError>, ProcessContext<Message>) throws -> Step<Message>
     ) throws -> Step<Message> {
         let started: (pid: PID, ack: RequestID<StartAck>, monitor: Ref?)
         switch node.beginStart(type, argument, options: options, starter: pid) {
-        case .failure(let error): return try then(.failure(error), self)
+        case .failure(let error): return try then()(.failure(error), self)
         case .success(let value): started = value
         }
         // A server of this loop initialises at once, inside this handler; `then` then runs at once too.
@@ -140,9 +141,9 @@ extension ProcessContext {
                 node.startOutcome(outcome, pid: started.pid, monitor: started.monitor)
             withNode { $0.scheduler.nestedContinuations &+= 1 }
             defer { withNode { $0.scheduler.nestedContinuations &-= 1 } }
-            return try then(result, self)
+            return try then()(result, self)
         }
-        return awaitStart(started.pid, ack: started.ack, monitor: started.monitor, timeout: options.timeout, then: then)
+        return awaitStart(started.pid, ack: started.ack, monitor: started.monitor, timeout: options.timeout, then: then())
     }
 
     /// Waits for server `server`'s start acknowledgement `ack` — its `initialize` deciding — at most

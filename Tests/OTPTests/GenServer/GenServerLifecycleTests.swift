@@ -48,6 +48,40 @@ struct GenServerLifecycleTests {
         #expect(later.entries == ["startServer returned", "dependent started: true"])
     }
 
+    @Test("startServer's continuation is an autoclosure: made once, after the server was made — initialised already when it started at once")
+    func continuationMadeAfterStart() throws {
+        let node = makeNode()
+        let delayer = try node.start(Delayer.self, 10)
+        let events = Log<String>(), later = Log<String>()
+        func continuation<S: GenServer>(_ label: String, _ events: Log<String>)
+            -> (Result<Started<S>, StartError>, ProcessContext<Never>) throws -> Step<Never>
+        {
+            events.append("\(label) made: \(node.statistics.live) live")
+            return { started, _ in
+                events.append("\(label) started: \((try? started.get()) != nil)")
+                return .exit(.normal)
+            }
+        }
+        try node.spawn(of: Never.self) { process in
+            let step = try process.startServer(Counter.self, 5, then: continuation("counter", events))
+            events.append("returned")
+            return step
+        }
+        node.runUntilIdle()
+        // The delayer, this process and the counter (initialised: it started at once).
+        #expect(events.entries == ["counter made: 3 live", "counter started: true", "returned"])
+        try node.spawn(of: Never.self) { process in
+            let step = try process.startServer(Dependent.self, delayer, then: continuation("dependent", later))
+            later.append("returned")
+            return step
+        }
+        node.runUntilIdle()
+        node.advance(by: 10)
+        // Made once the dependent exists, its initialize waiting on the delayer: the delayer, the counter,
+        // this process and the dependent.
+        #expect(later.entries == ["dependent made: 4 live", "returned", "dependent started: true"])
+    }
+
     @Test("init that throws, stops or ignores leaves neither process nor name")
     func initFailures() throws {
         let reports = Reports()
