@@ -42,8 +42,16 @@ struct RPCTests {
     func rpc(_ node: Node, _ peer: ErlangPeer, _ function: String, _ arguments: [Term]) async throws -> Term {
         let swift = try #require(try await node.perform { $0.nodeName })
         return try await command(node, peer, .tuple([.atom("rpc"), .atom(swift), .atom("calc"), .atom(function),
-                                                     .list(arguments), .integer(5_000)]))
+                                                     .list(arguments), .integer(Self.rpcMilliseconds)]),
+                                 timeout: Self.commandTimeout)
     }
+
+    /// The deadline Erlang's `rpc:call`/`erpc:call` get here, and the test's own wait for the peer's answer
+    /// beyond it. Generous: the answers take milliseconds, but `make test-asan` runs every suite at once on
+    /// two cores, where an exported `async` function (`later`) once waited more than 5 s for a thread of the
+    /// cooperative pool. A wrong answer still fails at once; a lost one at the deadline.
+    static let rpcMilliseconds = 30_000
+    static let commandTimeout: Timeout = .seconds(40)
 
     static func badRPC(_ exit: Term) -> Term { .tuple([.atom("badrpc"), .tuple([.atom("EXIT"), exit])]) }
     static func frame(_ function: String, _ arity: Term) -> Term {
@@ -91,7 +99,8 @@ struct RPCTests {
         let before = try await node.perform { $0.statistics.live }
         func erpc(_ function: String, _ arguments: [Term]) async throws -> Term {
             try await command(node, peer, .tuple([.atom("erpc"), .atom(swift), .atom("calc"), .atom(function),
-                                                  .list(arguments), .integer(5_000)]))
+                                                  .list(arguments), .integer(Self.rpcMilliseconds)]),
+                              timeout: Self.commandTimeout)
         }
         #expect(try await erpc("add", [.integer(20), .integer(22)]) == .tuple([.atom("ok"), .integer(42)]))
         #expect(try await erpc("later", [.binary(Array("x".utf8))]) == .tuple([.atom("ok"), .binary(Array("X".utf8))]))
