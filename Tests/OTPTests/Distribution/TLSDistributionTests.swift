@@ -58,7 +58,8 @@ struct TLSDistributionTests {
         defer { shutdown(a); shutdown(b); peer.stop() }
         try await connect(a, to: peer)
         // Swift calls (the TLS client), Erlang answers (the server).
-        let echoed = try await a.call(remote: peer.echo(), Term.tuple([.atom("echo"), .atom("hello")]), as: Term.self)
+        let echoed = try await a.call(remote: peer.echo(), Term.tuple([.atom("echo"), .atom("hello")]), as: Term.self,
+                                      timeout: .seconds(30))
         #expect(echoed == .atom("hello"))
         // Erlang calls b (the TLS client now), and sends to a process there.
         let received = Log<Envelope<Term>>()
@@ -71,10 +72,12 @@ struct TLSDistributionTests {
         #expect(logB.messages("node connected").first?.metadata["certificate"]?.hasPrefix("/CN=node") == true)
         #expect(securityFailures(logB).isEmpty)
 
-        // A 3 MB binary goes both ways in fragments through TLS records.
+        // A 3 MB binary goes both ways in fragments through TLS records. A generous deadline: under
+        // `make test-tsan`, every suite at once on two cores (the 10 MB exchange with Erlang among them),
+        // this took more than 20 s once; alone it takes well under one.
         let big = Term.binary([UInt8](repeating: 7, count: 3 << 20))
         let back = try await a.call(remote: peer.echo(), Term.tuple([.atom("echo"), big]), as: Term.self,
-                                    timeout: .seconds(20))
+                                    timeout: .seconds(90))
         #expect(back == big)
         let fragmented = try await a.perform { node in node.statistics.fragmentedReceived }
         #expect(fragmented >= 1)
