@@ -84,12 +84,10 @@ extension ProcessContext {
         _ id: RequestID<R>, timeout: Timeout = .seconds(5),
         then: @escaping (Result<R, CallError>, ProcessContext<Message>) throws -> Step<Message>
     ) -> Step<Message> {
-        .receive(Receive(response: id.ref, timeout: timeout) { envelope, process in
-            let outcome = process.withNode { node in
-                Receive.isTimedOut(envelope) ? node.endRequest(id, of: process.pid, .timeout)
-                    : node.response(to: id, of: process.pid, in: envelope)!
-            }
-            return try then(outcome, process)
+        // The body captures the wait object only: no closure context is made for it (`ResponseWait`).
+        let wait = withNode { ResponseWait.make(id, on: $0, then: then) }
+        return .receive(Receive(response: id.ref, timeout: timeout) { [wait] envelope, process in
+            try wait.resume(envelope, process)
         })
     }
 

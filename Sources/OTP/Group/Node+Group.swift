@@ -608,9 +608,11 @@ extension Node {
 /// before). The server's type is checked on its loop, when the request arrives. Inlinable (never inlined):
 /// the caller's module specialises them, so the request's arrival runs specialised code too.
 extension Node {
+    /// Returns the request's id, or `nil` when the channel and its overflow were full (the request is
+    /// closed then; `siblingRefusal` is the error). Not a `Result`: the id comes back in registers.
     @inlinable @inline(never)
     func beginSiblingCall<T: GenServer, R>(from caller: PID, to server: PID, _ request: (Caller<R>) -> T.Call,
-                                           of _: T.Type) -> Result<RequestID<R>, CallError>
+                                           of _: T.Type) -> RequestID<R>?
     {
         // One item, the request, which marks the server with this loop as it arrives (`requestArrived`); the
         // request's monitor lives here, listed under the server (`listSiblingRequest`), and the server's
@@ -632,11 +634,17 @@ extension Node {
         }
         if shipped && monitored { listSiblingRequest(ref) }
         if !shipped {
-            let failure = CallError.mailboxFull(server, capacity: group!.overflowLimit)
-            closeRequest(ref, of: caller, outcome: CallOutcome(failure))
-            return .failure(failure)
+            closeRequest(ref, of: caller, outcome: CallOutcome(siblingRefusal(server)))
+            return nil
         }
-        return .success(RequestID(ref: ref, server: server))
+        return RequestID(ref: ref, server: server)
+    }
+
+    /// Why a request to `server` of another loop was refused: the channel to its loop and the channel's
+    /// overflow were full.
+    @usableFromInline
+    func siblingRefusal(_ server: PID) -> CallError {
+        .mailboxFull(server, capacity: group!.overflowLimit)
     }
 
     @inlinable @inline(never)

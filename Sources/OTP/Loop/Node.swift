@@ -65,6 +65,8 @@ public final class Node: @unchecked Sendable {
     @exclusivity(unchecked) var sendingStack: [TraceContext?] = []
     /// The run queue and the drain (`Scheduler/`).
     @usableFromInline @exclusivity(unchecked) var scheduler = SchedulerState()
+    /// The `ResponseWait` of the last response a closure process took, kept for its next wait (`Requests/`).
+    @usableFromInline @exclusivity(unchecked) var spareWait: AnyObject?
     /// The timer wheel and the manual clock (`Timers/`).
     @exclusivity(unchecked) var timers: TimerState
     /// The async facade's stand-in requester and the operations it waits for (`Async/`).

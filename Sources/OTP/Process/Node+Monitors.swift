@@ -114,12 +114,11 @@ extension Node {
         monitors.takeOwner(from: slot)?.monitorEnded(ref, .deadline, on: self)
     }
 
-    /// A monitor whose target is not a process of this loop goes: its target's node or loop is told.
+    /// A monitor whose target is not a process of this loop goes: its target's node or loop is told (a
+    /// listed call to a server of another loop is not told anywhere: `removeMonitor` unlists it).
     /// Out of line: the call path's close stays small.
     @inline(never)
     func monitorRemovedElsewhere(_ entry: MonitorTable.Entry, slot: Int) {
-        // A call to a server of another loop: that loop holds nothing for it, there is nothing to tell.
-        if entry.siblingRequest { return transit.requests.remove(slot, in: monitors) }
         if entry.target.isRemote || entry.awaitsTerm {
             let ref = ClusterRef(loop: loopIndex, ref: monitors.ref(ofSlot: slot))
             if let distribution {
@@ -139,8 +138,14 @@ extension Node {
     func removeMonitor(_ slot: Int) {
         let entry = monitors[slot]
         if entry.timed, let deadline = monitors.takeDeadline(from: slot) { cancelWheelTimer(deadline) }
-        // Not attached to a process of this loop: its target may be of another node or loop, to be told.
-        if !entry.attached || entry.awaitsTerm { monitorRemovedElsewhere(entry, slot: slot) }
+        // A call's request to a server of another loop (the common case of an unattached monitor): taken
+        // off its server's chain here, inline, with no one to tell. Any other monitor not attached to a
+        // process of this loop has a target of another node or loop, to be told.
+        if entry.siblingRequest {
+            transit.requests.remove(slot, in: monitors)
+        } else if !entry.attached || entry.awaitsTerm {
+            monitorRemovedElsewhere(entry, slot: slot)
+        }
         // One lookup each; the objects stay borrowed (no reference counting) while the lists are relinked.
         let watcher = table.object(for: entry.watcher)
         let target = entry.attached ? table.object(for: entry.target) : nil

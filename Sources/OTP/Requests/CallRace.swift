@@ -34,9 +34,25 @@ extension Node {
     /// apart so that it builds no `RequestEnding`.
     @inlinable
     func endReplied<R>(_ id: RequestID<R>, of caller: PID) -> Result<R, CallError> {
-        let taken = monitors.slot(id.ref).map { monitors.takeReply(from: $0, as: R.self) } ?? .none
-        closeRequest(id.ref, of: caller, replyConsumed: true, outcome: .reply)
+        guard let slot = monitors.slot(id.ref) else {
+            closeRequest(id.ref, of: caller, replyConsumed: true, outcome: .reply)
+            return replied(id, .none)
+        }
+        let taken = monitors.takeReply(from: slot, as: R.self)
+        closeReplied(id.ref, in: slot, of: caller)
         return replied(id, taken)
+    }
+
+    /// `closeRequest(ref, of: caller, replyConsumed: true, outcome: .reply)` for a request whose monitor
+    /// is in `slot` (looked up once, by `endReplied`): counted, and its monitor removed.
+    @usableFromInline
+    func closeReplied(_ ref: Ref, in slot: Int, of caller: PID) {
+        requestEnded(ref, .reply)
+        guard monitors[slot].watcher == caller else {
+            _ = core(caller)?.flush(ref, replies: true)
+            return
+        }
+        removeMonitor(slot)
     }
 
     /// `endReplied` for a call served at once whose reply was held (`Node.serve(_:_:request:from:)`): it
