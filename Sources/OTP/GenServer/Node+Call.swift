@@ -35,12 +35,7 @@ extension Node {
         // through memory and was copied once more: about 90 instructions a call). Anything else fails in
         // `callNotResolved`.
         if case .pid(let pid) = server.target, pid.node != number {
-            if isSibling(pid) {
-                guard let id = beginSiblingCall(from: caller, to: pid, request, of: T.self) else {
-                    return .failure(siblingRefusal(pid))
-                }
-                return .success(id)
-            }
+            if isSibling(pid) { return callSibling(pid, from: caller, request, of: T.self) }
             return callNotResolved(.noProcess(pid), from: caller, request, of: T.self, deferNoProcess: deferNoProcess)
         }
         let address: Address<ServerMessage<T>>
@@ -97,12 +92,7 @@ extension Node {
     @inlinable @inline(never)
     func callNotResolved<T: GenServer, R>(_ error: CallError, from caller: PID, _ request: (Caller<R>) -> T.Call,
                                           of type: T.Type, deferNoProcess: Bool) -> Result<RequestID<R>, CallError> {
-        if case .noProcess(let pid) = error, isSibling(pid) {
-            guard let id = beginSiblingCall(from: caller, to: pid, request, of: type) else {
-                return .failure(siblingRefusal(pid))
-            }
-            return .success(id)
-        }
+        if case .noProcess(let pid) = error, isSibling(pid) { return callSibling(pid, from: caller, request, of: type) }
         if deferNoProcess, case .noProcess(let pid) = error {
             let ref = openRequest(from: caller, to: pid)
             callStarted(ref)
@@ -110,6 +100,17 @@ extension Node {
         }
         callFailed(error)
         return .failure(error)
+    }
+
+    /// Calls `server` of another loop of the group (`beginSiblingCall`), its `Result` made here, inline in
+    /// the caller: the call's id comes back in registers.
+    @inlinable @inline(__always)
+    func callSibling<T: GenServer, R>(_ server: PID, from caller: PID, _ request: (Caller<R>) -> T.Call,
+                                      of type: T.Type) -> Result<RequestID<R>, CallError> {
+        guard let id = beginSiblingCall(from: caller, to: server, request, of: type) else {
+            return .failure(siblingRefusal(server))
+        }
+        return .success(id)
     }
 
     /// Sends a system request (`sys`), answered even while the server is suspended.
