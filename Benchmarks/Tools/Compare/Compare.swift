@@ -298,9 +298,9 @@ func groupWorkloads(scale: Int) throws {
         var ones: [Double] = [], manys: [Double] = [], ratios: [Double] = []
         for run in 0..<scalingRuns {
             var first = 0.0, every = 0.0
-            for loops in run % 2 == 0 ? [1, cores] : [cores, 1] {
-                if loops == 1, one { first = try measure(1); ones.append(first) }
-                if loops == cores, many { every = try measure(cores); manys.append(every) }
+            for onEvery in run % 2 == 0 ? [false, true] : [true, false] {
+                if !onEvery, one { first = try measure(1); ones.append(first) }
+                if onEvery, many { every = try measure(cores); manys.append(every) }
             }
             if one && many { ratios.append(every / first) }
         }
