@@ -92,7 +92,8 @@ GROUP_WORKLOADS = [
 
 
 # The scaling workloads: `Compare` measures each on one loop and on every loop in side-by-side pairs and
-# gives the median of the pairs' ratios as `<stem>_scaling`, which the scaling rows report.
+# gives the median of the pairs' ratios as `<stem>_scaling`, which the scaling rows report; beside them,
+# `machine_scaling`: the same for threads doing nothing but integer arithmetic, the VM's own ceiling.
 SCALING_STEMS = ("scale_pairs", "scale_servers", "scale_partitioned", "scale_routed")
 
 
@@ -160,7 +161,7 @@ def measured_systems():
     target compares, come from the first round."""
     binary, build = swift_binary(), erlang_build()
     quick = ["--quick"] if QUICK else []
-    names = [name for name, _, _ in WORKLOADS] + [name for name, _, _, _, _ in GROUP_WORKLOADS]
+    names = [name for name, _, _ in WORKLOADS] + [name for name, _, _, _, _ in GROUP_WORKLOADS] + ["machine_scaling"]
     runs = {"swift-otp": []}
     results = {}
     for round_ in range(RUNS):
@@ -497,10 +498,11 @@ def main():
                 entry[system] = round(figure["value"], 3)
         if entry:
             workloads[name] = entry
-    for stem in SCALING_STEMS:  # the scaling rows' ratios of side-by-side runs (no Erlang counterpart)
-        ours = figures.get("swift-otp", {}).get(stem + "_scaling")
+    for name in [stem + "_scaling" for stem in SCALING_STEMS] + ["machine_scaling"]:
+        # the scaling rows' ratios of side-by-side runs, and the machine's own (no Erlang counterpart)
+        ours = figures.get("swift-otp", {}).get(name)
         if ours:
-            workloads[stem + "_scaling"] = {"unit": ours["unit"], "swift-otp": round(ours["value"], 3)}
+            workloads[name] = {"unit": ours["unit"], "swift-otp": round(ours["value"], 3)}
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     results = {"generated": date, "machine": machine(), "quick": QUICK, "workloads": workloads,
                "distribution": distribution}
@@ -617,6 +619,10 @@ def write_report(results):
             erl = f"; Erlang default vs `+S 1:1`: {fmt(erl_many / erl_one)}x" if erl_one and erl_many else ""
             goal, met = (f">= {target}x", "yes" if scaling >= target else "no") if target else ("reported", "—")
             lines.append(f"| every core: {title}, {cores} loops vs 1{erl} | {goal} | {fmt(scaling)}x | {met} |")
+    machine = workloads.get("machine_scaling", {}).get("swift-otp")
+    if machine is not None:
+        lines.append(f"| every core: this machine's own ceiling for the rows above, {cores} threads of independent integer "
+                     f"arithmetic vs 1 (nothing shared; side-by-side pairs) | reported | {fmt(machine)}x | — |")
     group_fan_in = workloads.get("fan_in_group", {})
     if "swift-otp" in group_fan_in and "erlang-default" in group_fan_in:
         r = group_fan_in["swift-otp"] / group_fan_in["erlang-default"]
