@@ -210,7 +210,18 @@ extension Node {
         guard loopIndex < Self.listedLoops else { return }
         let slot = MonitorTable.slot(of: ref)
         monitors.entries[slot].sequence = transit.lastNumber
-        transit.requests.add(slot, in: monitors)
+        if !monitors[slot].siblingRequest { transit.requests.add(slot, in: monitors) }  // a parked one is listed
+    }
+
+    /// Keeps the monitor of `caller`'s call in `slot`, just ended by its reply, for the caller's next call
+    /// to the same server (`MonitorTable.park`), when it is a listed call of a process that keeps none yet.
+    /// Returns whether it did; otherwise the monitor is to be removed.
+    func parkSiblingRequest(_ slot: Int, of caller: PID) -> Bool {
+        guard monitors[slot].siblingRequest, !monitors[slot].owned else { return false }
+        guard table.object(for: caller) != nil, table.parkedCall(of: caller) == MonitorTable.none,
+              monitors.park(slot) else { return false }
+        table.setParkedCall(UInt32(slot), of: caller)
+        return true
     }
 
     /// Takes a listed call's monitor off its server's chain (it fired, or it goes). Removing it tells nobody.
@@ -237,10 +248,17 @@ extension Node {
     /// channel: the calls listed under it whose requests were among them end with its `DOWN`, oldest
     /// first. A later one gets its `noproc` when its request finds the server gone.
     func siblingRequestsEnded(server: PID, taken count: UInt64, reason: ExitReason) {
-        for slot in transit.requests.slots(of: server, in: monitors).reversed() {
+        // In the order the requests were sent (a taken-up parked entry keeps its old place on the chain).
+        let listed = transit.requests.slots(of: server, in: monitors)
+        for slot in listed.sorted(by: { monitors[$0].sequence < monitors[$1].sequence }) {
             // Checked again: telling an owner runs code, which may end other calls.
             let entry = monitors[slot]
-            guard entry.inUse, entry.siblingRequest, entry.target == server, entry.sequence < count else { continue }
+            guard entry.inUse, entry.siblingRequest, entry.target == server else { continue }
+            if entry.parked {  // no call in flight: kept for the next one, which now finds the server gone
+                removeMonitor(slot)
+                continue
+            }
+            guard entry.sequence < count else { continue }
             monitorFired(slot, target: server, reason: reason) { self.unlistSiblingRequest($0) }
         }
     }
@@ -272,6 +290,14 @@ extension Node {
     @usableFromInline
     func openSiblingRequest(from caller: PID, to server: PID) -> (ref: Ref, monitored: Bool) {
         let ref = withProcess(caller) { watching in
+            // The monitor the caller's last call to this server kept, taken up under a new reference: no
+            // entry made, no listing (`MonitorTable.Entry.parked`). One kept for another server goes.
+            let kept = table.parkedCall(of: caller)
+            if kept != MonitorTable.none {
+                table.setParkedCall(MonitorTable.none, of: caller)
+                if monitors[Int(kept)].target == server { return monitors.unpark(Int(kept), mark: watching.mailboxMark) }
+                removeMonitor(Int(kept))
+            }
             let ref = monitors.insert(watcher: caller, watching: &watching.watchingHead, awaitingReply: true,
                                       mark: watching.mailboxMark)
             monitors.setRemoteTarget(MonitorTable.slot(of: ref), server)
@@ -480,7 +506,7 @@ extension Node {
     var siblingWatchCount: Int { transit.watchers.count }
 
     /// How many calls this loop's processes have open to servers of other loops (listed by server).
-    var siblingRequestCount: Int { transit.requests.count }
+    var siblingRequestCount: Int { transit.requests.count - monitors.parkedCount }
 
     /// Whether another loop has published items for this one that are not drained: one acquire load per
     /// channel in use.

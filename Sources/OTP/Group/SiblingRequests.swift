@@ -11,6 +11,9 @@
 /// finds the server gone when it arrives and gets its `noproc` then, as before. The outcome is the one a
 /// per-call monitor gives, exactly.
 ///
+/// A call that ends with its reply leaves its entry listed, parked for its caller's next call to the same
+/// server (`MonitorTable.Entry.parked`); `count` includes parked entries, `Node.siblingRequestCount` does not.
+///
 /// Each monitor entry of such a call (`MonitorTable.Entry.siblingRequest`) is linked, through its target
 /// links (unused by a monitor whose target lives elsewhere), into the chain of its server; an
 /// open-addressing table (linear probing, at most half full, deletion by shifting back) finds a server's

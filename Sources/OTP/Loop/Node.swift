@@ -258,7 +258,7 @@ public final class Node: @unchecked Sendable {
         var snapshot = counters
         snapshot.live = table.count
         snapshot.pendingTimers = timers.wheel.count
-        snapshot.monitors = monitors.count
+        snapshot.monitors = monitors.count - monitors.parkedCount
         snapshot.registeredNames = registry.count
         snapshot.runQueueLength = scheduler.runQueue.count
         return snapshot

@@ -55,6 +55,10 @@ struct MonitorTable {
         /// items this loop had sent there before it). The exit notice fires requests numbered below the
         /// count of items the server's loop had taken by then.
         var sequence: UInt64 = 0
+        /// A `siblingRequest` whose call ended with its reply, kept by its caller (`ProcessCore.parkedCall`)
+        /// for the next call to the same server: still listed under that server, under a new reference that
+        /// no one holds yet. Not a monitor to anyone: snapshots and counts leave it out.
+        var parked = false
     }
 
     @usableFromInline var entries: UnsafeMutablePointer<Entry>
@@ -65,8 +69,10 @@ struct MonitorTable {
     private var capacity = 64
     @usableFromInline var highWater = 0
     private var freeHead = MonitorTable.none
-    /// Monitors in place.
+    /// Monitors in place, parked ones included.
     private(set) var count = 0
+    /// Parked entries (`Entry.parked`): in use, but no monitor of anyone's.
+    private(set) var parkedCount = 0
     /// For references that name no entry (the immediate `DOWN` of a monitor on a dead process).
     private var detachedRefs: UInt64 = 0
 
@@ -239,6 +245,30 @@ struct MonitorTable {
         return Ref(rawValue: UInt64(entries[index].serial) << 32 | UInt64(index))
     }
 
+    /// Parks request monitor `slot`, whose call has just ended with its reply: the reference the call used
+    /// is retired (a late reply or signal for it finds nothing), and the entry stays where it is listed.
+    /// Returns false when the slot's serial is used up (the entry is to be removed instead).
+    mutating func park(_ slot: Int) -> Bool {
+        let (serial, overflow) = entries[slot].serial.addingReportingOverflow(1)
+        guard !overflow, serial < 1 << 31 else { return false }
+        entries[slot].serial = serial
+        entries[slot].parked = true
+        parkedCount += 1
+        return true
+    }
+
+    /// Takes parked entry `slot` up for a new call of its holder (receive mark `mark`): its reference.
+    mutating func unpark(_ slot: Int, mark: UInt32) -> Ref {
+        entries[slot].parked = false
+        entries[slot].awaitingReply = true
+        entries[slot].mark = mark
+        parkedCount -= 1
+        return Ref(rawValue: UInt64(entries[slot].serial) << 32 | UInt64(slot))
+    }
+
+    /// Whether `ref` names a parked entry (no monitor of anyone's: left out of snapshots).
+    func isParked(_ ref: Ref) -> Bool { slot(ref).map { entries[$0].parked } ?? false }
+
     /// The reference of the monitor in `slot`.
     func ref(ofSlot slot: Int) -> Ref { Ref(rawValue: UInt64(entries[slot].serial) << 32 | UInt64(slot)) }
 
@@ -348,6 +378,10 @@ struct MonitorTable {
 
     private mutating func release(_ slot: Int) {
         count -= 1
+        if entries[slot].parked {
+            entries[slot].parked = false
+            parkedCount -= 1
+        }
         entries[slot].inUse = false
         if replies[slot].type != nil || replies[slot].holdsBox { replies[slot] = StoredReply() }
         if entries[slot].owned { owners[slot].owner = nil }

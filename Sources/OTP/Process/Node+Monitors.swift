@@ -133,6 +133,14 @@ extension Node {
         }
     }
 
+    /// Parked monitor `slot` goes: its holder no longer keeps it. Out of line: parked monitors go rarely.
+    @inline(never)
+    func forgetParked(_ slot: Int, of holder: PID) {
+        if table.object(for: holder) != nil, table.parkedCall(of: holder) == UInt32(slot) {
+            table.setParkedCall(MonitorTable.none, of: holder)
+        }
+    }
+
     /// Removes the monitor in `slot` from the table and from both processes' lists, and cancels its
     /// deadline, if it has one.
     func removeMonitor(_ slot: Int) {
@@ -143,6 +151,7 @@ extension Node {
         // process of this loop has a target of another node or loop, to be told.
         if entry.siblingRequest {
             transit.requests.remove(slot, in: monitors)
+            if entry.parked { forgetParked(slot, of: entry.watcher) }
         } else if !entry.attached || entry.awaitsTerm {
             monitorRemovedElsewhere(entry, slot: slot)
         }

@@ -47,7 +47,7 @@ extension Node {
             mailboxLength: process.mailboxCount,
             mailboxCapacity: process.mailboxCapacity,
             links: extras?.links.sorted() ?? [],
-            monitors: monitors.refs(from: process.watchingHead, byWatcher: true),
+            monitors: monitors.refs(from: process.watchingHead, byWatcher: true).filter { !monitors.isParked($0) },
             monitoredBy: monitors.refs(from: process.watchedByHead, byWatcher: false),
             trapExits: process.trapExits,
             messagesReceived: process.received,

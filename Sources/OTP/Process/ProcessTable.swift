@@ -12,6 +12,9 @@ struct ProcessTable {
     @usableFromInline
     struct Slot {
         @usableFromInline var serial: UInt32
+        /// While the slot is free, the next free slot. While it holds a process, the slot of the monitor
+        /// that process's last call to a server of another loop kept for its next one (`parkedCall`):
+        /// here rather than in the process object, which has no room left in its padding.
         @usableFromInline var nextFree: UInt32
         @usableFromInline var object: UnsafeMutableRawPointer?
     }
@@ -107,6 +110,7 @@ struct ProcessTable {
         if freeHead != Self.none {
             index = freeHead
             freeHead = slots[Int(index)].nextFree
+            slots[Int(index)].nextFree = Self.none  // no parked call
         } else {
             if highWater == capacity { grow() }
             precondition(highWater < Int(UInt32.max), "process table exhausted")
@@ -117,6 +121,15 @@ struct ProcessTable {
         count += 1
         return PID(node: node, index: index, serial: slots[Int(index)].serial)
     }
+
+    /// The monitor slot live process `pid` keeps parked for its next call to another loop's server
+    /// (`MonitorTable.Entry.parked`), or `MonitorTable.none`. - Precondition: `pid` is alive.
+    @inline(__always)
+    func parkedCall(of pid: PID) -> UInt32 { slots[Int(pid.index)].nextFree }
+
+    /// Records the monitor slot live process `pid` keeps parked (`MonitorTable.none`: none).
+    @inline(__always)
+    func setParkedCall(_ slot: UInt32, of pid: PID) { slots[Int(pid.index)].nextFree = slot }
 
     /// Frees the slot of `pid` and hands over the table's reference to its process.
     mutating func remove(_ pid: PID) -> ProcessCore? {

@@ -52,6 +52,7 @@ extension Node {
             _ = core(caller)?.flush(ref, replies: true)
             return
         }
+        if monitors[slot].siblingRequest && parkSiblingRequest(slot, of: caller) { return }
         removeMonitor(slot)
     }
 

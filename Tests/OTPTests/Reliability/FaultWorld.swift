@@ -186,10 +186,31 @@ final class FaultWorld {
                 }
             }
             let table = node.monitors
-            // Each call listed under a server of another loop is a live monitor flagged so, and the reverse.
-            let flagged = (0..<table.highWater).filter { table.entries[$0].inUse && table.entries[$0].siblingRequest }
+            // Each call listed under a server of another loop is a live monitor flagged so, and the reverse;
+            // a parked one (kept for its caller's next call) is listed but no call's.
+            let flagged = (0..<table.highWater).filter {
+                table.entries[$0].inUse && table.entries[$0].siblingRequest && !table.entries[$0].parked
+            }
             if flagged.count != node.siblingRequestCount {
                 problems.append("\(flagged.count) calls flagged as listed, \(node.siblingRequestCount) listed")
+            }
+            // Each parked entry is its holder's one kept monitor, and each process keeps only such an entry.
+            for slot in 0..<table.highWater where table.entries[slot].inUse && table.entries[slot].parked {
+                let holder = table.entries[slot].watcher
+                if node.core(holder) == nil || node.table.parkedCall(of: holder) != UInt32(slot) {
+                    problems.append("parked slot \(slot) is not kept by its holder \(holder)")
+                }
+                if !table.entries[slot].siblingRequest {
+                    problems.append("parked slot \(slot) is not listed under its server")
+                }
+            }
+            for pid in node.processes() {
+                let kept = node.table.parkedCall(of: pid)
+                guard kept != MonitorTable.none else { continue }
+                let entry = table.entries[Int(kept)]
+                if !entry.inUse || !entry.parked || entry.watcher != pid {
+                    problems.append("\(pid) keeps slot \(kept), which is not its parked monitor")
+                }
             }
             for slot in 0..<table.highWater where table.entries[slot].inUse {
                 let entry = table.entries[slot]
