@@ -55,7 +55,7 @@ struct MonitorTable {
         /// items this loop had sent there before it). The exit notice fires requests numbered below the
         /// count of items the server's loop had taken by then.
         var sequence: UInt64 = 0
-        /// A `siblingRequest` whose call ended with its reply, kept by its caller (`ProcessCore.parkedCall`)
+        /// A `siblingRequest` whose call ended with its reply, kept by its caller (`ProcessTable.parkedCall`)
         /// for the next call to the same server: still listed under that server, under a new reference that
         /// no one holds yet. Not a monitor to anyone: snapshots and counts leave it out.
         var parked = false
